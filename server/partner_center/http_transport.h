@@ -1,0 +1,57 @@
+// The seam between the Partner Center client and the network: one HTTP GET in, one complete response out.
+// CurlTransport is the real implementation; tests substitute a gMock fake.
+#ifndef PCUSAGE_SERVER_PARTNER_CENTER_HTTP_TRANSPORT_H_
+#define PCUSAGE_SERVER_PARTNER_CENTER_HTTP_TRANSPORT_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace pcusage::partner_center {
+
+struct HttpHeader {
+  std::string name;
+  std::string value;
+
+  friend bool operator==(const HttpHeader& a, const HttpHeader& b) {
+    return a.name == b.name && a.value == b.value;
+  }
+};
+
+struct HttpRequest {
+  std::string url;
+  std::vector<HttpHeader> headers;
+  // Bounds the whole transfer, connection included.
+  absl::Duration timeout = absl::Minutes(2);
+  // Polled while the transfer runs; when it returns true the transfer is aborted and Get returns CANCELLED.
+  std::function<bool()> is_cancelled;
+};
+
+struct HttpResponse {
+  int status_code = 0;
+  // Header names are lowercase; values are as received, without surrounding whitespace.
+  std::vector<HttpHeader> headers;
+  std::string body;
+
+  // The first header named `name` (case-insensitive), if any.
+  std::optional<std::string> Header(absl::string_view name) const;
+};
+
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+
+  // Performs one GET. Any HTTP status, 4xx and 5xx included, is a response. A non-OK status means no complete
+  // response arrived: UNAVAILABLE (connection, TLS or protocol failure), DEADLINE_EXCEEDED (`timeout` passed),
+  // CANCELLED (`is_cancelled` said so), RESOURCE_EXHAUSTED (the body passed the transport's size limit).
+  virtual absl::StatusOr<HttpResponse> Get(const HttpRequest& request) = 0;
+};
+
+}  // namespace pcusage::partner_center
+
+#endif  // PCUSAGE_SERVER_PARTNER_CENTER_HTTP_TRANSPORT_H_
