@@ -1,0 +1,260 @@
+#include "client_stubs/cpp/record_format.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <sstream>
+
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace pcusage::client {
+namespace {
+
+namespace v1 = ::partnercenter::usage::v1;
+using ::google::protobuf::util::TimeUtil;
+
+constexpr char32_t kReplacementCharacter = 0xFFFD;
+constexpr char kMissing[] = "-";
+
+struct CodePointRange {
+  char32_t first;
+  char32_t last;
+};
+
+// Zero-width: combining marks, zero-width spaces and joiners, directional marks, variation selectors.
+constexpr std::array<CodePointRange, 9> kZeroWidth = {{
+    {0x0300, 0x036F},
+    {0x1AB0, 0x1AFF},
+    {0x1DC0, 0x1DFF},
+    {0x200B, 0x200F},
+    {0x20D0, 0x20FF},
+    {0x3099, 0x309A},
+    {0xFE00, 0xFE0F},
+    {0xFE20, 0xFE2F},
+    {0xE0100, 0xE01EF},
+}};
+
+// East Asian Wide and Fullwidth blocks, coarsely.
+constexpr std::array<CodePointRange, 19> kDoubleWidth = {{
+    {0x1100, 0x115F},    // Hangul Jamo initials
+    {0x231A, 0x231B},    // watch, hourglass
+    {0x2329, 0x232A},    // angle brackets
+    {0x2E80, 0x303E},    // CJK radicals, Kangxi, CJK symbols and punctuation
+    {0x3041, 0x33FF},    // kana, Bopomofo, Hangul compatibility Jamo, CJK compatibility
+    {0x3400, 0x4DBF},    // CJK extension A
+    {0x4E00, 0x9FFF},    // CJK unified ideographs
+    {0xA000, 0xA4CF},    // Yi
+    {0xA960, 0xA97F},    // Hangul Jamo extended A
+    {0xAC00, 0xD7A3},    // Hangul syllables
+    {0xF900, 0xFAFF},    // CJK compatibility ideographs
+    {0xFE10, 0xFE19},    // vertical forms
+    {0xFE30, 0xFE6F},    // CJK compatibility forms, small forms
+    {0xFF00, 0xFF60},    // fullwidth forms
+    {0xFFE0, 0xFFE6},    // fullwidth signs
+    {0x1F300, 0x1F64F},  // pictographs, emoticons
+    {0x1F900, 0x1F9FF},  // supplemental pictographs
+    {0x20000, 0x2FFFD},  // CJK extensions B-F, compatibility supplement
+    {0x30000, 0x3FFFD},  // CJK extension G
+}};
+
+template <std::size_t N>
+bool InRanges(char32_t c, const std::array<CodePointRange, N>& ranges) {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [c](const CodePointRange& range) { return range.first <= c && c <= range.last; });
+}
+
+// Decodes the code point at the start of `text` and stores the bytes it takes in `length` (at least 1). Malformed
+// UTF-8 (bad or missing continuation bytes, overlong forms, surrogates, values above U+10FFFF) decodes as
+// U+FFFD of length 1.
+char32_t DecodeUtf8(absl::string_view text, std::size_t* length) {
+  const auto byte = [&text](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  *length = 1;
+  if (lead < 0x80) return lead;
+  std::size_t size;
+  char32_t c;
+  char32_t smallest;
+  if ((lead & 0xE0) == 0xC0) {
+    size = 2;
+    c = lead & 0x1F;
+    smallest = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    size = 3;
+    c = lead & 0x0F;
+    smallest = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    size = 4;
+    c = lead & 0x07;
+    smallest = 0x10000;
+  } else {
+    return kReplacementCharacter;
+  }
+  if (text.size() < size) return kReplacementCharacter;
+  for (std::size_t i = 1; i < size; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return kReplacementCharacter;
+    c = (c << 6) | (byte(i) & 0x3F);
+  }
+  if (c < smallest || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return kReplacementCharacter;
+  *length = size;
+  return c;
+}
+
+void AppendUtf8(char32_t c, std::string* out) {
+  if (c < 0x80) {
+    out->push_back(static_cast<char>(c));
+  } else if (c < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else if (c < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  }
+}
+
+// C0 and C1 controls, DEL, and the bidi embeddings, overrides and isolates that would reorder a line.
+bool IsUnprintable(char32_t c) {
+  return c < 0x20 || (c >= 0x7F && c <= 0x9F) || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+// `text` made safe for one table cell; "-" when empty.
+std::string Cell(absl::string_view text) {
+  if (text.empty()) return kMissing;
+  std::string cell;
+  cell.reserve(text.size());
+  while (!text.empty()) {
+    std::size_t length;
+    const char32_t c = DecodeUtf8(text, &length);
+    if (c == kReplacementCharacter || IsUnprintable(c)) {
+      AppendUtf8(kReplacementCharacter, &cell);
+    } else {
+      cell.append(text.data(), length);
+    }
+    text.remove_prefix(length);
+  }
+  return cell;
+}
+
+std::string DecimalCell(bool has, const google::type::Decimal& decimal) {
+  return has ? Cell(decimal.value()) : kMissing;
+}
+
+std::string BudgetCell(const v1::CustomerMonthlyUsageRecord& record) {
+  if (!record.has_budget()) return kMissing;
+  if (!record.budget().has_amount()) return "none";
+  return Cell(record.budget().amount().value());
+}
+
+std::string UpgradedCell(const v1::CustomerMonthlyUsageRecord& record) {
+  if (!record.has_is_upgraded()) return kMissing;
+  return record.is_upgraded() ? "yes" : "no";
+}
+
+std::string TimestampCell(const v1::CustomerMonthlyUsageRecord& record) {
+  if (!record.has_last_modified_time()) return kMissing;
+  const google::protobuf::Timestamp& time = record.last_modified_time();
+  if (time.seconds() < TimeUtil::kTimestampMinSeconds || time.seconds() > TimeUtil::kTimestampMaxSeconds ||
+      time.nanos() < 0 || time.nanos() > 999999999) {
+    return "invalid";
+  }
+  return TimeUtil::ToString(time);
+}
+
+struct Column {
+  const char* title;
+  bool right_aligned;
+};
+
+constexpr std::array<Column, 9> kColumns = {{
+    {"CUSTOMER", false},
+    {"TENANT", false},
+    {"CURRENCY", false},
+    {"TOTAL COST", true},
+    {"USD", true},
+    {"BUDGET", true},
+    {"USED %", true},
+    {"UPGRADED", false},
+    {"LAST MODIFIED", false},
+}};
+
+void WriteLine(const std::vector<std::string>& cells, const std::vector<int>& widths, std::ostream& out) {
+  std::string line;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    if (i > 0) line.append(2, ' ');
+    const std::string padding(widths[i] - DisplayWidth(cells[i]), ' ');
+    if (kColumns[i].right_aligned) line += padding;
+    line += cells[i];
+    if (!kColumns[i].right_aligned) line += padding;
+  }
+  line.erase(line.find_last_not_of(' ') + 1);
+  out << line << '\n';
+}
+
+}  // namespace
+
+std::string RecordToJsonLine(const v1::CustomerMonthlyUsageRecord& record) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = false;
+  options.preserve_proto_field_names = false;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(record, &json, options).ok()) return "";
+  return json;
+}
+
+int DisplayWidth(absl::string_view utf8) {
+  int width = 0;
+  while (!utf8.empty()) {
+    std::size_t length;
+    const char32_t c = DecodeUtf8(utf8, &length);
+    if (InRanges(c, kDoubleWidth)) {
+      width += 2;
+    } else if (!InRanges(c, kZeroWidth)) {
+      width += 1;
+    }
+    utf8.remove_prefix(length);
+  }
+  return width;
+}
+
+void TableWriter::AddRecord(const v1::CustomerMonthlyUsageRecord& record) {
+  const std::string& currency = record.currency_code().empty() ? record.currency_locale() : record.currency_code();
+  rows_.push_back({
+      Cell(record.resource_name()),
+      Cell(record.resource_id()),
+      Cell(currency),
+      DecimalCell(record.has_total_cost(), record.total_cost()),
+      DecimalCell(record.has_usd_total_cost(), record.usd_total_cost()),
+      BudgetCell(record),
+      DecimalCell(record.has_percent_used(), record.percent_used()),
+      UpgradedCell(record),
+      TimestampCell(record),
+  });
+}
+
+void TableWriter::Write(std::ostream& out) const {
+  std::vector<std::string> header;
+  std::vector<int> widths;
+  for (const Column& column : kColumns) {
+    header.push_back(column.title);
+    widths.push_back(DisplayWidth(column.title));
+  }
+  for (const std::vector<std::string>& row : rows_) {
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+  }
+  WriteLine(header, widths, out);
+  for (const std::vector<std::string>& row : rows_) WriteLine(row, widths, out);
+}
+
+std::string TableWriter::ToString() const {
+  std::ostringstream out;
+  Write(out);
+  return out.str();
+}
+
+}  // namespace pcusage::client

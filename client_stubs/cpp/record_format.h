@@ -1,0 +1,52 @@
+// Text renderings of usage records for people and scripts: one JSON object per line, or an aligned table. Money
+// values are printed as the exact decimal text the server sent, never through a floating-point type.
+#ifndef PCUSAGE_CLIENT_STUBS_CPP_RECORD_FORMAT_H_
+#define PCUSAGE_CLIENT_STUBS_CPP_RECORD_FORMAT_H_
+
+#include <cstddef>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "partnercenter/usage/v1/usage_records.pb.h"
+
+namespace pcusage::client {
+
+// The record as protobuf's canonical JSON on one line, without a trailing newline: lowerCamel field names, no
+// whitespace, unset fields left out (so an unset cost and a cost of "0" differ), decimals as {"value":"<text>"}
+// with the text unchanged. Returns an empty string when protobuf cannot print the record (e.g. a timestamp outside
+// years 1-9999).
+std::string RecordToJsonLine(const partnercenter::usage::v1::CustomerMonthlyUsageRecord& record);
+
+// How many terminal columns `utf8` takes, by a simple rule: one per code point, except two for East Asian wide and
+// fullwidth characters (CJK, Hangul, kana, fullwidth forms, common emoji) and none for combining marks, variation
+// selectors and zero-width characters. Each byte of malformed UTF-8 counts as one column.
+int DisplayWidth(absl::string_view utf8);
+
+// Collects records and prints them as a table with aligned columns: CUSTOMER, TENANT, CURRENCY, TOTAL COST, USD,
+// BUDGET, USED %, UPGRADED and LAST MODIFIED (RFC 3339, UTC). Widths depend on every row, so nothing is printed until
+// Write. Missing values print as "-"; a budget without an amount prints as "none". Control characters, bidi
+// overrides and malformed UTF-8 in the server's text print as U+FFFD, so a name cannot break the layout or the
+// terminal.
+class TableWriter {
+ public:
+  void AddRecord(const partnercenter::usage::v1::CustomerMonthlyUsageRecord& record);
+
+  // Rows added so far.
+  std::size_t size() const { return rows_.size(); }
+
+  // Writes the header line and then one line per record in the order added, each ending in '\n' and without
+  // trailing spaces. Numbers are right-aligned, text left-aligned, columns two spaces apart.
+  void Write(std::ostream& out) const;
+
+  // Write's output as a string.
+  std::string ToString() const;
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace pcusage::client
+
+#endif  // PCUSAGE_CLIENT_STUBS_CPP_RECORD_FORMAT_H_

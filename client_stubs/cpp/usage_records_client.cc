@@ -1,0 +1,72 @@
+#include "client_stubs/cpp/usage_records_client.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/client_context.h"
+
+namespace pcusage::client {
+namespace {
+
+namespace v1 = ::partnercenter::usage::v1;
+
+std::string InitialMetadata(const grpc::ClientContext& context, const char* key) {
+  const auto& metadata = context.GetServerInitialMetadata();
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+UsageRecordsClient::UsageRecordsClient(std::shared_ptr<grpc::Channel> channel)
+    : stub_(v1::UsageRecordsService::NewStub(std::move(channel))) {}
+
+ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, const RecordCallback& on_record) const {
+  grpc::ClientContext context;
+  if (options.timeout != absl::InfiniteDuration()) {
+    context.set_deadline(absl::ToChronoTime(absl::Now() + options.timeout));
+  }
+  if (!options.access_token.empty()) {
+    context.AddMetadata(kAuthorizationMetadata, absl::StrCat("Bearer ", options.access_token));
+  }
+  if (!options.correlation_id.empty()) context.AddMetadata(kCorrelationIdMetadata, options.correlation_id);
+
+  v1::ListUsageRecordsRequest request;
+  request.set_page_size(options.page_size);
+  std::unique_ptr<grpc::ClientReader<v1::ListUsageRecordsResponse>> reader = stub_->ListUsageRecords(&context, request);
+
+  ListSummary summary;
+  bool refused = false;
+  v1::ListUsageRecordsResponse response;
+  while (!refused && reader->Read(&response)) {
+    if (summary.messages == 0 && response.has_partner_center_total_count()) {
+      summary.partner_center_total_count = response.partner_center_total_count();
+    }
+    ++summary.messages;
+    for (const v1::CustomerMonthlyUsageRecord& record : response.usage_records()) {
+      ++summary.records;
+      if (on_record && !on_record(record)) {
+        refused = true;
+        break;
+      }
+    }
+  }
+  if (refused) {
+    context.TryCancel();
+    // Finish may only follow a Read that failed; after TryCancel that comes at once.
+    while (reader->Read(&response)) {
+    }
+  }
+  summary.status = reader->Finish();
+  if (refused) {
+    // The server may have finished before the cancellation reached it; the caller still stopped early.
+    summary.status = grpc::Status(grpc::StatusCode::CANCELLED,
+                                  absl::StrCat("on_record stopped the stream after ", summary.records, " records"));
+  }
+  summary.correlation_id = InitialMetadata(context, kCorrelationIdMetadata);
+  return summary;
+}
+
+}  // namespace pcusage::client

@@ -1,0 +1,68 @@
+// A synchronous C++ client for pcusage's ListUsageRecords stream: sends the caller's credentials and correlation id
+// as request metadata and hands each record to a callback the moment its message arrives.
+#ifndef PCUSAGE_CLIENT_STUBS_CPP_USAGE_RECORDS_CLIENT_H_
+#define PCUSAGE_CLIENT_STUBS_CPP_USAGE_RECORDS_CLIENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/support/status.h"
+#include "partnercenter/usage/v1/usage_records.grpc.pb.h"
+
+namespace pcusage::client {
+
+// Request metadata names understood by the pcusage server.
+inline constexpr char kAuthorizationMetadata[] = "authorization";
+inline constexpr char kCorrelationIdMetadata[] = "x-ms-correlation-id";
+
+// How to make one ListUsageRecords call.
+struct ListOptions {
+  // The most records per response message; 0 lets the server choose (100). The server rejects negative values.
+  int page_size = 0;
+  // Deadline for the whole stream, counted from the start of the call; absl::InfiniteDuration() sets none.
+  absl::Duration timeout = absl::Minutes(5);
+  // A Partner Center App+User token, sent as "authorization: Bearer <token>" when non-empty.
+  std::string access_token;
+  // A GUID sent as "x-ms-correlation-id" when non-empty; the server generates one otherwise.
+  std::string correlation_id;
+};
+
+// The outcome of one ListUsageRecords call.
+struct ListSummary {
+  // OK only when the server ended the stream with OK, i.e. every record Partner Center listed was delivered.
+  grpc::Status status;
+  // The server's "x-ms-correlation-id" initial metadata (the MS-CorrelationId it used); empty when it sent none.
+  std::string correlation_id;
+  // Partner Center's own totalCount from the first message, when set. Not the number of records delivered.
+  std::optional<int64_t> partner_center_total_count;
+  // Records received and handed to on_record, counting one it refused.
+  int64_t records = 0;
+  // Response messages received.
+  int64_t messages = 0;
+};
+
+// Calls UsageRecordsService over a caller-supplied channel. Thread-safe: concurrent calls share the channel.
+class UsageRecordsClient {
+ public:
+  using RecordCallback = std::function<bool(const partnercenter::usage::v1::CustomerMonthlyUsageRecord&)>;
+
+  explicit UsageRecordsClient(std::shared_ptr<grpc::Channel> channel);
+
+  // Streams ListUsageRecords, calling on_record for each record in the order the server sent them, on the calling
+  // thread, as each message arrives. When on_record returns false the call is cancelled and the summary's status is
+  // CANCELLED. Blocks until the stream ends; never throws (on_record must not throw either). An empty on_record
+  // accepts every record.
+  ListSummary ListUsageRecords(const ListOptions& options, const RecordCallback& on_record) const;
+
+ private:
+  std::unique_ptr<partnercenter::usage::v1::UsageRecordsService::Stub> stub_;
+};
+
+}  // namespace pcusage::client
+
+#endif  // PCUSAGE_CLIENT_STUBS_CPP_USAGE_RECORDS_CLIENT_H_

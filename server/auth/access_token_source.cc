@@ -1,0 +1,82 @@
+#include "server/auth/access_token_source.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/log.h"
+
+namespace pcusage::auth {
+
+absl::StatusOr<std::string> BearerToken(absl::string_view authorization) {
+  absl::string_view value = absl::StripAsciiWhitespace(authorization);
+  constexpr absl::string_view kScheme = "bearer ";
+  if (!absl::StartsWithIgnoreCase(value, kScheme)) {
+    return absl::UnauthenticatedError("the authorization metadata must be \"Bearer <Partner Center token>\"");
+  }
+  absl::string_view token = absl::StripAsciiWhitespace(value.substr(kScheme.size()));
+  if (token.empty() || std::any_of(token.begin(), token.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+      })) {
+    return absl::UnauthenticatedError("the bearer token in the authorization metadata is empty or malformed");
+  }
+  return std::string(token);
+}
+
+absl::StatusOr<std::string> CallerTokenSource::TokenForCall(std::optional<absl::string_view> caller_authorization) {
+  if (!caller_authorization.has_value()) {
+    return absl::UnauthenticatedError(
+        "no Partner Center token: send \"authorization: Bearer <token>\" metadata, or start the server with "
+        "--access_token_file");
+  }
+  return BearerToken(*caller_authorization);
+}
+
+absl::StatusOr<std::unique_ptr<FileTokenSource>> FileTokenSource::Create(std::string path) {
+  std::unique_ptr<FileTokenSource> source(new FileTokenSource(std::move(path)));
+  absl::MutexLock lock(&source->mu_);
+  if (absl::Status status = source->Reload(); !status.ok()) return status;
+  return source;
+}
+
+absl::Status FileTokenSource::Reload() {
+  struct stat info;
+  if (stat(path_.c_str(), &info) != 0) {
+    return absl::UnavailableError(absl::StrCat("access token file ", path_, ": ", std::strerror(errno)));
+  }
+  const FileVersion version{static_cast<long long>(info.st_mtim.tv_sec) * 1000000000LL + info.st_mtim.tv_nsec,
+                            static_cast<long long>(info.st_size), static_cast<unsigned long long>(info.st_ino)};
+  if (version_.has_value() && *version_ == version) return absl::OkStatus();
+
+  std::ifstream file(path_, std::ios::binary);
+  std::stringstream contents;
+  contents << file.rdbuf();
+  if (!file) return absl::UnavailableError(absl::StrCat("access token file ", path_, " cannot be read"));
+  std::string token(absl::StripAsciiWhitespace(contents.str()));
+  if (token.empty()) return absl::UnavailableError(absl::StrCat("access token file ", path_, " is empty"));
+  if (std::any_of(token.begin(), token.end(), [](char c) { return static_cast<unsigned char>(c) < 0x21; })) {
+    return absl::UnavailableError(
+        absl::StrCat("access token file ", path_, " must hold one token, without spaces or line breaks inside"));
+  }
+  if (version_.has_value()) LogInfo("access token file ", path_, " changed; using the new token");
+  token_ = std::move(token);
+  version_ = version;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> FileTokenSource::TokenForCall(std::optional<absl::string_view>) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status status = Reload(); !status.ok()) {
+    if (token_.empty()) return status;
+    LogWarning(status.message(), "; keeping the token read earlier");
+  }
+  return token_;
+}
+
+}  // namespace pcusage::auth

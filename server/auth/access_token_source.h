@@ -1,0 +1,67 @@
+// Where a call's Partner Center access token comes from: the server's own token file, or the caller's
+// `authorization: Bearer` metadata passed through. The token itself is never logged or put in a status.
+#ifndef PCUSAGE_SERVER_AUTH_ACCESS_TOKEN_SOURCE_H_
+#define PCUSAGE_SERVER_AUTH_ACCESS_TOKEN_SOURCE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+
+namespace pcusage::auth {
+
+class AccessTokenSource {
+ public:
+  virtual ~AccessTokenSource() = default;
+
+  // The token for one call. `caller_authorization` is the caller's `authorization` metadata, if sent.
+  virtual absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization) = 0;
+};
+
+// Uses the caller's "Bearer <token>": UNAUTHENTICATED when it is missing or not a bearer token.
+class CallerTokenSource final : public AccessTokenSource {
+ public:
+  absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization) override;
+};
+
+// Reads the token from a file and re-reads it whenever the file changes (modification time, size or inode), so
+// an external job can rotate it without a restart. Surrounding whitespace is ignored. Thread safe.
+class FileTokenSource final : public AccessTokenSource {
+ public:
+  // Reads the file once; the error says why it cannot be used (missing, unreadable, empty).
+  static absl::StatusOr<std::unique_ptr<FileTokenSource>> Create(std::string path);
+
+  // The file's current token; the caller's metadata is ignored. When the file becomes unreadable, the last good
+  // token is used and a warning logged; UNAVAILABLE when there has never been one.
+  absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization) override;
+
+ private:
+  struct FileVersion {
+    long long modified_ns = 0;
+    long long size = 0;
+    unsigned long long inode = 0;
+    bool operator==(const FileVersion& other) const {
+      return modified_ns == other.modified_ns && size == other.size && inode == other.inode;
+    }
+  };
+
+  explicit FileTokenSource(std::string path) : path_(std::move(path)) {}
+  absl::Status Reload() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string path_;
+  absl::Mutex mu_;
+  std::string token_ ABSL_GUARDED_BY(mu_);
+  std::optional<FileVersion> version_ ABSL_GUARDED_BY(mu_);
+};
+
+// The bearer token in an `authorization` value ("Bearer <token>", scheme case-insensitive); UNAUTHENTICATED
+// otherwise.
+absl::StatusOr<std::string> BearerToken(absl::string_view authorization);
+
+}  // namespace pcusage::auth
+
+#endif  // PCUSAGE_SERVER_AUTH_ACCESS_TOKEN_SOURCE_H_

@@ -1,0 +1,158 @@
+// pcusage_server: flags -> configuration -> wiring -> serve.
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/auth/access_token_source.h"
+#include "server/common/log.h"
+#include "server/partner_center/curl_transport.h"
+#include "server/partner_center/usage_client.h"
+#include "server/usage_records_service.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "host:port the gRPC server listens on (plaintext). Port 0 picks a free port; see --port_file.");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, the port actually bound is written to this file once the server is serving (for supervisors "
+          "and tests that listen on port 0).");
+ABSL_FLAG(std::string, partner_center_url, "https://api.partnercenter.microsoft.com",
+          "Partner Center API root. China (21Vianet): https://partner.partnercenterapi.microsoftonline.cn. "
+          "http:// only for a local emulator.");
+ABSL_FLAG(std::string, access_token_file, "",
+          "File holding a Partner Center App+User access token, re-read whenever it changes. When empty, each "
+          "caller's 'authorization: Bearer <token>' metadata is passed through to Partner Center.");
+ABSL_FLAG(std::string, locale, "en-US", "X-Locale sent to Partner Center.");
+ABSL_FLAG(std::string, application_name, "pcusage", "MS-PartnerCenter-Application sent to Partner Center.");
+ABSL_FLAG(absl::Duration, page_timeout, absl::Minutes(2),
+          "Longest wait for one Partner Center page (connect to last byte); a caller's deadline may shorten it.");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10), "Longest wait to connect to Partner Center.");
+ABSL_FLAG(int, max_pages, 10000, "Most Partner Center pages one call follows before failing with INTERNAL.");
+ABSL_FLAG(int64_t, max_response_bytes, int64_t{64} << 20,
+          "Largest Partner Center page body accepted; larger ones fail the call with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(std::string, ca_bundle_file, "",
+          "PEM bundle of CAs to verify Partner Center's TLS certificate with, instead of the system's.");
+
+namespace pcusage {
+namespace {
+
+constexpr char kServiceName[] = "partnercenter.usage.v1.UsageRecordsService";
+
+bool WritePortFile(const std::string& path, int port) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream file(temporary, std::ios::trunc);
+    file << port << "\n";
+    if (!file.flush()) return false;
+  }
+  return std::rename(temporary.c_str(), path.c_str()) == 0;
+}
+
+int Run() {
+  std::shared_ptr<auth::AccessTokenSource> tokens;
+  const std::string token_file = absl::GetFlag(FLAGS_access_token_file);
+  if (token_file.empty()) {
+    tokens = std::make_shared<auth::CallerTokenSource>();
+  } else {
+    absl::StatusOr<std::unique_ptr<auth::FileTokenSource>> file_tokens = auth::FileTokenSource::Create(token_file);
+    if (!file_tokens.ok()) {
+      LogError("--access_token_file: ", file_tokens.status().message());
+      return 2;
+    }
+    tokens = *std::move(file_tokens);
+  }
+
+  const int64_t max_response_bytes = absl::GetFlag(FLAGS_max_response_bytes);
+  if (max_response_bytes < 1024) {
+    LogError("--max_response_bytes must be at least 1024");
+    return 2;
+  }
+  partner_center::CurlTransportOptions transport_options;
+  transport_options.max_response_bytes = static_cast<std::size_t>(max_response_bytes);
+  transport_options.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
+  transport_options.ca_bundle_file = absl::GetFlag(FLAGS_ca_bundle_file);
+  auto transport = std::make_shared<partner_center::CurlTransport>(transport_options);
+
+  partner_center::UsageClientOptions client_options;
+  client_options.base_url = absl::GetFlag(FLAGS_partner_center_url);
+  client_options.locale = absl::GetFlag(FLAGS_locale);
+  client_options.application_name = absl::GetFlag(FLAGS_application_name);
+  client_options.page_timeout = absl::GetFlag(FLAGS_page_timeout);
+  client_options.max_pages = absl::GetFlag(FLAGS_max_pages);
+  absl::StatusOr<std::unique_ptr<partner_center::UsageClient>> client =
+      partner_center::UsageClient::Create(transport, client_options);
+  if (!client.ok()) {
+    LogError("--partner_center_url/--page_timeout/--max_pages: ", client.status().message());
+    return 2;
+  }
+
+  UsageRecordsService service(*std::move(client), tokens);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    LogError("cannot listen on ", listen, " (address in use, or not host:port?)");
+    return 1;
+  }
+  server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+
+  LogInfo("pcusage serving ", kServiceName, " on ", listen.substr(0, listen.rfind(':')), ":", port,
+          " (plaintext) -> Partner Center ", client_options.base_url, ", token from ",
+          token_file.empty() ? "each caller's authorization metadata" : "--access_token_file");
+  const std::string port_file = absl::GetFlag(FLAGS_port_file);
+  if (!port_file.empty() && !WritePortFile(port_file, port)) {
+    LogError("cannot write --port_file ", port_file);
+    server->Shutdown();
+    return 1;
+  }
+
+  std::thread signal_waiter([&server] {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    LogInfo("received signal ", signal_number, "; draining calls for up to 5s");
+    server->GetHealthCheckService()->Shutdown();
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  });
+  server->Wait();
+  signal_waiter.join();
+  LogInfo("pcusage stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace pcusage
+
+int main(int argc, char** argv) {
+  // Block the shutdown signals before any thread starts, so only the waiter thread receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::SetProgramUsageMessage(
+      "pcusage_server: streams Microsoft Partner Center usage records (GET /v1/customers/usagerecords) over gRPC "
+      "as partnercenter.usage.v1.UsageRecordsService/ListUsageRecords.\n"
+      "Usage: pcusage_server [--listen=127.0.0.1:50051] [--partner_center_url=URL] [--access_token_file=PATH]");
+  absl::ParseCommandLine(argc, argv);
+  return pcusage::Run();
+}

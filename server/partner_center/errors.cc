@@ -1,0 +1,97 @@
+#include "server/partner_center/errors.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace pcusage::partner_center {
+namespace {
+
+std::string CleanDescription(absl::string_view text) {
+  std::string clean(text);
+  for (char& c : clean) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  absl::StripAsciiWhitespace(&clean);
+  if (clean.size() > kMaxErrorDescriptionLength) {
+    clean.resize(kMaxErrorDescriptionLength);
+    // Do not leave half of a UTF-8 sequence at the end.
+    while (!clean.empty() && (static_cast<unsigned char>(clean.back()) & 0xC0) == 0x80) clean.pop_back();
+    if (!clean.empty() && (static_cast<unsigned char>(clean.back()) & 0x80) != 0) clean.pop_back();
+    clean += "...";
+  }
+  return clean;
+}
+
+std::optional<std::string> ScalarText(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number()) return value.dump();
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<PartnerCenterError> ParsePartnerCenterError(absl::string_view body) {
+  const nlohmann::json json = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return std::nullopt;
+  PartnerCenterError error;
+  for (const char* code_name : {"code", "statusCode"}) {
+    if (auto it = json.find(code_name); it != json.end()) {
+      if (std::optional<std::string> code = ScalarText(*it)) {
+        error.code = *std::move(code);
+        break;
+      }
+    }
+  }
+  for (const char* text_name : {"description", "message"}) {
+    if (auto it = json.find(text_name); it != json.end() && it->is_string()) {
+      error.description = CleanDescription(it->get<std::string>());
+      break;
+    }
+  }
+  if (!error.code.has_value() && error.description.empty()) return std::nullopt;
+  return error;
+}
+
+absl::StatusCode StatusCodeForHttpStatus(int http_status) {
+  switch (http_status) {
+    case 400:  // The request holds nothing of the caller's: pcusage and Partner Center disagree.
+      return absl::StatusCode::kInternal;
+    case 401:
+      return absl::StatusCode::kUnauthenticated;
+    case 403:
+      return absl::StatusCode::kPermissionDenied;
+    case 404:
+      return absl::StatusCode::kNotFound;
+    case 408:
+      return absl::StatusCode::kDeadlineExceeded;
+    case 409:
+      return absl::StatusCode::kAborted;
+    case 412:
+      return absl::StatusCode::kFailedPrecondition;
+    case 429:
+      return absl::StatusCode::kResourceExhausted;
+    case 501:
+      return absl::StatusCode::kUnimplemented;
+    default:
+      break;
+  }
+  if (http_status >= 500 && http_status <= 599) return absl::StatusCode::kUnavailable;
+  if (http_status >= 400 && http_status <= 499) return absl::StatusCode::kFailedPrecondition;
+  return absl::StatusCode::kUnknown;
+}
+
+absl::Status ErrorFromResponse(const HttpResponse& response, absl::string_view request_id) {
+  std::string message = absl::StrCat("Partner Center answered HTTP ", response.status_code);
+  if (std::optional<PartnerCenterError> error = ParsePartnerCenterError(response.body)) {
+    if (error->code.has_value()) absl::StrAppend(&message, ", error code ", *error->code);
+    if (!error->description.empty()) absl::StrAppend(&message, ": ", error->description);
+  }
+  if (std::optional<std::string> retry_after = response.Header("retry-after")) {
+    absl::StrAppend(&message, " (Retry-After: ", CleanDescription(retry_after->substr(0, 64)), ")");
+  }
+  absl::StrAppend(&message, " [MS-RequestId ", request_id, "]");
+  return absl::Status(StatusCodeForHttpStatus(response.status_code), message);
+}
+
+}  // namespace pcusage::partner_center

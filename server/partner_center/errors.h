@@ -1,0 +1,40 @@
+// Turns a Partner Center HTTP error response into an absl::Status a caller can act on: the code follows the HTTP
+// status, the message carries Partner Center's own error code and description.
+#ifndef PCUSAGE_SERVER_PARTNER_CENTER_ERRORS_H_
+#define PCUSAGE_SERVER_PARTNER_CENTER_ERRORS_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "server/partner_center/http_transport.h"
+
+namespace pcusage::partner_center {
+
+// The longest description kept from an error body (Partner Center documents 1024 characters).
+inline constexpr std::size_t kMaxErrorDescriptionLength = 1024;
+
+// What an error body said, in either of Partner Center's shapes: {"code", "description"} or, for throttling,
+// {"statusCode", "message"}.
+struct PartnerCenterError {
+  std::optional<std::string> code;
+  std::string description;  // trimmed, control characters replaced, at most kMaxErrorDescriptionLength
+};
+
+// Reads an error body; nullopt when it is not JSON of either shape.
+std::optional<PartnerCenterError> ParsePartnerCenterError(absl::string_view body);
+
+// The status code a Partner Center HTTP status maps to: 400 INTERNAL (the request carries
+// nothing of the caller's, so the fault is pcusage's or Partner Center's), 401 UNAUTHENTICATED,
+// 403 PERMISSION_DENIED, 404 NOT_FOUND, 408 DEADLINE_EXCEEDED, 409 ABORTED, 412 FAILED_PRECONDITION,
+// 429 RESOURCE_EXHAUSTED, 501 UNIMPLEMENTED, other 5xx UNAVAILABLE, other 4xx FAILED_PRECONDITION, else UNKNOWN.
+absl::StatusCode StatusCodeForHttpStatus(int http_status);
+
+// The status for a non-2xx response to the request with id `request_id`. The message names the HTTP status,
+// Partner Center's error code and description when the body has them, Retry-After when sent, and the request id.
+absl::Status ErrorFromResponse(const HttpResponse& response, absl::string_view request_id);
+
+}  // namespace pcusage::partner_center
+
+#endif  // PCUSAGE_SERVER_PARTNER_CENTER_ERRORS_H_

@@ -1,0 +1,82 @@
+#include "server/partner_center/errors.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pcusage::partner_center {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(StatusCodeForHttpStatusTest, Table) {
+  const std::pair<int, absl::StatusCode> table[] = {
+      {400, absl::StatusCode::kInternal},          {401, absl::StatusCode::kUnauthenticated},
+      {403, absl::StatusCode::kPermissionDenied},  {404, absl::StatusCode::kNotFound},
+      {408, absl::StatusCode::kDeadlineExceeded},  {409, absl::StatusCode::kAborted},
+      {412, absl::StatusCode::kFailedPrecondition}, {418, absl::StatusCode::kFailedPrecondition},
+      {429, absl::StatusCode::kResourceExhausted}, {500, absl::StatusCode::kUnavailable},
+      {501, absl::StatusCode::kUnimplemented},     {502, absl::StatusCode::kUnavailable},
+      {503, absl::StatusCode::kUnavailable},       {504, absl::StatusCode::kUnavailable},
+      {302, absl::StatusCode::kUnknown},           {0, absl::StatusCode::kUnknown},
+  };
+  for (const auto& [http, code] : table) EXPECT_EQ(StatusCodeForHttpStatus(http), code) << http;
+}
+
+TEST(ParsePartnerCenterErrorTest, ReadsBothShapes) {
+  std::optional<PartnerCenterError> error = ParsePartnerCenterError(
+      R"({"code": 3000, "description": "Customer does not have usage data", "data": [], "source": "PartnerFD"})");
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code, "3000");
+  EXPECT_EQ(error->description, "Customer does not have usage data");
+
+  error = ParsePartnerCenterError(
+      R"({"statusCode": 429, "message": "Rate limit is exceeded. Try again in 7 seconds."})");
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code, "429");
+  EXPECT_EQ(error->description, "Rate limit is exceeded. Try again in 7 seconds.");
+}
+
+TEST(ParsePartnerCenterErrorTest, IgnoresOtherBodies) {
+  EXPECT_FALSE(ParsePartnerCenterError("").has_value());
+  EXPECT_FALSE(ParsePartnerCenterError("<html>502 Bad Gateway</html>").has_value());
+  EXPECT_FALSE(ParsePartnerCenterError("[1]").has_value());
+  EXPECT_FALSE(ParsePartnerCenterError(R"({"unrelated": true})").has_value());
+}
+
+TEST(ParsePartnerCenterErrorTest, DescriptionIsTrimmedAndCleaned) {
+  std::optional<PartnerCenterError> error =
+      ParsePartnerCenterError(R"({"code": "600", "description": "  line one\nline two\u0007  "})");
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->description, "line one line two");
+
+  const std::string long_text(5000, 'x');
+  error = ParsePartnerCenterError(R"({"code": 1, "description": ")" + long_text + R"("})");
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->description.size(), kMaxErrorDescriptionLength + 3);
+}
+
+TEST(ErrorFromResponseTest, MessageCarriesPartnerCenterDetails) {
+  HttpResponse response;
+  response.status_code = 429;
+  response.headers = {{"retry-after", "7"}};
+  response.body = R"({"statusCode": 429, "message": "Rate limit is exceeded. Try again in 7 seconds."})";
+  absl::Status status = ErrorFromResponse(response, "e128c8e2-4c33-4940-a3e2-2e59b0abdc67");
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(status.message(),
+            "Partner Center answered HTTP 429, error code 429: Rate limit is exceeded. Try again in 7 seconds. "
+            "(Retry-After: 7) [MS-RequestId e128c8e2-4c33-4940-a3e2-2e59b0abdc67]");
+
+  response = HttpResponse{};
+  response.status_code = 502;
+  response.body = "<html>Bad Gateway</html>";
+  status = ErrorFromResponse(response, "id");
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(status.message(), "Partner Center answered HTTP 502 [MS-RequestId id]");
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("html")));
+}
+
+}  // namespace
+}  // namespace pcusage::partner_center

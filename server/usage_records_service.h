@@ -1,0 +1,36 @@
+// The ListUsageRecords RPC: reads the caller's metadata, asks the Partner Center client for page after page, and
+// writes each page's records to the stream in batches as soon as the page arrives. Only wiring: no HTTP, no JSON.
+#ifndef PCUSAGE_SERVER_USAGE_RECORDS_SERVICE_H_
+#define PCUSAGE_SERVER_USAGE_RECORDS_SERVICE_H_
+
+#include <memory>
+
+#include "partnercenter/usage/v1/usage_records.grpc.pb.h"
+#include "server/auth/access_token_source.h"
+#include "server/partner_center/usage_client.h"
+
+namespace pcusage {
+
+inline constexpr int kDefaultPageSize = 100;
+inline constexpr int kMaxPageSize = 1000;
+
+// Caller metadata naming the MS-CorrelationId to use; also returned in the initial metadata.
+inline constexpr char kCorrelationIdMetadata[] = "x-ms-correlation-id";
+
+class UsageRecordsService final : public partnercenter::usage::v1::UsageRecordsService::Service {
+ public:
+  UsageRecordsService(std::shared_ptr<const partner_center::UsageClient> client,
+                      std::shared_ptr<auth::AccessTokenSource> tokens);
+
+  grpc::Status ListUsageRecords(
+      grpc::ServerContext* context, const partnercenter::usage::v1::ListUsageRecordsRequest* request,
+      grpc::ServerWriter<partnercenter::usage::v1::ListUsageRecordsResponse>* writer) override;
+
+ private:
+  std::shared_ptr<const partner_center::UsageClient> client_;
+  std::shared_ptr<auth::AccessTokenSource> tokens_;
+};
+
+}  // namespace pcusage
+
+#endif  // PCUSAGE_SERVER_USAGE_RECORDS_SERVICE_H_

@@ -1,0 +1,231 @@
+#include "server/usage_records_service.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "server/common/guid.h"
+#include "server/partner_center/mock_http_transport.h"
+
+namespace pcusage {
+namespace {
+
+namespace v1 = ::partnercenter::usage::v1;
+using partner_center::HttpRequest;
+using partner_center::HttpResponse;
+using partner_center::MockHttpTransport;
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Invoke;
+using ::testing::Return;
+
+HttpResponse JsonResponse(std::string body, int status = 200) {
+  HttpResponse response;
+  response.status_code = status;
+  response.headers = {{"content-type", "application/json"}};
+  response.body = std::move(body);
+  return response;
+}
+
+// A page with records "<prefix>0" .. "<prefix><count-1>", linking to `next_token` when non-empty.
+std::string Page(const std::string& prefix, int count, const std::string& next_token = "") {
+  std::string items;
+  for (int i = 0; i < count; ++i) {
+    absl::StrAppend(&items, i ? "," : "", R"({"resourceId": ")", prefix, i, R"(", "totalCost": 1.10})");
+  }
+  std::string next;
+  if (!next_token.empty()) {
+    next = absl::StrCat(R"(, "links": {"next": {"uri": "/v1/customers/usagerecords", "headers": [)",
+                        R"({"key": "MS-ContinuationToken", "value": ")", next_token, R"("}]}})");
+  }
+  return absl::StrCat(R"({"totalCount": 1234, "items": [)", items, "]", next, "}");
+}
+
+std::optional<std::string> HeaderOf(const HttpRequest& request, absl::string_view name) {
+  for (const auto& header : request.headers) {
+    if (absl::EqualsIgnoreCase(header.name, name)) return header.value;
+  }
+  return std::nullopt;
+}
+
+struct StreamResult {
+  grpc::Status status;
+  std::vector<v1::ListUsageRecordsResponse> messages;
+  std::string correlation_id;
+
+  std::vector<std::string> ResourceIds() const {
+    std::vector<std::string> ids;
+    for (const auto& message : messages) {
+      for (const auto& record : message.usage_records()) ids.push_back(record.resource_id());
+    }
+    return ids;
+  }
+};
+
+class UsageRecordsServiceTest : public testing::Test {
+ protected:
+  void StartServer(std::shared_ptr<auth::AccessTokenSource> tokens = std::make_shared<auth::CallerTokenSource>()) {
+    partner_center::UsageClientOptions options;
+    options.base_url = "https://pc.example.test";
+    auto client = partner_center::UsageClient::Create(transport_, options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    service_ = std::make_unique<UsageRecordsService>(*std::move(client), std::move(tokens));
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::UsageRecordsService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  StreamResult List(int page_size, const std::vector<std::pair<std::string, std::string>>& metadata = {
+                                       {"authorization", "Bearer caller-token"}}) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+    v1::ListUsageRecordsRequest request;
+    request.set_page_size(page_size);
+    auto reader = stub_->ListUsageRecords(&context, request);
+    StreamResult result;
+    v1::ListUsageRecordsResponse message;
+    while (reader->Read(&message)) result.messages.push_back(message);
+    result.status = reader->Finish();
+    auto it = context.GetServerInitialMetadata().find(kCorrelationIdMetadata);
+    if (it != context.GetServerInitialMetadata().end()) result.correlation_id = std::string(it->second.data(), it->second.size());
+    return result;
+  }
+
+  std::shared_ptr<MockHttpTransport> transport_ = std::make_shared<MockHttpTransport>();
+  std::unique_ptr<UsageRecordsService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::UsageRecordsService::Stub> stub_;
+};
+
+TEST_F(UsageRecordsServiceTest, StreamsEveryPageInBatchesOfPageSize) {
+  StartServer();
+  EXPECT_CALL(*transport_, Get(_))
+      .WillOnce(Return(JsonResponse(Page("a", 5, "t2"))))
+      .WillOnce(Return(JsonResponse(Page("b", 2))));
+  StreamResult result = List(2);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_THAT(result.ResourceIds(), testing::ElementsAre("a0", "a1", "a2", "a3", "a4", "b0", "b1"));
+  ASSERT_EQ(result.messages.size(), 4u);  // 2+2+1 from page 1, 2 from page 2
+  EXPECT_EQ(result.messages[2].usage_records_size(), 1);
+  EXPECT_TRUE(result.messages[0].has_partner_center_total_count());
+  EXPECT_EQ(result.messages[0].partner_center_total_count(), 1234);
+  EXPECT_FALSE(result.messages[1].has_partner_center_total_count());
+  EXPECT_EQ(result.messages[3].usage_records(0).total_cost().value(), "1.10");
+  EXPECT_TRUE(IsGuid(result.correlation_id)) << result.correlation_id;
+}
+
+TEST_F(UsageRecordsServiceTest, PageSizeDefaultsAndIsCappedAtTheMaximum) {
+  StartServer();
+  EXPECT_CALL(*transport_, Get(_)).WillRepeatedly(Return(JsonResponse(Page("r", 1250))));
+  StreamResult capped = List(5000);
+  ASSERT_TRUE(capped.status.ok()) << capped.status.error_message();
+  ASSERT_EQ(capped.messages.size(), 2u);
+  EXPECT_EQ(capped.messages[0].usage_records_size(), kMaxPageSize);
+  EXPECT_EQ(capped.messages[1].usage_records_size(), 250);
+
+  StreamResult by_default = List(0);
+  ASSERT_TRUE(by_default.status.ok());
+  EXPECT_EQ(by_default.messages.size(), 13u);
+  EXPECT_EQ(by_default.messages[0].usage_records_size(), kDefaultPageSize);
+  EXPECT_EQ(by_default.ResourceIds().size(), 1250u);
+}
+
+TEST_F(UsageRecordsServiceTest, NegativePageSizeIsInvalid) {
+  StartServer();
+  EXPECT_CALL(*transport_, Get(_)).Times(0);
+  StreamResult result = List(-1);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(result.status.error_message(), HasSubstr("page_size"));
+}
+
+TEST_F(UsageRecordsServiceTest, EmptyCollectionSendsOneMessageWithTheTotalCount) {
+  StartServer();
+  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(JsonResponse(R"({"totalCount": 25, "items": []})")));
+  StreamResult result = List(10);
+  ASSERT_TRUE(result.status.ok());
+  ASSERT_EQ(result.messages.size(), 1u);
+  EXPECT_EQ(result.messages[0].usage_records_size(), 0);
+  EXPECT_EQ(result.messages[0].partner_center_total_count(), 25);
+}
+
+TEST_F(UsageRecordsServiceTest, CallerTokenAndCorrelationIdGoUpstream) {
+  StartServer();
+  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([](const HttpRequest& request) {
+    EXPECT_EQ(HeaderOf(request, "Authorization"), "Bearer caller-token");
+    EXPECT_EQ(HeaderOf(request, "MS-CorrelationId"), "aaaa0000-bb11-2222-33cc-444444dddddd");
+    return JsonResponse(Page("a", 1));
+  }));
+  StreamResult result = List(10, {{"authorization", "Bearer caller-token"},
+                                  {"x-ms-correlation-id", "aaaa0000-bb11-2222-33cc-444444dddddd"}});
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.correlation_id, "aaaa0000-bb11-2222-33cc-444444dddddd");
+}
+
+TEST_F(UsageRecordsServiceTest, MalformedCorrelationIdIsInvalid) {
+  StartServer();
+  EXPECT_CALL(*transport_, Get(_)).Times(0);
+  StreamResult result = List(10, {{"authorization", "Bearer t"}, {"x-ms-correlation-id", "not-a-guid"}});
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(result.status.error_message(), HasSubstr("x-ms-correlation-id"));
+}
+
+TEST_F(UsageRecordsServiceTest, MissingOrMalformedCallerTokenIsUnauthenticated) {
+  StartServer();
+  EXPECT_CALL(*transport_, Get(_)).Times(0);
+  for (const auto& metadata : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {}, {{"authorization", "Basic dXNlcjpwdw=="}}, {{"authorization", "Bearer "}}}) {
+    StreamResult result = List(10, metadata);
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_TRUE(result.messages.empty());
+  }
+}
+
+TEST_F(UsageRecordsServiceTest, ServerTokenSourceWinsOverTheCaller) {
+  class FixedToken : public auth::AccessTokenSource {
+    absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view>) override { return "server-token"; }
+  };
+  StartServer(std::make_shared<FixedToken>());
+  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([](const HttpRequest& request) {
+    EXPECT_EQ(HeaderOf(request, "Authorization"), "Bearer server-token");
+    return JsonResponse(Page("a", 1));
+  }));
+  EXPECT_TRUE(List(10, {}).status.ok());
+}
+
+TEST_F(UsageRecordsServiceTest, UpstreamErrorsMapToGrpcCodes) {
+  StartServer();
+  EXPECT_CALL(*transport_, Get(_))
+      .WillOnce(Return(JsonResponse(R"({"code": 600, "description": "Partner is not authorized"})", 403)));
+  StreamResult result = List(10);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(result.status.error_message(), HasSubstr("Partner is not authorized"));
+  EXPECT_THAT(result.status.error_message(), testing::Not(HasSubstr("caller-token")));
+}
+
+TEST_F(UsageRecordsServiceTest, FailureOnALaterPageKeepsTheRecordsAlreadySent) {
+  StartServer();
+  EXPECT_CALL(*transport_, Get(_))
+      .WillOnce(Return(JsonResponse(Page("a", 3, "t2"))))
+      .WillOnce(Return(JsonResponse("", 503)));
+  StreamResult result = List(10);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(result.ResourceIds(), testing::ElementsAre("a0", "a1", "a2"));
+}
+
+}  // namespace
+}  // namespace pcusage

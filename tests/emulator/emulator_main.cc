@@ -1,0 +1,171 @@
+// pc_emulator: runs the Partner Center emulator as a process, for the demo and
+// for integration tests that supervise it. It serves until SIGTERM or SIGINT.
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "tests/emulator/emulator_server.h"
+
+ABSL_FLAG(std::string, host, "127.0.0.1",
+          "Address to listen on. Keep it on loopback.");
+ABSL_FLAG(int, port, 0,
+          "Port to listen on; 0 picks a free port (learn it from --port_file "
+          "or the start-up line on stderr).");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, the bound port is written to this file once the emulator "
+          "accepts connections. The file appears complete (written under a "
+          "temporary name, then renamed), so a supervisor can poll for it.");
+ABSL_FLAG(std::string, dataset, "seed",
+          "What GET /v1/customers/usagerecords serves: 'seed' (Partner "
+          "Center's sample response, byte for byte, as one page) or "
+          "'generated' (--customers deterministic records in pages of "
+          "--page_size, linked by MS-ContinuationToken).");
+ABSL_FLAG(int, customers, 250,
+          "Number of customers in the generated data set (>= 0).");
+ABSL_FLAG(int, page_size, 40, "Records per generated page (>= 1).");
+ABSL_FLAG(std::string, access_token, "emulator-token",
+          "The token requests must present as 'Authorization: Bearer "
+          "<token>'; anything else gets 401.");
+
+namespace pcusage::emulator {
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+absl::StatusOr<EmulatorOptions> OptionsFromFlags() {
+  EmulatorOptions options;
+  const std::string dataset = absl::GetFlag(FLAGS_dataset);
+  if (dataset == "seed") {
+    options.dataset = EmulatorOptions::Dataset::kSeed;
+  } else if (dataset == "generated") {
+    options.dataset = EmulatorOptions::Dataset::kGenerated;
+  } else {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--dataset must be 'seed' or 'generated', not '%s'", dataset));
+  }
+  options.customers = absl::GetFlag(FLAGS_customers);
+  if (options.customers < 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--customers must be 0 or more, not %d", options.customers));
+  }
+  options.page_size = absl::GetFlag(FLAGS_page_size);
+  if (options.page_size < 1) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--page_size must be 1 or more, not %d", options.page_size));
+  }
+  const int port = absl::GetFlag(FLAGS_port);
+  if (port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("--port must be in 0..65535, not %d", port));
+  }
+  options.access_token = absl::GetFlag(FLAGS_access_token);
+  return options;
+}
+
+// Writes `port` to `path` so that readers see either no file or the whole
+// number: a temporary file next to it is renamed over it.
+absl::Status WritePortFile(const std::string& path, int port) {
+  const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << port << "\n";
+    out.close();
+    if (!out) {
+      return absl::UnavailableError(absl::StrCat("cannot write ", temporary));
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    std::remove(temporary.c_str());
+    return absl::UnavailableError(absl::StrCat(
+        "cannot rename ", temporary, " to ", path, ": ", std::strerror(error)));
+  }
+  return absl::OkStatus();
+}
+
+int Run(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Serves a stand-in for Partner Center's GET /v1/customers/usagerecords "
+      "over plain HTTP, plus GET /healthz, GET /emulator/requests (the request "
+      "log) and POST /emulator/reset. Stops cleanly on SIGTERM or SIGINT.\n"
+      "Usage: pc_emulator [--dataset=seed|generated] [--port=N] "
+      "[--port_file=PATH] ...");
+  // absl's --help lists only flags from a file named after the binary.
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "tests/emulator/emulator_main.cc");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
+  const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
+  if (arguments.size() > 1) {
+    std::fprintf(
+        stderr, "pc_emulator: unexpected arguments: %s\n",
+        absl::StrJoin(arguments.begin() + 1, arguments.end(), " ").c_str());
+    return kExitUsage;
+  }
+  const absl::StatusOr<EmulatorOptions> options = OptionsFromFlags();
+  if (!options.ok()) {
+    std::fprintf(stderr, "pc_emulator: %s\n",
+                 std::string(options.status().message()).c_str());
+    return kExitUsage;
+  }
+
+  // Blocked before any thread starts, so that every thread inherits the mask
+  // and the signals wait for sigwait below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  PartnerCenterEmulator emulator(*options);
+  const std::string host = absl::GetFlag(FLAGS_host);
+  if (absl::Status status = emulator.Start(host, absl::GetFlag(FLAGS_port));
+      !status.ok()) {
+    std::fprintf(stderr, "pc_emulator: %s\n", status.ToString().c_str());
+    return kExitFailure;
+  }
+  if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
+      !port_file.empty()) {
+    if (absl::Status status = WritePortFile(port_file, emulator.port());
+        !status.ok()) {
+      std::fprintf(stderr, "pc_emulator: %s\n", status.ToString().c_str());
+      return kExitFailure;
+    }
+  }
+  const std::string url_host =
+      absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host;
+  std::fprintf(stderr, "pc_emulator: serving %s on http://%s:%d\n",
+               absl::GetFlag(FLAGS_dataset).c_str(), url_host.c_str(),
+               emulator.port());
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  emulator.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace pcusage::emulator
+
+int main(int argc, char** argv) { return pcusage::emulator::Run(argc, argv); }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs pc_emulator as a supervisor would: --port_file, the start-up line, a few
+# requests with curl, a clean exit on SIGTERM, and exit status 2 for bad flags.
+set -euo pipefail
+
+emulator="$1"
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+failures=0
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+for bad in --dataset=other --customers=-1 --page_size=0; do
+  status=0
+  "${emulator}" "${bad}" 2>"${tmp}/bad.err" || status=$?
+  [[ ${status} -eq 2 ]] || fail "${bad} exited ${status}, want 2"
+  grep -q "^pc_emulator: " "${tmp}/bad.err" || fail "${bad} printed no error"
+done
+
+port_file="${tmp}/port"
+"${emulator}" --dataset=generated --customers=5 --page_size=2 \
+  --port_file="${port_file}" 2>"${tmp}/stderr" &
+pid=$!
+trap 'kill "${pid}" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  [[ -s ${port_file} ]] && break
+  sleep 0.05
+done
+port="$(cat "${port_file}" 2>/dev/null || true)"
+[[ ${port} =~ ^[0-9]+$ ]] || fail "port file holds '${port}'"
+grep -qx "pc_emulator: serving generated on http://127.0.0.1:${port}" \
+  "${tmp}/stderr" || fail "start-up line: $(cat "${tmp}/stderr")"
+
+url="http://127.0.0.1:${port}"
+[[ $(curl -s "${url}/healthz") == ok ]] || fail "healthz"
+code="$(curl -s -o "${tmp}/page0" -w '%{http_code}' \
+  -H 'Authorization: Bearer emulator-token' "${url}/v1/customers/usagerecords")"
+[[ ${code} == 200 ]] || fail "usagerecords answered ${code}"
+grep -q '"MS-ContinuationToken"' "${tmp}/page0" || fail "page 0 has no next link"
+code="$(curl -s -o /dev/null -w '%{http_code}' "${url}/v1/customers/usagerecords")"
+[[ ${code} == 401 ]] || fail "no token answered ${code}"
+
+kill -TERM "${pid}"
+status=0
+wait "${pid}" || status=$?
+[[ ${status} -eq 0 ]] || fail "exited ${status} on SIGTERM, want 0"
+
+if ((failures)); then
+  echo "${failures} failed" >&2
+  exit 1
+fi
+echo "pc_emulator_test: all checks passed"

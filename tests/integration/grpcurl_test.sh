@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# grpcurl against a real pcusage_server and the Partner Center emulator, as the README shows it: reflection
+# (list, describe), the health service, and a streaming ListUsageRecords call with a deadline and metadata.
+set -euo pipefail
+
+runfiles="${TEST_SRCDIR}/pcusage"
+grpcurl="${TEST_SRCDIR}/grpcurl/grpcurl"
+work="$(mktemp -d "${TEST_TMPDIR}/grpcurl.XXXXXX")"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "${pid}" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  echo "--- server log" >&2
+  cat "${work}/server.log" >&2 || true
+  exit 1
+}
+
+wait_for_port() {
+  for _ in $(seq 300); do
+    [[ -s $1 ]] && { cat "$1"; return 0; }
+    sleep 0.1
+  done
+  fail "no port in $1"
+}
+
+"${runfiles}/tests/emulator/pc_emulator" --port=0 --port_file="${work}/emulator.port" --dataset=seed \
+  --access_token=emulator-token 2>"${work}/emulator.log" &
+pids+=($!)
+emulator_port="$(wait_for_port "${work}/emulator.port")"
+
+"${runfiles}/server/pcusage_server" --listen=127.0.0.1:0 --port_file="${work}/server.port" \
+  --partner_center_url="http://127.0.0.1:${emulator_port}" 2>"${work}/server.log" &
+pids+=($!)
+server="127.0.0.1:$(wait_for_port "${work}/server.port")"
+
+services="$("${grpcurl}" -plaintext -max-time 10 "${server}" list)" || fail "grpcurl list"
+grep -qx "partnercenter.usage.v1.UsageRecordsService" <<<"${services}" || fail "service not listed: ${services}"
+grep -qx "grpc.health.v1.Health" <<<"${services}" || fail "health not listed: ${services}"
+
+description="$("${grpcurl}" -plaintext -max-time 10 "${server}" describe partnercenter.usage.v1.UsageRecordsService)" ||
+  fail "grpcurl describe"
+grep -q "rpc ListUsageRecords ( .partnercenter.usage.v1.ListUsageRecordsRequest ) returns ( stream .partnercenter.usage.v1.ListUsageRecordsResponse )" \
+  <<<"${description}" || fail "unexpected description: ${description}"
+"${grpcurl}" -plaintext -max-time 10 "${server}" describe partnercenter.usage.v1.CustomerMonthlyUsageRecord |
+  grep -q "google.type.Decimal total_cost = 9;" || fail "describe CustomerMonthlyUsageRecord"
+
+health="$("${grpcurl}" -plaintext -max-time 10 -import-path "${TEST_SRCDIR}/grpcurl" \
+  -proto grpc/health/v1/health.proto -d '{"service": "partnercenter.usage.v1.UsageRecordsService"}' \
+  "${server}" grpc.health.v1.Health/Check)" || fail "health check"
+grep -q '"status": "SERVING"' <<<"${health}" || fail "not serving: ${health}"
+
+records="$("${grpcurl}" -plaintext -max-time 10 -H 'authorization: Bearer emulator-token' \
+  -H 'x-ms-correlation-id: aaaa0000-bb11-2222-33cc-444444dddddd' -v -d '{"page_size": 2}' \
+  "${server}" partnercenter.usage.v1.UsageRecordsService/ListUsageRecords)" || fail "ListUsageRecords: ${records}"
+grep -q '"value": "120.5682999999995904716"' <<<"${records}" || fail "exact decimal missing: ${records}"
+grep -q '"partner_center_total_count": "25"' <<<"${records}" || fail "total count missing: ${records}"
+grep -qi 'x-ms-correlation-id: aaaa0000-bb11-2222-33cc-444444dddddd' <<<"${records}" || fail "correlation id"
+[[ $(grep -c '"resource_id"' <<<"${records}") -eq 4 ]] || fail "expected 4 records: ${records}"
+[[ $(grep -c '"usage_records"' <<<"${records}") -eq 2 ]] || fail "expected 2 messages of 2: ${records}"
+
+set +e
+denied="$("${grpcurl}" -plaintext -max-time 10 -H 'authorization: Bearer wrong' -d '{}' \
+  "${server}" partnercenter.usage.v1.UsageRecordsService/ListUsageRecords 2>&1)"
+status=$?
+set -e
+[[ ${status} -ne 0 ]] || fail "a wrong token succeeded"
+grep -q "Code: Unauthenticated" <<<"${denied}" || fail "expected Unauthenticated: ${denied}"
+
+echo "PASS"

@@ -1,0 +1,336 @@
+// End to end on loopback: the Partner Center emulator and pcusage_server run as real processes on free ports, and
+// the C++ client checks that every record arrives exactly once with exact values and presence kept.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "client_stubs/cpp/usage_records_client.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "nlohmann/json.hpp"
+#include "tests/emulator/dataset.h"
+#include "tests/testing/child_process.h"
+
+namespace pcusage {
+namespace {
+
+namespace v1 = ::partnercenter::usage::v1;
+using ::pcusage::testing::ChildProcess;
+using ::pcusage::testing::RunfilePath;
+using ::pcusage::testing::TempPath;
+using ::testing::HasSubstr;
+
+constexpr char kEmulatorToken[] = "emulator-token";
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+// Longer than the server's own 5 s drain, so a clean exit is never mistaken for a hang.
+constexpr absl::Duration kStopGrace = absl::Seconds(15);
+
+// The emulator and the server, each a real process; stopped on destruction.
+class Stack {
+ public:
+  // `emulator_flags` choose the data set; `server_flags` are added to the server's own.
+  static std::unique_ptr<Stack> Start(const std::vector<std::string>& emulator_flags,
+                                      std::vector<std::string> server_flags) {
+    auto stack = std::make_unique<Stack>();
+    const std::string emulator_port_file = TempPath("emulator.port");
+    std::vector<std::string> emulator_args = {"--port=0", "--port_file=" + emulator_port_file,
+                                              absl::StrCat("--access_token=", kEmulatorToken)};
+    emulator_args.insert(emulator_args.end(), emulator_flags.begin(), emulator_flags.end());
+    auto emulator = ChildProcess::Start(RunfilePath("tests/emulator/pc_emulator"), emulator_args,
+                                        TempPath("emulator.log"));
+    EXPECT_TRUE(emulator.ok()) << emulator.status();
+    if (!emulator.ok()) return nullptr;
+    stack->emulator_ = *std::move(emulator);
+    absl::StatusOr<int> emulator_port = stack->emulator_->WaitForPortFile(emulator_port_file, kStartTimeout);
+    EXPECT_TRUE(emulator_port.ok()) << emulator_port.status();
+    if (!emulator_port.ok()) return nullptr;
+    stack->emulator_port_ = *emulator_port;
+
+    const std::string server_port_file = TempPath("server.port");
+    server_flags.push_back("--listen=127.0.0.1:0");
+    server_flags.push_back("--port_file=" + server_port_file);
+    server_flags.push_back(absl::StrCat("--partner_center_url=http://127.0.0.1:", stack->emulator_port_));
+    auto server = ChildProcess::Start(RunfilePath("server/pcusage_server"), server_flags, TempPath("server.log"));
+    EXPECT_TRUE(server.ok()) << server.status();
+    if (!server.ok()) return nullptr;
+    stack->server_ = *std::move(server);
+    absl::StatusOr<int> server_port = stack->server_->WaitForPortFile(server_port_file, kStartTimeout);
+    EXPECT_TRUE(server_port.ok()) << server_port.status();
+    if (!server_port.ok()) return nullptr;
+    stack->client_ = std::make_unique<client::UsageRecordsClient>(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", *server_port), grpc::InsecureChannelCredentials()));
+    return stack;
+  }
+
+  // A server that holds the emulator's token in a file.
+  static std::vector<std::string> WithTokenFile() {
+    const std::string path = TempPath("access_token");
+    std::ofstream(path) << kEmulatorToken << "\n";
+    return {"--access_token_file=" + path};
+  }
+
+  struct Listing {
+    client::ListSummary summary;
+    std::vector<v1::CustomerMonthlyUsageRecord> records;
+  };
+
+  Listing List(client::ListOptions options) {
+    Listing listing;
+    listing.summary = client_->ListUsageRecords(options, [&listing](const v1::CustomerMonthlyUsageRecord& record) {
+      listing.records.push_back(record);
+      return true;
+    });
+    return listing;
+  }
+
+  // The requests the emulator saw on its Partner Center route, oldest first.
+  nlohmann::json EmulatorRequests() {
+    httplib::Client http("127.0.0.1", emulator_port_);
+    auto response = http.Get("/emulator/requests");
+    EXPECT_TRUE(response && response->status == 200);
+    return response ? nlohmann::json::parse(response->body, nullptr, false) : nlohmann::json();
+  }
+
+  std::string ServerLog() const { return server_ ? server_->Log() : ""; }
+
+  ~Stack() {
+    // Disconnect first: the server's drain otherwise waits its full 5 s for connected clients.
+    client_.reset();
+    // The server's SIGTERM drain must end cleanly: exit status 0.
+    if (server_) EXPECT_EQ(server_->Stop(kStopGrace), 0) << server_->Log();
+  }
+
+ private:
+  std::unique_ptr<ChildProcess> emulator_;
+  std::unique_ptr<ChildProcess> server_;
+  int emulator_port_ = 0;
+  std::unique_ptr<client::UsageRecordsClient> client_;
+};
+
+client::ListOptions Options(int page_size = 0, std::string token = "") {
+  client::ListOptions options;
+  options.page_size = page_size;
+  options.timeout = absl::Seconds(60);
+  options.access_token = std::move(token);
+  return options;
+}
+
+std::string ReadRunfile(const std::string& path) {
+  std::ifstream file(RunfilePath(path));
+  std::stringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
+}
+
+TEST(UsageRecordsIntegrationTest, SeedSampleArrivesExactly) {
+  auto stack = Stack::Start({"--dataset=seed"}, Stack::WithTokenFile());
+  ASSERT_NE(stack, nullptr);
+  Stack::Listing listing = stack->List(Options(/*page_size=*/3));
+  ASSERT_TRUE(listing.summary.status.ok()) << listing.summary.status.error_message() << stack->ServerLog();
+
+  v1::ListUsageRecordsResponse expected;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      ReadRunfile("tests/testing/seed_sample_expected.textproto"), &expected));
+  EXPECT_EQ(listing.summary.partner_center_total_count, expected.partner_center_total_count());
+  EXPECT_EQ(listing.summary.messages, 2);  // 3 + 1
+  ASSERT_EQ(listing.records.size(), static_cast<std::size_t>(expected.usage_records_size()));
+  for (int i = 0; i < expected.usage_records_size(); ++i) {
+    std::string differences;
+    google::protobuf::util::MessageDifferencer differencer;
+    differencer.ReportDifferencesToString(&differences);
+    EXPECT_TRUE(differencer.Compare(expected.usage_records(i), listing.records[i])) << i << ": " << differences;
+  }
+  EXPECT_EQ(listing.records[1].total_cost().value(), "120.5682999999995904716");
+}
+
+void ExpectBudget(const emulator::ExpectedBudget& expected, bool has, const v1::SpendingBudget& actual,
+                  const std::string& what) {
+  EXPECT_EQ(has, expected.present) << what;
+  if (!has) return;
+  EXPECT_EQ(actual.has_amount(), expected.amount.has_value()) << what;
+  if (expected.amount.has_value()) EXPECT_EQ(actual.amount().value(), *expected.amount) << what;
+}
+
+// `expected` is the JSON number as the emulator sent it; pcusage's only change to a JSON number's text is the
+// lowercase exponent google.type.Decimal recommends (1E+2 -> 1e+2).
+void ExpectDecimal(const std::optional<std::string>& expected, bool has, const google::type::Decimal& actual,
+                   const std::string& what) {
+  EXPECT_EQ(has, expected.has_value()) << what;
+  if (expected.has_value() && has) EXPECT_EQ(actual.value(), absl::AsciiStrToLower(*expected)) << what;
+}
+
+void ExpectRecord(const emulator::GeneratedRecord& e, const v1::CustomerMonthlyUsageRecord& r) {
+  const std::string what = absl::StrCat("record ", e.resource_id);
+  EXPECT_EQ(r.id(), e.id) << what;
+  EXPECT_EQ(r.name(), e.name) << what;
+  EXPECT_EQ(r.resource_id(), e.resource_id) << what;
+  EXPECT_EQ(r.resource_name(), e.resource_name) << what;
+  ExpectBudget(e.budget, r.has_budget(), r.budget(), what + " budget");
+  ExpectBudget(e.customer_spending_budget, r.has_customer_spending_budget(), r.customer_spending_budget(),
+               what + " customerSpendingBudget");
+  ExpectBudget(e.usage_spending_budget, r.has_usage_spending_budget(), r.usage_spending_budget(),
+               what + " usageSpendingBudget");
+  ExpectDecimal(e.percent_used, r.has_percent_used(), r.percent_used(), what + " percentUsed");
+  ExpectDecimal(e.total_cost, r.has_total_cost(), r.total_cost(), what + " totalCost");
+  ExpectDecimal(e.usd_total_cost, r.has_usd_total_cost(), r.usd_total_cost(), what + " usdTotalCost");
+  EXPECT_EQ(r.currency_locale(), e.currency_locale.value_or("")) << what;
+  EXPECT_EQ(r.currency_code(), e.currency_code.value_or("")) << what;
+  EXPECT_EQ(r.currency_symbol(), e.currency_symbol.value_or("")) << what;
+  EXPECT_EQ(r.has_is_upgraded(), e.is_upgraded.has_value()) << what;
+  if (e.is_upgraded.has_value()) EXPECT_EQ(r.is_upgraded(), *e.is_upgraded) << what;
+  EXPECT_EQ(r.has_last_modified_time(), e.last_modified_date.has_value()) << what;
+  if (e.last_modified_date.has_value()) {
+    EXPECT_EQ(r.last_modified_time().seconds(), e.last_modified_unix_seconds) << what;
+    EXPECT_EQ(r.last_modified_time().nanos(), e.last_modified_nanos) << what;
+  }
+  EXPECT_EQ(r.object_type(), e.object_type) << what;
+}
+
+TEST(UsageRecordsIntegrationTest, MultiPageGeneratedSetArrivesExactlyOnce) {
+  constexpr int kCustomers = 250;
+  constexpr int kPartnerCenterPageSize = 40;
+  auto stack = Stack::Start({"--dataset=generated", absl::StrCat("--customers=", kCustomers),
+                             absl::StrCat("--page_size=", kPartnerCenterPageSize)},
+                            Stack::WithTokenFile());
+  ASSERT_NE(stack, nullptr);
+  client::ListOptions options = Options(/*page_size=*/17);
+  options.correlation_id = "aaaa0000-bb11-2222-33cc-444444dddddd";
+  Stack::Listing listing = stack->List(options);
+  ASSERT_TRUE(listing.summary.status.ok()) << listing.summary.status.error_message() << stack->ServerLog();
+
+  const emulator::GeneratedDataset dataset(kCustomers, kPartnerCenterPageSize);
+  ASSERT_EQ(listing.records.size(), dataset.records().size());
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < listing.records.size(); ++i) {
+    ExpectRecord(dataset.records()[i], listing.records[i]);
+    EXPECT_TRUE(seen.insert(listing.records[i].resource_id()).second) << "duplicate " << i;
+  }
+  EXPECT_EQ(listing.summary.partner_center_total_count, kCustomers + 7);  // the emulator's deliberately wrong count
+  EXPECT_EQ(listing.summary.correlation_id, options.correlation_id);
+
+  // One upstream request per Partner Center page, each with its own MS-RequestId, all with the caller's
+  // correlation id, each after the first carrying the previous page's continuation token.
+  nlohmann::json requests = stack->EmulatorRequests();
+  ASSERT_TRUE(requests.is_array());
+  ASSERT_EQ(static_cast<int>(requests.size()), dataset.page_count());
+  std::set<std::string> request_ids;
+  for (std::size_t page = 0; page < requests.size(); ++page) {
+    const nlohmann::json& headers = requests[page]["headers"];
+    EXPECT_EQ(requests[page]["path"], "/v1/customers/usagerecords");
+    EXPECT_EQ(headers.value("authorization", ""), absl::StrCat("Bearer ", kEmulatorToken));
+    EXPECT_EQ(headers.value("accept", ""), "application/json");
+    EXPECT_EQ(headers.value("ms-correlationid", ""), options.correlation_id);
+    EXPECT_EQ(headers.value("ms-contract-version", ""), "v1");
+    EXPECT_EQ(headers.value("x-locale", ""), "en-US");
+    EXPECT_EQ(headers.value("ms-partnercenter-application", ""), "pcusage");
+    EXPECT_TRUE(request_ids.insert(headers.value("ms-requestid", "")).second);
+    if (page == 0) {
+      EXPECT_FALSE(headers.contains("ms-continuationtoken"));
+    } else {
+      EXPECT_EQ(headers.value("ms-continuationtoken", ""),
+                emulator::GeneratedDataset::ContinuationToken(static_cast<int>(page)));
+    }
+  }
+}
+
+TEST(UsageRecordsIntegrationTest, EmptyCollectionIsOneMessageWithNoRecords) {
+  auto stack = Stack::Start({"--dataset=generated", "--customers=0"}, Stack::WithTokenFile());
+  ASSERT_NE(stack, nullptr);
+  Stack::Listing listing = stack->List(Options());
+  ASSERT_TRUE(listing.summary.status.ok()) << listing.summary.status.error_message();
+  EXPECT_TRUE(listing.records.empty());
+  EXPECT_EQ(listing.summary.messages, 1);
+  EXPECT_EQ(listing.summary.partner_center_total_count, 7);
+}
+
+TEST(UsageRecordsIntegrationTest, CallerTokenIsPassedThroughWhenTheServerHasNone) {
+  auto stack = Stack::Start({"--dataset=seed"}, {});
+  ASSERT_NE(stack, nullptr);
+  Stack::Listing ok = stack->List(Options(0, kEmulatorToken));
+  ASSERT_TRUE(ok.summary.status.ok()) << ok.summary.status.error_message();
+  EXPECT_EQ(ok.records.size(), 4u);
+
+  Stack::Listing wrong = stack->List(Options(0, "not-the-token"));
+  EXPECT_EQ(wrong.summary.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(wrong.summary.status.error_message(), HasSubstr("HTTP 401"));
+  EXPECT_TRUE(wrong.records.empty());
+
+  Stack::Listing none = stack->List(Options());
+  EXPECT_EQ(none.summary.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(none.summary.status.error_message(), HasSubstr("authorization"));
+
+  // The server kept serving through the failures, and never logged a token.
+  EXPECT_TRUE(stack->List(Options(0, kEmulatorToken)).summary.status.ok());
+  EXPECT_THAT(stack->ServerLog(), ::testing::Not(HasSubstr(kEmulatorToken)));
+  EXPECT_THAT(stack->ServerLog(), ::testing::Not(HasSubstr("not-the-token")));
+}
+
+TEST(UsageRecordsIntegrationTest, UnreachablePartnerCenterIsUnavailableAndTheServerKeepsServing) {
+  // A port that was bound and released: nothing listens there.
+  int closed_port = 0;
+  {
+    const int probe = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    ASSERT_EQ(bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    ASSERT_EQ(getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    closed_port = ntohs(address.sin_port);
+    close(probe);
+  }
+  ASSERT_GT(closed_port, 0);
+  const std::string port_file = TempPath("server.port");
+  auto server = ChildProcess::Start(RunfilePath("server/pcusage_server"),
+                                    {"--listen=127.0.0.1:0", "--port_file=" + port_file,
+                                     absl::StrCat("--partner_center_url=http://127.0.0.1:", closed_port)},
+                                    TempPath("server.log"));
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<int> port = (*server)->WaitForPortFile(port_file, kStartTimeout);
+  ASSERT_TRUE(port.ok()) << port.status();
+  {
+    client::UsageRecordsClient client(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials()));
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      client::ListSummary summary = client.ListUsageRecords(
+          Options(0, kEmulatorToken), [](const v1::CustomerMonthlyUsageRecord&) { return true; });
+      EXPECT_EQ(summary.status.error_code(), grpc::StatusCode::UNAVAILABLE) << summary.status.error_message();
+      EXPECT_THAT(summary.status.error_message(), HasSubstr("page 1"));
+    }
+  }
+  EXPECT_EQ((*server)->Stop(kStopGrace), 0) << (*server)->Log();
+}
+
+TEST(UsageRecordsIntegrationTest, ServerRefusesToStartWithAnUnusableConfiguration) {
+  const std::vector<std::vector<std::string>> bad_flags = {
+      {"--partner_center_url=ftp://example.test"},
+      {"--access_token_file=/nonexistent/token"},
+      {"--max_pages=0"},
+  };
+  for (const auto& flags : bad_flags) {
+    std::vector<std::string> args = flags;
+    args.push_back("--listen=127.0.0.1:0");
+    auto server = ChildProcess::Start(RunfilePath("server/pcusage_server"), args, TempPath("bad.log"));
+    ASSERT_TRUE(server.ok());
+    absl::StatusOr<int> port = (*server)->WaitForPortFile(TempPath("never.port"), absl::Seconds(10));
+    EXPECT_FALSE(port.ok()) << flags[0];
+    EXPECT_THAT(std::string(port.status().message()), HasSubstr("process exited")) << flags[0];
+  }
+}
+
+}  // namespace
+}  // namespace pcusage
