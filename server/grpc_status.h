@@ -7,7 +7,9 @@
 
 namespace pcusage {
 
-// Same code (absl and gRPC share the canonical codes), same message. OK stays OK.
+// Same code (absl and gRPC share the canonical codes), same message, and a google.rpc.Status with the status's
+// ErrorInfo/RetryInfo payloads as details (the grpc-status-details-bin trailer). A status without an ErrorInfo gets
+// one whose reason is the code's name, so every error carries one. OK stays OK.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace pcusage

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "server/common/log.h"
 #include "server/partner_center/curl_transport.h"
 #include "server/partner_center/usage_client.h"
+#include "server/resume_token.h"
 #include "server/usage_records_service.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -40,6 +42,18 @@ ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10), "Longest wait to c
 ABSL_FLAG(int, max_pages, 10000, "Most Partner Center pages one call follows before failing with INTERNAL.");
 ABSL_FLAG(int64_t, max_response_bytes, int64_t{64} << 20,
           "Largest Partner Center page body accepted; larger ones fail the call with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, max_attempts, 5,
+          "Attempts per Partner Center page, the first included: 429 (after Retry-After), 500/502/503/504, connection "
+          "failures and page time-outs are retried; other errors never are.");
+ABSL_FLAG(absl::Duration, initial_backoff, absl::Milliseconds(500),
+          "Backoff ceiling after the first failed attempt; doubles per attempt up to --max_backoff (full jitter).");
+ABSL_FLAG(absl::Duration, max_backoff, absl::Seconds(30), "Largest backoff between attempts.");
+ABSL_FLAG(absl::Duration, max_retry_after, absl::Minutes(2),
+          "A throttled page whose Retry-After asks for longer fails at once with RESOURCE_EXHAUSTED and RetryInfo.");
+ABSL_FLAG(std::string, resume_token_key_file, "",
+          "File holding the secret (at least 32 bytes) that signs resume tokens; servers sharing it accept each "
+          "other's tokens. When empty, a random key is made at start, so tokens do not survive a restart.");
+ABSL_FLAG(absl::Duration, resume_token_ttl, absl::Hours(1), "How long a resume token stays valid.");
 ABSL_FLAG(std::string, ca_bundle_file, "",
           "PEM bundle of CAs to verify Partner Center's TLS certificate with, instead of the system's.");
 
@@ -56,6 +70,22 @@ bool WritePortFile(const std::string& path, int port) {
     if (!file.flush()) return false;
   }
   return std::rename(temporary.c_str(), path.c_str()) == 0;
+}
+
+absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> MakeResumeTokenCodec() {
+  const std::string path = absl::GetFlag(FLAGS_resume_token_key_file);
+  absl::StatusOr<std::string> key;
+  if (path.empty()) {
+    key = ResumeTokenCodec::RandomKey();
+  } else {
+    std::ifstream file(path, std::ios::binary);
+    std::stringstream contents;
+    contents << file.rdbuf();
+    if (!file) return absl::UnavailableError(absl::StrCat(path, " cannot be read"));
+    key = contents.str();
+  }
+  if (!key.ok()) return key.status();
+  return ResumeTokenCodec::Create(*std::move(key), absl::GetFlag(FLAGS_resume_token_ttl));
 }
 
 int Run() {
@@ -89,14 +119,24 @@ int Run() {
   client_options.application_name = absl::GetFlag(FLAGS_application_name);
   client_options.page_timeout = absl::GetFlag(FLAGS_page_timeout);
   client_options.max_pages = absl::GetFlag(FLAGS_max_pages);
+  client_options.retry.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  client_options.retry.initial_backoff = absl::GetFlag(FLAGS_initial_backoff);
+  client_options.retry.max_backoff = absl::GetFlag(FLAGS_max_backoff);
+  client_options.retry.max_retry_after = absl::GetFlag(FLAGS_max_retry_after);
   absl::StatusOr<std::unique_ptr<partner_center::UsageClient>> client =
       partner_center::UsageClient::Create(transport, client_options);
   if (!client.ok()) {
-    LogError("--partner_center_url/--page_timeout/--max_pages: ", client.status().message());
+    LogError("Partner Center client flags: ", client.status().message());
     return 2;
   }
 
-  UsageRecordsService service(*std::move(client), tokens);
+  absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> resume_tokens = MakeResumeTokenCodec();
+  if (!resume_tokens.ok()) {
+    LogError("--resume_token_key_file/--resume_token_ttl: ", resume_tokens.status().message());
+    return 2;
+  }
+
+  UsageRecordsService service(*std::move(client), tokens, *std::move(resume_tokens));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -8,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/common/error_details.h"
 #include "server/common/guid.h"
 #include "server/common/log.h"
 #include "server/grpc_status.h"
@@ -26,7 +27,8 @@ std::optional<absl::string_view> Metadata(const grpc::ServerContext& context, ab
 
 absl::StatusOr<int> EffectivePageSize(int requested) {
   if (requested < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("page_size must not be negative (got ", requested, ")"));
+    return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat("page_size must not be negative (got ", requested, ")")),
+                         reason::kInvalidArgument, {{"field", "page_size"}});
   }
   if (requested == 0) return kDefaultPageSize;
   return std::min(requested, kMaxPageSize);
@@ -36,30 +38,48 @@ absl::StatusOr<std::string> CorrelationId(const grpc::ServerContext& context) {
   std::optional<absl::string_view> sent = Metadata(context, kCorrelationIdMetadata);
   if (!sent.has_value()) return NewGuid();
   if (!IsGuid(*sent)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        kCorrelationIdMetadata, " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd"));
+    return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat(
+                             kCorrelationIdMetadata,
+                             " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd")),
+                         reason::kInvalidArgument, {{"field", kCorrelationIdMetadata}});
   }
   return std::string(*sent);
 }
 
-// Writes pages to the stream in batches of at most `page_size` records; the first message always goes out and
-// carries the stream's metadata.
+// Writes pages to the stream in batches of at most `page_size` records, each message with the resume token of the
+// position after it. The first message always goes out and carries the stream's metadata. A resumed stream skips
+// the records of its first page that the token says were delivered, after checking that page still starts the same.
 class BatchWriter {
  public:
-  BatchWriter(grpc::ServerWriter<v1::ListUsageRecordsResponse>* writer, int page_size)
-      : writer_(writer), page_size_(page_size) {}
+  BatchWriter(grpc::ServerWriter<v1::ListUsageRecordsResponse>* writer, int page_size,
+              const ResumeTokenCodec& resume_tokens, StreamPosition start)
+      : writer_(writer), page_size_(page_size), resume_tokens_(resume_tokens), start_(std::move(start)) {}
 
-  absl::Status WritePage(partner_center::UsageRecordsPage page) {
+  absl::Status WritePage(partner_center::FetchedPage fetched) {
+    auto& records = fetched.page.records;
     std::size_t next = 0;
-    while (next < page.records.size() || messages_ == 0) {
-      v1::ListUsageRecordsResponse response;
-      if (messages_ == 0 && page.total_count.has_value()) {
-        response.set_partner_center_total_count(*page.total_count);
+    if (pages_ == 0 && start_.skip_records > 0) {
+      const auto skip = static_cast<std::size_t>(start_.skip_records);
+      if (skip > records.size() || records[skip - 1].resource_id() != start_.last_resource_id) {
+        return WithErrorInfo(
+            absl::FailedPreconditionError(absl::StrCat(
+                "Partner Center's page ", fetched.position.page_number,
+                " no longer matches the resume_token (its records moved); list again from the start")),
+            reason::kResumeTokenExpired);
       }
-      const std::size_t end = std::min(page.records.size(), next + static_cast<std::size_t>(page_size_));
-      for (; next < end; ++next) *response.add_usage_records() = std::move(page.records[next]);
+      next = skip;
+    }
+    while (next < records.size() || messages_ == 0) {
+      v1::ListUsageRecordsResponse response;
+      if (messages_ == 0 && fetched.page.total_count.has_value()) {
+        response.set_partner_center_total_count(*fetched.page.total_count);
+      }
+      const std::size_t end = std::min(records.size(), next + static_cast<std::size_t>(page_size_));
+      response.set_resume_token(resume_tokens_.Encode(PositionAfter(fetched, end), absl::Now()));
+      for (; next < end; ++next) *response.add_usage_records() = std::move(records[next]);
       if (!writer_->Write(response)) {
-        return absl::CancelledError(absl::StrCat("the caller went away after ", records_, " records"));
+        return WithErrorInfo(absl::CancelledError(absl::StrCat("the caller went away after ", records_, " records")),
+                             reason::kCancelled);
       }
       ++messages_;
       records_ += response.usage_records_size();
@@ -68,22 +88,57 @@ class BatchWriter {
     return absl::OkStatus();
   }
 
-  int records() const { return records_; }
+  int64_t records() const { return records_; }
   int pages() const { return pages_; }
 
  private:
+  // The position after the first `delivered` records of `fetched`: inside the page, or the start of the next one.
+  static StreamPosition PositionAfter(const partner_center::FetchedPage& fetched, std::size_t delivered) {
+    StreamPosition position;
+    if (delivered == fetched.page.records.size() && fetched.next.has_value()) {
+      position.page = *fetched.next;
+      return position;
+    }
+    position.page = fetched.position;
+    position.skip_records = static_cast<int64_t>(delivered);
+    if (delivered > 0) position.last_resource_id = fetched.page.records[delivered - 1].resource_id();
+    return position;
+  }
+
   grpc::ServerWriter<v1::ListUsageRecordsResponse>* writer_;
   int page_size_;
+  const ResumeTokenCodec& resume_tokens_;
+  StreamPosition start_;
   int messages_ = 0;
-  int records_ = 0;
+  int64_t records_ = 0;
   int pages_ = 0;
 };
 
 }  // namespace
 
 UsageRecordsService::UsageRecordsService(std::shared_ptr<const partner_center::UsageClient> client,
-                                         std::shared_ptr<auth::AccessTokenSource> tokens)
-    : client_(std::move(client)), tokens_(std::move(tokens)) {}
+                                         std::shared_ptr<auth::AccessTokenSource> tokens,
+                                         std::shared_ptr<const ResumeTokenCodec> resume_tokens)
+    : client_(std::move(client)), tokens_(std::move(tokens)), resume_tokens_(std::move(resume_tokens)) {}
+
+absl::StatusOr<StreamPosition> UsageRecordsService::StartPosition(const v1::ListUsageRecordsRequest& request) const {
+  StreamPosition start;
+  if (request.resume_token().empty()) {
+    start.page = client_->FirstPage();
+    return start;
+  }
+  absl::StatusOr<StreamPosition> resumed = resume_tokens_->Decode(request.resume_token(), absl::Now());
+  if (!resumed.ok()) {
+    return WithErrorInfo(resumed.status(), resumed.status().code() == absl::StatusCode::kFailedPrecondition
+                                               ? reason::kResumeTokenExpired
+                                               : reason::kResumeTokenInvalid);
+  }
+  if (!client_->IsOnApiHost(resumed->page.url)) {
+    return WithErrorInfo(absl::InvalidArgumentError("resume_token was issued for another Partner Center URL"),
+                         reason::kResumeTokenInvalid);
+  }
+  return resumed;
+}
 
 grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
                                                    const v1::ListUsageRecordsRequest* request,
@@ -94,29 +149,33 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
   context->AddInitialMetadata(kCorrelationIdMetadata, *correlation_id);
 
   absl::StatusOr<int> page_size = EffectivePageSize(request->page_size());
+  absl::StatusOr<StreamPosition> start = StartPosition(*request);
   absl::StatusOr<std::string> token = tokens_->TokenForCall(Metadata(*context, "authorization"));
-  BatchWriter batches(writer, page_size.ok() ? *page_size : kDefaultPageSize);
-  absl::Status status = !page_size.ok() ? page_size.status() : token.status();
+  absl::Status status = !page_size.ok() ? page_size.status() : !start.ok() ? start.status() : token.status();
+  BatchWriter batches(writer, page_size.value_or(kDefaultPageSize), *resume_tokens_,
+                      start.ok() ? *start : StreamPosition{});
   if (status.ok()) {
     partner_center::ListCall call;
     call.access_token = *std::move(token);
     call.correlation_id = *correlation_id;
     call.deadline = absl::FromChrono(context->deadline());
     call.is_cancelled = [context] { return context->IsCancelled(); };
-    status = client_->ListUsageRecords(
-        call, [&batches](partner_center::UsageRecordsPage page) { return batches.WritePage(std::move(page)); });
+    status = client_->ListUsageRecords(call, start->page, [&batches](partner_center::FetchedPage page) {
+      return batches.WritePage(std::move(page));
+    });
   }
 
   const std::string summary =
-      absl::StrCat("ListUsageRecords [MS-CorrelationId ", *correlation_id, "] peer ", context->peer(), ": ",
-                   batches.records(), " records from ", batches.pages(), " pages in ",
-                   absl::FormatDuration(absl::Now() - started));
+      absl::StrCat("ListUsageRecords [MS-CorrelationId ", *correlation_id, "] peer ", context->peer(),
+                   request->resume_token().empty() ? "" : " (resumed)", ": ", batches.records(), " records from ",
+                   batches.pages(), " pages in ", absl::FormatDuration(absl::Now() - started));
   if (status.ok()) {
     LogInfo(summary, ": OK");
-  } else {
-    LogWarning(summary, ": ", absl::StatusCodeToString(status.code()), ": ", status.message());
+    return grpc::Status::OK;
   }
-  return ToGrpcStatus(status);
+  LogWarning(summary, ": ", absl::StatusCodeToString(status.code()), ": ", status.message());
+  if (!GetErrorInfo(status).has_value()) status = WithErrorInfo(status, absl::StatusCodeToString(status.code()));
+  return ToGrpcStatus(WithErrorMetadata(status, "ms_correlation_id", *correlation_id));
 }
 
 }  // namespace pcusage

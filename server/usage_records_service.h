@@ -1,5 +1,6 @@
-// The ListUsageRecords RPC: reads the caller's metadata, asks the Partner Center client for page after page, and
-// writes each page's records to the stream in batches as soon as the page arrives. Only wiring: no HTTP, no JSON.
+// The ListUsageRecords RPC: reads the caller's metadata and resume token, asks the Partner Center client for page
+// after page, and writes each page's records to the stream in batches, each with a resume token, as soon as the
+// page arrives. Only wiring: no HTTP, no JSON.
 #ifndef PCUSAGE_SERVER_USAGE_RECORDS_SERVICE_H_
 #define PCUSAGE_SERVER_USAGE_RECORDS_SERVICE_H_
 
@@ -8,6 +9,7 @@
 #include "partnercenter/usage/v1/usage_records.grpc.pb.h"
 #include "server/auth/access_token_source.h"
 #include "server/partner_center/usage_client.h"
+#include "server/resume_token.h"
 
 namespace pcusage {
 
@@ -20,15 +22,20 @@ inline constexpr char kCorrelationIdMetadata[] = "x-ms-correlation-id";
 class UsageRecordsService final : public partnercenter::usage::v1::UsageRecordsService::Service {
  public:
   UsageRecordsService(std::shared_ptr<const partner_center::UsageClient> client,
-                      std::shared_ptr<auth::AccessTokenSource> tokens);
+                      std::shared_ptr<auth::AccessTokenSource> tokens,
+                      std::shared_ptr<const ResumeTokenCodec> resume_tokens);
 
   grpc::Status ListUsageRecords(
       grpc::ServerContext* context, const partnercenter::usage::v1::ListUsageRecordsRequest* request,
       grpc::ServerWriter<partnercenter::usage::v1::ListUsageRecordsResponse>* writer) override;
 
  private:
+  // Where the stream starts: the first page, or where the request's resume token points.
+  absl::StatusOr<StreamPosition> StartPosition(const partnercenter::usage::v1::ListUsageRecordsRequest& request) const;
+
   std::shared_ptr<const partner_center::UsageClient> client_;
   std::shared_ptr<auth::AccessTokenSource> tokens_;
+  std::shared_ptr<const ResumeTokenCodec> resume_tokens_;
 };
 
 }  // namespace pcusage

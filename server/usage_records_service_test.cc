@@ -9,6 +9,8 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "server/common/guid.h"
 #include "server/partner_center/mock_http_transport.h"
 
@@ -67,14 +69,25 @@ struct StreamResult {
   }
 };
 
+// Retries happen at once: these tests are about the service, not the waits.
+class InstantSleeper : public partner_center::Sleeper {
+ public:
+  absl::Time Now() override { return absl::Now(); }
+  bool Sleep(absl::Duration, const std::function<bool()>& is_cancelled) override {
+    return !(is_cancelled && is_cancelled());
+  }
+};
+
 class UsageRecordsServiceTest : public testing::Test {
  protected:
   void StartServer(std::shared_ptr<auth::AccessTokenSource> tokens = std::make_shared<auth::CallerTokenSource>()) {
     partner_center::UsageClientOptions options;
     options.base_url = "https://pc.example.test";
-    auto client = partner_center::UsageClient::Create(transport_, options);
+    auto client = partner_center::UsageClient::Create(transport_, options, std::make_shared<InstantSleeper>());
     ASSERT_TRUE(client.ok()) << client.status();
-    service_ = std::make_unique<UsageRecordsService>(*std::move(client), std::move(tokens));
+    auto codec = ResumeTokenCodec::Create(std::string(32, 'k'), absl::Hours(1));
+    ASSERT_TRUE(codec.ok()) << codec.status();
+    service_ = std::make_unique<UsageRecordsService>(*std::move(client), std::move(tokens), *std::move(codec));
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -89,13 +102,16 @@ class UsageRecordsServiceTest : public testing::Test {
     if (server_) server_->Shutdown();
   }
 
-  StreamResult List(int page_size, const std::vector<std::pair<std::string, std::string>>& metadata = {
-                                       {"authorization", "Bearer caller-token"}}) {
+  StreamResult List(int page_size,
+                    const std::vector<std::pair<std::string, std::string>>& metadata = {
+                        {"authorization", "Bearer caller-token"}},
+                    const std::string& resume_token = "") {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
     v1::ListUsageRecordsRequest request;
     request.set_page_size(page_size);
+    request.set_resume_token(resume_token);
     auto reader = stub_->ListUsageRecords(&context, request);
     StreamResult result;
     v1::ListUsageRecordsResponse message;
@@ -221,10 +237,88 @@ TEST_F(UsageRecordsServiceTest, FailureOnALaterPageKeepsTheRecordsAlreadySent) {
   StartServer();
   EXPECT_CALL(*transport_, Get(_))
       .WillOnce(Return(JsonResponse(Page("a", 3, "t2"))))
-      .WillOnce(Return(JsonResponse("", 503)));
+      .WillRepeatedly(Return(JsonResponse("", 503)));
   StreamResult result = List(10);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(result.ResourceIds(), testing::ElementsAre("a0", "a1", "a2"));
+}
+
+google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  EXPECT_TRUE(details.ParseFromString(status.error_details()));
+  google::rpc::ErrorInfo info;
+  for (const auto& detail : details.details()) {
+    if (detail.UnpackTo(&info)) return info;
+  }
+  ADD_FAILURE() << "no ErrorInfo in " << status.error_message();
+  return info;
+}
+
+TEST_F(UsageRecordsServiceTest, ErrorsCarryErrorInfoWithTheCorrelationId) {
+  StartServer();
+  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(JsonResponse(R"({"code": 3000, "description": "x"})", 404)));
+  StreamResult result = List(10, {{"authorization", "Bearer t"},
+                                   {"x-ms-correlation-id", "aaaa0000-bb11-2222-33cc-444444dddddd"}});
+  ASSERT_EQ(result.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  google::rpc::ErrorInfo info = ErrorInfoOf(result.status);
+  EXPECT_EQ(info.reason(), "PARTNER_CENTER_NOT_FOUND");
+  EXPECT_EQ(info.domain(), "pcusage");
+  EXPECT_EQ(info.metadata().at("partner_center_error_code"), "3000");
+  EXPECT_EQ(info.metadata().at("ms_correlation_id"), "aaaa0000-bb11-2222-33cc-444444dddddd");
+
+  StreamResult bad_size = List(-5);
+  EXPECT_EQ(ErrorInfoOf(bad_size.status).reason(), "INVALID_ARGUMENT");
+  EXPECT_EQ(ErrorInfoOf(bad_size.status).metadata().at("field"), "page_size");
+  EXPECT_TRUE(IsGuid(ErrorInfoOf(bad_size.status).metadata().at("ms_correlation_id")));
+}
+
+TEST_F(UsageRecordsServiceTest, EveryMessageCarriesAResumeTokenThatContinuesExactlyAfterIt) {
+  StartServer();
+  EXPECT_CALL(*transport_, Get(_)).WillRepeatedly(Invoke([](const HttpRequest& request) {
+    return HeaderOf(request, "MS-ContinuationToken") == "t2" ? JsonResponse(Page("b", 4))
+                                                               : JsonResponse(Page("a", 5, "t2"));
+  }));
+  StreamResult full = List(2);
+  ASSERT_TRUE(full.status.ok());
+  const std::vector<std::string> all = full.ResourceIds();
+  ASSERT_EQ(all.size(), 9u);
+  std::size_t delivered = 0;
+  for (const auto& message : full.messages) {
+    ASSERT_FALSE(message.resume_token().empty());
+    delivered += static_cast<std::size_t>(message.usage_records_size());
+    // Resuming after this message delivers exactly the records that followed it.
+    StreamResult rest = List(3, {{"authorization", "Bearer caller-token"}}, message.resume_token());
+    ASSERT_TRUE(rest.status.ok()) << rest.status.error_message();
+    EXPECT_EQ(rest.ResourceIds(), std::vector<std::string>(all.begin() + delivered, all.end()));
+  }
+}
+
+TEST_F(UsageRecordsServiceTest, BadResumeTokensAreRejectedBeforeCallingPartnerCenter) {
+  StartServer();
+  EXPECT_CALL(*transport_, Get(_)).Times(0);
+  StreamResult result = List(10, {{"authorization", "Bearer t"}}, "v1.bm90.c2lnbmVk");
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ErrorInfoOf(result.status).reason(), "RESUME_TOKEN_INVALID");
+
+  auto other_server = ResumeTokenCodec::Create(std::string(32, 'o'), absl::Hours(1));
+  StreamPosition position;
+  position.page.url = "https://pc.example.test/v1/customers/usagerecords";
+  result = List(10, {{"authorization", "Bearer t"}}, (*other_server)->Encode(position, absl::Now()));
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(UsageRecordsServiceTest, ResumingIntoAPageThatChangedIsAFailedPrecondition) {
+  StartServer();
+  int calls = 0;
+  EXPECT_CALL(*transport_, Get(_)).WillRepeatedly(Invoke([&calls](const HttpRequest&) {
+    return JsonResponse(Page(++calls == 1 ? "a" : "z", 5));
+  }));
+  StreamResult first = List(2);
+  ASSERT_TRUE(first.status.ok());
+  StreamResult resumed = List(2, {{"authorization", "Bearer caller-token"}}, first.messages[0].resume_token());
+  EXPECT_EQ(resumed.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(resumed.messages.empty());
+  EXPECT_EQ(ErrorInfoOf(resumed.status).reason(), "RESUME_TOKEN_EXPIRED");
 }
 
 }  // namespace

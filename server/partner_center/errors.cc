@@ -1,8 +1,11 @@
 #include "server/partner_center/errors.h"
 
+#include <map>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/common/error_details.h"
 
 namespace pcusage::partner_center {
 namespace {
@@ -53,45 +56,52 @@ std::optional<PartnerCenterError> ParsePartnerCenterError(absl::string_view body
   return error;
 }
 
-absl::StatusCode StatusCodeForHttpStatus(int http_status) {
+HttpErrorMapping MapHttpStatus(int http_status) {
+  using absl::StatusCode;
   switch (http_status) {
-    case 400:  // The request holds nothing of the caller's: pcusage and Partner Center disagree.
-      return absl::StatusCode::kInternal;
+    case 400:
+      return {StatusCode::kInternal, reason::kPartnerCenterRejected};
     case 401:
-      return absl::StatusCode::kUnauthenticated;
+      return {StatusCode::kUnauthenticated, reason::kPartnerCenterUnauthenticated};
     case 403:
-      return absl::StatusCode::kPermissionDenied;
+      return {StatusCode::kPermissionDenied, reason::kPartnerCenterPermissionDenied};
     case 404:
-      return absl::StatusCode::kNotFound;
+      return {StatusCode::kNotFound, reason::kPartnerCenterNotFound};
     case 408:
-      return absl::StatusCode::kDeadlineExceeded;
+      return {StatusCode::kDeadlineExceeded, reason::kPartnerCenterTimeout};
     case 409:
-      return absl::StatusCode::kAborted;
+      return {StatusCode::kAborted, reason::kPartnerCenterRejected};
     case 412:
-      return absl::StatusCode::kFailedPrecondition;
+      return {StatusCode::kFailedPrecondition, reason::kPartnerCenterRejected};
     case 429:
-      return absl::StatusCode::kResourceExhausted;
+      return {StatusCode::kResourceExhausted, reason::kRateLimited};
     case 501:
-      return absl::StatusCode::kUnimplemented;
+      return {StatusCode::kUnimplemented, reason::kPartnerCenterUnavailable};
     default:
       break;
   }
-  if (http_status >= 500 && http_status <= 599) return absl::StatusCode::kUnavailable;
-  if (http_status >= 400 && http_status <= 499) return absl::StatusCode::kFailedPrecondition;
-  return absl::StatusCode::kUnknown;
+  if (http_status >= 500 && http_status <= 599) return {StatusCode::kUnavailable, reason::kPartnerCenterUnavailable};
+  if (http_status >= 400 && http_status <= 499) return {StatusCode::kFailedPrecondition, reason::kPartnerCenterRejected};
+  return {StatusCode::kUnknown, reason::kPartnerCenterBadResponse};
 }
 
 absl::Status ErrorFromResponse(const HttpResponse& response, absl::string_view request_id) {
+  std::map<std::string, std::string> metadata = {{"http_status", absl::StrCat(response.status_code)},
+                                                 {"ms_request_id", std::string(request_id)}};
   std::string message = absl::StrCat("Partner Center answered HTTP ", response.status_code);
   if (std::optional<PartnerCenterError> error = ParsePartnerCenterError(response.body)) {
-    if (error->code.has_value()) absl::StrAppend(&message, ", error code ", *error->code);
+    if (error->code.has_value()) {
+      absl::StrAppend(&message, ", error code ", *error->code);
+      metadata["partner_center_error_code"] = *error->code;
+    }
     if (!error->description.empty()) absl::StrAppend(&message, ": ", error->description);
   }
   if (std::optional<std::string> retry_after = response.Header("retry-after")) {
     absl::StrAppend(&message, " (Retry-After: ", CleanDescription(retry_after->substr(0, 64)), ")");
   }
   absl::StrAppend(&message, " [MS-RequestId ", request_id, "]");
-  return absl::Status(StatusCodeForHttpStatus(response.status_code), message);
+  const HttpErrorMapping mapping = MapHttpStatus(response.status_code);
+  return WithErrorInfo(absl::Status(mapping.code, message), mapping.reason, metadata);
 }
 
 }  // namespace pcusage::partner_center

@@ -25,14 +25,21 @@ struct PartnerCenterError {
 // Reads an error body; nullopt when it is not JSON of either shape.
 std::optional<PartnerCenterError> ParsePartnerCenterError(absl::string_view body);
 
-// The status code a Partner Center HTTP status maps to: 400 INTERNAL (the request carries
-// nothing of the caller's, so the fault is pcusage's or Partner Center's), 401 UNAUTHENTICATED,
-// 403 PERMISSION_DENIED, 404 NOT_FOUND, 408 DEADLINE_EXCEEDED, 409 ABORTED, 412 FAILED_PRECONDITION,
-// 429 RESOURCE_EXHAUSTED, 501 UNIMPLEMENTED, other 5xx UNAVAILABLE, other 4xx FAILED_PRECONDITION, else UNKNOWN.
-absl::StatusCode StatusCodeForHttpStatus(int http_status);
+// What a Partner Center HTTP error status means to a caller: a status code and an ErrorInfo reason.
+struct HttpErrorMapping {
+  absl::StatusCode code;
+  const char* reason;
+};
+
+// The one table from Partner Center HTTP statuses to pcusage errors: 400 INTERNAL (the request carries nothing of
+// the caller's, so the fault is pcusage's or Partner Center's), 401 UNAUTHENTICATED, 403 PERMISSION_DENIED,
+// 404 NOT_FOUND, 408 DEADLINE_EXCEEDED, 409 ABORTED, 412 FAILED_PRECONDITION, 429 RESOURCE_EXHAUSTED,
+// 501 UNIMPLEMENTED, other 5xx UNAVAILABLE, other 4xx FAILED_PRECONDITION, anything else UNKNOWN.
+HttpErrorMapping MapHttpStatus(int http_status);
 
 // The status for a non-2xx response to the request with id `request_id`. The message names the HTTP status,
-// Partner Center's error code and description when the body has them, Retry-After when sent, and the request id.
+// Partner Center's error code and description when the body has them, Retry-After when sent, and the request id;
+// the ErrorInfo carries the reason and metadata http_status, partner_center_error_code and ms_request_id.
 absl::Status ErrorFromResponse(const HttpResponse& response, absl::string_view request_id);
 
 }  // namespace pcusage::partner_center

@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/common/error_details.h"
 
 namespace pcusage::partner_center {
 namespace {
@@ -11,18 +12,35 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-TEST(StatusCodeForHttpStatusTest, Table) {
-  const std::pair<int, absl::StatusCode> table[] = {
-      {400, absl::StatusCode::kInternal},          {401, absl::StatusCode::kUnauthenticated},
-      {403, absl::StatusCode::kPermissionDenied},  {404, absl::StatusCode::kNotFound},
-      {408, absl::StatusCode::kDeadlineExceeded},  {409, absl::StatusCode::kAborted},
-      {412, absl::StatusCode::kFailedPrecondition}, {418, absl::StatusCode::kFailedPrecondition},
-      {429, absl::StatusCode::kResourceExhausted}, {500, absl::StatusCode::kUnavailable},
-      {501, absl::StatusCode::kUnimplemented},     {502, absl::StatusCode::kUnavailable},
-      {503, absl::StatusCode::kUnavailable},       {504, absl::StatusCode::kUnavailable},
-      {302, absl::StatusCode::kUnknown},           {0, absl::StatusCode::kUnknown},
+TEST(MapHttpStatusTest, Table) {
+  struct Row {
+    int http_status;
+    absl::StatusCode code;
+    std::string reason;
   };
-  for (const auto& [http, code] : table) EXPECT_EQ(StatusCodeForHttpStatus(http), code) << http;
+  const Row table[] = {
+      {400, absl::StatusCode::kInternal, "PARTNER_CENTER_REJECTED_REQUEST"},
+      {401, absl::StatusCode::kUnauthenticated, "PARTNER_CENTER_UNAUTHENTICATED"},
+      {403, absl::StatusCode::kPermissionDenied, "PARTNER_CENTER_PERMISSION_DENIED"},
+      {404, absl::StatusCode::kNotFound, "PARTNER_CENTER_NOT_FOUND"},
+      {408, absl::StatusCode::kDeadlineExceeded, "PARTNER_CENTER_TIMEOUT"},
+      {409, absl::StatusCode::kAborted, "PARTNER_CENTER_REJECTED_REQUEST"},
+      {412, absl::StatusCode::kFailedPrecondition, "PARTNER_CENTER_REJECTED_REQUEST"},
+      {418, absl::StatusCode::kFailedPrecondition, "PARTNER_CENTER_REJECTED_REQUEST"},
+      {429, absl::StatusCode::kResourceExhausted, "PARTNER_CENTER_RATE_LIMITED"},
+      {500, absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"},
+      {501, absl::StatusCode::kUnimplemented, "PARTNER_CENTER_UNAVAILABLE"},
+      {502, absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"},
+      {503, absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"},
+      {504, absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"},
+      {302, absl::StatusCode::kUnknown, "PARTNER_CENTER_BAD_RESPONSE"},
+      {0, absl::StatusCode::kUnknown, "PARTNER_CENTER_BAD_RESPONSE"},
+  };
+  for (const Row& row : table) {
+    const HttpErrorMapping mapping = MapHttpStatus(row.http_status);
+    EXPECT_EQ(mapping.code, row.code) << row.http_status;
+    EXPECT_EQ(mapping.reason, row.reason) << row.http_status;
+  }
 }
 
 TEST(ParsePartnerCenterErrorTest, ReadsBothShapes) {
@@ -68,6 +86,12 @@ TEST(ErrorFromResponseTest, MessageCarriesPartnerCenterDetails) {
   EXPECT_EQ(status.message(),
             "Partner Center answered HTTP 429, error code 429: Rate limit is exceeded. Try again in 7 seconds. "
             "(Retry-After: 7) [MS-RequestId e128c8e2-4c33-4940-a3e2-2e59b0abdc67]");
+  std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "PARTNER_CENTER_RATE_LIMITED");
+  EXPECT_EQ(info->metadata().at("http_status"), "429");
+  EXPECT_EQ(info->metadata().at("partner_center_error_code"), "429");
+  EXPECT_EQ(info->metadata().at("ms_request_id"), "e128c8e2-4c33-4940-a3e2-2e59b0abdc67");
 
   response = HttpResponse{};
   response.status_code = 502;
@@ -75,6 +99,7 @@ TEST(ErrorFromResponseTest, MessageCarriesPartnerCenterDetails) {
   status = ErrorFromResponse(response, "id");
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(status.message(), "Partner Center answered HTTP 502 [MS-RequestId id]");
+  EXPECT_EQ(GetErrorInfo(status)->metadata().count("partner_center_error_code"), 0u);
   EXPECT_THAT(std::string(status.message()), Not(HasSubstr("html")));
 }
 

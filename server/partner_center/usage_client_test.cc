@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/common/error_details.h"
 #include "server/common/guid.h"
 #include "server/partner_center/mock_http_transport.h"
 
@@ -58,11 +59,26 @@ std::optional<std::string> HeaderOf(const HttpRequest& request, absl::string_vie
   return found;
 }
 
+// Time that passes only when the client sleeps.
+class FakeSleeper : public Sleeper {
+ public:
+  absl::Time Now() override { return now_; }
+  bool Sleep(absl::Duration duration, const std::function<bool()>& is_cancelled) override {
+    sleeps.push_back(duration);
+    now_ += duration;
+    return !(is_cancelled && is_cancelled());
+  }
+  std::vector<absl::Duration> sleeps;
+
+ private:
+  absl::Time now_ = absl::FromUnixSeconds(1700000000);
+};
+
 class UsageClientTest : public testing::Test {
  protected:
   std::unique_ptr<UsageClient> MakeClient(UsageClientOptions options = {}) {
     if (options.base_url == UsageClientOptions{}.base_url) options.base_url = kBase;
-    absl::StatusOr<std::unique_ptr<UsageClient>> client = UsageClient::Create(transport_, options);
+    absl::StatusOr<std::unique_ptr<UsageClient>> client = UsageClient::Create(transport_, options, sleeper_);
     EXPECT_TRUE(client.ok()) << client.status();
     return *std::move(client);
   }
@@ -75,16 +91,19 @@ class UsageClientTest : public testing::Test {
   }
 
   // Runs a call and collects the resource ids of the records delivered, page by page.
-  absl::Status List(const UsageClient& client, std::vector<std::vector<std::string>>* pages) {
-    return client.ListUsageRecords(Call(), [pages](UsageRecordsPage page) {
+  absl::Status List(const UsageClient& client, std::vector<std::vector<std::string>>* pages,
+                    std::optional<ListCall> call = std::nullopt) {
+    return client.ListUsageRecords(call.value_or(Call()), client.FirstPage(), [pages](FetchedPage fetched) {
       std::vector<std::string> ids;
-      for (const auto& record : page.records) ids.push_back(record.resource_id());
+      for (const auto& record : fetched.page.records) ids.push_back(record.resource_id());
       pages->push_back(ids);
       return absl::OkStatus();
     });
   }
 
   std::shared_ptr<MockHttpTransport> transport_ = std::make_shared<MockHttpTransport>();
+  std::shared_ptr<FakeSleeper> sleeper_ = std::make_shared<FakeSleeper>();
+  std::vector<std::vector<std::string>> pages_;
 };
 
 TEST_F(UsageClientTest, SendsPartnerCenterHeaders) {
@@ -185,7 +204,7 @@ TEST_F(UsageClientTest, ErrorOnALaterPageKeepsEarlierPagesDelivered) {
   auto client = MakeClient();
   EXPECT_CALL(*transport_, Get(_))
       .WillOnce(Return(JsonResponse(Page({"a"}, "t2"))))
-      .WillOnce(Return(absl::UnavailableError("connection reset by peer")));
+      .WillRepeatedly(Return(absl::UnavailableError("connection reset by peer")));
   std::vector<std::vector<std::string>> pages;
   absl::Status status = List(*client, &pages);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
@@ -218,8 +237,8 @@ TEST_F(UsageClientTest, NonJsonContentTypeIsInternal) {
 TEST_F(UsageClientTest, ConsumerErrorStopsPaging) {
   auto client = MakeClient();
   EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(JsonResponse(Page({"a"}, "t2"))));
-  absl::Status status = client->ListUsageRecords(
-      Call(), [](UsageRecordsPage) { return absl::CancelledError("caller went away"); });
+  absl::Status status = client->ListUsageRecords(Call(), client->FirstPage(),
+                                                 [](FetchedPage) { return absl::CancelledError("caller went away"); });
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
 }
 
@@ -227,8 +246,8 @@ TEST_F(UsageClientTest, PassedDeadlineSendsNoRequest) {
   auto client = MakeClient();
   EXPECT_CALL(*transport_, Get(_)).Times(0);
   ListCall call = Call();
-  call.deadline = absl::Now() - absl::Seconds(1);
-  absl::Status status = client->ListUsageRecords(call, [](UsageRecordsPage) { return absl::OkStatus(); });
+  call.deadline = sleeper_->Now() - absl::Seconds(1);
+  absl::Status status = List(*client, &pages_, call);
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
 }
 
@@ -240,8 +259,8 @@ TEST_F(UsageClientTest, PageTimeoutNeverOutlastsTheDeadline) {
     return JsonResponse(Page({}));
   }));
   ListCall call = Call();
-  call.deadline = absl::Now() + absl::Seconds(10);
-  EXPECT_TRUE(client->ListUsageRecords(call, [](UsageRecordsPage) { return absl::OkStatus(); }).ok());
+  call.deadline = sleeper_->Now() + absl::Seconds(10);
+  EXPECT_TRUE(List(*client, &pages_, call).ok());
 }
 
 TEST_F(UsageClientTest, CancelledCallSendsNoRequestAndPassesTheCheckToTheTransport) {
@@ -255,8 +274,190 @@ TEST_F(UsageClientTest, CancelledCallSendsNoRequestAndPassesTheCheckToTheTranspo
   }));
   ListCall call = Call();
   call.is_cancelled = [&cancelled] { return cancelled; };
-  absl::Status status = client->ListUsageRecords(call, [](UsageRecordsPage) { return absl::OkStatus(); });
+  absl::Status status = List(*client, &pages_, call);
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+}
+
+HttpResponse Throttled(std::optional<std::string> retry_after, int message_seconds = 1) {
+  HttpResponse response = JsonResponse(
+      absl::StrCat(R"({"statusCode": 429, "message": "Rate limit is exceeded. Try again in )", message_seconds,
+                   R"( seconds."})"),
+      429);
+  if (retry_after.has_value()) response.headers.push_back({"retry-after", *retry_after});
+  return response;
+}
+
+TEST_F(UsageClientTest, ServerErrorIsRetriedWithTheSameRequestId) {
+  auto client = MakeClient();
+  std::vector<std::string> request_ids;
+  EXPECT_CALL(*transport_, Get(_))
+      .Times(3)
+      .WillRepeatedly(Invoke([&request_ids](const HttpRequest& request) {
+        request_ids.push_back(HeaderOf(request, "MS-RequestId").value_or(""));
+        return request_ids.size() < 3 ? JsonResponse("", 503) : JsonResponse(Page({"a"}));
+      }));
+  std::vector<std::vector<std::string>> pages;
+  ASSERT_TRUE(List(*client, &pages).ok());
+  EXPECT_THAT(pages, ElementsAre(ElementsAre("a")));
+  ASSERT_EQ(request_ids.size(), 3u);
+  EXPECT_EQ(request_ids[0], request_ids[1]);
+  EXPECT_EQ(request_ids[1], request_ids[2]);
+  ASSERT_EQ(sleeper_->sleeps.size(), 2u);
+  EXPECT_LE(sleeper_->sleeps[0], absl::Milliseconds(500));  // full jitter under the first ceiling
+  EXPECT_LE(sleeper_->sleeps[1], absl::Seconds(1));
+}
+
+TEST_F(UsageClientTest, EachPageGetsItsOwnRequestIdAcrossRetries) {
+  auto client = MakeClient();
+  std::vector<std::string> request_ids;
+  int calls = 0;
+  EXPECT_CALL(*transport_, Get(_)).Times(3).WillRepeatedly(Invoke([&](const HttpRequest& request) {
+    request_ids.push_back(HeaderOf(request, "MS-RequestId").value_or(""));
+    ++calls;
+    if (calls == 1) return JsonResponse(Page({"a"}, "t2"));
+    if (calls == 2) return JsonResponse("", 502);
+    return JsonResponse(Page({"b"}));
+  }));
+  std::vector<std::vector<std::string>> pages;
+  ASSERT_TRUE(List(*client, &pages).ok());
+  EXPECT_NE(request_ids[0], request_ids[1]);
+  EXPECT_EQ(request_ids[1], request_ids[2]);
+}
+
+TEST_F(UsageClientTest, ThrottlingWaitsForRetryAfter) {
+  auto client = MakeClient();
+  EXPECT_CALL(*transport_, Get(_))
+      .WillOnce(Return(Throttled("7")))
+      .WillOnce(Return(Throttled(std::nullopt, /*message_seconds=*/3)))
+      .WillOnce(Return(Throttled(absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", sleeper_->Now() + absl::Seconds(20),
+                                                  absl::UTCTimeZone()))))
+      .WillOnce(Return(JsonResponse(Page({"a"}))));
+  std::vector<std::vector<std::string>> pages;
+  ASSERT_TRUE(List(*client, &pages).ok());
+  // Header seconds, then the body's "Try again in 3 seconds", then an HTTP date 20 s after the 7 + 3 already slept.
+  EXPECT_THAT(sleeper_->sleeps, ElementsAre(absl::Seconds(7), absl::Seconds(3), absl::Seconds(10)));
+}
+
+TEST_F(UsageClientTest, ThrottlingPastTheDeadlineEndsAtOnceWithRetryInfo) {
+  auto client = MakeClient();
+  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(Throttled("30")));
+  ListCall call = Call();
+  call.deadline = sleeper_->Now() + absl::Seconds(10);
+  absl::Status status = List(*client, &pages_, call);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("would pass the call's deadline"));
+  EXPECT_TRUE(sleeper_->sleeps.empty());
+  ASSERT_TRUE(GetRetryInfo(status).has_value());
+  EXPECT_EQ(GetRetryInfo(status)->retry_delay().seconds(), 30);
+  EXPECT_EQ(GetErrorInfo(status)->reason(), "PARTNER_CENTER_RATE_LIMITED");
+  EXPECT_EQ(GetErrorInfo(status)->metadata().at("ms_correlation_id"), "aaaa0000-bb11-2222-33cc-444444dddddd");
+}
+
+TEST_F(UsageClientTest, BackoffPastTheDeadlineIsDeadlineExceeded) {
+  UsageClientOptions options;
+  options.retry.initial_backoff = absl::Seconds(100);
+  options.retry.max_backoff = absl::Seconds(100);
+  auto client = MakeClient(options);
+  EXPECT_CALL(*transport_, Get(_)).WillRepeatedly(Return(JsonResponse("", 503)));
+  ListCall call = Call();
+  call.deadline = sleeper_->Now() + absl::Seconds(1);
+  absl::Status status = List(*client, &pages_, call);
+  // Unless the jitter drew (almost) zero, the wait would pass the deadline.
+  if (sleeper_->sleeps.empty()) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+    EXPECT_EQ(GetErrorInfo(status)->reason(), "CALL_DEADLINE_EXCEEDED");
+    EXPECT_THAT(std::string(status.message()), HasSubstr("HTTP 503"));
+  }
+}
+
+TEST_F(UsageClientTest, PersistentServerErrorsGiveUpAfterMaxAttempts) {
+  auto client = MakeClient();
+  EXPECT_CALL(*transport_, Get(_)).Times(5).WillRepeatedly(Return(JsonResponse("", 503)));
+  absl::Status status = List(*client, &pages_);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("gave up after 5 attempts"));
+  EXPECT_EQ(sleeper_->sleeps.size(), 4u);
+  std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "PARTNER_CENTER_UNAVAILABLE");
+  EXPECT_EQ(info->metadata().at("attempts"), "5");
+  EXPECT_EQ(info->metadata().at("http_status"), "503");
+  EXPECT_TRUE(IsGuid(info->metadata().at("ms_request_id")));
+}
+
+TEST_F(UsageClientTest, PersistentThrottlingCarriesRetryInfo) {
+  auto client = MakeClient();
+  EXPECT_CALL(*transport_, Get(_)).Times(5).WillRepeatedly(Return(Throttled("2")));
+  absl::Status status = List(*client, &pages_);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(GetRetryInfo(status)->retry_delay().seconds(), 2);
+}
+
+TEST_F(UsageClientTest, AnswersARetryCannotChangeAreNotRetried) {
+  for (int http : {400, 401, 403, 404}) {
+    auto client = MakeClient();
+    EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(JsonResponse(R"({"code": 3000, "description": "no"})", http)));
+    EXPECT_FALSE(List(*client, &pages_).ok()) << http;
+    testing::Mock::VerifyAndClearExpectations(transport_.get());
+  }
+  auto client = MakeClient();
+  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(JsonResponse(R"({"items": [{"totalCost": "x"}]})")));
+  EXPECT_EQ(List(*client, &pages_).code(), absl::StatusCode::kInternal);
+  EXPECT_TRUE(sleeper_->sleeps.empty());
+}
+
+TEST_F(UsageClientTest, ConnectionFailuresAndPageTimeoutsAreRetried) {
+  auto client = MakeClient();
+  EXPECT_CALL(*transport_, Get(_))
+      .WillOnce(Return(absl::UnavailableError("connection reset")))
+      .WillOnce(Return(absl::DeadlineExceededError("timed out")))
+      .WillOnce(Return(JsonResponse(Page({"a"}))));
+  std::vector<std::vector<std::string>> pages;
+  ASSERT_TRUE(List(*client, &pages).ok());
+  EXPECT_EQ(sleeper_->sleeps.size(), 2u);
+}
+
+TEST_F(UsageClientTest, OversizedBodyIsNotRetried) {
+  auto client = MakeClient();
+  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(absl::ResourceExhaustedError("body exceeded 1024 bytes")));
+  absl::Status status = List(*client, &pages_);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(GetErrorInfo(status)->reason(), "PARTNER_CENTER_RESPONSE_TOO_LARGE");
+}
+
+TEST_F(UsageClientTest, CancellationDuringABackoffWaitEndsTheCall) {
+  auto client = MakeClient();
+  bool cancelled = false;
+  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([&cancelled](const HttpRequest&) {
+    cancelled = true;  // the caller leaves while pcusage waits to retry
+    return JsonResponse("", 503);
+  }));
+  ListCall call = Call();
+  call.is_cancelled = [&cancelled] { return cancelled; };
+  absl::Status status = List(*client, &pages_, call);
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+}
+
+TEST_F(UsageClientTest, StartsAtAGivenPosition) {
+  auto client = MakeClient();
+  PagePosition position;
+  position.url = "https://pc.example.test/v1/customers/usagerecords?seekOperation=Next";
+  position.headers = {{"MS-ContinuationToken", "t5"}};
+  position.page_number = 5;
+  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([](const HttpRequest& request) {
+    EXPECT_EQ(request.url, "https://pc.example.test/v1/customers/usagerecords?seekOperation=Next");
+    EXPECT_EQ(HeaderOf(request, "MS-ContinuationToken"), "t5");
+    return JsonResponse(Page({"e"}));
+  }));
+  std::vector<int> page_numbers;
+  ASSERT_TRUE(client
+                  ->ListUsageRecords(Call(), position,
+                                     [&page_numbers](FetchedPage fetched) {
+                                       page_numbers.push_back(fetched.position.page_number);
+                                       return absl::OkStatus();
+                                     })
+                  .ok());
+  EXPECT_THAT(page_numbers, ElementsAre(5));
 }
 
 TEST_F(UsageClientTest, ResolvesNextUrisAgainstTheApiRoot) {

@@ -1,0 +1,62 @@
+// Machine-readable error details (AIP-193) carried inside absl::Status as payloads: a google.rpc.ErrorInfo with a
+// stable reason and metadata, and a google.rpc.RetryInfo when waiting would help. server/grpc_status.cc sends them
+// to callers in the standard grpc-status-details-bin trailer. The reasons callers can rely on are listed here.
+#ifndef PCUSAGE_SERVER_COMMON_ERROR_DETAILS_H_
+#define PCUSAGE_SERVER_COMMON_ERROR_DETAILS_H_
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "google/rpc/error_details.pb.h"
+
+namespace pcusage {
+
+// ErrorInfo.domain of every pcusage error.
+inline constexpr char kErrorDomain[] = "pcusage";
+
+// ErrorInfo.reason values (docs/api.md explains each).
+namespace reason {
+inline constexpr char kRateLimited[] = "PARTNER_CENTER_RATE_LIMITED";
+inline constexpr char kPartnerCenterUnauthenticated[] = "PARTNER_CENTER_UNAUTHENTICATED";
+inline constexpr char kPartnerCenterPermissionDenied[] = "PARTNER_CENTER_PERMISSION_DENIED";
+inline constexpr char kPartnerCenterNotFound[] = "PARTNER_CENTER_NOT_FOUND";
+inline constexpr char kPartnerCenterRejected[] = "PARTNER_CENTER_REJECTED_REQUEST";
+inline constexpr char kPartnerCenterUnavailable[] = "PARTNER_CENTER_UNAVAILABLE";
+inline constexpr char kPartnerCenterUnreachable[] = "PARTNER_CENTER_UNREACHABLE";
+inline constexpr char kPartnerCenterTimeout[] = "PARTNER_CENTER_TIMEOUT";
+inline constexpr char kPartnerCenterBadResponse[] = "PARTNER_CENTER_BAD_RESPONSE";
+inline constexpr char kPartnerCenterResponseTooLarge[] = "PARTNER_CENTER_RESPONSE_TOO_LARGE";
+inline constexpr char kPartnerCenterPagingLoop[] = "PARTNER_CENTER_PAGING_LOOP";
+inline constexpr char kDeadlineExceeded[] = "CALL_DEADLINE_EXCEEDED";
+inline constexpr char kCancelled[] = "CALL_CANCELLED";
+inline constexpr char kAccessTokenMissing[] = "ACCESS_TOKEN_MISSING";
+inline constexpr char kAccessTokenUnavailable[] = "ACCESS_TOKEN_UNAVAILABLE";
+inline constexpr char kInvalidArgument[] = "INVALID_ARGUMENT";
+inline constexpr char kResumeTokenInvalid[] = "RESUME_TOKEN_INVALID";
+inline constexpr char kResumeTokenExpired[] = "RESUME_TOKEN_EXPIRED";
+}  // namespace reason
+
+// `status` with an ErrorInfo of `reason` and `metadata` (replacing any earlier ErrorInfo). OK stays OK.
+absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
+                           const std::map<std::string, std::string>& metadata = {});
+
+// Adds one metadata entry to the status's ErrorInfo (creating none if it has none). OK stays OK.
+absl::Status WithErrorMetadata(absl::Status status, absl::string_view key, absl::string_view value);
+
+// `status` with a RetryInfo asking the caller to wait `delay` before retrying. OK stays OK.
+absl::Status WithRetryInfo(absl::Status status, absl::Duration delay);
+
+// `status` with `text` appended to its message; code and details are kept. OK stays OK.
+absl::Status AppendToMessage(const absl::Status& status, absl::string_view text);
+
+// The ErrorInfo and RetryInfo a status carries, if any.
+std::optional<google::rpc::ErrorInfo> GetErrorInfo(const absl::Status& status);
+std::optional<google::rpc::RetryInfo> GetRetryInfo(const absl::Status& status);
+
+}  // namespace pcusage
+
+#endif  // PCUSAGE_SERVER_COMMON_ERROR_DETAILS_H_

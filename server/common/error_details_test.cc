@@ -1,0 +1,56 @@
+#include "server/common/error_details.h"
+
+#include "gtest/gtest.h"
+
+namespace pcusage {
+namespace {
+
+TEST(ErrorDetailsTest, ErrorInfoRoundTrips) {
+  absl::Status status = WithErrorInfo(absl::UnavailableError("down"), reason::kPartnerCenterUnavailable,
+                                      {{"http_status", "503"}});
+  status = WithErrorMetadata(status, "ms_correlation_id", "c-1");
+  std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "PARTNER_CENTER_UNAVAILABLE");
+  EXPECT_EQ(info->domain(), "pcusage");
+  EXPECT_EQ(info->metadata().at("http_status"), "503");
+  EXPECT_EQ(info->metadata().at("ms_correlation_id"), "c-1");
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(status.message(), "down");
+}
+
+TEST(ErrorDetailsTest, LaterErrorInfoReplacesEarlier) {
+  absl::Status status = WithErrorInfo(absl::InternalError("x"), "FIRST", {{"a", "1"}});
+  status = WithErrorInfo(status, "SECOND");
+  EXPECT_EQ(GetErrorInfo(status)->reason(), "SECOND");
+  EXPECT_TRUE(GetErrorInfo(status)->metadata().empty());
+}
+
+TEST(ErrorDetailsTest, RetryInfoKeepsSubSecondDelays) {
+  absl::Status status = WithRetryInfo(absl::ResourceExhaustedError("slow down"), absl::Milliseconds(7250));
+  std::optional<google::rpc::RetryInfo> info = GetRetryInfo(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->retry_delay().seconds(), 7);
+  EXPECT_EQ(info->retry_delay().nanos(), 250000000);
+}
+
+TEST(ErrorDetailsTest, AppendToMessageKeepsCodeAndDetails) {
+  absl::Status status = WithRetryInfo(WithErrorInfo(absl::UnavailableError("down"), "R"), absl::Seconds(2));
+  absl::Status annotated = AppendToMessage(status, " after 3 attempts");
+  EXPECT_EQ(annotated.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(annotated.message(), "down after 3 attempts");
+  EXPECT_EQ(GetErrorInfo(annotated)->reason(), "R");
+  EXPECT_EQ(GetRetryInfo(annotated)->retry_delay().seconds(), 2);
+  EXPECT_TRUE(AppendToMessage(absl::OkStatus(), "x").ok());
+}
+
+TEST(ErrorDetailsTest, OkStaysOkAndPlainStatusesHaveNoDetails) {
+  EXPECT_TRUE(WithErrorInfo(absl::OkStatus(), "X").ok());
+  EXPECT_TRUE(WithRetryInfo(absl::OkStatus(), absl::Seconds(1)).ok());
+  EXPECT_FALSE(GetErrorInfo(absl::InternalError("plain")).has_value());
+  EXPECT_FALSE(GetRetryInfo(absl::InternalError("plain")).has_value());
+  EXPECT_FALSE(GetErrorInfo(WithErrorMetadata(absl::InternalError("plain"), "k", "v")).has_value());
+}
+
+}  // namespace
+}  // namespace pcusage

@@ -1,0 +1,84 @@
+#include "server/partner_center/retry_policy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+
+namespace pcusage::partner_center {
+namespace {
+
+double ThreadLocalUniform01() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
+}
+
+}  // namespace
+
+RetryPolicy::RetryPolicy(RetryOptions options, std::function<double()> uniform01)
+    : options_(std::move(options)), uniform01_(uniform01 ? std::move(uniform01) : ThreadLocalUniform01) {}
+
+std::optional<absl::Duration> RetryPolicy::DelayBeforeRetry(int failed_attempt, FailureKind kind,
+                                                            std::optional<absl::Duration> retry_after) const {
+  if (kind == FailureKind::kPermanent || failed_attempt >= options_.max_attempts) return std::nullopt;
+  if (kind == FailureKind::kThrottled && retry_after.has_value()) {
+    if (*retry_after > options_.max_retry_after) return std::nullopt;
+    return std::max(*retry_after, absl::ZeroDuration());
+  }
+  return BackoffCeiling(failed_attempt) * uniform01_();  // full jitter
+}
+
+absl::Duration RetryPolicy::BackoffCeiling(int failed_attempt) const {
+  const double growth = std::pow(options_.backoff_multiplier, std::max(0, failed_attempt - 1));
+  return std::min(options_.max_backoff, options_.initial_backoff * growth);
+}
+
+std::optional<absl::Duration> ParseRetryAfterHeader(absl::string_view value, absl::Time now) {
+  value = absl::StripAsciiWhitespace(value);
+  int64_t seconds = 0;
+  if (!value.empty() && absl::ascii_isdigit(static_cast<unsigned char>(value.front())) &&
+      absl::SimpleAtoi(value, &seconds) && seconds >= 0) {
+    return absl::Seconds(seconds);
+  }
+  absl::Time date;
+  std::string error;
+  if (absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", std::string(value), absl::UTCTimeZone(), &date, &error)) {
+    return std::max(date - now, absl::ZeroDuration());
+  }
+  return std::nullopt;
+}
+
+std::optional<absl::Duration> ParseRetryAfterMessage(absl::string_view message) {
+  constexpr absl::string_view kPhrase = "try again in ";
+  const std::string lower = absl::AsciiStrToLower(message);
+  absl::string_view rest = lower;
+  const std::size_t at = rest.find(kPhrase);
+  if (at == absl::string_view::npos) return std::nullopt;
+  rest.remove_prefix(at + kPhrase.size());
+  std::size_t digits = 0;
+  while (digits < rest.size() && absl::ascii_isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
+  int64_t seconds = 0;
+  if (digits == 0 || !absl::SimpleAtoi(rest.substr(0, digits), &seconds)) return std::nullopt;
+  rest = absl::StripLeadingAsciiWhitespace(rest.substr(digits));
+  if (!absl::StartsWith(rest, "second")) return std::nullopt;
+  return absl::Seconds(seconds);
+}
+
+absl::Time RealSleeper::Now() { return absl::Now(); }
+
+bool RealSleeper::Sleep(absl::Duration duration, const std::function<bool()>& is_cancelled) {
+  const absl::Time until = absl::Now() + duration;
+  for (absl::Duration left = duration; left > absl::ZeroDuration(); left = until - absl::Now()) {
+    if (is_cancelled && is_cancelled()) return false;
+    absl::SleepFor(std::min(left, absl::Milliseconds(50)));
+  }
+  return !(is_cancelled && is_cancelled());
+}
+
+}  // namespace pcusage::partner_center

@@ -1,0 +1,99 @@
+#include "server/resume_token.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "server/resume_token.pb.h"
+
+namespace pcusage {
+namespace {
+
+constexpr absl::string_view kVersionPrefix = "v1";
+
+absl::Status Malformed() {
+  return absl::InvalidArgumentError(
+      "resume_token is not a token this server issued (malformed, or signed with another key)");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> ResumeTokenCodec::Create(std::string key, absl::Duration ttl) {
+  if (key.size() < kMinKeyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the resume token key must be at least ", kMinKeyBytes, " bytes"));
+  }
+  if (ttl <= absl::ZeroDuration()) return absl::InvalidArgumentError("the resume token lifetime must be positive");
+  return std::unique_ptr<ResumeTokenCodec>(new ResumeTokenCodec(std::move(key), ttl));
+}
+
+absl::StatusOr<std::string> ResumeTokenCodec::RandomKey() {
+  std::string key(kMinKeyBytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
+    return absl::InternalError("the system's random generator failed");
+  }
+  return key;
+}
+
+std::string ResumeTokenCodec::Sign(absl::string_view contents) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_size = 0;
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(contents.data()),
+       contents.size(), mac, &mac_size);
+  return std::string(reinterpret_cast<const char*>(mac), mac_size);
+}
+
+std::string ResumeTokenCodec::Encode(const StreamPosition& position, absl::Time now) const {
+  internal::ResumeTokenContents contents;
+  contents.set_issued_unix_seconds(absl::ToUnixSeconds(now));
+  contents.set_page_url(position.page.url);
+  for (const partner_center::HttpHeader& header : position.page.headers) {
+    internal::ResumeTokenContents::Header* added = contents.add_page_headers();
+    added->set_name(header.name);
+    added->set_value(header.value);
+  }
+  contents.set_page_number(position.page.page_number);
+  contents.set_skip_records(position.skip_records);
+  contents.set_last_resource_id(position.last_resource_id);
+  const std::string serialized = contents.SerializeAsString();
+  return absl::StrCat(kVersionPrefix, ".", absl::WebSafeBase64Escape(serialized), ".",
+                      absl::WebSafeBase64Escape(Sign(serialized)));
+}
+
+absl::StatusOr<StreamPosition> ResumeTokenCodec::Decode(absl::string_view token, absl::Time now) const {
+  std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
+  std::string serialized;
+  std::string mac;
+  if (parts.size() != 3 || parts[0] != kVersionPrefix || !absl::WebSafeBase64Unescape(parts[1], &serialized) ||
+      !absl::WebSafeBase64Unescape(parts[2], &mac)) {
+    return Malformed();
+  }
+  const std::string expected = Sign(serialized);
+  if (mac.size() != expected.size() || CRYPTO_memcmp(mac.data(), expected.data(), mac.size()) != 0) {
+    return Malformed();
+  }
+  internal::ResumeTokenContents contents;
+  if (!contents.ParseFromString(serialized) || contents.page_number() < 1 || contents.skip_records() < 0) {
+    return Malformed();
+  }
+  const absl::Time issued = absl::FromUnixSeconds(contents.issued_unix_seconds());
+  if (now - issued > ttl_ || issued - now > absl::Minutes(5)) {
+    return absl::FailedPreconditionError(absl::StrCat("resume_token expired (issued ", absl::FormatTime(issued),
+                                                      ", valid for ", absl::FormatDuration(ttl_),
+                                                      "); list again from the start"));
+  }
+  StreamPosition position;
+  position.page.url = contents.page_url();
+  for (const auto& header : contents.page_headers()) position.page.headers.push_back({header.name(), header.value()});
+  position.page.page_number = contents.page_number();
+  position.skip_records = contents.skip_records();
+  position.last_resource_id = contents.last_resource_id();
+  return position;
+}
+
+}  // namespace pcusage

@@ -1,0 +1,70 @@
+#include "server/resume_token.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace pcusage {
+namespace {
+
+const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+
+std::unique_ptr<ResumeTokenCodec> Codec(char key_byte = 'k', absl::Duration ttl = absl::Hours(1)) {
+  auto codec = ResumeTokenCodec::Create(std::string(32, key_byte), ttl);
+  EXPECT_TRUE(codec.ok()) << codec.status();
+  return *std::move(codec);
+}
+
+StreamPosition Position() {
+  StreamPosition position;
+  position.page.url = "https://pc.example.test/v1/customers/usagerecords?seekOperation=Next";
+  position.page.headers = {{"MS-ContinuationToken", "abc=="}};
+  position.page.page_number = 3;
+  position.skip_records = 17;
+  position.last_resource_id = "r-16";
+  return position;
+}
+
+TEST(ResumeTokenTest, RoundTrips) {
+  auto codec = Codec();
+  absl::StatusOr<StreamPosition> decoded = codec->Decode(codec->Encode(Position(), kNow), kNow + absl::Minutes(59));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->page.url, Position().page.url);
+  EXPECT_EQ(decoded->page.headers, Position().page.headers);
+  EXPECT_EQ(decoded->page.page_number, 3);
+  EXPECT_EQ(decoded->skip_records, 17);
+  EXPECT_EQ(decoded->last_resource_id, "r-16");
+}
+
+TEST(ResumeTokenTest, ExpiredTokensAreAFailedPrecondition) {
+  auto codec = Codec();
+  const std::string token = codec->Encode(Position(), kNow);
+  EXPECT_EQ(codec->Decode(token, kNow + absl::Minutes(61)).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(codec->Decode(token, kNow - absl::Minutes(10)).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ResumeTokenTest, ForeignOrTamperedTokensAreInvalid) {
+  auto codec = Codec();
+  const std::string token = codec->Encode(Position(), kNow);
+  EXPECT_EQ(Codec('z')->Decode(token, kNow).status().code(), absl::StatusCode::kInvalidArgument);
+
+  std::string tampered = token;
+  tampered[5] = tampered[5] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(codec->Decode(tampered, kNow).status().code(), absl::StatusCode::kInvalidArgument);
+  for (const char* bad : {"", "v1", "v1..", "v2.AAAA.AAAA", "not a token", "v1.!!!.???"}) {
+    EXPECT_EQ(codec->Decode(bad, kNow).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ResumeTokenTest, RejectsWeakKeysAndLifetimes) {
+  EXPECT_FALSE(ResumeTokenCodec::Create(std::string(31, 'k'), absl::Hours(1)).ok());
+  EXPECT_FALSE(ResumeTokenCodec::Create(std::string(32, 'k'), absl::ZeroDuration()).ok());
+  absl::StatusOr<std::string> first = ResumeTokenCodec::RandomKey();
+  absl::StatusOr<std::string> second = ResumeTokenCodec::RandomKey();
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->size(), ResumeTokenCodec::kMinKeyBytes);
+  EXPECT_NE(*first, *second);
+}
+
+}  // namespace
+}  // namespace pcusage
