@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "google/rpc/status.pb.h"
 #include "absl/time/clock.h"
 #include "grpcpp/client_context.h"
 
@@ -35,6 +36,7 @@ ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, con
 
   v1::ListUsageRecordsRequest request;
   request.set_page_size(options.page_size);
+  request.set_resume_token(options.resume_token);
   std::unique_ptr<grpc::ClientReader<v1::ListUsageRecordsResponse>> reader = stub_->ListUsageRecords(&context, request);
 
   ListSummary summary;
@@ -52,6 +54,7 @@ ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, con
         break;
       }
     }
+    if (!refused) summary.resume_token = response.resume_token();
   }
   if (refused) {
     context.TryCancel();
@@ -66,6 +69,16 @@ ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, con
                                   absl::StrCat("on_record stopped the stream after ", summary.records, " records"));
   }
   summary.correlation_id = InitialMetadata(context, kCorrelationIdMetadata);
+  google::rpc::Status details;
+  if (!summary.status.error_details().empty() && details.ParseFromString(summary.status.error_details())) {
+    for (const google::protobuf::Any& detail : details.details()) {
+      if (google::rpc::ErrorInfo info; detail.UnpackTo(&info) && detail.Is<google::rpc::ErrorInfo>()) {
+        summary.error_info = std::move(info);
+      } else if (google::rpc::RetryInfo retry; detail.Is<google::rpc::RetryInfo>() && detail.UnpackTo(&retry)) {
+        summary.retry_info = std::move(retry);
+      }
+    }
+  }
   return summary;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "google/rpc/error_details.pb.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
 #include "partnercenter/usage/v1/usage_records.grpc.pb.h"
@@ -30,6 +31,8 @@ struct ListOptions {
   std::string access_token;
   // A GUID sent as "x-ms-correlation-id" when non-empty; the server generates one otherwise.
   std::string correlation_id;
+  // Continue an earlier stream: that call's ListSummary::resume_token.
+  std::string resume_token;
 };
 
 // The outcome of one ListUsageRecords call.
@@ -44,6 +47,12 @@ struct ListSummary {
   int64_t records = 0;
   // Response messages received.
   int64_t messages = 0;
+  // The resume token after the last message whose records on_record all accepted: pass it as
+  // ListOptions::resume_token to continue from the first record not yet handed over. Empty before any message.
+  std::string resume_token;
+  // The server's google.rpc error details, when the status carries them.
+  std::optional<google::rpc::ErrorInfo> error_info;
+  std::optional<google::rpc::RetryInfo> retry_info;
 };
 
 // Calls UsageRecordsService over a caller-supplied channel. Thread-safe: concurrent calls share the channel.

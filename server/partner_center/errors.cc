@@ -1,33 +1,20 @@
 #include "server/partner_center/errors.h"
 
 #include <map>
+#include <optional>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/common/error_details.h"
+#include "server/common/printable.h"
 
 namespace pcusage::partner_center {
 namespace {
 
-std::string CleanDescription(absl::string_view text) {
-  std::string clean(text);
-  for (char& c : clean) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  absl::StripAsciiWhitespace(&clean);
-  if (clean.size() > kMaxErrorDescriptionLength) {
-    clean.resize(kMaxErrorDescriptionLength);
-    // Do not leave half of a UTF-8 sequence at the end.
-    while (!clean.empty() && (static_cast<unsigned char>(clean.back()) & 0xC0) == 0x80) clean.pop_back();
-    if (!clean.empty() && (static_cast<unsigned char>(clean.back()) & 0x80) != 0) clean.pop_back();
-    clean += "...";
-  }
-  return clean;
-}
-
 std::optional<std::string> ScalarText(const nlohmann::json& value) {
-  if (value.is_string()) return value.get<std::string>();
+  if (value.is_string()) return Printable(value.get<std::string>(), 64);
   if (value.is_number()) return value.dump();
   return std::nullopt;
 }
@@ -48,7 +35,7 @@ std::optional<PartnerCenterError> ParsePartnerCenterError(absl::string_view body
   }
   for (const char* text_name : {"description", "message"}) {
     if (auto it = json.find(text_name); it != json.end() && it->is_string()) {
-      error.description = CleanDescription(it->get<std::string>());
+      error.description = Printable(it->get<std::string>(), kMaxErrorDescriptionLength);
       break;
     }
   }
@@ -97,7 +84,7 @@ absl::Status ErrorFromResponse(const HttpResponse& response, absl::string_view r
     if (!error->description.empty()) absl::StrAppend(&message, ": ", error->description);
   }
   if (std::optional<std::string> retry_after = response.Header("retry-after")) {
-    absl::StrAppend(&message, " (Retry-After: ", CleanDescription(retry_after->substr(0, 64)), ")");
+    absl::StrAppend(&message, " (Retry-After: ", Printable(*retry_after, 64), ")");
   }
   absl::StrAppend(&message, " [MS-RequestId ", request_id, "]");
   const HttpErrorMapping mapping = MapHttpStatus(response.status_code);

@@ -67,7 +67,9 @@ absl::StatusOr<std::string> NormalizeDecimal(absl::string_view text) {
   if (sign == "-") normalized.push_back('-');
   absl::StrAppend(&normalized, integer.empty() ? "0" : integer);
   if (has_point) absl::StrAppend(&normalized, ".", fraction);
-  if (!exponent.empty() && !AllZeros(exponent)) absl::StrAppend(&normalized, "e", exponent_sign, exponent);
+  if (!exponent.empty() && !AllZeros(exponent)) {
+    absl::StrAppend(&normalized, "E", exponent_sign.empty() ? "+" : exponent_sign, exponent);
+  }
   return normalized;
 }
 

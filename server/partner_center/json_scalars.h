@@ -17,8 +17,8 @@ inline constexpr std::size_t kMaxDecimalTextLength = 256;
 // Returns `text` as a google.type.Decimal value when it matches that type's grammar
 // ([+-] digits [. digits] [(e|E) [+-] digits], at least one digit in the significand). The digits are kept
 // exactly, trailing zeros included; only the normalizations the type recommends are applied: a leading '+'
-// dropped, "0" before a bare fraction (".5" -> "0.5"), a lowercase 'e', and an all-zero exponent dropped.
-// INVALID_ARGUMENT for anything else.
+// dropped, "0" before a bare fraction (".5" -> "0.5"), the exponent written 'E' with an explicit sign
+// ("2.5e8" -> "2.5E+8"), and an all-zero exponent dropped. INVALID_ARGUMENT for anything else.
 absl::StatusOr<std::string> NormalizeDecimal(absl::string_view text);
 
 // Parses an RFC 3339 date-time such as "2019-05-28T16:47:45.4430149-07:00" (any number of fractional digits up

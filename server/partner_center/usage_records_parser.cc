@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/common/printable.h"
 #include "server/partner_center/json_scalars.h"
 
 namespace pcusage::partner_center {
@@ -36,16 +37,16 @@ struct JsonNode {
   }
 };
 
-std::string KindName(const JsonNode& node) {
+std::string Describe(const JsonNode& node) {
   switch (node.kind) {
     case JsonNode::Kind::kNull:
       return "null";
     case JsonNode::Kind::kBool:
       return node.boolean ? "true" : "false";
     case JsonNode::Kind::kNumber:
-      return absl::StrCat("the number ", node.text.substr(0, 40));
+      return absl::StrCat("the number ", Printable(node.text, 40));
     case JsonNode::Kind::kString:
-      return absl::StrCat("the string \"", node.text.substr(0, 40), node.text.size() > 40 ? "..." : "", "\"");
+      return absl::StrCat("the string \"", Printable(node.text, 40), "\"");
     case JsonNode::Kind::kArray:
       return "an array";
     case JsonNode::Kind::kObject:
@@ -55,7 +56,7 @@ std::string KindName(const JsonNode& node) {
 }
 
 absl::Status WrongType(const std::string& path, absl::string_view expected, const JsonNode& got) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ": expected ", expected, ", got ", KindName(got)));
+  return absl::InvalidArgumentError(absl::StrCat(path, ": expected ", expected, ", got ", Describe(got)));
 }
 
 absl::Status ReadString(const JsonNode& node, const std::string& path, std::string* out) {
@@ -96,7 +97,7 @@ absl::Status ReadMembers(const JsonNode& object, const std::string& path,
     if (value.kind == JsonNode::Kind::kNull) continue;
     auto reader = readers.find(absl::AsciiStrToLower(name));
     if (reader == readers.end()) continue;
-    absl::Status status = reader->second(value, absl::StrCat(path, ".", name), out);
+    absl::Status status = reader->second(value, absl::StrCat(path, ".", Printable(name, 64)), out);
     if (!status.ok()) return status;
   }
   return absl::OkStatus();
@@ -236,48 +237,50 @@ absl::StatusOr<std::optional<int64_t>> TranslateTotalCount(const JsonNode& root)
   return count;
 }
 
-// Builds JsonNodes from SAX events, except that each element of the top-level `items` array is translated into
-// a record as soon as it is complete and then dropped, so a page never exists twice in memory.
+// Deepest nesting kept inside a value pcusage reads (a record, `links`); Partner Center's go 4 levels deep.
+constexpr std::size_t kMaxKeptDepth = 16;
+
+// Builds JsonNodes from SAX events for the parts of a page pcusage reads (`totalCount`, `links`, the known fields of
+// each item) and skips everything else without storing it, however large or deep. Each element of the top-level
+// `items` array is translated into a record as soon as it is complete and then dropped, so a page never exists
+// twice in memory.
 class PageSaxHandler final : public nlohmann::json_sax<nlohmann::json> {
  public:
   explicit PageSaxHandler(UsageRecordsPage* page) : page_(page) {}
 
-  bool null() override { return Emit(JsonNode{}); }
+  bool null() override { return Scalar(JsonNode{}); }
   bool boolean(bool value) override {
     JsonNode node = JsonNode::Of(JsonNode::Kind::kBool);
     node.boolean = value;
-    return Emit(std::move(node));
+    return Scalar(std::move(node));
   }
-  bool number_integer(number_integer_t value) override { return EmitNumber(std::to_string(value)); }
-  bool number_unsigned(number_unsigned_t value) override { return EmitNumber(std::to_string(value)); }
-  bool number_float(number_float_t, const string_t& text) override { return EmitNumber(text); }
+  bool number_integer(number_integer_t value) override { return Number(std::to_string(value)); }
+  bool number_unsigned(number_unsigned_t value) override { return Number(std::to_string(value)); }
+  bool number_float(number_float_t, const string_t& text) override { return Number(text); }
   bool string(string_t& value) override {
     JsonNode node = JsonNode::Of(JsonNode::Kind::kString);
     node.text = std::move(value);
-    return Emit(std::move(node));
+    return Scalar(std::move(node));
   }
   bool binary(binary_t&) override { return Fail(absl::InvalidArgumentError("unexpected binary value")); }
 
-  bool start_object(std::size_t) override {
-    open_.push_back(Frame{JsonNode::Of(JsonNode::Kind::kObject), {}});
-    return true;
-  }
+  bool start_object(std::size_t) override { return Open(JsonNode::Kind::kObject); }
+  bool start_array(std::size_t) override { return Open(JsonNode::Kind::kArray); }
+  bool end_object() override { return Close(); }
+  bool end_array() override { return Close(); }
+
   bool key(string_t& name) override {
+    if (skip_depth_ > 0) return true;
+    skip_next_value_ = !IsKept(name);
     open_.back().key = std::move(name);
     return true;
   }
-  bool end_object() override { return Close(); }
-  bool start_array(std::size_t) override {
-    open_.push_back(Frame{JsonNode::Of(JsonNode::Kind::kArray), {}});
-    return true;
-  }
-  bool end_array() override { return Close(); }
 
   bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& error) override {
     // nlohmann's message starts with "[json.exception.parse_error.101] "; the rest says what was wrong.
     absl::string_view what = error.what();
     if (std::size_t bracket = what.find("] "); bracket != absl::string_view::npos) what.remove_prefix(bracket + 2);
-    return Fail(absl::InvalidArgumentError(absl::StrCat("not valid JSON (byte ", position, "): ", what)));
+    return Fail(absl::InvalidArgumentError(absl::StrCat("not valid JSON (byte ", position, "): ", Printable(what, 200))));
   }
 
   const absl::Status& status() const { return status_; }
@@ -289,21 +292,60 @@ class PageSaxHandler final : public nlohmann::json_sax<nlohmann::json> {
     std::string key;  // the member name the next value belongs to, in an object
   };
 
-  bool EmitNumber(std::string text) {
-    JsonNode node = JsonNode::Of(JsonNode::Kind::kNumber);
-    node.text = std::move(text);
-    return Emit(std::move(node));
+  // Which members are kept: at the top level `items`, `links` and `totalCount`; in an item, the fields a
+  // CustomerMonthlyUsageRecord has; everything inside those.
+  bool IsKept(absl::string_view name) const {
+    if (open_.size() == 1) {
+      return absl::EqualsIgnoreCase(name, "items") || absl::EqualsIgnoreCase(name, "links") ||
+             absl::EqualsIgnoreCase(name, "totalCount");
+    }
+    if (open_.size() == 3 && InTopLevelItems(2)) return RecordFieldReaders().contains(absl::AsciiStrToLower(name));
+    return true;
+  }
+
+  // Whether the first `depth` open frames are the top-level object and its `items` array.
+  bool InTopLevelItems(std::size_t depth) const {
+    return open_.size() >= depth && depth >= 2 && open_[0].node.kind == JsonNode::Kind::kObject &&
+           open_[1].node.kind == JsonNode::Kind::kArray && absl::EqualsIgnoreCase(open_[0].key, "items");
+  }
+
+  bool Open(JsonNode::Kind kind) {
+    if (skip_depth_ > 0 || skip_next_value_) {
+      skip_next_value_ = false;
+      ++skip_depth_;
+      return true;
+    }
+    if (open_.size() >= kMaxKeptDepth) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("values are nested more than ", kMaxKeptDepth, " levels deep where records are read")));
+    }
+    open_.push_back(Frame{JsonNode::Of(kind), {}});
+    return true;
   }
 
   bool Close() {
+    if (skip_depth_ > 0) {
+      --skip_depth_;
+      return true;
+    }
     JsonNode node = std::move(open_.back().node);
     open_.pop_back();
     return Emit(std::move(node));
   }
 
-  bool InTopLevelItems() const {
-    return open_.size() == 2 && open_[0].node.kind == JsonNode::Kind::kObject &&
-           open_[1].node.kind == JsonNode::Kind::kArray && absl::EqualsIgnoreCase(open_[0].key, "items");
+  bool Scalar(JsonNode value) {
+    if (skip_depth_ > 0) return true;
+    if (skip_next_value_) {
+      skip_next_value_ = false;
+      return true;
+    }
+    return Emit(std::move(value));
+  }
+
+  bool Number(std::string text) {
+    JsonNode node = JsonNode::Of(JsonNode::Kind::kNumber);
+    node.text = std::move(text);
+    return Scalar(std::move(node));
   }
 
   bool Emit(JsonNode value) {
@@ -311,7 +353,7 @@ class PageSaxHandler final : public nlohmann::json_sax<nlohmann::json> {
       root_ = std::move(value);
       return true;
     }
-    if (InTopLevelItems()) {
+    if (open_.size() == 2 && InTopLevelItems(2)) {
       const std::string path = absl::StrCat("items[", next_item_index_++, "]");
       if (value.kind != JsonNode::Kind::kObject) return Fail(WrongType(path, "a usage record object", value));
       absl::StatusOr<v1::CustomerMonthlyUsageRecord> record = TranslateRecord(value, path);
@@ -335,6 +377,8 @@ class PageSaxHandler final : public nlohmann::json_sax<nlohmann::json> {
 
   UsageRecordsPage* page_;
   std::vector<Frame> open_;
+  std::size_t skip_depth_ = 0;     // > 0 while inside a skipped object or array
+  bool skip_next_value_ = false;   // the value after the last key is skipped
   std::optional<JsonNode> root_;
   std::size_t next_item_index_ = 0;
   absl::Status status_;
@@ -350,13 +394,15 @@ absl::StatusOr<UsageRecordsPage> ParseUsageRecordsPage(absl::string_view json) {
   if (!handler.root().has_value() || handler.root()->kind != JsonNode::Kind::kObject) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected a JSON object (a collection of usage records), got ",
-                     handler.root().has_value() ? KindName(*handler.root()) : "nothing"));
+                     handler.root().has_value() ? Describe(*handler.root()) : "nothing"));
   }
   const JsonNode& root = *handler.root();
   const JsonNode* items = FindMember(root, "items");
-  if (items != nullptr && items->kind != JsonNode::Kind::kNull && items->kind != JsonNode::Kind::kArray) {
-    return WrongType("items", "an array", *items);
+  if (items == nullptr || items->kind == JsonNode::Kind::kNull) {
+    // An error body or another shape answered with 200: ending the stream OK here would drop every record.
+    return absl::InvalidArgumentError("not a collection of usage records: it has no \"items\" array");
   }
+  if (items->kind != JsonNode::Kind::kArray) return WrongType("items", "an array", *items);
 
   absl::StatusOr<std::optional<int64_t>> total_count = TranslateTotalCount(root);
   if (!total_count.ok()) return total_count.status();

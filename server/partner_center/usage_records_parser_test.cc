@@ -104,8 +104,8 @@ TEST(UsageRecordsParserTest, DecimalsKeepEveryDigitInEveryForm) {
   EXPECT_EQ(page.records[0].total_cost().value(), "79228162514264337593543950335.1234567890123456789");
   EXPECT_EQ(page.records[1].total_cost().value(), "123456789012345678901234567890");
   EXPECT_EQ(page.records[2].total_cost().value(), "-0.0");
-  EXPECT_EQ(page.records[3].total_cost().value(), "1e+2");
-  EXPECT_EQ(page.records[4].total_cost().value(), "2.5e-3");
+  EXPECT_EQ(page.records[3].total_cost().value(), "1E+2");
+  EXPECT_EQ(page.records[4].total_cost().value(), "2.5E-3");
   EXPECT_EQ(page.records[5].total_cost().value(), "33.280000000000001044");
   EXPECT_EQ(page.records[6].total_cost().value(), "-42");
   EXPECT_EQ(page.records[7].total_cost().value(), "18446744073709551615");
@@ -145,13 +145,51 @@ TEST(UsageRecordsParserTest, FieldNamesMatchCaseInsensitively) {
   EXPECT_TRUE(page.records[0].is_upgraded());
 }
 
-TEST(UsageRecordsParserTest, EmptyOrMissingItemsGiveNoRecords) {
-  for (const char* json : {R"({"totalCount": 0, "items": []})", R"({"totalCount": 0})", R"({"items": null})",
-                           R"({})"}) {
-    absl::StatusOr<UsageRecordsPage> page = ParseUsageRecordsPage(json);
-    ASSERT_TRUE(page.ok()) << json << ": " << page.status();
-    EXPECT_TRUE(page->records.empty()) << json;
+TEST(UsageRecordsParserTest, EmptyItemsGiveNoRecords) {
+  UsageRecordsPage page = ParseOk(R"({"totalCount": 0, "items": [], "links": {"self": {"uri": "/x"}}})");
+  EXPECT_TRUE(page.records.empty());
+  EXPECT_EQ(page.total_count, 0);
+}
+
+TEST(UsageRecordsParserTest, APageWithoutItemsIsAnErrorNotAnEmptyPage) {
+  // A 200 carrying an error body, or another shape, must not end a stream OK with nothing delivered.
+  for (const char* json : {R"({})", R"({"totalCount": 0})", R"({"items": null})", R"({"value": [{"id": 1}]})",
+                           R"({"code": 3000, "description": "Customer does not have usage data"})"}) {
+    absl::Status status = ParseError(json);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << json;
+    EXPECT_THAT(std::string(status.message()), HasSubstr("no \"items\" array")) << json;
   }
+}
+
+std::string Nested(int depth, const std::string& inner) {
+  return std::string(static_cast<std::size_t>(depth), '[') + inner + std::string(static_cast<std::size_t>(depth), ']');
+}
+
+TEST(UsageRecordsParserTest, DeepOrLargeUnknownValuesAreSkippedWithoutStoringThem) {
+  const std::string deep = Nested(200000, "1");
+  const std::string large(4 << 20, 'x');
+  UsageRecordsPage page = ParseOk(R"({"unknownDeep": )" + deep + R"(, "unknownLarge": ")" + large +
+                                  R"(", "items": [{"resourceId": "r1", "futureDeep": )" + deep +
+                                  R"(, "budget": {"amount": 5, "futureDeep": )" + Nested(10, "{}") + R"(}}]})");
+  ASSERT_EQ(page.records.size(), 1u);
+  EXPECT_EQ(page.records[0].resource_id(), "r1");
+  EXPECT_EQ(page.records[0].budget().amount().value(), "5");
+}
+
+TEST(UsageRecordsParserTest, DeepNestingWhereRecordsAreReadIsAnError) {
+  for (const std::string& json :
+       {R"({"items": [{"budget": {"attributes": )" + Nested(100000, "{}") + R"(}}]})",
+        R"({"items": [], "links": {"next": {"headers": )" + Nested(100000, "1") + R"(}}})"}) {
+    absl::Status status = ParseError(json);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(status.message()), HasSubstr("nested more than"));
+  }
+}
+
+TEST(UsageRecordsParserTest, QuotedNamesAndValuesInErrorsAreOneLine) {
+  absl::Status status = ParseError(R"({"items": [{"resourceName": "Line\nBreak", "isUpgraded": "a\nb"}]})");
+  EXPECT_THAT(std::string(status.message()), HasSubstr("got the string \"a b\""));
+  EXPECT_EQ(std::string(status.message()).find('\n'), std::string::npos);
 }
 
 TEST(UsageRecordsParserTest, TotalCountIsReportedNotDerived) {
@@ -169,7 +207,7 @@ TEST(UsageRecordsParserTest, NextLinkCarriesUriAndHeaders) {
   EXPECT_EQ(page.next->uri, "/v1/customers/usagerecords?seekOperation=Next");
   EXPECT_THAT(page.next->headers,
               ElementsAre(HttpHeader{"MS-ContinuationToken", "abc=="}, HttpHeader{"X-Other", ""}));
-  EXPECT_FALSE(ParseOk(R"({"links": {"next": null}})").next.has_value());
+  EXPECT_FALSE(ParseOk(R"({"items": [], "links": {"next": null}})").next.has_value());
 }
 
 TEST(UsageRecordsParserTest, WrongTypesNameTheFieldAndRecord) {
@@ -190,9 +228,10 @@ TEST(UsageRecordsParserTest, WrongTypesNameTheFieldAndRecord) {
       {R"({"items": [null]})", "items[0]: expected a usage record object, got null"},
       {R"({"items": {"a": 1}})", "items: expected an array, got an object"},
       {R"({"totalCount": "25", "items": []})", "totalCount: expected a non-negative integer"},
-      {R"({"totalCount": 2.5})", "totalCount: expected a non-negative integer"},
-      {R"({"links": {"next": {"method": "GET"}}})", "links.next: has no uri"},
-      {R"({"links": {"next": {"uri": "/x", "headers": [{"key": "K"}]}}})", "links.next.headers[0]: needs both"},
+      {R"({"totalCount": 2.5, "items": []})", "totalCount: expected a non-negative integer"},
+      {R"({"items": [], "links": {"next": {"method": "GET"}}})", "links.next: has no uri"},
+      {R"({"items": [], "links": {"next": {"uri": "/x", "headers": [{"key": "K"}]}}})",
+       "links.next.headers[0]: needs both"},
       {R"([{"items": []}])", "expected a JSON object (a collection of usage records), got an array"},
       {R"("hello")", "expected a JSON object"},
   };

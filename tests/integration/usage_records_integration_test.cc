@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client_stubs/cpp/usage_records_client.h"
 #include "gmock/gmock.h"
@@ -165,12 +164,22 @@ void ExpectBudget(const emulator::ExpectedBudget& expected, bool has, const v1::
   if (expected.amount.has_value()) EXPECT_EQ(actual.amount().value(), *expected.amount) << what;
 }
 
-// `expected` is the JSON number as the emulator sent it; pcusage's only change to a JSON number's text is the
-// lowercase exponent google.type.Decimal recommends (1E+2 -> 1e+2).
+// The google.type.Decimal normal form of a JSON number's text: pcusage's only change to such text is the exponent
+// written 'E' with an explicit sign (1e2 -> 1E+2), as the type recommends.
+std::string DecimalNormalForm(std::string json_number) {
+  const std::size_t e = json_number.find_first_of("eE");
+  if (e == std::string::npos) return json_number;
+  json_number[e] = 'E';
+  if (e + 1 < json_number.size() && json_number[e + 1] != '+' && json_number[e + 1] != '-') {
+    json_number.insert(e + 1, "+");
+  }
+  return json_number;
+}
+
 void ExpectDecimal(const std::optional<std::string>& expected, bool has, const google::type::Decimal& actual,
                    const std::string& what) {
   EXPECT_EQ(has, expected.has_value()) << what;
-  if (expected.has_value() && has) EXPECT_EQ(actual.value(), absl::AsciiStrToLower(*expected)) << what;
+  if (expected.has_value() && has) EXPECT_EQ(actual.value(), DecimalNormalForm(*expected)) << what;
 }
 
 void ExpectRecord(const emulator::GeneratedRecord& e, const v1::CustomerMonthlyUsageRecord& r) {

@@ -1,0 +1,22 @@
+// Text from outside (Partner Center bodies, customer names, header values) made safe to quote in a status message
+// or a log line: one line, no control characters, bounded length.
+#ifndef PCUSAGE_SERVER_COMMON_PRINTABLE_H_
+#define PCUSAGE_SERVER_COMMON_PRINTABLE_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace pcusage {
+
+// `text` with control characters replaced by spaces, surrounding whitespace trimmed, and cut to at most
+// `max_bytes` (at a UTF-8 character boundary, "..." appended) when longer.
+std::string Printable(absl::string_view text, std::size_t max_bytes);
+
+// Whether `text` holds a control character (below 0x20, or 0x7f).
+bool HasControlCharacter(absl::string_view text);
+
+}  // namespace pcusage
+
+#endif  // PCUSAGE_SERVER_COMMON_PRINTABLE_H_

@@ -1,0 +1,28 @@
+#include "server/common/printable.h"
+
+#include "gtest/gtest.h"
+
+namespace pcusage {
+namespace {
+
+TEST(PrintableTest, OneLineNoControlCharacters) {
+  EXPECT_EQ(Printable("  line one\nline two\u0007\t ", 100), "line one line two");
+  EXPECT_EQ(Printable("\x1b[31mred\x7f", 100), "[31mred");
+}
+
+TEST(PrintableTest, CutsAtCharacterBoundaries) {
+  EXPECT_EQ(Printable("abcdef", 3), "abc...");
+  EXPECT_EQ(Printable("ab東京", 4), "ab...");   // 東 is 3 bytes: not cut in half
+  EXPECT_EQ(Printable("ab東京", 5), "ab東...");
+  EXPECT_EQ(Printable("🚀🚀", 5), "🚀...");
+  EXPECT_EQ(Printable("short", 5), "short");
+}
+
+TEST(PrintableTest, FindsControlCharacters) {
+  EXPECT_FALSE(HasControlCharacter("plain Ünïcode"));
+  EXPECT_TRUE(HasControlCharacter("a\r\nb"));
+  EXPECT_TRUE(HasControlCharacter(absl::string_view("a\0b", 3)));
+}
+
+}  // namespace
+}  // namespace pcusage
