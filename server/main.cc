@@ -1,5 +1,6 @@
 // pcusage_server: flags -> configuration -> wiring -> serve.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -7,10 +8,13 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -39,9 +43,11 @@ ABSL_FLAG(std::string, application_name, "pcusage", "MS-PartnerCenter-Applicatio
 ABSL_FLAG(absl::Duration, page_timeout, absl::Minutes(2),
           "Longest wait for one Partner Center page (connect to last byte); a caller's deadline may shorten it.");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10), "Longest wait to connect to Partner Center.");
+ABSL_FLAG(absl::Duration, max_call_duration, absl::Hours(1),
+          "Longest a ListUsageRecords call may run when the caller set no (or a later) deadline.");
 ABSL_FLAG(int, max_pages, 10000, "Most Partner Center pages one call follows before failing with INTERNAL.");
 ABSL_FLAG(int64_t, max_response_bytes, int64_t{64} << 20,
-          "Largest Partner Center page body accepted; larger ones fail the call with RESOURCE_EXHAUSTED.");
+          "Largest Partner Center page body accepted; a larger one fails the call with FAILED_PRECONDITION.");
 ABSL_FLAG(int, max_attempts, 5,
           "Attempts per Partner Center page, the first included: 429 (after Retry-After), 500/502/503/504, connection "
           "failures and page time-outs are retried; other errors never are.");
@@ -62,8 +68,13 @@ namespace {
 
 constexpr char kServiceName[] = "partnercenter.usage.v1.UsageRecordsService";
 
+bool IsLoopback(absl::string_view listen) {
+  return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
+         absl::StartsWith(listen, "[::1]:") || absl::StartsWith(listen, "unix:");
+}
+
 bool WritePortFile(const std::string& path, int port) {
-  const std::string temporary = path + ".tmp";
+  const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
   {
     std::ofstream file(temporary, std::ios::trunc);
     file << port << "\n";
@@ -136,7 +147,12 @@ int Run() {
     return 2;
   }
 
-  UsageRecordsService service(*std::move(client), tokens, *std::move(resume_tokens));
+  const absl::Duration max_call_duration = absl::GetFlag(FLAGS_max_call_duration);
+  if (max_call_duration <= absl::ZeroDuration()) {
+    LogError("--max_call_duration must be positive");
+    return 2;
+  }
+  UsageRecordsService service(*std::move(client), tokens, *std::move(resume_tokens), max_call_duration);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -150,6 +166,12 @@ int Run() {
     return 1;
   }
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  if (!IsLoopback(listen)) {
+    LogWarning("listening on ", listen, " without TLS or caller authentication: anyone who can reach it ",
+               token_file.empty() ? "sees callers' Partner Center tokens in transit"
+                                  : "can read this partner's billing data with the server's token",
+               "; keep it on loopback or behind an authenticating proxy");
+  }
 
   LogInfo("pcusage serving ", kServiceName, " on ", listen.substr(0, listen.rfind(':')), ":", port,
           " (plaintext) -> Partner Center ", client_options.base_url, ", token from ",
@@ -190,9 +212,18 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::SetProgramUsageMessage(
-      "pcusage_server: streams Microsoft Partner Center usage records (GET /v1/customers/usagerecords) over gRPC "
-      "as partnercenter.usage.v1.UsageRecordsService/ListUsageRecords.\n"
+      "streams Microsoft Partner Center usage records (GET /v1/customers/usagerecords) over gRPC as "
+      "partnercenter.usage.v1.UsageRecordsService/ListUsageRecords.\n"
       "Usage: pcusage_server [--listen=127.0.0.1:50051] [--partner_center_url=URL] [--access_token_file=PATH]");
-  absl::ParseCommandLine(argc, argv);
+  // absl's --help lists only flags from a file named after the binary; the flags live here.
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "server/main.cc"); };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
+  const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
+  if (arguments.size() > 1) {
+    pcusage::LogError("unexpected arguments after the flags (see --help)");
+    return 2;
+  }
   return pcusage::Run();
 }

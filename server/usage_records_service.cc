@@ -1,5 +1,6 @@
 #include "server/usage_records_service.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -118,8 +119,12 @@ class BatchWriter {
 
 UsageRecordsService::UsageRecordsService(std::shared_ptr<const partner_center::UsageClient> client,
                                          std::shared_ptr<auth::AccessTokenSource> tokens,
-                                         std::shared_ptr<const ResumeTokenCodec> resume_tokens)
-    : client_(std::move(client)), tokens_(std::move(tokens)), resume_tokens_(std::move(resume_tokens)) {}
+                                         std::shared_ptr<const ResumeTokenCodec> resume_tokens,
+                                         absl::Duration max_call_duration)
+    : client_(std::move(client)),
+      tokens_(std::move(tokens)),
+      resume_tokens_(std::move(resume_tokens)),
+      max_call_duration_(max_call_duration) {}
 
 absl::StatusOr<StreamPosition> UsageRecordsService::StartPosition(const v1::ListUsageRecordsRequest& request) const {
   StreamPosition start;
@@ -145,7 +150,10 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
                                                    grpc::ServerWriter<v1::ListUsageRecordsResponse>* writer) {
   const absl::Time started = absl::Now();
   absl::StatusOr<std::string> correlation_id = CorrelationId(*context);
-  if (!correlation_id.ok()) return ToGrpcStatus(correlation_id.status());
+  if (!correlation_id.ok()) {
+    LogWarning("ListUsageRecords peer ", context->peer(), ": ", correlation_id.status().message());
+    return ToGrpcStatus(correlation_id.status());
+  }
   context->AddInitialMetadata(kCorrelationIdMetadata, *correlation_id);
 
   absl::StatusOr<int> page_size = EffectivePageSize(request->page_size());
@@ -158,7 +166,7 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
     partner_center::ListCall call;
     call.access_token = *std::move(token);
     call.correlation_id = *correlation_id;
-    call.deadline = absl::FromChrono(context->deadline());
+    call.deadline = std::min(absl::FromChrono(context->deadline()), started + max_call_duration_);
     call.is_cancelled = [context] { return context->IsCancelled(); };
     status = client_->ListUsageRecords(call, start->page, [&batches](partner_center::FetchedPage page) {
       return batches.WritePage(std::move(page));
@@ -172,6 +180,11 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
   if (status.ok()) {
     LogInfo(summary, ": OK");
     return grpc::Status::OK;
+  }
+  if (status.code() == absl::StatusCode::kCancelled && absl::Now() >= absl::FromChrono(context->deadline())) {
+    // gRPC cancels a call whose deadline passed; say which it was.
+    status = WithErrorInfo(absl::DeadlineExceededError(absl::StrCat("the call's deadline passed: ", status.message())),
+                           reason::kDeadlineExceeded);
   }
   LogWarning(summary, ": ", absl::StatusCodeToString(status.code()), ": ", status.message());
   if (!GetErrorInfo(status).has_value()) status = WithErrorInfo(status, absl::StatusCodeToString(status.code()));

@@ -23,7 +23,8 @@ class UsageRecordsService final : public partnercenter::usage::v1::UsageRecordsS
  public:
   UsageRecordsService(std::shared_ptr<const partner_center::UsageClient> client,
                       std::shared_ptr<auth::AccessTokenSource> tokens,
-                      std::shared_ptr<const ResumeTokenCodec> resume_tokens);
+                      std::shared_ptr<const ResumeTokenCodec> resume_tokens,
+                      absl::Duration max_call_duration = absl::Hours(1));
 
   grpc::Status ListUsageRecords(
       grpc::ServerContext* context, const partnercenter::usage::v1::ListUsageRecordsRequest* request,
@@ -36,6 +37,8 @@ class UsageRecordsService final : public partnercenter::usage::v1::UsageRecordsS
   std::shared_ptr<const partner_center::UsageClient> client_;
   std::shared_ptr<auth::AccessTokenSource> tokens_;
   std::shared_ptr<const ResumeTokenCodec> resume_tokens_;
+  // Bounds a call whose caller set no deadline, so a forgotten stream cannot hold a handler thread for ever.
+  absl::Duration max_call_duration_;
 };
 
 }  // namespace pcusage

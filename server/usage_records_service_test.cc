@@ -145,6 +145,18 @@ TEST_F(UsageRecordsServiceTest, StreamsEveryPageInBatchesOfPageSize) {
   EXPECT_TRUE(IsGuid(result.correlation_id)) << result.correlation_id;
 }
 
+TEST_F(UsageRecordsServiceTest, GeneratedCorrelationIdIsTheOneSentUpstream) {
+  StartServer();
+  std::string upstream;
+  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([&upstream](const HttpRequest& request) {
+    upstream = HeaderOf(request, "MS-CorrelationId").value_or("");
+    return JsonResponse(Page("a", 1));
+  }));
+  StreamResult result = List(10);
+  ASSERT_TRUE(result.status.ok());
+  EXPECT_EQ(result.correlation_id, upstream);
+}
+
 TEST_F(UsageRecordsServiceTest, PageSizeDefaultsAndIsCappedAtTheMaximum) {
   StartServer();
   EXPECT_CALL(*transport_, Get(_)).WillRepeatedly(Return(JsonResponse(Page("r", 1250))));
@@ -216,14 +228,15 @@ TEST_F(UsageRecordsServiceTest, ServerTokenSourceWinsOverTheCaller) {
     absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view>) override { return "server-token"; }
   };
   StartServer(std::make_shared<FixedToken>());
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Get(_)).Times(2).WillRepeatedly(Invoke([](const HttpRequest& request) {
     EXPECT_EQ(HeaderOf(request, "Authorization"), "Bearer server-token");
     return JsonResponse(Page("a", 1));
   }));
   EXPECT_TRUE(List(10, {}).status.ok());
+  EXPECT_TRUE(List(10, {{"authorization", "Bearer caller-token"}}).status.ok());
 }
 
-TEST_F(UsageRecordsServiceTest, UpstreamErrorsMapToGrpcCodes) {
+TEST_F(UsageRecordsServiceTest, UpstreamForbiddenIsPermissionDeniedWithPartnerCentersDescription) {
   StartServer();
   EXPECT_CALL(*transport_, Get(_))
       .WillOnce(Return(JsonResponse(R"({"code": 600, "description": "Partner is not authorized"})", 403)));

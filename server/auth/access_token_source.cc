@@ -2,10 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -13,6 +13,12 @@
 #include "server/common/log.h"
 
 namespace pcusage::auth {
+namespace {
+
+// Bearer tokens are visible ASCII: no spaces, no control characters.
+bool IsNotTokenCharacter(char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }
+
+}  // namespace
 
 absl::StatusOr<std::string> BearerToken(absl::string_view authorization) {
   absl::string_view value = absl::StripAsciiWhitespace(authorization);
@@ -21,9 +27,7 @@ absl::StatusOr<std::string> BearerToken(absl::string_view authorization) {
     return absl::UnauthenticatedError("the authorization metadata must be \"Bearer <Partner Center token>\"");
   }
   absl::string_view token = absl::StripAsciiWhitespace(value.substr(kScheme.size()));
-  if (token.empty() || std::any_of(token.begin(), token.end(), [](char c) {
-        return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
-      })) {
+  if (token.empty() || std::any_of(token.begin(), token.end(), IsNotTokenCharacter)) {
     return absl::UnauthenticatedError("the bearer token in the authorization metadata is empty or malformed");
   }
   return std::string(token);
@@ -53,14 +57,19 @@ absl::Status FileTokenSource::Reload() {
   const FileVersion version{static_cast<long long>(info.st_mtim.tv_sec) * 1000000000LL + info.st_mtim.tv_nsec,
                             static_cast<long long>(info.st_size), static_cast<unsigned long long>(info.st_ino)};
   if (version_.has_value() && *version_ == version) return absl::OkStatus();
+  if (!S_ISREG(info.st_mode) || info.st_size > kMaxTokenFileBytes) {
+    return absl::UnavailableError(absl::StrCat("access token file ", path_, " must be a regular file of at most ",
+                                               kMaxTokenFileBytes, " bytes"));
+  }
 
   std::ifstream file(path_, std::ios::binary);
-  std::stringstream contents;
-  contents << file.rdbuf();
-  if (!file) return absl::UnavailableError(absl::StrCat("access token file ", path_, " cannot be read"));
-  std::string token(absl::StripAsciiWhitespace(contents.str()));
+  std::string contents(static_cast<std::size_t>(info.st_size), '\0');
+  if (!file.read(contents.data(), static_cast<std::streamsize>(contents.size()))) {
+    return absl::UnavailableError(absl::StrCat("access token file ", path_, " cannot be read"));
+  }
+  std::string token(absl::StripAsciiWhitespace(contents));
   if (token.empty()) return absl::UnavailableError(absl::StrCat("access token file ", path_, " is empty"));
-  if (std::any_of(token.begin(), token.end(), [](char c) { return static_cast<unsigned char>(c) < 0x21; })) {
+  if (std::any_of(token.begin(), token.end(), IsNotTokenCharacter)) {
     return absl::UnavailableError(
         absl::StrCat("access token file ", path_, " must hold one token, without spaces or line breaks inside"));
   }

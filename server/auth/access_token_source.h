@@ -32,6 +32,8 @@ class CallerTokenSource final : public AccessTokenSource {
 // an external job can rotate it without a restart. Surrounding whitespace is ignored. Thread safe.
 class FileTokenSource final : public AccessTokenSource {
  public:
+  static constexpr long long kMaxTokenFileBytes = 64 * 1024;
+
   // Reads the file once; the error says why it cannot be used (missing, unreadable, empty).
   static absl::StatusOr<std::unique_ptr<FileTokenSource>> Create(std::string path);
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -62,6 +63,9 @@ TEST_F(FileTokenSourceTest, UnusableFilesAreRejectedAtStart) {
   absl::Status empty = FileTokenSource::Create(path_).status();
   EXPECT_EQ(empty.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(empty.message().find("is empty"), absl::string_view::npos);
+  Write(std::string(FileTokenSource::kMaxTokenFileBytes + 1, 'x'));
+  EXPECT_FALSE(FileTokenSource::Create(path_).ok());
+  EXPECT_FALSE(FileTokenSource::Create(std::getenv("TEST_TMPDIR")).ok());  // a directory
   Write("s3cr3t-one\ns3cr3t-two");
   absl::Status two = FileTokenSource::Create(path_).status();
   EXPECT_FALSE(two.ok());

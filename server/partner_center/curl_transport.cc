@@ -187,14 +187,15 @@ absl::StatusOr<HttpResponse> CurlTransport::Get(const HttpRequest& request) {
   }
   if (absl::Status status = GlobalInit(); !status.ok()) return status;
 
+  // Declared before the handle's release, so they outlive it: the handle points at them until it is reset.
+  Transfer transfer;
+  transfer.max_body_bytes = options_.max_response_bytes;
+  char error[CURL_ERROR_SIZE] = {};
+
   CURL* curl = AcquireHandle();
   if (curl == nullptr) return absl::InternalError(absl::StrCat(where, ": curl_easy_init failed"));
   bool reusable = false;
   absl::Cleanup release = [this, curl, &reusable] { ReleaseHandle(curl, reusable); };
-
-  Transfer transfer;
-  transfer.max_body_bytes = options_.max_response_bytes;
-  char error[CURL_ERROR_SIZE] = {};
   absl::Duration connect_timeout = std::min(options_.connect_timeout, request.timeout);
   if (connect_timeout <= absl::ZeroDuration()) connect_timeout = request.timeout;
 

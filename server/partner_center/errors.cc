@@ -69,7 +69,8 @@ HttpErrorMapping MapHttpStatus(int http_status) {
   }
   if (http_status >= 500 && http_status <= 599) return {StatusCode::kUnavailable, reason::kPartnerCenterUnavailable};
   if (http_status >= 400 && http_status <= 499) return {StatusCode::kFailedPrecondition, reason::kPartnerCenterRejected};
-  return {StatusCode::kUnknown, reason::kPartnerCenterBadResponse};
+  // Redirects are not followed (they could carry the token elsewhere); anything else is not an answer either.
+  return {StatusCode::kInternal, reason::kPartnerCenterBadResponse};
 }
 
 absl::Status ErrorFromResponse(const HttpResponse& response, absl::string_view request_id) {

@@ -34,7 +34,8 @@ struct HttpErrorMapping {
 // The one table from Partner Center HTTP statuses to pcusage errors: 400 INTERNAL (the request carries nothing of
 // the caller's, so the fault is pcusage's or Partner Center's), 401 UNAUTHENTICATED, 403 PERMISSION_DENIED,
 // 404 NOT_FOUND, 408 DEADLINE_EXCEEDED, 409 ABORTED, 412 FAILED_PRECONDITION, 429 RESOURCE_EXHAUSTED,
-// 501 UNIMPLEMENTED, other 5xx UNAVAILABLE, other 4xx FAILED_PRECONDITION, anything else UNKNOWN.
+// 501 UNIMPLEMENTED, other 5xx UNAVAILABLE, other 4xx FAILED_PRECONDITION, anything else (3xx: redirects are not
+// followed) INTERNAL.
 HttpErrorMapping MapHttpStatus(int http_status);
 
 // The status for a non-2xx response to the request with id `request_id`. The message names the HTTP status,

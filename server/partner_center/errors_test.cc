@@ -33,8 +33,8 @@ TEST(MapHttpStatusTest, Table) {
       {502, absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"},
       {503, absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"},
       {504, absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"},
-      {302, absl::StatusCode::kUnknown, "PARTNER_CENTER_BAD_RESPONSE"},
-      {0, absl::StatusCode::kUnknown, "PARTNER_CENTER_BAD_RESPONSE"},
+      {302, absl::StatusCode::kInternal, "PARTNER_CENTER_BAD_RESPONSE"},
+      {0, absl::StatusCode::kInternal, "PARTNER_CENTER_BAD_RESPONSE"},
   };
   for (const Row& row : table) {
     const HttpErrorMapping mapping = MapHttpStatus(row.http_status);

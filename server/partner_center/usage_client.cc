@@ -14,6 +14,7 @@
 #include "server/common/error_details.h"
 #include "server/common/guid.h"
 #include "server/common/log.h"
+#include "server/common/printable.h"
 #include "server/partner_center/errors.h"
 
 namespace pcusage::partner_center {
@@ -33,10 +34,6 @@ bool IsHeaderNameChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || absl::StrContains("!#$%&'*+-.^_`|~", c);
 }
 
-bool HasControlCharacter(absl::string_view text) {
-  return std::any_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
 
 // The URL without its query string, for logs and messages.
 absl::string_view WithoutQuery(absl::string_view url) { return url.substr(0, url.find('?')); }
@@ -65,6 +62,13 @@ absl::StatusOr<std::unique_ptr<UsageClient>> UsageClient::Create(std::shared_ptr
       absl::StrContains(rest.substr(0, authority_end), "@")) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Partner Center URL \"", url, "\" must be scheme://host[:port][/path], without credentials, query or fragment"));
+  }
+  for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"locale", options.locale},
+                                    {"application_name", options.application_name},
+                                    {"contract_version", options.contract_version}}) {
+    if (value.empty() || HasControlCharacter(value)) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " must be non-empty text without control characters"));
+    }
   }
   if (options.max_pages < 1) return absl::InvalidArgumentError("max_pages must be at least 1");
   if (options.page_timeout <= absl::ZeroDuration()) return absl::InvalidArgumentError("page_timeout must be positive");
@@ -186,8 +190,8 @@ absl::StatusOr<FetchedPage> UsageClient::FetchPage(const ListCall& call, const P
           kind = FailureKind::kConnection;
           failure = WithErrorInfo(absl::UnavailableError(message), reason::kPartnerCenterUnreachable, metadata);
           break;
-        case absl::StatusCode::kResourceExhausted:
-          failure = WithErrorInfo(absl::ResourceExhaustedError(message), reason::kPartnerCenterResponseTooLarge,
+        case absl::StatusCode::kResourceExhausted:  // a size limit of this server, which no retry changes
+          failure = WithErrorInfo(absl::FailedPreconditionError(message), reason::kPartnerCenterResponseTooLarge,
                                   metadata);
           break;
         default:

@@ -187,6 +187,20 @@ TEST_F(UsageClientTest, PageLimitEndsAnEndlessCollection) {
   EXPECT_EQ(pages.size(), 3u);
 }
 
+TEST_F(UsageClientTest, ExactlyMaxPagesSucceeds) {
+  UsageClientOptions options;
+  options.max_pages = 3;
+  auto client = MakeClient(options);
+  int served = 0;
+  EXPECT_CALL(*transport_, Get(_)).Times(3).WillRepeatedly(Invoke([&served](const HttpRequest&) {
+    ++served;
+    return JsonResponse(served < 3 ? Page({"r"}, absl::StrCat("t", served)) : Page({"last"}));
+  }));
+  std::vector<std::vector<std::string>> pages;
+  EXPECT_TRUE(List(*client, &pages).ok());
+  EXPECT_EQ(pages.size(), 3u);
+}
+
 TEST_F(UsageClientTest, HttpErrorsCarryPartnerCenterDetails) {
   auto client = MakeClient();
   EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(JsonResponse(
@@ -263,7 +277,7 @@ TEST_F(UsageClientTest, PageTimeoutNeverOutlastsTheDeadline) {
   EXPECT_TRUE(List(*client, &pages_, call).ok());
 }
 
-TEST_F(UsageClientTest, CancelledCallSendsNoRequestAndPassesTheCheckToTheTransport) {
+TEST_F(UsageClientTest, CancellationReachesTheTransportAndStopsPaging) {
   auto client = MakeClient();
   bool cancelled = false;
   EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([&cancelled](const HttpRequest& request) {
@@ -421,7 +435,7 @@ TEST_F(UsageClientTest, OversizedBodyIsNotRetried) {
   auto client = MakeClient();
   EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(absl::ResourceExhaustedError("body exceeded 1024 bytes")));
   absl::Status status = List(*client, &pages_);
-  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(GetErrorInfo(status)->reason(), "PARTNER_CENTER_RESPONSE_TOO_LARGE");
 }
 
@@ -509,6 +523,12 @@ TEST(UsageClientCreateTest, RejectsUnusableBaseUrls) {
   }
   UsageClientOptions options;
   options.max_pages = 0;
+  EXPECT_EQ(UsageClient::Create(transport, options).status().code(), absl::StatusCode::kInvalidArgument);
+  options = UsageClientOptions{};
+  options.locale = "en-US\r\nX-Injected: 1";
+  EXPECT_EQ(UsageClient::Create(transport, options).status().code(), absl::StatusCode::kInvalidArgument);
+  options = UsageClientOptions{};
+  options.application_name = "";
   EXPECT_EQ(UsageClient::Create(transport, options).status().code(), absl::StatusCode::kInvalidArgument);
 }
 

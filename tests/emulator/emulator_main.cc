@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "tests/emulator/emulator_server.h"
+#include "tests/emulator/fault_script.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1",
           "Address to listen on. Keep it on loopback.");
@@ -44,6 +45,11 @@ ABSL_FLAG(int, page_size, 40, "Records per generated page (>= 1).");
 ABSL_FLAG(std::string, access_token, "emulator-token",
           "The token requests must present as 'Authorization: Bearer "
           "<token>'; anything else gets 401.");
+ABSL_FLAG(std::string, faults, "",
+          "A fault script: a JSON array of rules such as "
+          "'[{\"page\": 2, \"fault\": \"throttle\", \"retry_after\": \"1\"}]' "
+          "that make chosen requests fail (format: tests/emulator/fault_script.h). "
+          "POST /emulator/faults replaces it and DELETE /emulator/faults clears it.");
 
 namespace pcusage::emulator {
 namespace {
@@ -78,6 +84,12 @@ absl::StatusOr<EmulatorOptions> OptionsFromFlags() {
         absl::StrFormat("--port must be in 0..65535, not %d", port));
   }
   options.access_token = absl::GetFlag(FLAGS_access_token);
+  options.faults = absl::GetFlag(FLAGS_faults);
+  if (!options.faults.empty()) {
+    if (absl::Status status = ParseFaultScript(options.faults).status(); !status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--faults: ", status.message()));
+    }
+  }
   return options;
 }
 
@@ -106,9 +118,10 @@ int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Serves a stand-in for Partner Center's GET /v1/customers/usagerecords "
       "over plain HTTP, plus GET /healthz, GET /emulator/requests (the request "
-      "log) and POST /emulator/reset. Stops cleanly on SIGTERM or SIGINT.\n"
+      "log), POST /emulator/reset, and POST and DELETE /emulator/faults (the "
+      "fault script). Stops cleanly on SIGTERM or SIGINT.\n"
       "Usage: pc_emulator [--dataset=seed|generated] [--port=N] "
-      "[--port_file=PATH] ...");
+      "[--port_file=PATH] [--faults=JSON] ...");
   // absl's --help lists only flags from a file named after the binary.
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view file) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -98,6 +99,10 @@ class PartnerCenterEmulator {
 
  private:
   struct Reply {
+    Reply() = default;
+    Reply(int status, std::string content_type, std::string body)
+        : status(status), content_type(std::move(content_type)), body(std::move(body)) {}
+
     int status = 200;
     std::string content_type;
     std::string body;

@@ -1,10 +1,21 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -18,6 +29,8 @@ namespace {
 
 using ::nlohmann::json;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Optional;
 using ::testing::Pair;
 
 constexpr char kPath[] = "/v1/customers/usagerecords";
@@ -25,6 +38,74 @@ constexpr char kPath[] = "/v1/customers/usagerecords";
 httplib::Headers Authorized(httplib::Headers headers = {}) {
   headers.emplace("Authorization", "Bearer emulator-token");
   return headers;
+}
+
+// The headers of a request for `page` of a generated data set.
+httplib::Headers ForPage(int page) {
+  return page == 0 ? Authorized() : Authorized({{"MS-ContinuationToken", GeneratedDataset::ContinuationToken(page)}});
+}
+
+// A raw request for page 0 that asks the emulator to close the connection after answering.
+constexpr char kRawRequest[] =
+    "GET /v1/customers/usagerecords HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    "Authorization: Bearer emulator-token\r\nConnection: close\r\n\r\n";
+
+// A plain TCP connection to the emulator, for what httplib's client hides: exactly which bytes arrive before the
+// connection closes, and a client that hangs up mid-response.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+    const timeval timeout{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  }
+  ~RawConnection() { Close(); }
+
+  bool Send(absl::string_view data) {
+    return connected_ && send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+  }
+
+  // Reads until `marker` has arrived, the peer closes the connection or 5 s pass without data.
+  std::string ReadUntil(absl::string_view marker) {
+    while (received_.find(marker) == std::string::npos && ReadMore()) {
+    }
+    return received_;
+  }
+  // Reads until the peer closes the connection or 5 s pass without data.
+  std::string ReadAll() {
+    while (ReadMore()) {
+    }
+    return received_;
+  }
+
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  bool ReadMore() {
+    char buffer[4096];
+    const ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
+    if (n <= 0) return false;
+    received_.append(buffer, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_;
+  bool connected_ = false;
+  std::string received_;
+};
+
+// `response` split at the blank line after its headers.
+std::pair<std::string, std::string> SplitResponse(const std::string& response) {
+  const size_t end = response.find("\r\n\r\n");
+  if (end == std::string::npos) return {response, ""};
+  return {response.substr(0, end + 2), response.substr(end + 4)};
 }
 
 class EmulatorTest : public ::testing::Test {
@@ -42,6 +123,22 @@ class EmulatorTest : public ::testing::Test {
     options.customers = customers;
     options.page_size = page_size;
     Serve(options);
+  }
+
+  void ServeGeneratedWithFaults(int customers, int page_size, absl::string_view script) {
+    ServeGenerated(customers, page_size);
+    ASSERT_TRUE(emulator_->SetFaults(script).ok()) << script;
+  }
+
+  // Log entry `index` once its response has been sent or abandoned; unset when that takes over 2 s.
+  std::optional<RecordedRequest> Finished(size_t index) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(2);
+    do {
+      const std::vector<RecordedRequest> log = emulator_->requests();
+      if (log.size() > index && log[index].completed.has_value()) return log[index];
+      absl::SleepFor(absl::Milliseconds(5));
+    } while (absl::Now() < deadline);
+    return std::nullopt;
   }
 
   std::unique_ptr<PartnerCenterEmulator> emulator_;
