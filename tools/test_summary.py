@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Counts test cases from a Bazel run: reads the Build Event Protocol JSON file and the test.xml of every test
-result it names, and prints one line, "cpp: N passed, N failed, N skipped", plus a line per failure.
+result it names, and prints one line, "bazel: N passed, N failed, N skipped", plus a line per failure.
 
 A test target that did not build, or ran without a test.xml naming a failed case although Bazel marked it failed
-(crash, timeout), counts as one failed case. Usage: test_summary.py BEP_JSON TEST_LABELS_FILE
+(crash, timeout), counts as one failed case; so does a target that passed without running any case, unless
+--filtered says a test filter was in force. Usage: test_summary.py [--filtered] BEP_JSON TEST_LABELS_FILE
 """
 
 import json
@@ -48,7 +49,9 @@ def count_cases(xml_path):
 
 
 def main():
-    bep_path, labels_path = sys.argv[1], sys.argv[2]
+    args = sys.argv[1:]
+    filtered = "--filtered" in args
+    bep_path, labels_path = [arg for arg in args if arg != "--filtered"]
     with open(labels_path, encoding="utf-8") as labels_file:
         test_labels = [line.strip() for line in labels_file if line.strip()]
     results = latest_results(bep_path)
@@ -70,11 +73,11 @@ def main():
             failures += [f"{label}: {name}" for name in case_failed]
             if status != "PASSED" and not case_failed:
                 failures.append(f"{label}: {status} (run {run}, shard {shard})")
-            elif status == "PASSED" and case_passed == 0 and case_skipped == 0:
+            elif status == "PASSED" and case_passed == 0 and case_skipped == 0 and not filtered:
                 failures.append(f"{label}: passed without running a test case")
     for failure in failures:
         print(f"FAILED {failure}")
-    print(f"cpp: {passed} passed, {len(failures)} failed, {skipped} skipped")
+    print(f"bazel: {passed} passed, {len(failures)} failed, {skipped} skipped")
     return 0
 
 

@@ -25,8 +25,7 @@
 #include "tests/emulator/emulator_server.h"
 #include "tests/emulator/fault_script.h"
 
-ABSL_FLAG(std::string, host, "127.0.0.1",
-          "Address to listen on. Keep it on loopback.");
+ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on. Keep it on loopback.");
 ABSL_FLAG(int, port, 0,
           "Port to listen on; 0 picks a free port (learn it from --port_file "
           "or the start-up line on stderr).");
@@ -39,8 +38,7 @@ ABSL_FLAG(std::string, dataset, "seed",
           "Center's sample response, byte for byte, as one page) or "
           "'generated' (--customers deterministic records in pages of "
           "--page_size, linked by MS-ContinuationToken).");
-ABSL_FLAG(int, customers, 250,
-          "Number of customers in the generated data set (>= 0).");
+ABSL_FLAG(int, customers, 250, "Number of customers in the generated data set (>= 0).");
 ABSL_FLAG(int, page_size, 40, "Records per generated page (>= 1).");
 ABSL_FLAG(std::string, access_token, "emulator-token",
           "The token requests must present as 'Authorization: Bearer "
@@ -65,23 +63,19 @@ absl::StatusOr<EmulatorOptions> OptionsFromFlags() {
   } else if (dataset == "generated") {
     options.dataset = EmulatorOptions::Dataset::kGenerated;
   } else {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "--dataset must be 'seed' or 'generated', not '%s'", dataset));
+    return absl::InvalidArgumentError(absl::StrFormat("--dataset must be 'seed' or 'generated', not '%s'", dataset));
   }
   options.customers = absl::GetFlag(FLAGS_customers);
   if (options.customers < 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "--customers must be 0 or more, not %d", options.customers));
+    return absl::InvalidArgumentError(absl::StrFormat("--customers must be 0 or more, not %d", options.customers));
   }
   options.page_size = absl::GetFlag(FLAGS_page_size);
   if (options.page_size < 1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "--page_size must be 1 or more, not %d", options.page_size));
+    return absl::InvalidArgumentError(absl::StrFormat("--page_size must be 1 or more, not %d", options.page_size));
   }
   const int port = absl::GetFlag(FLAGS_port);
   if (port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("--port must be in 0..65535, not %d", port));
+    return absl::InvalidArgumentError(absl::StrFormat("--port must be in 0..65535, not %d", port));
   }
   options.access_token = absl::GetFlag(FLAGS_access_token);
   options.faults = absl::GetFlag(FLAGS_faults);
@@ -108,8 +102,7 @@ absl::Status WritePortFile(const std::string& path, int port) {
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     const int error = errno;
     std::remove(temporary.c_str());
-    return absl::UnavailableError(absl::StrCat(
-        "cannot rename ", temporary, " to ", path, ": ", std::strerror(error)));
+    return absl::UnavailableError(absl::StrCat("cannot rename ", temporary, " to ", path, ": ", std::strerror(error)));
   }
   return absl::OkStatus();
 }
@@ -131,15 +124,13 @@ int Run(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage_config);
   const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
   if (arguments.size() > 1) {
-    std::fprintf(
-        stderr, "pc_emulator: unexpected arguments: %s\n",
-        absl::StrJoin(arguments.begin() + 1, arguments.end(), " ").c_str());
+    std::fprintf(stderr, "pc_emulator: unexpected arguments: %s\n",
+                 absl::StrJoin(arguments.begin() + 1, arguments.end(), " ").c_str());
     return kExitUsage;
   }
   const absl::StatusOr<EmulatorOptions> options = OptionsFromFlags();
   if (!options.ok()) {
-    std::fprintf(stderr, "pc_emulator: %s\n",
-                 std::string(options.status().message()).c_str());
+    std::fprintf(stderr, "pc_emulator: %s\n", std::string(options.status().message()).c_str());
     return kExitUsage;
   }
 
@@ -153,24 +144,19 @@ int Run(int argc, char** argv) {
 
   PartnerCenterEmulator emulator(*options);
   const std::string host = absl::GetFlag(FLAGS_host);
-  if (absl::Status status = emulator.Start(host, absl::GetFlag(FLAGS_port));
-      !status.ok()) {
+  if (absl::Status status = emulator.Start(host, absl::GetFlag(FLAGS_port)); !status.ok()) {
     std::fprintf(stderr, "pc_emulator: %s\n", status.ToString().c_str());
     return kExitFailure;
   }
-  if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
-      !port_file.empty()) {
-    if (absl::Status status = WritePortFile(port_file, emulator.port());
-        !status.ok()) {
+  if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
+    if (absl::Status status = WritePortFile(port_file, emulator.port()); !status.ok()) {
       std::fprintf(stderr, "pc_emulator: %s\n", status.ToString().c_str());
       return kExitFailure;
     }
   }
-  const std::string url_host =
-      absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host;
-  std::fprintf(stderr, "pc_emulator: serving %s on http://%s:%d\n",
-               absl::GetFlag(FLAGS_dataset).c_str(), url_host.c_str(),
-               emulator.port());
+  const std::string url_host = absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host;
+  std::fprintf(stderr, "pc_emulator: serving %s on http://%s:%d\n", absl::GetFlag(FLAGS_dataset).c_str(),
+               url_host.c_str(), emulator.port());
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -349,9 +349,7 @@ void PartnerCenterEmulator::Send(Reply reply, uint64_t log_id, httplib::Response
   }
 
   // httplib calls it once the response has been sent or abandoned, with whether the provider got to the end.
-  const httplib::ContentProviderResourceReleaser complete = [this, log_id](bool success) {
-    Complete(log_id, success);
-  };
+  const httplib::ContentProviderResourceReleaser complete = [this, log_id](bool success) { Complete(log_id, success); };
   if (fault == FaultKind::kSlowBody) {
     const int64_t chunks = std::max<int64_t>(1, reply.fault->duration / reply.fault->chunk_interval);
     const size_t chunk_size = std::max<size_t>(1, (body->size() + chunks - 1) / chunks);
@@ -416,14 +414,15 @@ bool PartnerCenterEmulator::PauseBody(absl::Duration duration, httplib::DataSink
 PartnerCenterEmulator::Reply PartnerCenterEmulator::RequestLog() const {
   nlohmann::json log = nlohmann::json::array();
   for (const RecordedRequest& record : requests()) {
-    log.push_back({{"method", record.method},
-                   {"path", record.path},
-                   {"query", record.query},
-                   {"headers", record.headers},
-                   {"status", record.status},
-                   {"page", record.page.has_value() ? nlohmann::json(*record.page) : nlohmann::json()},
-                   {"fault", record.fault.has_value() ? nlohmann::json(FaultKindName(*record.fault)) : nlohmann::json()},
-                   {"completed", record.completed.has_value() ? nlohmann::json(*record.completed) : nlohmann::json()}});
+    log.push_back(
+        {{"method", record.method},
+         {"path", record.path},
+         {"query", record.query},
+         {"headers", record.headers},
+         {"status", record.status},
+         {"page", record.page.has_value() ? nlohmann::json(*record.page) : nlohmann::json()},
+         {"fault", record.fault.has_value() ? nlohmann::json(FaultKindName(*record.fault)) : nlohmann::json()},
+         {"completed", record.completed.has_value() ? nlohmann::json(*record.completed) : nlohmann::json()}});
   }
   // Header values are whatever the client sent, not necessarily UTF-8.
   return Reply{200, kJson, log.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};

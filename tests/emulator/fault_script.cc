@@ -117,8 +117,8 @@ absl::StatusOr<FaultRule> ParseRule(const json& object, size_t index) {
   }
   for (const auto& [field, value] : object.items()) {
     if (std::find(allowed.begin(), allowed.end(), field) == allowed.end()) {
-      return reader.Error(absl::StrCat("unknown field \"", field, "\" for fault \"", info->name,
-                                       "\"; its fields are ", absl::StrJoin(allowed, ", ")));
+      return reader.Error(absl::StrCat("unknown field \"", field, "\" for fault \"", info->name, "\"; its fields are ",
+                                       absl::StrJoin(allowed, ", ")));
     }
   }
 
