@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -43,6 +44,9 @@ ABSL_FLAG(std::string, access_token_file, "",
           "server uses its own. The token is never printed.");
 ABSL_FLAG(std::string, correlation_id, "",
           "GUID sent as MS-CorrelationId; the server generates one when empty. Printed in the summary either way.");
+ABSL_FLAG(std::string, resume_token, "",
+          "Continue a stream that failed: the token printed by that run. Records it had already printed are not "
+          "sent again.");
 
 namespace pcusage::client {
 namespace {
@@ -55,8 +59,9 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 // The flags this program accepts, in the order --help lists them.
-constexpr const char* kFlagNames[] = {"server", "format", "page_size", "timeout", "access_token_file",
-                                      "correlation_id"};
+constexpr const char* kFlagNames[] = {"server",         "format",       "page_size",
+                                      "timeout",        "access_token_file", "correlation_id",
+                                      "resume_token"};
 
 constexpr char kSynopsis[] = "Usage: pcusage_cli list [flags]\n";
 
@@ -230,6 +235,7 @@ int Run(int argc, char** argv) {
   options.timeout = absl::GetFlag(FLAGS_timeout);
   options.access_token = *std::move(token);
   options.correlation_id = absl::GetFlag(FLAGS_correlation_id);
+  options.resume_token = absl::GetFlag(FLAGS_resume_token);
   const bool jsonl = absl::GetFlag(FLAGS_format) == "jsonl";
 
   UsageRecordsClient client(grpc::CreateChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials()));
@@ -270,6 +276,14 @@ int Run(int argc, char** argv) {
   if (!summary.status.ok()) {
     std::cerr << kProgram << ": " << StatusCodeName(summary.status.error_code()) << ": "
               << summary.status.error_message() << "\n";
+    if (summary.error_info.has_value()) std::cerr << kProgram << ": reason " << summary.error_info->reason() << "\n";
+    if (summary.retry_info.has_value()) {
+      std::cerr << kProgram << ": the server suggests retrying after " << summary.retry_info->retry_delay().seconds()
+                << "s\n";
+    }
+    if (!summary.resume_token.empty() && summary.records > 0) {
+      std::cerr << kProgram << ": continue with --resume_token=" << summary.resume_token << "\n";
+    }
     return kExitFailure;
   }
   if (unprintable > 0) {
@@ -282,4 +296,8 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace pcusage::client
 
-int main(int argc, char** argv) { return pcusage::client::Run(argc, argv); }
+int main(int argc, char** argv) {
+  // A closed pipe (`pcusage_cli list | head`) shows up as a failed write, reported with exit status 1.
+  std::signal(SIGPIPE, SIG_IGN);
+  return pcusage::client::Run(argc, argv);
+}

@@ -228,9 +228,9 @@ TEST_F(UsageRecordsClientTest, CallbackReturningFalseCancelsTheCall) {
   EXPECT_EQ(summary.messages, 2);
   EXPECT_THAT(summary.partner_center_total_count, Optional(kTotalCount));
   EXPECT_EQ(summary.correlation_id, kGeneratedCorrelationId);
-  EXPECT_LT(absl::Now() - start, absl::Seconds(4));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));  // a hang guard, not a benchmark
   // The server learns of the cancellation shortly after the client returns.
-  for (int i = 0; i < 200 && !service_.received().cancelled; ++i) absl::SleepFor(absl::Milliseconds(10));
+  for (int i = 0; i < 3000 && !service_.received().cancelled; ++i) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_TRUE(service_.received().cancelled);
 }
 
@@ -274,7 +274,7 @@ TEST_F(UsageRecordsClientTest, AppliesTheTimeoutToTheWholeStream) {
   EXPECT_EQ(summary.messages, 0);
   EXPECT_EQ(summary.partner_center_total_count, std::nullopt);
   EXPECT_GE(elapsed, absl::Milliseconds(150));
-  EXPECT_LT(elapsed, absl::Milliseconds(1500));
+  EXPECT_LT(elapsed, absl::Seconds(30));  // a hang guard, not a benchmark
 }
 
 TEST_F(UsageRecordsClientTest, SendsTheDefaultDeadline) {

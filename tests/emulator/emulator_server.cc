@@ -56,6 +56,23 @@ std::string ErrorBody(int code, absl::string_view description) {
       .dump();
 }
 
+// The log entry for `request`, but for what the reply decides.
+RecordedRequest Record(const httplib::Request& request) {
+  RecordedRequest record;
+  record.method = request.method;
+  record.path = request.path;
+  const size_t question = request.target.find('?');
+  if (question != std::string::npos) {
+    record.query = request.target.substr(question + 1);
+  }
+  for (const auto& [name, value] : request.headers) {
+    if (IsPseudoHeader(name)) continue;
+    std::string& joined = record.headers[absl::AsciiStrToLower(name)];
+    joined = joined.empty() ? value : absl::StrCat(joined, ", ", value);
+  }
+  return record;
+}
+
 // The link to the page named `token`, as GeneratedDataset::RenderPage writes links.next.
 std::string NextLink(absl::string_view token) {
   return absl::StrCat(R"({"uri": "/v1/customers/usagerecords?seekOperation=Next", "method": "GET", )",
@@ -196,18 +213,7 @@ void PartnerCenterEmulator::Dispatch(const httplib::Request& request, httplib::R
   }
 
   Reply reply = Respond(request);
-  RecordedRequest record;
-  record.method = request.method;
-  record.path = request.path;
-  const size_t question = request.target.find('?');
-  if (question != std::string::npos) {
-    record.query = request.target.substr(question + 1);
-  }
-  for (const auto& [name, value] : request.headers) {
-    if (IsPseudoHeader(name)) continue;
-    std::string& joined = record.headers[absl::AsciiStrToLower(name)];
-    joined = joined.empty() ? value : absl::StrCat(joined, ", ", value);
-  }
+  RecordedRequest record = Record(request);
   record.status = reply.status;
   record.page = reply.page;
   if (reply.fault.has_value()) record.fault = reply.fault->kind;
@@ -326,15 +332,14 @@ void PartnerCenterEmulator::ApplyContentFault(Reply& reply) const {
 void PartnerCenterEmulator::Send(Reply reply, uint64_t log_id, httplib::Response& response) {
   response.status = reply.status;
   for (const auto& [name, value] : reply.headers) response.set_header(name, value);
-  const std::optional<FaultKind> fault =
-      reply.fault.has_value() ? std::optional<FaultKind>(reply.fault->kind) : std::nullopt;
-  if (fault == FaultKind::kSlowFirstByte) {
+  const auto faulted = [&reply](FaultKind kind) { return reply.fault.has_value() && reply.fault->kind == kind; };
+  if (faulted(FaultKind::kSlowFirstByte)) {
     // Stop cuts the wait short; the page follows either way.
     WaitForStop(reply.fault->delay);
   }
 
   auto body = std::make_shared<Body>();
-  if (fault == FaultKind::kHugeBody) {
+  if (faulted(FaultKind::kHugeBody)) {
     PaddedPage padded = PadPage(reply.body);
     body->head = std::move(padded.head);
     body->filler = static_cast<size_t>(reply.fault->padding_bytes);
@@ -350,9 +355,9 @@ void PartnerCenterEmulator::Send(Reply reply, uint64_t log_id, httplib::Response
 
   // httplib calls it once the response has been sent or abandoned, with whether the provider got to the end.
   const httplib::ContentProviderResourceReleaser complete = [this, log_id](bool success) { Complete(log_id, success); };
-  if (fault == FaultKind::kSlowBody) {
+  if (faulted(FaultKind::kSlowBody)) {
     const int64_t chunks = std::max<int64_t>(1, reply.fault->duration / reply.fault->chunk_interval);
-    const size_t chunk_size = std::max<size_t>(1, (body->size() + chunks - 1) / chunks);
+    const size_t chunk_size = std::max<size_t>(1, (body->size() + chunks - 1) / static_cast<size_t>(chunks));
     const absl::Duration interval = reply.fault->chunk_interval;
     response.set_chunked_content_provider(
         reply.content_type,
@@ -369,13 +374,13 @@ void PartnerCenterEmulator::Send(Reply reply, uint64_t log_id, httplib::Response
 
   httplib::ContentProvider provider;
   const size_t half = body->size() / 2;
-  if (fault == FaultKind::kStallMidBody) {
+  if (faulted(FaultKind::kStallMidBody)) {
     const absl::Duration delay = reply.fault->delay;
     provider = [this, body, half, delay](size_t offset, size_t, httplib::DataSink& sink) {
       if (offset < half) return body->Write(offset, half, sink);
       return PauseBody(delay, sink) && body->Write(offset, body->size(), sink);
     };
-  } else if (fault == FaultKind::kResetMidBody) {
+  } else if (faulted(FaultKind::kResetMidBody)) {
     // Returning false at the half makes httplib close the connection short of the declared length.
     provider = [body, half](size_t offset, size_t, httplib::DataSink& sink) {
       return offset < half && body->Write(offset, half, sink);

@@ -81,8 +81,8 @@ class PartnerCenterEmulator {
 
   // Binds `host`:`port` (0 picks a free port) and serves on a background
   // thread. INVALID_ARGUMENT for unusable options (an invalid fault script
-  // among them), UNAVAILABLE when the
-  // address cannot be bound, FAILED_PRECONDITION when already started.
+  // among them), UNAVAILABLE when the address cannot be bound,
+  // FAILED_PRECONDITION when already started.
   absl::Status Start(const std::string& host, int port);
   // The bound port, once started.
   int port() const { return port_; }
@@ -114,6 +114,7 @@ class PartnerCenterEmulator {
     std::optional<FaultRule> fault;
   };
 
+  // A log entry, with the id by which its response completes it.
   struct LogEntry {
     uint64_t id;
     RecordedRequest request;
@@ -128,7 +129,8 @@ class PartnerCenterEmulator {
   // the faults that change them.
   Reply Respond(const httplib::Request& request);
   Reply UsageRecords(const httplib::Request& request);
-  // The page `request` asks for, if the token it carries names one.
+  // The page `request` asks for: 0 without a continuation token (and always
+  // in seed mode), unset when the token names no page.
   std::optional<int> RequestedPage(const httplib::Request& request) const;
   // Applies the faults that change what is sent (http_status, throttle,
   // truncated_json, invalid_json, html, wrong_types, loop_next) to `reply`.

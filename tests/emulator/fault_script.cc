@@ -115,10 +115,10 @@ absl::StatusOr<FaultRule> ParseRule(const json& object, size_t index) {
   for (absl::string_view parameter : absl::StrSplit(info->parameters, ' ', absl::SkipEmpty())) {
     allowed.push_back(parameter);
   }
-  for (const auto& [field, value] : object.items()) {
-    if (std::find(allowed.begin(), allowed.end(), field) == allowed.end()) {
-      return reader.Error(absl::StrCat("unknown field \"", field, "\" for fault \"", info->name, "\"; its fields are ",
-                                       absl::StrJoin(allowed, ", ")));
+  for (const auto& member : object.items()) {
+    if (std::find(allowed.begin(), allowed.end(), member.key()) == allowed.end()) {
+      return reader.Error(absl::StrCat("unknown field \"", member.key(), "\" for fault \"", info->name,
+                                       "\"; its fields are ", absl::StrJoin(allowed, ", ")));
     }
   }
 
@@ -127,7 +127,7 @@ absl::StatusOr<FaultRule> ParseRule(const json& object, size_t index) {
   absl::StatusOr<int64_t> page = reader.Integer("page", 0, kMaxInt);
   if (!page.ok()) return page.status();
   rule.page = static_cast<int>(*page);
-  absl::StatusOr<int64_t> times = reader.Integer("times", -1, kMaxInt, 1);
+  absl::StatusOr<int64_t> times = reader.Integer("times", -1, kMaxInt, rule.times);
   if (!times.ok()) return times.status();
   if (*times == 0) return reader.Error("\"times\" must be -1 (every request) or at least 1, not 0");
   rule.times = static_cast<int>(*times);
@@ -149,7 +149,7 @@ absl::StatusOr<FaultRule> ParseRule(const json& object, size_t index) {
       break;
     }
     case FaultKind::kThrottle: {
-      absl::StatusOr<int64_t> seconds = reader.Integer("message_seconds", 0, kMaxInt, 1);
+      absl::StatusOr<int64_t> seconds = reader.Integer("message_seconds", 0, kMaxInt, rule.message_seconds);
       if (!seconds.ok()) return seconds.status();
       rule.message_seconds = static_cast<int>(*seconds);
       break;
@@ -168,10 +168,12 @@ absl::StatusOr<FaultRule> ParseRule(const json& object, size_t index) {
       break;
     }
     case FaultKind::kSlowBody: {
-      absl::StatusOr<int64_t> chunk = reader.Integer("chunk_ms", 1, kMaxInt, 100);
+      absl::StatusOr<int64_t> chunk =
+          reader.Integer("chunk_ms", 1, kMaxInt, absl::ToInt64Milliseconds(rule.chunk_interval));
       if (!chunk.ok()) return chunk.status();
       rule.chunk_interval = absl::Milliseconds(*chunk);
-      absl::StatusOr<int64_t> duration = reader.Integer("duration_ms", 0, kMaxInt, 10000);
+      absl::StatusOr<int64_t> duration =
+          reader.Integer("duration_ms", 0, kMaxInt, absl::ToInt64Milliseconds(rule.duration));
       if (!duration.ok()) return duration.status();
       rule.duration = absl::Milliseconds(*duration);
       break;

@@ -34,8 +34,8 @@
 //                      {"totalCost": true}).
 //   "huge_body"        the page with an extra top-level member "padding" holding "bytes" (>= 0, required) 'x'
 //                      characters, streamed without being held in memory.
-//   "loop_next"        the page whose links.next names this same page (its uri and MS-ContinuationToken), so a
-//                      client that does not notice keeps asking for it.
+//   "loop_next"        the page with a links.next whose MS-ContinuationToken names this same page, so a client
+//                      that does not notice keeps asking for it.
 //   "slow_body"        the page with chunked transfer in small chunks, one every "chunk_ms" (>= 1, default 100), over
 //                      about "duration_ms" (>= 0, default 10000); a client that goes away stops the transfer.
 // Every faulty response still echoes MS-RequestId and MS-CorrelationId.

@@ -3,40 +3,9 @@
 # (list, describe), the health service, and a streaming ListUsageRecords call with a deadline and metadata.
 set -euo pipefail
 
-runfiles="${TEST_SRCDIR}/pcusage"
+source "${TEST_SRCDIR}/pcusage/tests/integration/stack.sh"
 grpcurl="${TEST_SRCDIR}/grpcurl/grpcurl"
-work="$(mktemp -d "${TEST_TMPDIR}/grpcurl.XXXXXX")"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "${pid}" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- server log" >&2
-  cat "${work}/server.log" >&2 || true
-  exit 1
-}
-
-wait_for_port() {
-  for _ in $(seq 300); do
-    [[ -s $1 ]] && { cat "$1"; return 0; }
-    sleep 0.1
-  done
-  fail "no port in $1"
-}
-
-"${runfiles}/tests/emulator/pc_emulator" --port=0 --port_file="${work}/emulator.port" --dataset=seed \
-  --access_token=emulator-token 2>"${work}/emulator.log" &
-pids+=($!)
-emulator_port="$(wait_for_port "${work}/emulator.port")"
-
-"${runfiles}/server/pcusage_server" --listen=127.0.0.1:0 --port_file="${work}/server.port" \
-  --partner_center_url="http://127.0.0.1:${emulator_port}" 2>"${work}/server.log" &
-pids+=($!)
-server="127.0.0.1:$(wait_for_port "${work}/server.port")"
+start_stack --dataset=seed
 
 services="$("${grpcurl}" -plaintext -max-time 10 "${server}" list)" || fail "grpcurl list"
 grep -qx "partnercenter.usage.v1.UsageRecordsService" <<<"${services}" || fail "service not listed: ${services}"

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -110,7 +111,9 @@ class Stack {
     // Disconnect first: the server's drain otherwise waits its full 5 s for connected clients.
     client_.reset();
     // The server's SIGTERM drain must end cleanly: exit status 0.
-    if (server_) EXPECT_EQ(server_->Stop(kStopGrace), 0) << server_->Log();
+    if (server_) {
+      EXPECT_EQ(server_->Stop(kStopGrace), 0) << server_->Log();
+    }
   }
 
  private:
@@ -156,14 +159,6 @@ TEST(UsageRecordsIntegrationTest, SeedSampleArrivesExactly) {
   EXPECT_EQ(listing.records[1].total_cost().value(), "120.5682999999995904716");
 }
 
-void ExpectBudget(const emulator::ExpectedBudget& expected, bool has, const v1::SpendingBudget& actual,
-                  const std::string& what) {
-  EXPECT_EQ(has, expected.present) << what;
-  if (!has) return;
-  EXPECT_EQ(actual.has_amount(), expected.amount.has_value()) << what;
-  if (expected.amount.has_value()) EXPECT_EQ(actual.amount().value(), *expected.amount) << what;
-}
-
 // The google.type.Decimal normal form of a JSON number's text: pcusage's only change to such text is the exponent
 // written 'E' with an explicit sign (1e2 -> 1E+2), as the type recommends.
 std::string DecimalNormalForm(std::string json_number) {
@@ -176,10 +171,22 @@ std::string DecimalNormalForm(std::string json_number) {
   return json_number;
 }
 
+void ExpectBudget(const emulator::ExpectedBudget& expected, bool has, const v1::SpendingBudget& actual,
+                  const std::string& what) {
+  EXPECT_EQ(has, expected.present) << what;
+  if (!has) return;
+  EXPECT_EQ(actual.has_amount(), expected.amount.has_value()) << what;
+  if (expected.amount.has_value()) {
+    EXPECT_EQ(actual.amount().value(), DecimalNormalForm(*expected.amount)) << what;
+  }
+}
+
 void ExpectDecimal(const std::optional<std::string>& expected, bool has, const google::type::Decimal& actual,
                    const std::string& what) {
   EXPECT_EQ(has, expected.has_value()) << what;
-  if (expected.has_value() && has) EXPECT_EQ(actual.value(), DecimalNormalForm(*expected)) << what;
+  if (expected.has_value() && has) {
+    EXPECT_EQ(actual.value(), DecimalNormalForm(*expected)) << what;
+  }
 }
 
 void ExpectRecord(const emulator::GeneratedRecord& e, const v1::CustomerMonthlyUsageRecord& r) {
@@ -200,7 +207,9 @@ void ExpectRecord(const emulator::GeneratedRecord& e, const v1::CustomerMonthlyU
   EXPECT_EQ(r.currency_code(), e.currency_code.value_or("")) << what;
   EXPECT_EQ(r.currency_symbol(), e.currency_symbol.value_or("")) << what;
   EXPECT_EQ(r.has_is_upgraded(), e.is_upgraded.has_value()) << what;
-  if (e.is_upgraded.has_value()) EXPECT_EQ(r.is_upgraded(), *e.is_upgraded) << what;
+  if (e.is_upgraded.has_value()) {
+    EXPECT_EQ(r.is_upgraded(), *e.is_upgraded) << what;
+  }
   EXPECT_EQ(r.has_last_modified_time(), e.last_modified_date.has_value()) << what;
   if (e.last_modified_date.has_value()) {
     EXPECT_EQ(r.last_modified_time().seconds(), e.last_modified_unix_seconds) << what;
@@ -306,7 +315,8 @@ TEST(UsageRecordsIntegrationTest, UnreachablePartnerCenterIsUnavailableAndTheSer
   const std::string port_file = TempPath("server.port");
   auto server = ChildProcess::Start(RunfilePath("server/pcusage_server"),
                                     {"--listen=127.0.0.1:0", "--port_file=" + port_file,
-                                     absl::StrCat("--partner_center_url=http://127.0.0.1:", closed_port)},
+                                     absl::StrCat("--partner_center_url=http://127.0.0.1:", closed_port),
+                                     "--max_attempts=3", "--initial_backoff=10ms"},
                                     TempPath("server.log"));
   ASSERT_TRUE(server.ok()) << server.status();
   absl::StatusOr<int> port = (*server)->WaitForPortFile(port_file, kStartTimeout);
@@ -319,25 +329,31 @@ TEST(UsageRecordsIntegrationTest, UnreachablePartnerCenterIsUnavailableAndTheSer
           Options(0, kEmulatorToken), [](const v1::CustomerMonthlyUsageRecord&) { return true; });
       EXPECT_EQ(summary.status.error_code(), grpc::StatusCode::UNAVAILABLE) << summary.status.error_message();
       EXPECT_THAT(summary.status.error_message(), HasSubstr("page 1"));
+      EXPECT_THAT(summary.status.error_message(), HasSubstr("gave up after 3 attempts"));
+      ASSERT_TRUE(summary.error_info.has_value());
+      EXPECT_EQ(summary.error_info->reason(), "PARTNER_CENTER_UNREACHABLE");
     }
   }
   EXPECT_EQ((*server)->Stop(kStopGrace), 0) << (*server)->Log();
 }
 
 TEST(UsageRecordsIntegrationTest, ServerRefusesToStartWithAnUnusableConfiguration) {
-  const std::vector<std::vector<std::string>> bad_flags = {
-      {"--partner_center_url=ftp://example.test"},
-      {"--access_token_file=/nonexistent/token"},
-      {"--max_pages=0"},
+  const std::vector<std::pair<std::string, std::string>> bad_flags = {
+      {"--partner_center_url=ftp://example.test", "must start with https://"},
+      {"--access_token_file=/nonexistent/token", "--access_token_file"},
+      {"--max_pages=0", "max_pages"},
+      {"--locale=", "locale"},
+      {"--resume_token_key_file=/nonexistent/key", "--resume_token_key_file"},
   };
-  for (const auto& flags : bad_flags) {
-    std::vector<std::string> args = flags;
-    args.push_back("--listen=127.0.0.1:0");
-    auto server = ChildProcess::Start(RunfilePath("server/pcusage_server"), args, TempPath("bad.log"));
+  for (const auto& [flag, complaint] : bad_flags) {
+    auto server = ChildProcess::Start(RunfilePath("server/pcusage_server"), {flag, "--listen=127.0.0.1:0"},
+                                      TempPath("bad.log"));
     ASSERT_TRUE(server.ok());
     absl::StatusOr<int> port = (*server)->WaitForPortFile(TempPath("never.port"), absl::Seconds(10));
-    EXPECT_FALSE(port.ok()) << flags[0];
-    EXPECT_THAT(std::string(port.status().message()), HasSubstr("process exited")) << flags[0];
+    EXPECT_FALSE(port.ok()) << flag;
+    const int status = (*server)->Stop();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << flag << ": status " << status;
+    EXPECT_THAT((*server)->Log(), HasSubstr(complaint)) << flag;
   }
 }
 

@@ -72,6 +72,7 @@ absl::StatusOr<int> ChildProcess::WaitForPortFile(const std::string& port_file, 
     int status = 0;
     if (!reaped_ && waitpid(pid_, &status, WNOHANG) == pid_) {
       reaped_ = true;
+      exit_status_ = status;
       return absl::InternalError(absl::StrCat("process exited (status ", status, ") before writing ", port_file,
                                               "; its log:\n", Log()));
     }
@@ -82,13 +83,14 @@ absl::StatusOr<int> ChildProcess::WaitForPortFile(const std::string& port_file, 
 }
 
 int ChildProcess::Stop(absl::Duration grace) {
-  if (reaped_) return -1;
+  if (reaped_) return exit_status_;
   kill(pid_, SIGTERM);
   const absl::Time give_up = absl::Now() + grace;
   int status = 0;
   while (absl::Now() < give_up) {
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       reaped_ = true;
+      exit_status_ = status;
       return status;
     }
     absl::SleepFor(absl::Milliseconds(10));
@@ -96,6 +98,7 @@ int ChildProcess::Stop(absl::Duration grace) {
   kill(pid_, SIGKILL);
   waitpid(pid_, &status, 0);
   reaped_ = true;
+  exit_status_ = status;
   return status;
 }
 

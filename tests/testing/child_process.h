@@ -27,7 +27,8 @@ class ChildProcess {
   // Waits for `port_file` to hold a port number; fails early, quoting the log, when the process exits.
   absl::StatusOr<int> WaitForPortFile(const std::string& port_file, absl::Duration timeout);
 
-  // Sends SIGTERM, waits up to `grace` for exit, then SIGKILLs. Returns the wait status, or -1 if already reaped.
+  // Sends SIGTERM, waits up to `grace` for exit, then SIGKILLs. Returns the wait status (waitpid's), also when the
+  // process had already exited.
   int Stop(absl::Duration grace = absl::Seconds(5));
 
   // The log so far.
@@ -39,6 +40,7 @@ class ChildProcess {
   pid_t pid_;
   std::string log_path_;
   bool reaped_ = false;
+  int exit_status_ = 0;
 };
 
 // A path under the test's temporary directory, unique within the process.
