@@ -155,6 +155,8 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
     return ToGrpcStatus(correlation_id.status());
   }
   context->AddInitialMetadata(kCorrelationIdMetadata, *correlation_id);
+  // At once, so the caller has the correlation id even if the call ends at its own deadline before any record.
+  writer->SendInitialMetadata();
 
   absl::StatusOr<int> page_size = EffectivePageSize(request->page_size());
   absl::StatusOr<StreamPosition> start = StartPosition(*request);

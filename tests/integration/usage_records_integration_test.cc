@@ -20,10 +20,10 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "tests/emulator/dataset.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/emulator_and_server.h"
 
 namespace pcusage {
 namespace {
@@ -34,94 +34,18 @@ using ::pcusage::testing::RunfilePath;
 using ::pcusage::testing::TempPath;
 using ::testing::HasSubstr;
 
-constexpr char kEmulatorToken[] = "emulator-token";
+using ::pcusage::testing::EmulatorAndServer;
+using ::pcusage::testing::kEmulatorToken;
+
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
-// Longer than the server's own 5 s drain, so a clean exit is never mistaken for a hang.
 constexpr absl::Duration kStopGrace = absl::Seconds(15);
 
-// The emulator and the server, each a real process; stopped on destruction.
-class Stack {
- public:
-  // `emulator_flags` choose the data set; `server_flags` are added to the server's own.
-  static std::unique_ptr<Stack> Start(const std::vector<std::string>& emulator_flags,
-                                      std::vector<std::string> server_flags) {
-    auto stack = std::make_unique<Stack>();
-    const std::string emulator_port_file = TempPath("emulator.port");
-    std::vector<std::string> emulator_args = {"--port=0", "--port_file=" + emulator_port_file,
-                                              absl::StrCat("--access_token=", kEmulatorToken)};
-    emulator_args.insert(emulator_args.end(), emulator_flags.begin(), emulator_flags.end());
-    auto emulator = ChildProcess::Start(RunfilePath("tests/emulator/pc_emulator"), emulator_args,
-                                        TempPath("emulator.log"));
-    EXPECT_TRUE(emulator.ok()) << emulator.status();
-    if (!emulator.ok()) return nullptr;
-    stack->emulator_ = *std::move(emulator);
-    absl::StatusOr<int> emulator_port = stack->emulator_->WaitForPortFile(emulator_port_file, kStartTimeout);
-    EXPECT_TRUE(emulator_port.ok()) << emulator_port.status();
-    if (!emulator_port.ok()) return nullptr;
-    stack->emulator_port_ = *emulator_port;
-
-    const std::string server_port_file = TempPath("server.port");
-    server_flags.push_back("--listen=127.0.0.1:0");
-    server_flags.push_back("--port_file=" + server_port_file);
-    server_flags.push_back(absl::StrCat("--partner_center_url=http://127.0.0.1:", stack->emulator_port_));
-    auto server = ChildProcess::Start(RunfilePath("server/pcusage_server"), server_flags, TempPath("server.log"));
-    EXPECT_TRUE(server.ok()) << server.status();
-    if (!server.ok()) return nullptr;
-    stack->server_ = *std::move(server);
-    absl::StatusOr<int> server_port = stack->server_->WaitForPortFile(server_port_file, kStartTimeout);
-    EXPECT_TRUE(server_port.ok()) << server_port.status();
-    if (!server_port.ok()) return nullptr;
-    stack->client_ = std::make_unique<client::UsageRecordsClient>(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", *server_port), grpc::InsecureChannelCredentials()));
-    return stack;
-  }
-
-  // A server that holds the emulator's token in a file.
-  static std::vector<std::string> WithTokenFile() {
-    const std::string path = TempPath("access_token");
-    std::ofstream(path) << kEmulatorToken << "\n";
-    return {"--access_token_file=" + path};
-  }
-
-  struct Listing {
-    client::ListSummary summary;
-    std::vector<v1::CustomerMonthlyUsageRecord> records;
-  };
-
-  Listing List(client::ListOptions options) {
-    Listing listing;
-    listing.summary = client_->ListUsageRecords(options, [&listing](const v1::CustomerMonthlyUsageRecord& record) {
-      listing.records.push_back(record);
-      return true;
-    });
-    return listing;
-  }
-
-  // The requests the emulator saw on its Partner Center route, oldest first.
-  nlohmann::json EmulatorRequests() {
-    httplib::Client http("127.0.0.1", emulator_port_);
-    auto response = http.Get("/emulator/requests");
-    EXPECT_TRUE(response && response->status == 200);
-    return response ? nlohmann::json::parse(response->body, nullptr, false) : nlohmann::json();
-  }
-
-  std::string ServerLog() const { return server_ ? server_->Log() : ""; }
-
-  ~Stack() {
-    // Disconnect first: the server's drain otherwise waits its full 5 s for connected clients.
-    client_.reset();
-    // The server's SIGTERM drain must end cleanly: exit status 0.
-    if (server_) {
-      EXPECT_EQ(server_->Stop(kStopGrace), 0) << server_->Log();
-    }
-  }
-
- private:
-  std::unique_ptr<ChildProcess> emulator_;
-  std::unique_ptr<ChildProcess> server_;
-  int emulator_port_ = 0;
-  std::unique_ptr<client::UsageRecordsClient> client_;
-};
+std::unique_ptr<EmulatorAndServer> Start(const std::vector<std::string>& emulator_flags,
+                                         const std::vector<std::string>& server_flags) {
+  absl::StatusOr<std::unique_ptr<EmulatorAndServer>> stack = EmulatorAndServer::Start(emulator_flags, server_flags);
+  EXPECT_TRUE(stack.ok()) << stack.status();
+  return stack.ok() ? *std::move(stack) : nullptr;
+}
 
 client::ListOptions Options(int page_size = 0, std::string token = "") {
   client::ListOptions options;
@@ -139,9 +63,9 @@ std::string ReadRunfile(const std::string& path) {
 }
 
 TEST(UsageRecordsIntegrationTest, SeedSampleArrivesExactly) {
-  auto stack = Stack::Start({"--dataset=seed"}, Stack::WithTokenFile());
+  auto stack = Start({"--dataset=seed"}, EmulatorAndServer::WithTokenFile());
   ASSERT_NE(stack, nullptr);
-  Stack::Listing listing = stack->List(Options(/*page_size=*/3));
+  EmulatorAndServer::Listing listing = stack->List(Options(/*page_size=*/3));
   ASSERT_TRUE(listing.summary.status.ok()) << listing.summary.status.error_message() << stack->ServerLog();
 
   v1::ListUsageRecordsResponse expected;
@@ -221,13 +145,13 @@ void ExpectRecord(const emulator::GeneratedRecord& e, const v1::CustomerMonthlyU
 TEST(UsageRecordsIntegrationTest, MultiPageGeneratedSetArrivesExactlyOnce) {
   constexpr int kCustomers = 250;
   constexpr int kPartnerCenterPageSize = 40;
-  auto stack = Stack::Start({"--dataset=generated", absl::StrCat("--customers=", kCustomers),
+  auto stack = Start({"--dataset=generated", absl::StrCat("--customers=", kCustomers),
                              absl::StrCat("--page_size=", kPartnerCenterPageSize)},
-                            Stack::WithTokenFile());
+                            EmulatorAndServer::WithTokenFile());
   ASSERT_NE(stack, nullptr);
   client::ListOptions options = Options(/*page_size=*/17);
   options.correlation_id = "aaaa0000-bb11-2222-33cc-444444dddddd";
-  Stack::Listing listing = stack->List(options);
+  EmulatorAndServer::Listing listing = stack->List(options);
   ASSERT_TRUE(listing.summary.status.ok()) << listing.summary.status.error_message() << stack->ServerLog();
 
   const emulator::GeneratedDataset dataset(kCustomers, kPartnerCenterPageSize);
@@ -266,9 +190,9 @@ TEST(UsageRecordsIntegrationTest, MultiPageGeneratedSetArrivesExactlyOnce) {
 }
 
 TEST(UsageRecordsIntegrationTest, EmptyCollectionIsOneMessageWithNoRecords) {
-  auto stack = Stack::Start({"--dataset=generated", "--customers=0"}, Stack::WithTokenFile());
+  auto stack = Start({"--dataset=generated", "--customers=0"}, EmulatorAndServer::WithTokenFile());
   ASSERT_NE(stack, nullptr);
-  Stack::Listing listing = stack->List(Options());
+  EmulatorAndServer::Listing listing = stack->List(Options());
   ASSERT_TRUE(listing.summary.status.ok()) << listing.summary.status.error_message();
   EXPECT_TRUE(listing.records.empty());
   EXPECT_EQ(listing.summary.messages, 1);
@@ -276,18 +200,18 @@ TEST(UsageRecordsIntegrationTest, EmptyCollectionIsOneMessageWithNoRecords) {
 }
 
 TEST(UsageRecordsIntegrationTest, CallerTokenIsPassedThroughWhenTheServerHasNone) {
-  auto stack = Stack::Start({"--dataset=seed"}, {});
+  auto stack = Start({"--dataset=seed"}, {});
   ASSERT_NE(stack, nullptr);
-  Stack::Listing ok = stack->List(Options(0, kEmulatorToken));
+  EmulatorAndServer::Listing ok = stack->List(Options(0, kEmulatorToken));
   ASSERT_TRUE(ok.summary.status.ok()) << ok.summary.status.error_message();
   EXPECT_EQ(ok.records.size(), 4u);
 
-  Stack::Listing wrong = stack->List(Options(0, "not-the-token"));
+  EmulatorAndServer::Listing wrong = stack->List(Options(0, "not-the-token"));
   EXPECT_EQ(wrong.summary.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_THAT(wrong.summary.status.error_message(), HasSubstr("HTTP 401"));
   EXPECT_TRUE(wrong.records.empty());
 
-  Stack::Listing none = stack->List(Options());
+  EmulatorAndServer::Listing none = stack->List(Options());
   EXPECT_EQ(none.summary.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_THAT(none.summary.status.error_message(), HasSubstr("authorization"));
 

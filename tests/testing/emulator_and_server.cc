@@ -1,0 +1,94 @@
+#include "tests/testing/emulator_and_server.h"
+
+#include <fstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "httplib.h"
+
+namespace pcusage::testing {
+namespace {
+
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+// Longer than the server's own 5 s drain, so a clean exit is never mistaken for a hang.
+constexpr absl::Duration kStopGrace = absl::Seconds(15);
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EmulatorAndServer>> EmulatorAndServer::Start(
+    const std::vector<std::string>& emulator_flags, std::vector<std::string> server_flags) {
+  std::unique_ptr<EmulatorAndServer> stack(new EmulatorAndServer);
+  const std::string emulator_port_file = TempPath("emulator.port");
+  std::vector<std::string> emulator_args = {"--port=0", "--port_file=" + emulator_port_file,
+                                            absl::StrCat("--access_token=", kEmulatorToken)};
+  emulator_args.insert(emulator_args.end(), emulator_flags.begin(), emulator_flags.end());
+  absl::StatusOr<std::unique_ptr<ChildProcess>> emulator =
+      ChildProcess::Start(RunfilePath("tests/emulator/pc_emulator"), emulator_args, TempPath("emulator.log"));
+  if (!emulator.ok()) return emulator.status();
+  stack->emulator_ = *std::move(emulator);
+  absl::StatusOr<int> emulator_port = stack->emulator_->WaitForPortFile(emulator_port_file, kStartTimeout);
+  if (!emulator_port.ok()) return emulator_port.status();
+  stack->emulator_port_ = *emulator_port;
+
+  const std::string server_port_file = TempPath("server.port");
+  server_flags.push_back("--listen=127.0.0.1:0");
+  server_flags.push_back("--port_file=" + server_port_file);
+  server_flags.push_back(absl::StrCat("--partner_center_url=http://127.0.0.1:", stack->emulator_port_));
+  absl::StatusOr<std::unique_ptr<ChildProcess>> server =
+      ChildProcess::Start(RunfilePath("server/pcusage_server"), server_flags, TempPath("server.log"));
+  if (!server.ok()) return server.status();
+  stack->server_ = *std::move(server);
+  absl::StatusOr<int> server_port = stack->server_->WaitForPortFile(server_port_file, kStartTimeout);
+  if (!server_port.ok()) return server_port.status();
+  stack->client_ = std::make_unique<client::UsageRecordsClient>(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", *server_port), grpc::InsecureChannelCredentials()));
+  return stack;
+}
+
+std::vector<std::string> EmulatorAndServer::WithTokenFile() {
+  const std::string path = TempPath("access_token");
+  std::ofstream(path) << kEmulatorToken << "\n";
+  return {"--access_token_file=" + path};
+}
+
+EmulatorAndServer::~EmulatorAndServer() { StopServer(); }
+
+int EmulatorAndServer::StopServer() {
+  // Disconnect first: the server's drain otherwise waits its full 5 s for connected clients.
+  client_.reset();
+  return server_ ? server_->Stop(kStopGrace) : -1;
+}
+
+EmulatorAndServer::Listing EmulatorAndServer::List(const client::ListOptions& options, int stop_after) const {
+  Listing listing;
+  listing.summary = client_->ListUsageRecords(
+      options, [&listing, stop_after](const partnercenter::usage::v1::CustomerMonthlyUsageRecord& record) {
+        if (stop_after >= 0 && listing.records.size() >= static_cast<std::size_t>(stop_after)) return false;
+        listing.records.push_back(record);
+        return true;
+      });
+  return listing;
+}
+
+nlohmann::json EmulatorAndServer::EmulatorRequests() const {
+  httplib::Client http("127.0.0.1", emulator_port_);
+  httplib::Result response = http.Get("/emulator/requests");
+  if (!response || response->status != 200) return nullptr;
+  return nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+}
+
+absl::Status EmulatorAndServer::SetFaults(const std::string& script_json) const {
+  httplib::Client http("127.0.0.1", emulator_port_);
+  httplib::Result set = http.Post("/emulator/faults", script_json, "application/json");
+  if (!set || set->status != 200) {
+    return absl::InternalError(absl::StrCat("POST /emulator/faults: ", set ? set->body : "no answer"));
+  }
+  httplib::Result reset = http.Post("/emulator/reset", "", "text/plain");
+  if (!reset || reset->status != 200) return absl::InternalError("POST /emulator/reset failed");
+  return absl::OkStatus();
+}
+
+std::string EmulatorAndServer::ServerLog() const { return server_ ? server_->Log() : ""; }
+
+}  // namespace pcusage::testing
