@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/error_details.h"
 #include "server/common/log.h"
 
 namespace pcusage::auth {
@@ -24,20 +25,24 @@ absl::StatusOr<std::string> BearerToken(absl::string_view authorization) {
   absl::string_view value = absl::StripAsciiWhitespace(authorization);
   constexpr absl::string_view kScheme = "bearer ";
   if (!absl::StartsWithIgnoreCase(value, kScheme)) {
-    return absl::UnauthenticatedError("the authorization metadata must be \"Bearer <Partner Center token>\"");
+    return WithErrorInfo(
+        absl::UnauthenticatedError("the authorization metadata must be \"Bearer <Partner Center token>\""),
+        reason::kAccessTokenMissing);
   }
   absl::string_view token = absl::StripAsciiWhitespace(value.substr(kScheme.size()));
   if (token.empty() || std::any_of(token.begin(), token.end(), IsNotTokenCharacter)) {
-    return absl::UnauthenticatedError("the bearer token in the authorization metadata is empty or malformed");
+    return WithErrorInfo(
+        absl::UnauthenticatedError("the bearer token in the authorization metadata is empty or malformed"),
+        reason::kAccessTokenMissing);
   }
   return std::string(token);
 }
 
 absl::StatusOr<std::string> CallerTokenSource::TokenForCall(std::optional<absl::string_view> caller_authorization) {
   if (!caller_authorization.has_value()) {
-    return absl::UnauthenticatedError(
-        "no Partner Center token: send \"authorization: Bearer <token>\" metadata, or start the server with "
-        "--access_token_file");
+    return WithErrorInfo(absl::UnauthenticatedError("no Partner Center token: send \"authorization: Bearer <token>\" "
+                                                    "metadata, or start the server with --access_token_file"),
+                         reason::kAccessTokenMissing);
   }
   return BearerToken(*caller_authorization);
 }
@@ -82,7 +87,7 @@ absl::Status FileTokenSource::Reload() {
 absl::StatusOr<std::string> FileTokenSource::TokenForCall(std::optional<absl::string_view>) {
   absl::MutexLock lock(&mu_);
   if (absl::Status status = Reload(); !status.ok()) {
-    if (token_.empty()) return status;
+    if (token_.empty()) return WithErrorInfo(status, reason::kAccessTokenUnavailable);
     LogWarning(status.message(), "; keeping the token read earlier");
   }
   return token_;
