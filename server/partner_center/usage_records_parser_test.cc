@@ -9,6 +9,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/testing/runfiles.h"
 
 namespace pcusage::partner_center {
 namespace {
@@ -16,14 +17,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string ReadRunfile(const std::string& workspace_relative) {
-  const std::string path = std::string(std::getenv("TEST_SRCDIR")) + "/pcusage/" + workspace_relative;
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream contents;
-  contents << file.rdbuf();
-  EXPECT_TRUE(file.good()) << path;
-  return contents.str();
-}
+using ::pcusage::testing::ReadRunfile;
 
 UsageRecordsPage ParseOk(const std::string& json) {
   absl::StatusOr<UsageRecordsPage> page = ParseUsageRecordsPage(json);

@@ -301,3 +301,30 @@ TEST(GeneratedDatasetTest, UnknownFieldsAreSprinkledIn) {
 
 }  // namespace
 }  // namespace pcusage::emulator
+
+namespace pcusage::emulator {
+namespace {
+
+// The comparisons above go through parsed JSON values, which would not notice a number rendered with other digits;
+// this checks the page text itself.
+TEST(GeneratedDatasetTest, DecimalsAreRenderedAsTheirExactText) {
+  const GeneratedDataset dataset(250, 40);
+  for (int page = 0; page < dataset.page_count(); ++page) {
+    const std::string text = dataset.RenderPage(page);
+    for (int i = page * 40; i < std::min(250, (page + 1) * 40); ++i) {
+      const GeneratedRecord& record = dataset.records()[static_cast<std::size_t>(i)];
+      for (const auto& [key, value] : {std::pair<const char*, const std::optional<std::string>&>{
+                                           "totalCost", record.total_cost},
+                                       {"usdTotalCost", record.usd_total_cost},
+                                       {"percentUsed", record.percent_used}}) {
+        if (!value.has_value()) continue;
+        EXPECT_TRUE(absl::StrContains(text, absl::StrCat("\"", key, "\": ", *value, ",")) ||
+                    absl::StrContains(text, absl::StrCat("\"", key, "\": ", *value, "}")))
+            << "record " << i << " " << key << " " << *value;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pcusage::emulator

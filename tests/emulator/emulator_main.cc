@@ -148,15 +148,17 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "pc_emulator: %s\n", status.ToString().c_str());
     return kExitFailure;
   }
+  // The line first: whoever waits for the port file may read the log as soon as the file appears.
+  const std::string url_host = absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host;
+  std::fprintf(stderr, "pc_emulator: serving %s on http://%s:%d\n", absl::GetFlag(FLAGS_dataset).c_str(),
+               url_host.c_str(), emulator.port());
+  std::fflush(stderr);
   if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
     if (absl::Status status = WritePortFile(port_file, emulator.port()); !status.ok()) {
       std::fprintf(stderr, "pc_emulator: %s\n", status.ToString().c_str());
       return kExitFailure;
     }
   }
-  const std::string url_host = absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host;
-  std::fprintf(stderr, "pc_emulator: serving %s on http://%s:%d\n", absl::GetFlag(FLAGS_dataset).c_str(),
-               url_host.c_str(), emulator.port());
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

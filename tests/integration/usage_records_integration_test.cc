@@ -24,12 +24,14 @@
 #include "tests/emulator/dataset.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/emulator_and_server.h"
+#include "tests/testing/runfiles.h"
 
 namespace pcusage {
 namespace {
 
 namespace v1 = ::partnercenter::usage::v1;
 using ::pcusage::testing::ChildProcess;
+using ::pcusage::testing::ReadRunfile;
 using ::pcusage::testing::RunfilePath;
 using ::pcusage::testing::TempPath;
 using ::testing::HasSubstr;
@@ -55,12 +57,6 @@ client::ListOptions Options(int page_size = 0, std::string token = "") {
   return options;
 }
 
-std::string ReadRunfile(const std::string& path) {
-  std::ifstream file(RunfilePath(path));
-  std::stringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
-}
 
 TEST(UsageRecordsIntegrationTest, SeedSampleArrivesExactly) {
   auto stack = Start({"--dataset=seed"}, EmulatorAndServer::WithTokenFile());

@@ -110,9 +110,5 @@ std::string TempPath(const std::string& name) {
   return absl::StrCat(directory != nullptr ? directory : "/tmp", "/", name, ".", getpid(), ".", counter++);
 }
 
-std::string RunfilePath(const std::string& workspace_relative) {
-  const char* runfiles = std::getenv("TEST_SRCDIR");
-  return absl::StrCat(runfiles != nullptr ? runfiles : ".", "/pcusage/", workspace_relative);
-}
 
 }  // namespace pcusage::testing

@@ -46,9 +46,6 @@ class ChildProcess {
 // A path under the test's temporary directory, unique within the process.
 std::string TempPath(const std::string& name);
 
-// The runfiles path of a file of this workspace, e.g. "server/pcusage_server".
-std::string RunfilePath(const std::string& workspace_relative);
-
 }  // namespace pcusage::testing
 
 #endif  // PCUSAGE_TESTS_TESTING_CHILD_PROCESS_H_

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "httplib.h"
+#include "tests/testing/runfiles.h"
 
 namespace pcusage::testing {
 namespace {
