@@ -130,7 +130,7 @@ class UsageRecordsServiceTest : public testing::Test {
 
 TEST_F(UsageRecordsServiceTest, StreamsEveryPageInBatchesOfPageSize) {
   StartServer();
-  EXPECT_CALL(*transport_, Get(_))
+  EXPECT_CALL(*transport_, Send(_))
       .WillOnce(Return(JsonResponse(Page("a", 5, "t2"))))
       .WillOnce(Return(JsonResponse(Page("b", 2))));
   StreamResult result = List(2);
@@ -148,7 +148,7 @@ TEST_F(UsageRecordsServiceTest, StreamsEveryPageInBatchesOfPageSize) {
 TEST_F(UsageRecordsServiceTest, GeneratedCorrelationIdIsTheOneSentUpstream) {
   StartServer();
   std::string upstream;
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([&upstream](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([&upstream](const HttpRequest& request) {
     upstream = HeaderOf(request, "MS-CorrelationId").value_or("");
     return JsonResponse(Page("a", 1));
   }));
@@ -159,7 +159,7 @@ TEST_F(UsageRecordsServiceTest, GeneratedCorrelationIdIsTheOneSentUpstream) {
 
 TEST_F(UsageRecordsServiceTest, PageSizeDefaultsAndIsCappedAtTheMaximum) {
   StartServer();
-  EXPECT_CALL(*transport_, Get(_)).WillRepeatedly(Return(JsonResponse(Page("r", 1250))));
+  EXPECT_CALL(*transport_, Send(_)).WillRepeatedly(Return(JsonResponse(Page("r", 1250))));
   StreamResult capped = List(5000);
   ASSERT_TRUE(capped.status.ok()) << capped.status.error_message();
   ASSERT_EQ(capped.messages.size(), 2u);
@@ -175,7 +175,7 @@ TEST_F(UsageRecordsServiceTest, PageSizeDefaultsAndIsCappedAtTheMaximum) {
 
 TEST_F(UsageRecordsServiceTest, NegativePageSizeIsInvalid) {
   StartServer();
-  EXPECT_CALL(*transport_, Get(_)).Times(0);
+  EXPECT_CALL(*transport_, Send(_)).Times(0);
   StreamResult result = List(-1);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(result.status.error_message(), HasSubstr("page_size"));
@@ -183,7 +183,7 @@ TEST_F(UsageRecordsServiceTest, NegativePageSizeIsInvalid) {
 
 TEST_F(UsageRecordsServiceTest, EmptyCollectionSendsOneMessageWithTheTotalCount) {
   StartServer();
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(JsonResponse(R"({"totalCount": 25, "items": []})")));
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(R"({"totalCount": 25, "items": []})")));
   StreamResult result = List(10);
   ASSERT_TRUE(result.status.ok());
   ASSERT_EQ(result.messages.size(), 1u);
@@ -193,7 +193,7 @@ TEST_F(UsageRecordsServiceTest, EmptyCollectionSendsOneMessageWithTheTotalCount)
 
 TEST_F(UsageRecordsServiceTest, CallerTokenAndCorrelationIdGoUpstream) {
   StartServer();
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const HttpRequest& request) {
     EXPECT_EQ(HeaderOf(request, "Authorization"), "Bearer caller-token");
     EXPECT_EQ(HeaderOf(request, "MS-CorrelationId"), "aaaa0000-bb11-2222-33cc-444444dddddd");
     return JsonResponse(Page("a", 1));
@@ -206,7 +206,7 @@ TEST_F(UsageRecordsServiceTest, CallerTokenAndCorrelationIdGoUpstream) {
 
 TEST_F(UsageRecordsServiceTest, MalformedCorrelationIdIsInvalid) {
   StartServer();
-  EXPECT_CALL(*transport_, Get(_)).Times(0);
+  EXPECT_CALL(*transport_, Send(_)).Times(0);
   StreamResult result = List(10, {{"authorization", "Bearer t"}, {"x-ms-correlation-id", "not-a-guid"}});
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(result.status.error_message(), HasSubstr("x-ms-correlation-id"));
@@ -214,7 +214,7 @@ TEST_F(UsageRecordsServiceTest, MalformedCorrelationIdIsInvalid) {
 
 TEST_F(UsageRecordsServiceTest, MissingOrMalformedCallerTokenIsUnauthenticated) {
   StartServer();
-  EXPECT_CALL(*transport_, Get(_)).Times(0);
+  EXPECT_CALL(*transport_, Send(_)).Times(0);
   for (const auto& metadata : std::vector<std::vector<std::pair<std::string, std::string>>>{
            {}, {{"authorization", "Basic dXNlcjpwdw=="}}, {{"authorization", "Bearer "}}}) {
     StreamResult result = List(10, metadata);
@@ -228,7 +228,7 @@ TEST_F(UsageRecordsServiceTest, ServerTokenSourceWinsOverTheCaller) {
     absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view>) override { return "server-token"; }
   };
   StartServer(std::make_shared<FixedToken>());
-  EXPECT_CALL(*transport_, Get(_)).Times(2).WillRepeatedly(Invoke([](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).Times(2).WillRepeatedly(Invoke([](const HttpRequest& request) {
     EXPECT_EQ(HeaderOf(request, "Authorization"), "Bearer server-token");
     return JsonResponse(Page("a", 1));
   }));
@@ -238,7 +238,7 @@ TEST_F(UsageRecordsServiceTest, ServerTokenSourceWinsOverTheCaller) {
 
 TEST_F(UsageRecordsServiceTest, UpstreamForbiddenIsPermissionDeniedWithPartnerCentersDescription) {
   StartServer();
-  EXPECT_CALL(*transport_, Get(_))
+  EXPECT_CALL(*transport_, Send(_))
       .WillOnce(Return(JsonResponse(R"({"code": 600, "description": "Partner is not authorized"})", 403)));
   StreamResult result = List(10);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
@@ -248,7 +248,7 @@ TEST_F(UsageRecordsServiceTest, UpstreamForbiddenIsPermissionDeniedWithPartnerCe
 
 TEST_F(UsageRecordsServiceTest, FailureOnALaterPageKeepsTheRecordsAlreadySent) {
   StartServer();
-  EXPECT_CALL(*transport_, Get(_))
+  EXPECT_CALL(*transport_, Send(_))
       .WillOnce(Return(JsonResponse(Page("a", 3, "t2"))))
       .WillRepeatedly(Return(JsonResponse("", 503)));
   StreamResult result = List(10);
@@ -269,7 +269,7 @@ google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
 
 TEST_F(UsageRecordsServiceTest, ErrorsCarryErrorInfoWithTheCorrelationId) {
   StartServer();
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(JsonResponse(R"({"code": 3000, "description": "x"})", 404)));
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(R"({"code": 3000, "description": "x"})", 404)));
   StreamResult result = List(10, {{"authorization", "Bearer t"},
                                    {"x-ms-correlation-id", "aaaa0000-bb11-2222-33cc-444444dddddd"}});
   ASSERT_EQ(result.status.error_code(), grpc::StatusCode::NOT_FOUND);
@@ -287,7 +287,7 @@ TEST_F(UsageRecordsServiceTest, ErrorsCarryErrorInfoWithTheCorrelationId) {
 
 TEST_F(UsageRecordsServiceTest, EveryMessageCarriesAResumeTokenThatContinuesExactlyAfterIt) {
   StartServer();
-  EXPECT_CALL(*transport_, Get(_)).WillRepeatedly(Invoke([](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).WillRepeatedly(Invoke([](const HttpRequest& request) {
     return HeaderOf(request, "MS-ContinuationToken") == "t2" ? JsonResponse(Page("b", 4))
                                                                : JsonResponse(Page("a", 5, "t2"));
   }));
@@ -308,7 +308,7 @@ TEST_F(UsageRecordsServiceTest, EveryMessageCarriesAResumeTokenThatContinuesExac
 
 TEST_F(UsageRecordsServiceTest, BadResumeTokensAreRejectedBeforeCallingPartnerCenter) {
   StartServer();
-  EXPECT_CALL(*transport_, Get(_)).Times(0);
+  EXPECT_CALL(*transport_, Send(_)).Times(0);
   StreamResult result = List(10, {{"authorization", "Bearer t"}}, "v1.bm90.c2lnbmVk");
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ErrorInfoOf(result.status).reason(), "RESUME_TOKEN_INVALID");
@@ -323,7 +323,7 @@ TEST_F(UsageRecordsServiceTest, BadResumeTokensAreRejectedBeforeCallingPartnerCe
 TEST_F(UsageRecordsServiceTest, ResumingIntoAPageThatChangedIsAFailedPrecondition) {
   StartServer();
   int calls = 0;
-  EXPECT_CALL(*transport_, Get(_)).WillRepeatedly(Invoke([&calls](const HttpRequest&) {
+  EXPECT_CALL(*transport_, Send(_)).WillRepeatedly(Invoke([&calls](const HttpRequest&) {
     return JsonResponse(Page(++calls == 1 ? "a" : "z", 5));
   }));
   StreamResult first = List(2);

@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "server/common/printable.h"
 
 namespace pcusage::partner_center {
 namespace {
@@ -164,8 +165,11 @@ void CurlTransport::ReleaseHandle(Handle* handle, bool reusable) {
   curl_easy_cleanup(handle);
 }
 
-absl::StatusOr<HttpResponse> CurlTransport::Get(const HttpRequest& request) {
-  const std::string where = absl::StrCat("GET ", RedactedUrl(request.url));
+absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
+  const std::string where = absl::StrCat(request.method, " ", RedactedUrl(request.url));
+  if (request.method != "GET" && request.method != "POST") {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported HTTP method ", Printable(request.method, 16)));
+  }
   if (request.timeout <= absl::ZeroDuration()) {
     return absl::DeadlineExceededError(absl::StrCat(where, ": timeout ", absl::FormatDuration(request.timeout),
                                                     " left no time to start"));
@@ -206,7 +210,13 @@ absl::StatusOr<HttpResponse> CurlTransport::Get(const HttpRequest& request) {
   set(CURLOPT_ERRORBUFFER, error);
   set(CURLOPT_NOSIGNAL, 1L);
   set(CURLOPT_URL, request.url.c_str());
-  set(CURLOPT_HTTPGET, 1L);
+  if (request.method == "POST") {
+    set(CURLOPT_POST, 1L);
+    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    set(CURLOPT_POSTFIELDS, request.body.c_str());
+  } else {
+    set(CURLOPT_HTTPGET, 1L);
+  }
   set(CURLOPT_PROTOCOLS_STR, "http,https");
   set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   set(CURLOPT_FOLLOWLOCATION, 0L);

@@ -36,7 +36,7 @@ class CurlTransport final : public HttpTransport {
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;
 
-  absl::StatusOr<HttpResponse> Get(const HttpRequest& request) override;
+  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override;
 
  private:
   // A CURL easy handle (libcurl's CURL is void), which keeps <curl/curl.h> out of this header.

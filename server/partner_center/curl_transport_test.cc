@@ -171,6 +171,11 @@ class CurlTransportTest : public ::testing::Test {
     server_.Get("/peer", [](const httplib::Request& request, httplib::Response& response) {
       response.set_content(std::to_string(request.remote_port), "text/plain");
     });
+    server_.Post("/echo", [](const httplib::Request& request, httplib::Response& response) {
+      response.set_content(absl::StrCat(request.method, " ", request.get_header_value("Content-Type"), " ",
+                                        request.body),
+                           "text/plain");
+    });
 
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
@@ -195,7 +200,7 @@ class CurlTransportTest : public ::testing::Test {
     HttpRequest request;
     request.url = Url(path_and_query);
     request.timeout = absl::Seconds(10);
-    return transport_->Get(request);
+    return transport_->Send(request);
   }
 
   int requests() {
@@ -250,7 +255,7 @@ TEST_F(CurlTransportTest, SendsRequestHeadersAndUserAgent) {
   request.url = Url("/hello");
   request.headers = {{"Authorization", "Bearer abc"}, {"X-Request-Id", "r-1"}};
 
-  absl::StatusOr<HttpResponse> response = transport_->Get(request);
+  absl::StatusOr<HttpResponse> response = transport_->Send(request);
 
   ASSERT_TRUE(response.ok()) << response.status();
   absl::MutexLock lock(&mu_);
@@ -270,7 +275,7 @@ TEST_F(CurlTransportTest, SendsHeaderWithEmptyValue) {
   request.url = absl::StrCat("http://127.0.0.1:", server.port(), "/empty");
   request.headers = {{"X-Empty", ""}};
 
-  absl::StatusOr<HttpResponse> response = transport_->Get(request);
+  absl::StatusOr<HttpResponse> response = transport_->Send(request);
 
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->status_code, 204);
@@ -285,7 +290,7 @@ TEST_F(CurlTransportTest, RejectsHeaderInjectionWithoutSending) {
     request.url = Url("/hello");
     request.headers = {{"Accept", "application/json"}, bad};
 
-    absl::StatusOr<HttpResponse> response = transport_->Get(request);
+    absl::StatusOr<HttpResponse> response = transport_->Send(request);
 
     EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument) << response.status();
     EXPECT_THAT(response.status().message(), Not(HasSubstr("Injected")));
@@ -298,7 +303,7 @@ TEST_F(CurlTransportTest, NonPositiveTimeoutFailsWithoutSending) {
   request.url = Url("/hello");
   request.timeout = absl::ZeroDuration();
 
-  EXPECT_EQ(transport_->Get(request).status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(transport_->Send(request).status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(requests(), 0);
 }
 
@@ -308,7 +313,7 @@ TEST_F(CurlTransportTest, TimeoutIsDeadlineExceeded) {
   request.timeout = absl::Milliseconds(200);
   const absl::Time start = absl::Now();
 
-  absl::StatusOr<HttpResponse> response = transport_->Get(request);
+  absl::StatusOr<HttpResponse> response = transport_->Send(request);
 
   // The code alone proves the timeout fired before the 2 s handler answered; the bound only guards against a hang.
   EXPECT_EQ(response.status().code(), absl::StatusCode::kDeadlineExceeded) << response.status();
@@ -338,7 +343,7 @@ TEST_F(CurlTransportTest, CancellationStopsSlowAndSilentTransfers) {
     const absl::Time start = absl::Now();
     request.is_cancelled = [start] { return absl::Now() - start > absl::Milliseconds(200); };
 
-    absl::StatusOr<HttpResponse> response = transport_->Get(request);
+    absl::StatusOr<HttpResponse> response = transport_->Send(request);
 
     // CANCELLED proves the transfer was aborted rather than finished; the bound only guards against a hang.
     EXPECT_EQ(response.status().code(), absl::StatusCode::kCancelled) << path << ": " << response.status();
@@ -351,7 +356,7 @@ TEST_F(CurlTransportTest, CancelledBeforeStartSendsNothing) {
   request.url = Url("/hello");
   request.is_cancelled = [] { return true; };
 
-  EXPECT_EQ(transport_->Get(request).status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(transport_->Send(request).status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(requests(), 0);
 }
 
@@ -361,7 +366,7 @@ TEST_F(CurlTransportTest, ConnectionRefusedIsUnavailable) {
   HttpRequest request;
   request.url = absl::StrCat("http://127.0.0.1:", port, "/v1/usage");
 
-  absl::StatusOr<HttpResponse> response = transport_->Get(request);
+  absl::StatusOr<HttpResponse> response = transport_->Send(request);
 
   EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable) << response.status();
   EXPECT_THAT(response.status().message(), HasSubstr("/v1/usage"));
@@ -373,7 +378,7 @@ TEST_F(CurlTransportTest, TruncatedBodyIsUnavailable) {
   HttpRequest request;
   request.url = absl::StrCat("http://127.0.0.1:", server.port(), "/truncated");
 
-  absl::StatusOr<HttpResponse> response = transport_->Get(request);
+  absl::StatusOr<HttpResponse> response = transport_->Send(request);
 
   EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable) << response.status();
 }
@@ -386,7 +391,7 @@ TEST_F(CurlTransportTest, KeepsOnlyFinalResponseHeaders) {
   HttpRequest request;
   request.url = absl::StrCat("http://127.0.0.1:", server.port(), "/interim");
 
-  absl::StatusOr<HttpResponse> response = transport_->Get(request);
+  absl::StatusOr<HttpResponse> response = transport_->Send(request);
 
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->status_code, 200);
@@ -416,7 +421,7 @@ TEST_F(CurlTransportTest, RejectsOtherSchemesAndMalformedUrls) {
     HttpRequest request;
     request.url = url;
 
-    absl::StatusOr<HttpResponse> response = transport_->Get(request);
+    absl::StatusOr<HttpResponse> response = transport_->Send(request);
 
     EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument) << url << ": " << response.status();
   }
@@ -474,11 +479,29 @@ TEST_F(CurlTransportTest, ErrorMessagesOmitCredentials) {
     request.timeout = absl::Milliseconds(300);
     request.headers = {{"Authorization", "Bearer SECRET-HEADER"}};
 
-    absl::StatusOr<HttpResponse> response = transport_->Get(request);
+    absl::StatusOr<HttpResponse> response = transport_->Send(request);
 
     EXPECT_EQ(response.status().code(), code) << response.status();
     EXPECT_THAT(response.status().message(), AllOf(HasSubstr("127.0.0.1"), Not(HasSubstr("SECRET"))));
   }
+}
+
+TEST_F(CurlTransportTest, PostSendsTheBody) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = Url("/echo");
+  request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  request.body = "grant_type=refresh_token&a=b%20c";
+  absl::StatusOr<HttpResponse> response = transport_->Send(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "POST application/x-www-form-urlencoded grant_type=refresh_token&a=b%20c");
+}
+
+TEST_F(CurlTransportTest, OtherMethodsAreRejected) {
+  HttpRequest request;
+  request.method = "DELETE";
+  request.url = Url("/hello");
+  EXPECT_EQ(transport_->Send(request).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

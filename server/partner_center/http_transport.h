@@ -1,5 +1,5 @@
-// The seam between the Partner Center client and the network: one HTTP GET in, one complete response out.
-// CurlTransport is the real implementation; tests substitute a gMock fake.
+// The seam between pcusage and the network: one HTTP request in (a Partner Center GET, a token endpoint POST), one
+// complete response out. CurlTransport is the real implementation; tests substitute a gMock fake.
 #ifndef PCUSAGE_SERVER_PARTNER_CENTER_HTTP_TRANSPORT_H_
 #define PCUSAGE_SERVER_PARTNER_CENTER_HTTP_TRANSPORT_H_
 
@@ -24,8 +24,10 @@ struct HttpHeader {
 };
 
 struct HttpRequest {
+  std::string method = "GET";  // GET or POST
   std::string url;
   std::vector<HttpHeader> headers;
+  std::string body;  // sent with POST; set Content-Type in `headers`
   // Bounds the whole transfer, connection included.
   absl::Duration timeout = absl::Minutes(2);
   // Polled while the transfer runs; when it returns true the transfer is aborted and Get returns CANCELLED.
@@ -46,10 +48,11 @@ class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
 
-  // Performs one GET. Any HTTP status, 4xx and 5xx included, is a response. A non-OK status means no complete
+  // Performs one request. Any HTTP status, 4xx and 5xx included, is a response. A non-OK status means no complete
   // response arrived: UNAVAILABLE (connection, TLS or protocol failure), DEADLINE_EXCEEDED (`timeout` passed),
-  // CANCELLED (`is_cancelled` said so), RESOURCE_EXHAUSTED (the body passed the transport's size limit).
-  virtual absl::StatusOr<HttpResponse> Get(const HttpRequest& request) = 0;
+  // CANCELLED (`is_cancelled` said so), RESOURCE_EXHAUSTED (the body passed the transport's size limit),
+  // INVALID_ARGUMENT (a method other than GET or POST, a malformed URL or header).
+  virtual absl::StatusOr<HttpResponse> Send(const HttpRequest& request) = 0;
 };
 
 }  // namespace pcusage::partner_center

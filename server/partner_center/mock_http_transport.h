@@ -9,7 +9,7 @@ namespace pcusage::partner_center {
 
 class MockHttpTransport : public HttpTransport {
  public:
-  MOCK_METHOD(absl::StatusOr<HttpResponse>, Get, (const HttpRequest& request), (override));
+  MOCK_METHOD(absl::StatusOr<HttpResponse>, Send, (const HttpRequest& request), (override));
 };
 
 }  // namespace pcusage::partner_center

@@ -165,7 +165,7 @@ absl::StatusOr<FetchedPage> UsageClient::FetchPage(const ListCall& call, const P
     request.timeout = std::min(options_.page_timeout, time_left);
 
     const absl::Time started = sleeper_->Now();
-    absl::StatusOr<HttpResponse> response = transport_->Get(request);
+    absl::StatusOr<HttpResponse> response = transport_->Send(request);
     const std::string took = absl::FormatDuration(sleeper_->Now() - started);
 
     absl::Status failure;

@@ -111,7 +111,7 @@ TEST_F(UsageClientTest, SendsPartnerCenterHeaders) {
   options.locale = "sv-SE";
   options.application_name = "billing-sync";
   auto client = MakeClient(options);
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const HttpRequest& request) {
     EXPECT_EQ(request.url, "https://pc.example.test/v1/customers/usagerecords");
     EXPECT_EQ(HeaderOf(request, "Authorization"), "Bearer token-123");
     EXPECT_EQ(HeaderOf(request, "Accept"), "application/json");
@@ -132,7 +132,7 @@ TEST_F(UsageClientTest, SendsPartnerCenterHeaders) {
 TEST_F(UsageClientTest, FollowsNextLinksWithTheirHeadersUntilAbsent) {
   auto client = MakeClient();
   std::vector<HttpRequest> requests;
-  EXPECT_CALL(*transport_, Get(_))
+  EXPECT_CALL(*transport_, Send(_))
       .Times(3)
       .WillRepeatedly(Invoke([&requests](const HttpRequest& request) {
         requests.push_back(request);
@@ -158,7 +158,7 @@ TEST_F(UsageClientTest, FollowsNextLinksWithTheirHeadersUntilAbsent) {
 
 TEST_F(UsageClientTest, RepeatedContinuationEndsTheCallInsteadOfLooping) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_))
+  EXPECT_CALL(*transport_, Send(_))
       .Times(2)
       .WillRepeatedly(Invoke([](const HttpRequest& request) {
         return HeaderOf(request, "MS-ContinuationToken").has_value() ? JsonResponse(Page({"b"}, "same"))
@@ -176,7 +176,7 @@ TEST_F(UsageClientTest, PageLimitEndsAnEndlessCollection) {
   options.max_pages = 3;
   auto client = MakeClient(options);
   int served = 0;
-  EXPECT_CALL(*transport_, Get(_)).Times(3).WillRepeatedly(Invoke([&served](const HttpRequest&) {
+  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&served](const HttpRequest&) {
     ++served;
     return JsonResponse(Page({absl::StrCat("r", served)}, absl::StrCat("t", served)));
   }));
@@ -192,7 +192,7 @@ TEST_F(UsageClientTest, ExactlyMaxPagesSucceeds) {
   options.max_pages = 3;
   auto client = MakeClient(options);
   int served = 0;
-  EXPECT_CALL(*transport_, Get(_)).Times(3).WillRepeatedly(Invoke([&served](const HttpRequest&) {
+  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&served](const HttpRequest&) {
     ++served;
     return JsonResponse(served < 3 ? Page({"r"}, absl::StrCat("t", served)) : Page({"last"}));
   }));
@@ -203,7 +203,7 @@ TEST_F(UsageClientTest, ExactlyMaxPagesSucceeds) {
 
 TEST_F(UsageClientTest, HttpErrorsCarryPartnerCenterDetails) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(JsonResponse(
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(
       R"({"code": 900, "description": "The access token has expired", "source": "PartnerFD"})", 401)));
   std::vector<std::vector<std::string>> pages;
   absl::Status status = List(*client, &pages);
@@ -216,7 +216,7 @@ TEST_F(UsageClientTest, HttpErrorsCarryPartnerCenterDetails) {
 
 TEST_F(UsageClientTest, ErrorOnALaterPageKeepsEarlierPagesDelivered) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_))
+  EXPECT_CALL(*transport_, Send(_))
       .WillOnce(Return(JsonResponse(Page({"a"}, "t2"))))
       .WillRepeatedly(Return(absl::UnavailableError("connection reset by peer")));
   std::vector<std::vector<std::string>> pages;
@@ -228,7 +228,7 @@ TEST_F(UsageClientTest, ErrorOnALaterPageKeepsEarlierPagesDelivered) {
 
 TEST_F(UsageClientTest, UnreadablePageIsInternalAndNamesTheField) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_))
+  EXPECT_CALL(*transport_, Send(_))
       .WillOnce(Return(JsonResponse(R"({"items": [{"resourceId": "a"}, {"totalCost": true}]})")));
   std::vector<std::vector<std::string>> pages;
   absl::Status status = List(*client, &pages);
@@ -241,7 +241,7 @@ TEST_F(UsageClientTest, NonJsonContentTypeIsInternal) {
   auto client = MakeClient();
   HttpResponse html = JsonResponse("<html>maintenance</html>");
   html.headers = {{"content-type", "text/html"}};
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(html));
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(html));
   std::vector<std::vector<std::string>> pages;
   absl::Status status = List(*client, &pages);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
@@ -250,7 +250,7 @@ TEST_F(UsageClientTest, NonJsonContentTypeIsInternal) {
 
 TEST_F(UsageClientTest, ConsumerErrorStopsPaging) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(JsonResponse(Page({"a"}, "t2"))));
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(Page({"a"}, "t2"))));
   absl::Status status = client->ListUsageRecords(Call(), client->FirstPage(),
                                                  [](FetchedPage) { return absl::CancelledError("caller went away"); });
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
@@ -258,7 +258,7 @@ TEST_F(UsageClientTest, ConsumerErrorStopsPaging) {
 
 TEST_F(UsageClientTest, PassedDeadlineSendsNoRequest) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_)).Times(0);
+  EXPECT_CALL(*transport_, Send(_)).Times(0);
   ListCall call = Call();
   call.deadline = sleeper_->Now() - absl::Seconds(1);
   absl::Status status = List(*client, &pages_, call);
@@ -267,7 +267,7 @@ TEST_F(UsageClientTest, PassedDeadlineSendsNoRequest) {
 
 TEST_F(UsageClientTest, PageTimeoutNeverOutlastsTheDeadline) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const HttpRequest& request) {
     EXPECT_LE(request.timeout, absl::Seconds(10));
     EXPECT_GT(request.timeout, absl::ZeroDuration());
     return JsonResponse(Page({}));
@@ -280,7 +280,7 @@ TEST_F(UsageClientTest, PageTimeoutNeverOutlastsTheDeadline) {
 TEST_F(UsageClientTest, CancellationReachesTheTransportAndStopsPaging) {
   auto client = MakeClient();
   bool cancelled = false;
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([&cancelled](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([&cancelled](const HttpRequest& request) {
     EXPECT_TRUE(request.is_cancelled);
     cancelled = true;
     EXPECT_TRUE(request.is_cancelled());
@@ -304,7 +304,7 @@ HttpResponse Throttled(std::optional<std::string> retry_after, int message_secon
 TEST_F(UsageClientTest, ServerErrorIsRetriedWithTheSameRequestId) {
   auto client = MakeClient();
   std::vector<std::string> request_ids;
-  EXPECT_CALL(*transport_, Get(_))
+  EXPECT_CALL(*transport_, Send(_))
       .Times(3)
       .WillRepeatedly(Invoke([&request_ids](const HttpRequest& request) {
         request_ids.push_back(HeaderOf(request, "MS-RequestId").value_or(""));
@@ -325,7 +325,7 @@ TEST_F(UsageClientTest, EachPageGetsItsOwnRequestIdAcrossRetries) {
   auto client = MakeClient();
   std::vector<std::string> request_ids;
   int calls = 0;
-  EXPECT_CALL(*transport_, Get(_)).Times(3).WillRepeatedly(Invoke([&](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&](const HttpRequest& request) {
     request_ids.push_back(HeaderOf(request, "MS-RequestId").value_or(""));
     ++calls;
     if (calls == 1) return JsonResponse(Page({"a"}, "t2"));
@@ -340,7 +340,7 @@ TEST_F(UsageClientTest, EachPageGetsItsOwnRequestIdAcrossRetries) {
 
 TEST_F(UsageClientTest, ThrottlingWaitsForRetryAfter) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_))
+  EXPECT_CALL(*transport_, Send(_))
       .WillOnce(Return(Throttled("7")))
       .WillOnce(Return(Throttled(std::nullopt, /*message_seconds=*/3)))
       .WillOnce(Return(Throttled(absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", sleeper_->Now() + absl::Seconds(20),
@@ -354,7 +354,7 @@ TEST_F(UsageClientTest, ThrottlingWaitsForRetryAfter) {
 
 TEST_F(UsageClientTest, ThrottlingPastTheDeadlineEndsAtOnceWithRetryInfo) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(Throttled("30")));
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(Throttled("30")));
   ListCall call = Call();
   call.deadline = sleeper_->Now() + absl::Seconds(10);
   absl::Status status = List(*client, &pages_, call);
@@ -372,7 +372,7 @@ TEST_F(UsageClientTest, BackoffPastTheDeadlineIsDeadlineExceeded) {
   options.retry.initial_backoff = absl::Seconds(100);
   options.retry.max_backoff = absl::Seconds(100);
   auto client = MakeClient(options);
-  EXPECT_CALL(*transport_, Get(_)).WillRepeatedly(Return(JsonResponse("", 503)));
+  EXPECT_CALL(*transport_, Send(_)).WillRepeatedly(Return(JsonResponse("", 503)));
   ListCall call = Call();
   call.deadline = sleeper_->Now() + absl::Seconds(1);
   absl::Status status = List(*client, &pages_, call);
@@ -386,7 +386,7 @@ TEST_F(UsageClientTest, BackoffPastTheDeadlineIsDeadlineExceeded) {
 
 TEST_F(UsageClientTest, PersistentServerErrorsGiveUpAfterMaxAttempts) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_)).Times(5).WillRepeatedly(Return(JsonResponse("", 503)));
+  EXPECT_CALL(*transport_, Send(_)).Times(5).WillRepeatedly(Return(JsonResponse("", 503)));
   absl::Status status = List(*client, &pages_);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(status.message()), HasSubstr("gave up after 5 attempts"));
@@ -401,7 +401,7 @@ TEST_F(UsageClientTest, PersistentServerErrorsGiveUpAfterMaxAttempts) {
 
 TEST_F(UsageClientTest, PersistentThrottlingCarriesRetryInfo) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_)).Times(5).WillRepeatedly(Return(Throttled("2")));
+  EXPECT_CALL(*transport_, Send(_)).Times(5).WillRepeatedly(Return(Throttled("2")));
   absl::Status status = List(*client, &pages_);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(GetRetryInfo(status)->retry_delay().seconds(), 2);
@@ -410,19 +410,19 @@ TEST_F(UsageClientTest, PersistentThrottlingCarriesRetryInfo) {
 TEST_F(UsageClientTest, AnswersARetryCannotChangeAreNotRetried) {
   for (int http : {400, 401, 403, 404}) {
     auto client = MakeClient();
-    EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(JsonResponse(R"({"code": 3000, "description": "no"})", http)));
+    EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(R"({"code": 3000, "description": "no"})", http)));
     EXPECT_FALSE(List(*client, &pages_).ok()) << http;
     testing::Mock::VerifyAndClearExpectations(transport_.get());
   }
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(JsonResponse(R"({"items": [{"totalCost": "x"}]})")));
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(R"({"items": [{"totalCost": "x"}]})")));
   EXPECT_EQ(List(*client, &pages_).code(), absl::StatusCode::kInternal);
   EXPECT_TRUE(sleeper_->sleeps.empty());
 }
 
 TEST_F(UsageClientTest, ConnectionFailuresAndPageTimeoutsAreRetried) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_))
+  EXPECT_CALL(*transport_, Send(_))
       .WillOnce(Return(absl::UnavailableError("connection reset")))
       .WillOnce(Return(absl::DeadlineExceededError("timed out")))
       .WillOnce(Return(JsonResponse(Page({"a"}))));
@@ -433,7 +433,7 @@ TEST_F(UsageClientTest, ConnectionFailuresAndPageTimeoutsAreRetried) {
 
 TEST_F(UsageClientTest, OversizedBodyIsNotRetried) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Return(absl::ResourceExhaustedError("body exceeded 1024 bytes")));
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(absl::ResourceExhaustedError("body exceeded 1024 bytes")));
   absl::Status status = List(*client, &pages_);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(GetErrorInfo(status)->reason(), "PARTNER_CENTER_RESPONSE_TOO_LARGE");
@@ -442,7 +442,7 @@ TEST_F(UsageClientTest, OversizedBodyIsNotRetried) {
 TEST_F(UsageClientTest, CancellationDuringABackoffWaitEndsTheCall) {
   auto client = MakeClient();
   bool cancelled = false;
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([&cancelled](const HttpRequest&) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([&cancelled](const HttpRequest&) {
     cancelled = true;  // the caller leaves while pcusage waits to retry
     return JsonResponse("", 503);
   }));
@@ -458,7 +458,7 @@ TEST_F(UsageClientTest, StartsAtAGivenPosition) {
   position.url = "https://pc.example.test/v1/customers/usagerecords?seekOperation=Next";
   position.headers = {{"MS-ContinuationToken", "t5"}};
   position.page_number = 5;
-  EXPECT_CALL(*transport_, Get(_)).WillOnce(Invoke([](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const HttpRequest& request) {
     EXPECT_EQ(request.url, "https://pc.example.test/v1/customers/usagerecords?seekOperation=Next");
     EXPECT_EQ(HeaderOf(request, "MS-ContinuationToken"), "t5");
     return JsonResponse(Page({"e"}));
@@ -504,7 +504,7 @@ TEST_F(UsageClientTest, RefusesNextUrisThatLeaveTheApiHost) {
 
 TEST_F(UsageClientTest, NextLinkToAnotherHostIsNotFollowed) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Get(_))
+  EXPECT_CALL(*transport_, Send(_))
       .WillOnce(Return(JsonResponse(
           R"({"items": [{"resourceId": "a"}], "links": {"next": {"uri": "https://collector.example/steal"}}})")));
   std::vector<std::vector<std::string>> pages;
