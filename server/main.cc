@@ -4,8 +4,8 @@
 
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,8 +20,9 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "server/auth/access_token_source.h"
+#include "server/auth/credentials.h"
 #include "server/common/log.h"
+#include "server/common/loopback.h"
 #include "server/partner_center/curl_transport.h"
 #include "server/partner_center/usage_client.h"
 #include "server/resume_token.h"
@@ -32,12 +33,30 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
 ABSL_FLAG(std::string, port_file, "",
           "If set, the port actually bound is written to this file once the server is serving (for supervisors "
           "and tests that listen on port 0).");
-ABSL_FLAG(std::string, partner_center_url, "https://api.partnercenter.microsoft.com",
-          "Partner Center API root. China (21Vianet): https://partner.partnercenterapi.microsoftonline.cn. "
-          "http:// only for a local emulator.");
+ABSL_FLAG(std::string, cloud, "public",
+          "Microsoft cloud: public, usgov or china (21Vianet). Chooses the identity platform and the default "
+          "--partner_center_url.");
+ABSL_FLAG(std::string, partner_center_url, "",
+          "Partner Center API root; empty means the --cloud's (public and usgov: "
+          "https://api.partnercenter.microsoft.com). Must be https:// (http:// only on a loopback host).");
+ABSL_FLAG(std::string, auth_mode, "",
+          "Where Partner Center tokens come from: passthrough (each caller's 'authorization: Bearer' metadata), "
+          "static (--access_token_file) or refresh_token (the OAuth2 refresh-token grant: --tenant_id, "
+          "--client_id, --refresh_token_file). Empty: static when --access_token_file is set, else passthrough.");
 ABSL_FLAG(std::string, access_token_file, "",
-          "File holding a Partner Center App+User access token, re-read whenever it changes. When empty, each "
-          "caller's 'authorization: Bearer <token>' metadata is passed through to Partner Center.");
+          "static: file holding a Partner Center App+User access token, re-read whenever it changes.");
+ABSL_FLAG(std::string, tenant_id, "", "refresh_token: the partner's tenant id or domain.");
+ABSL_FLAG(std::string, client_id, "", "refresh_token: the application (client) id of the App+User app.");
+ABSL_FLAG(std::string, client_secret_file, "",
+          "refresh_token: file holding the application's client secret; omit for a public client.");
+ABSL_FLAG(std::string, refresh_token_file, "",
+          "refresh_token: file holding the refresh token; a rotated one is written back to it (mode 0600).");
+ABSL_FLAG(std::string, token_url, "",
+          "refresh_token: the token endpoint; empty means <cloud authority>/<tenant_id>/oauth2/token. Must be "
+          "https:// (http:// only on a loopback host).");
+ABSL_FLAG(bool, insecure, false,
+          "Allow listening on a non-loopback address with server-held credentials (static, refresh_token) and "
+          "no caller authentication: anyone who reaches the port reads the partner's billing data.");
 ABSL_FLAG(std::string, locale, "en-US", "X-Locale sent to Partner Center.");
 ABSL_FLAG(std::string, application_name, "pcusage", "MS-PartnerCenter-Application sent to Partner Center.");
 ABSL_FLAG(absl::Duration, page_timeout, absl::Minutes(2),
@@ -68,11 +87,6 @@ namespace {
 
 constexpr char kServiceName[] = "partnercenter.usage.v1.UsageRecordsService";
 
-bool IsLoopback(absl::string_view listen) {
-  return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
-         absl::StartsWith(listen, "[::1]:") || absl::StartsWith(listen, "unix:");
-}
-
 bool WritePortFile(const std::string& path, int port) {
   const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
   {
@@ -100,18 +114,12 @@ absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> MakeResumeTokenCodec() {
 }
 
 int Run() {
-  std::shared_ptr<auth::AccessTokenSource> tokens;
-  const std::string token_file = absl::GetFlag(FLAGS_access_token_file);
-  if (token_file.empty()) {
-    tokens = std::make_shared<auth::CallerTokenSource>();
-  } else {
-    absl::StatusOr<std::unique_ptr<auth::FileTokenSource>> file_tokens = auth::FileTokenSource::Create(token_file);
-    if (!file_tokens.ok()) {
-      LogError("--access_token_file: ", file_tokens.status().message());
-      return 2;
-    }
-    tokens = *std::move(file_tokens);
+  absl::StatusOr<auth::Cloud> cloud = auth::CloudPreset(absl::GetFlag(FLAGS_cloud));
+  if (!cloud.ok()) {
+    LogError(cloud.status().message());
+    return 2;
   }
+  const std::string listen = absl::GetFlag(FLAGS_listen);
 
   const int64_t max_response_bytes = absl::GetFlag(FLAGS_max_response_bytes);
   if (max_response_bytes < 1024) {
@@ -124,8 +132,31 @@ int Run() {
   transport_options.ca_bundle_file = absl::GetFlag(FLAGS_ca_bundle_file);
   auto transport = std::make_shared<partner_center::CurlTransport>(transport_options);
 
+  auth::CredentialsConfig credentials_config;
+  credentials_config.auth_mode = absl::GetFlag(FLAGS_auth_mode);
+  credentials_config.access_token_file = absl::GetFlag(FLAGS_access_token_file);
+  credentials_config.tenant_id = absl::GetFlag(FLAGS_tenant_id);
+  credentials_config.client_id = absl::GetFlag(FLAGS_client_id);
+  credentials_config.client_secret_file = absl::GetFlag(FLAGS_client_secret_file);
+  credentials_config.refresh_token_file = absl::GetFlag(FLAGS_refresh_token_file);
+  credentials_config.token_url = absl::GetFlag(FLAGS_token_url);
+  credentials_config.cloud = *cloud;
+  absl::StatusOr<auth::Credentials> credentials = auth::MakeCredentials(credentials_config, transport);
+  if (!credentials.ok()) {
+    LogError(credentials.status().message());
+    return 2;
+  }
+  if (credentials->server_holds_credentials() && !IsLoopbackListenAddress(listen) && !absl::GetFlag(FLAGS_insecure)) {
+    LogError("refusing to listen on ", listen,
+             ": the server holds Partner Center credentials and has no caller "
+             "authentication, so anyone who reaches the port would read the partner's billing data. Listen on "
+             "loopback (behind an authenticating proxy), or pass --insecure to accept that.");
+    return 2;
+  }
+
   partner_center::UsageClientOptions client_options;
   client_options.base_url = absl::GetFlag(FLAGS_partner_center_url);
+  if (client_options.base_url.empty()) client_options.base_url = cloud->partner_center_url;
   client_options.locale = absl::GetFlag(FLAGS_locale);
   client_options.application_name = absl::GetFlag(FLAGS_application_name);
   client_options.page_timeout = absl::GetFlag(FLAGS_page_timeout);
@@ -152,12 +183,11 @@ int Run() {
     LogError("--max_call_duration must be positive");
     return 2;
   }
-  UsageRecordsService service(*std::move(client), tokens, *std::move(resume_tokens), max_call_duration);
+  UsageRecordsService service(*std::move(client), credentials->source, *std::move(resume_tokens), max_call_duration);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  const std::string listen = absl::GetFlag(FLAGS_listen);
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -166,16 +196,15 @@ int Run() {
     return 1;
   }
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
-  if (!IsLoopback(listen)) {
+  if (!IsLoopbackListenAddress(listen)) {
     LogWarning("listening on ", listen, " without TLS or caller authentication: anyone who can reach it ",
-               token_file.empty() ? "sees callers' Partner Center tokens in transit"
-                                  : "can read this partner's billing data with the server's token",
+               credentials->server_holds_credentials() ? "reads this partner's billing data (--insecure)"
+                                                       : "sees callers' Partner Center tokens in transit",
                "; keep it on loopback or behind an authenticating proxy");
   }
 
   LogInfo("pcusage serving ", kServiceName, " on ", listen.substr(0, listen.rfind(':')), ":", port,
-          " (plaintext) -> Partner Center ", client_options.base_url, ", token from ",
-          token_file.empty() ? "each caller's authorization metadata" : "--access_token_file");
+          " (plaintext) -> Partner Center ", client_options.base_url, ", tokens from ", credentials->description);
   const std::string port_file = absl::GetFlag(FLAGS_port_file);
   if (!port_file.empty() && !WritePortFile(port_file, port)) {
     LogError("cannot write --port_file ", port_file);
@@ -214,7 +243,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "streams Microsoft Partner Center usage records (GET /v1/customers/usagerecords) over gRPC as "
       "partnercenter.usage.v1.UsageRecordsService/ListUsageRecords.\n"
-      "Usage: pcusage_server [--listen=127.0.0.1:50051] [--partner_center_url=URL] [--access_token_file=PATH]");
+      "Usage: pcusage_server [--listen=127.0.0.1:50051] [--auth_mode=passthrough|static|refresh_token] ...");
   // absl's --help lists only flags from a file named after the binary; the flags live here.
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "server/main.cc"); };

@@ -43,8 +43,8 @@ absl::StatusOr<std::string> ResumeTokenCodec::RandomKey() {
 std::string ResumeTokenCodec::Sign(absl::string_view contents) const {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_size = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(contents.data()),
-       contents.size(), mac, &mac_size);
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+       reinterpret_cast<const unsigned char*>(contents.data()), contents.size(), mac, &mac_size);
   return std::string(reinterpret_cast<const char*>(mac), mac_size);
 }
 

@@ -16,8 +16,8 @@ namespace pcusage {
 
 struct StreamPosition {
   partner_center::PagePosition page;
-  int64_t skip_records = 0;       // records of `page` already delivered
-  std::string last_resource_id;   // the last of those, empty when none
+  int64_t skip_records = 0;      // records of `page` already delivered
+  std::string last_resource_id;  // the last of those, empty when none
 };
 
 class ResumeTokenCodec {

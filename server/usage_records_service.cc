@@ -28,8 +28,9 @@ std::optional<absl::string_view> Metadata(const grpc::ServerContext& context, ab
 
 absl::StatusOr<int> EffectivePageSize(int requested) {
   if (requested < 0) {
-    return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat("page_size must not be negative (got ", requested, ")")),
-                         reason::kInvalidArgument, {{"field", "page_size"}});
+    return WithErrorInfo(
+        absl::InvalidArgumentError(absl::StrCat("page_size must not be negative (got ", requested, ")")),
+        reason::kInvalidArgument, {{"field", "page_size"}});
   }
   if (requested == 0) return kDefaultPageSize;
   return std::min(requested, kMaxPageSize);
@@ -39,10 +40,10 @@ absl::StatusOr<std::string> CorrelationId(const grpc::ServerContext& context) {
   std::optional<absl::string_view> sent = Metadata(context, kCorrelationIdMetadata);
   if (!sent.has_value()) return NewGuid();
   if (!IsGuid(*sent)) {
-    return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat(
-                             kCorrelationIdMetadata,
-                             " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd")),
-                         reason::kInvalidArgument, {{"field", kCorrelationIdMetadata}});
+    return WithErrorInfo(
+        absl::InvalidArgumentError(absl::StrCat(
+            kCorrelationIdMetadata, " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd")),
+        reason::kInvalidArgument, {{"field", kCorrelationIdMetadata}});
   }
   return std::string(*sent);
 }
@@ -62,11 +63,10 @@ class BatchWriter {
     if (pages_ == 0 && start_.skip_records > 0) {
       const auto skip = static_cast<std::size_t>(start_.skip_records);
       if (skip > records.size() || records[skip - 1].resource_id() != start_.last_resource_id) {
-        return WithErrorInfo(
-            absl::FailedPreconditionError(absl::StrCat(
-                "Partner Center's page ", fetched.position.page_number,
-                " no longer matches the resume_token (its records moved); list again from the start")),
-            reason::kResumeTokenExpired);
+        return WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
+                                 "Partner Center's page ", fetched.position.page_number,
+                                 " no longer matches the resume_token (its records moved); list again from the start")),
+                             reason::kResumeTokenExpired);
       }
       next = skip;
     }
@@ -170,9 +170,9 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
     call.correlation_id = *correlation_id;
     call.deadline = std::min(absl::FromChrono(context->deadline()), started + max_call_duration_);
     call.is_cancelled = [context] { return context->IsCancelled(); };
-    status = client_->ListUsageRecords(call, start->page, [&batches](partner_center::FetchedPage page) {
-      return batches.WritePage(std::move(page));
-    });
+    call.renew_access_token = [this](absl::string_view rejected) { return tokens_->TokenAfterRejection(rejected); };
+    status = client_->ListUsageRecords(
+        call, start->page, [&batches](partner_center::FetchedPage page) { return batches.WritePage(std::move(page)); });
   }
 
   const std::string summary =

@@ -7,10 +7,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "grpcpp/grpcpp.h"
-#include "gtest/gtest.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 #include "server/common/guid.h"
 #include "server/partner_center/mock_http_transport.h"
 
@@ -103,8 +103,8 @@ class UsageRecordsServiceTest : public testing::Test {
   }
 
   StreamResult List(int page_size,
-                    const std::vector<std::pair<std::string, std::string>>& metadata = {
-                        {"authorization", "Bearer caller-token"}},
+                    const std::vector<std::pair<std::string, std::string>>& metadata = {{"authorization",
+                                                                                         "Bearer caller-token"}},
                     const std::string& resume_token = "") {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
@@ -118,7 +118,8 @@ class UsageRecordsServiceTest : public testing::Test {
     while (reader->Read(&message)) result.messages.push_back(message);
     result.status = reader->Finish();
     auto it = context.GetServerInitialMetadata().find(kCorrelationIdMetadata);
-    if (it != context.GetServerInitialMetadata().end()) result.correlation_id = std::string(it->second.data(), it->second.size());
+    if (it != context.GetServerInitialMetadata().end())
+      result.correlation_id = std::string(it->second.data(), it->second.size());
     return result;
   }
 
@@ -198,8 +199,8 @@ TEST_F(UsageRecordsServiceTest, CallerTokenAndCorrelationIdGoUpstream) {
     EXPECT_EQ(HeaderOf(request, "MS-CorrelationId"), "aaaa0000-bb11-2222-33cc-444444dddddd");
     return JsonResponse(Page("a", 1));
   }));
-  StreamResult result = List(10, {{"authorization", "Bearer caller-token"},
-                                  {"x-ms-correlation-id", "aaaa0000-bb11-2222-33cc-444444dddddd"}});
+  StreamResult result = List(
+      10, {{"authorization", "Bearer caller-token"}, {"x-ms-correlation-id", "aaaa0000-bb11-2222-33cc-444444dddddd"}});
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.correlation_id, "aaaa0000-bb11-2222-33cc-444444dddddd");
 }
@@ -270,8 +271,8 @@ google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
 TEST_F(UsageRecordsServiceTest, ErrorsCarryErrorInfoWithTheCorrelationId) {
   StartServer();
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(R"({"code": 3000, "description": "x"})", 404)));
-  StreamResult result = List(10, {{"authorization", "Bearer t"},
-                                   {"x-ms-correlation-id", "aaaa0000-bb11-2222-33cc-444444dddddd"}});
+  StreamResult result =
+      List(10, {{"authorization", "Bearer t"}, {"x-ms-correlation-id", "aaaa0000-bb11-2222-33cc-444444dddddd"}});
   ASSERT_EQ(result.status.error_code(), grpc::StatusCode::NOT_FOUND);
   google::rpc::ErrorInfo info = ErrorInfoOf(result.status);
   EXPECT_EQ(info.reason(), "PARTNER_CENTER_NOT_FOUND");
@@ -289,7 +290,7 @@ TEST_F(UsageRecordsServiceTest, EveryMessageCarriesAResumeTokenThatContinuesExac
   StartServer();
   EXPECT_CALL(*transport_, Send(_)).WillRepeatedly(Invoke([](const HttpRequest& request) {
     return HeaderOf(request, "MS-ContinuationToken") == "t2" ? JsonResponse(Page("b", 4))
-                                                               : JsonResponse(Page("a", 5, "t2"));
+                                                             : JsonResponse(Page("a", 5, "t2"));
   }));
   StreamResult full = List(2);
   ASSERT_TRUE(full.status.ok());

@@ -1,11 +1,11 @@
 // pcusage_cli: lists the current month's usage records of every customer from a pcusage server.
 //
-// Flags are absl flags, parsed by ParseArguments rather than absl::ParseCommandLine so that every usage error exits with 2
-// (absl exits with 1) and so that only this program's flags are accepted.
+// Flags are absl flags, parsed by ParseArguments rather than absl::ParseCommandLine so that every usage error exits
+// with 2 (absl exits with 1) and so that only this program's flags are accepted.
 #include <algorithm>
 #include <cerrno>
-#include <cstdint>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,8 +36,7 @@ ABSL_FLAG(std::string, format, "table",
           "jsonl: one JSON object per record (protobuf JSON, lowerCamel names), written and flushed as each "
           "record arrives.");
 ABSL_FLAG(int32_t, page_size, 0, "Records per response message; 0 = server default (100); the server caps it at 1000.");
-ABSL_FLAG(absl::Duration, timeout, absl::Minutes(5),
-          "Deadline for the whole stream, e.g. 30s, 5m, 1h; inf for none.");
+ABSL_FLAG(absl::Duration, timeout, absl::Minutes(5), "Deadline for the whole stream, e.g. 30s, 5m, 1h; inf for none.");
 ABSL_FLAG(std::string, access_token_file, "",
           "File holding a Partner Center App+User token; surrounding whitespace is ignored. Without it the "
           "PCUSAGE_ACCESS_TOKEN environment variable is used when set; with neither, no token is sent and the "
@@ -59,9 +58,8 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 // The flags this program accepts, in the order --help lists them.
-constexpr const char* kFlagNames[] = {"server",         "format",       "page_size",
-                                      "timeout",        "access_token_file", "correlation_id",
-                                      "resume_token"};
+constexpr const char* kFlagNames[] = {"server",         "format",      "page_size", "timeout", "access_token_file",
+                                      "correlation_id", "resume_token"};
 
 constexpr char kSynopsis[] = "Usage: pcusage_cli list [flags]\n";
 
@@ -264,11 +262,9 @@ int Run(int argc, char** argv) {
   }
 
   std::cerr << summary.records << " records in " << summary.messages << " messages; Partner Center totalCount "
-            << (summary.partner_center_total_count.has_value()
-                    ? absl::StrCat(*summary.partner_center_total_count)
-                    : "unknown")
-            << "; MS-CorrelationId " << (summary.correlation_id.empty() ? "unknown" : summary.correlation_id)
-            << "\n";
+            << (summary.partner_center_total_count.has_value() ? absl::StrCat(*summary.partner_center_total_count)
+                                                               : "unknown")
+            << "; MS-CorrelationId " << (summary.correlation_id.empty() ? "unknown" : summary.correlation_id) << "\n";
   if (output_failed) {
     std::cerr << kProgram << ": writing to stdout failed\n";
     return kExitFailure;

@@ -120,14 +120,16 @@ TEST(RecordToJsonLineTest, ReturnsEmptyWhenProtobufCannotPrint) {
 TEST(DisplayWidthTest, CountsCodePointsAndWideCharacters) {
   EXPECT_EQ(DisplayWidth(""), 0);
   EXPECT_EQ(DisplayWidth("Contoso"), 7);
-  EXPECT_EQ(DisplayWidth("Åkesson"), 7);         // precomposed Å: 2 bytes, 1 column
-  EXPECT_EQ(DisplayWidth("A\u030Akesson"), 7);   // A + combining ring
-  EXPECT_EQ(DisplayWidth("東京商事"), 8);        // 12 bytes, 4 code points, 4 wide
+  EXPECT_EQ(DisplayWidth("Åkesson"), 7);        // precomposed Å: 2 bytes, 1 column
+  EXPECT_EQ(DisplayWidth("A\u030Akesson"), 7);  // A + combining ring
+  EXPECT_EQ(DisplayWidth("東京商事"), 8);       // 12 bytes, 4 code points, 4 wide
   EXPECT_EQ(DisplayWidth("한국"), 4);
-  EXPECT_EQ(DisplayWidth("ＡＢ"), 4);            // fullwidth Latin
+  EXPECT_EQ(DisplayWidth("ＡＢ"), 4);  // fullwidth Latin
   EXPECT_EQ(DisplayWidth("Ελλάδα"), 6);
-  EXPECT_EQ(DisplayWidth("\xFF\xFE" "a"), 3);    // malformed bytes count one each
-  EXPECT_EQ(DisplayWidth("\xE6\x9D"), 2);        // truncated sequence
+  EXPECT_EQ(DisplayWidth("\xFF\xFE"
+                         "a"),
+            3);                            // malformed bytes count one each
+  EXPECT_EQ(DisplayWidth("\xE6\x9D"), 2);  // truncated sequence
 }
 
 TEST(TableWriterTest, PrintsEveryColumn) {
@@ -136,11 +138,11 @@ TEST(TableWriterTest, PrintsEveryColumn) {
   EXPECT_EQ(table.size(), 1u);
   const std::vector<std::string> lines = Lines(table.ToString());
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_THAT(Cells(lines[0]), ::testing::ElementsAre("CUSTOMER", "TENANT", "CURRENCY", "TOTAL COST", "USD",
-                                                    "BUDGET", "USED %", "UPGRADED", "LAST MODIFIED"));
+  EXPECT_THAT(Cells(lines[0]), ::testing::ElementsAre("CUSTOMER", "TENANT", "CURRENCY", "TOTAL COST", "USD", "BUDGET",
+                                                      "USED %", "UPGRADED", "LAST MODIFIED"));
   EXPECT_THAT(Cells(lines[1]), ::testing::ElementsAre("Contoso", "0b8a1b7c-1f5e-4a8e-9a0e-6a3a3b1c2d4e", "SEK",
-                                          "120.5682999999995904716", "11.12000000000000000001", "20", "602.84",
-                                          "yes", "2019-05-29T20:04:58.059183600Z"));
+                                                      "120.5682999999995904716", "11.12000000000000000001", "20",
+                                                      "602.84", "yes", "2019-05-29T20:04:58.059183600Z"));
 }
 
 TEST(TableWriterTest, DistinguishesUnsetFromZero) {
@@ -162,8 +164,7 @@ TEST(TableWriterTest, DistinguishesUnsetFromZero) {
   table.AddRecord(zero);
   const std::vector<std::string> lines = Lines(table.ToString());
   ASSERT_EQ(lines.size(), 3u);
-  EXPECT_THAT(Cells(lines[1]),
-              ::testing::ElementsAre("Unset", "-", "-", "-", "-", "-", "-", "-", "-"));
+  EXPECT_THAT(Cells(lines[1]), ::testing::ElementsAre("Unset", "-", "-", "-", "-", "-", "-", "-", "-"));
   EXPECT_THAT(Cells(lines[2]),
               ::testing::ElementsAre("Zero", "t", "fr-FR", "0", "0.00", "none", "0", "no", "1970-01-01T00:00:00Z"));
 }
@@ -227,8 +228,7 @@ TEST(TableWriterTest, ReplacesControlCharactersAndMalformedUtf8) {
 TEST(TableWriterTest, PrintsOnlyTheHeaderWhenEmpty) {
   TableWriter table;
   EXPECT_EQ(table.size(), 0u);
-  EXPECT_EQ(table.ToString(),
-            "CUSTOMER  TENANT  CURRENCY  TOTAL COST  USD  BUDGET  USED %  UPGRADED  LAST MODIFIED\n");
+  EXPECT_EQ(table.ToString(), "CUSTOMER  TENANT  CURRENCY  TOTAL COST  USD  BUDGET  USED %  UPGRADED  LAST MODIFIED\n");
 }
 
 TEST(TableWriterTest, MarksTimestampsProtobufCannotPrint) {

@@ -3,8 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "google/rpc/status.pb.h"
 #include "absl/time/clock.h"
+#include "google/rpc/status.pb.h"
 #include "grpcpp/client_context.h"
 
 namespace pcusage::client {

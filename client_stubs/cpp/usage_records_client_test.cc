@@ -64,10 +64,10 @@ struct Received {
 class FakeUsageRecordsService final : public v1::UsageRecordsService::Service {
  public:
   enum class Mode {
-    kComplete,              // all three messages, then OK
-    kDeniedAfterOne,        // the first message, then PERMISSION_DENIED
-    kWaitAfterTwo,          // two messages, then waits up to 5 s for the caller to cancel
-    kSleepBeforeFirst,      // sleeps 2 s (waking on cancellation), then all three messages
+    kComplete,          // all three messages, then OK
+    kDeniedAfterOne,    // the first message, then PERMISSION_DENIED
+    kWaitAfterTwo,      // two messages, then waits up to 5 s for the caller to cancel
+    kSleepBeforeFirst,  // sleeps 2 s (waking on cancellation), then all three messages
   };
 
   void set_mode(Mode mode) {
@@ -149,8 +149,7 @@ class UsageRecordsClientTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
     ASSERT_NE(port, 0);
     address_ = absl::StrCat("127.0.0.1:", port);
-    client_ = std::make_unique<UsageRecordsClient>(
-        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+    client_ = std::make_unique<UsageRecordsClient>(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
   }
 
   void TearDown() override {

@@ -38,6 +38,10 @@ absl::StatusOr<std::string> BearerToken(absl::string_view authorization) {
   return std::string(token);
 }
 
+absl::StatusOr<std::string> AccessTokenSource::TokenAfterRejection(absl::string_view) {
+  return absl::NotFoundError("this token source has no other token to offer");
+}
+
 absl::StatusOr<std::string> CallerTokenSource::TokenForCall(std::optional<absl::string_view> caller_authorization) {
   if (!caller_authorization.has_value()) {
     return WithErrorInfo(absl::UnauthenticatedError("no Partner Center token: send \"authorization: Bearer <token>\" "
@@ -63,8 +67,8 @@ absl::Status FileTokenSource::Reload() {
                             static_cast<long long>(info.st_size), static_cast<unsigned long long>(info.st_ino)};
   if (version_.has_value() && *version_ == version) return absl::OkStatus();
   if (!S_ISREG(info.st_mode) || info.st_size > kMaxTokenFileBytes) {
-    return absl::UnavailableError(absl::StrCat("access token file ", path_, " must be a regular file of at most ",
-                                               kMaxTokenFileBytes, " bytes"));
+    return absl::UnavailableError(
+        absl::StrCat("access token file ", path_, " must be a regular file of at most ", kMaxTokenFileBytes, " bytes"));
   }
 
   std::ifstream file(path_, std::ios::binary);
@@ -91,6 +95,17 @@ absl::StatusOr<std::string> FileTokenSource::TokenForCall(std::optional<absl::st
     LogWarning(status.message(), "; keeping the token read earlier");
   }
   return token_;
+}
+
+}  // namespace pcusage::auth
+
+namespace pcusage::auth {
+
+absl::StatusOr<std::string> FileTokenSource::TokenAfterRejection(absl::string_view rejected) {
+  absl::StatusOr<std::string> current = TokenForCall(std::nullopt);
+  if (!current.ok()) return current;
+  if (*current == rejected) return absl::NotFoundError("the access token file still holds the rejected token");
+  return current;
 }
 
 }  // namespace pcusage::auth

@@ -20,6 +20,10 @@ class AccessTokenSource {
 
   // The token for one call. `caller_authorization` is the caller's `authorization` metadata, if sent.
   virtual absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization) = 0;
+
+  // Another token to try once after Partner Center rejected `rejected` (HTTP 401). NOT_FOUND when there is none
+  // (the default), and the 401 stands; another error says why getting one failed.
+  virtual absl::StatusOr<std::string> TokenAfterRejection(absl::string_view rejected);
 };
 
 // Uses the caller's "Bearer <token>": UNAUTHENTICATED when it is missing or not a bearer token.
@@ -40,6 +44,9 @@ class FileTokenSource final : public AccessTokenSource {
   // The file's current token; the caller's metadata is ignored. When the file becomes unreadable, the last good
   // token is used and a warning logged; UNAVAILABLE when there has never been one.
   absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization) override;
+
+  // The file's token when it changed since `rejected` was read from it (an external job rotated it).
+  absl::StatusOr<std::string> TokenAfterRejection(absl::string_view rejected) override;
 
  private:
   struct FileVersion {

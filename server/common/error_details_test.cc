@@ -6,8 +6,8 @@ namespace pcusage {
 namespace {
 
 TEST(ErrorDetailsTest, ErrorInfoRoundTrips) {
-  absl::Status status = WithErrorInfo(absl::UnavailableError("down"), reason::kPartnerCenterUnavailable,
-                                      {{"http_status", "503"}});
+  absl::Status status =
+      WithErrorInfo(absl::UnavailableError("down"), reason::kPartnerCenterUnavailable, {{"http_status", "503"}});
   status = WithErrorMetadata(status, "ms_correlation_id", "c-1");
   std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
   ASSERT_TRUE(info.has_value());

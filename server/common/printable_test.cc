@@ -12,7 +12,7 @@ TEST(PrintableTest, OneLineNoControlCharacters) {
 
 TEST(PrintableTest, CutsAtCharacterBoundaries) {
   EXPECT_EQ(Printable("abcdef", 3), "abc...");
-  EXPECT_EQ(Printable("ab東京", 4), "ab...");   // 東 is 3 bytes: not cut in half
+  EXPECT_EQ(Printable("ab東京", 4), "ab...");  // 東 is 3 bytes: not cut in half
   EXPECT_EQ(Printable("ab東京", 5), "ab東...");
   EXPECT_EQ(Printable("🚀🚀", 5), "🚀...");
   EXPECT_EQ(Printable("short", 5), "short");

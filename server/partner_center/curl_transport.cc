@@ -37,7 +37,7 @@ absl::Status GlobalInit() {
 // Rounds up so that a sub-millisecond timeout does not become 0, which libcurl reads as "no timeout".
 long TimeoutMillis(absl::Duration timeout) {  // NOLINT(runtime/int): libcurl takes long.
   if (timeout >= absl::Milliseconds(kMaxTimeoutMs)) return static_cast<long>(kMaxTimeoutMs);  // NOLINT
-  return static_cast<long>(  // NOLINT(runtime/int)
+  return static_cast<long>(                                                                   // NOLINT(runtime/int)
       std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1)))));
 }
 
@@ -171,8 +171,8 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
     return absl::InvalidArgumentError(absl::StrCat("unsupported HTTP method ", Printable(request.method, 16)));
   }
   if (request.timeout <= absl::ZeroDuration()) {
-    return absl::DeadlineExceededError(absl::StrCat(where, ": timeout ", absl::FormatDuration(request.timeout),
-                                                    " left no time to start"));
+    return absl::DeadlineExceededError(
+        absl::StrCat(where, ": timeout ", absl::FormatDuration(request.timeout), " left no time to start"));
   }
   if (request.is_cancelled && request.is_cancelled()) {
     return absl::CancelledError(absl::StrCat(where, " cancelled before it started"));
@@ -253,8 +253,8 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
       break;
   }
   if (code != CURLE_OK) {
-    const std::string detail = absl::StrCat(error[0] != '\0' ? error : curl_easy_strerror(code), " (curl error ",
-                                            static_cast<int>(code), ")");
+    const std::string detail =
+        absl::StrCat(error[0] != '\0' ? error : curl_easy_strerror(code), " (curl error ", static_cast<int>(code), ")");
     switch (code) {
       case CURLE_OPERATION_TIMEDOUT:
         return absl::DeadlineExceededError(absl::StrCat(where, " timed out: ", detail));

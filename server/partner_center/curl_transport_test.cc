@@ -165,16 +165,14 @@ class CurlTransportTest : public ::testing::Test {
       response.set_header("Content-Encoding", "gzip");
       response.set_content(std::string(kGzipBody, sizeof(kGzipBody) - 1), "application/octet-stream");
     });
-    server_.Get("/redirect", [](const httplib::Request&, httplib::Response& response) {
-      response.set_redirect("/hello");
-    });
+    server_.Get("/redirect",
+                [](const httplib::Request&, httplib::Response& response) { response.set_redirect("/hello"); });
     server_.Get("/peer", [](const httplib::Request& request, httplib::Response& response) {
       response.set_content(std::to_string(request.remote_port), "text/plain");
     });
     server_.Post("/echo", [](const httplib::Request& request, httplib::Response& response) {
-      response.set_content(absl::StrCat(request.method, " ", request.get_header_value("Content-Type"), " ",
-                                        request.body),
-                           "text/plain");
+      response.set_content(
+          absl::StrCat(request.method, " ", request.get_header_value("Content-Type"), " ", request.body), "text/plain");
     });
 
     port_ = server_.bind_to_any_port("127.0.0.1");

@@ -68,7 +68,8 @@ HttpErrorMapping MapHttpStatus(int http_status) {
       break;
   }
   if (http_status >= 500 && http_status <= 599) return {StatusCode::kUnavailable, reason::kPartnerCenterUnavailable};
-  if (http_status >= 400 && http_status <= 499) return {StatusCode::kFailedPrecondition, reason::kPartnerCenterRejected};
+  if (http_status >= 400 && http_status <= 499)
+    return {StatusCode::kFailedPrecondition, reason::kPartnerCenterRejected};
   // Redirects are not followed (they could carry the token elsewhere); anything else is not an answer either.
   return {StatusCode::kInternal, reason::kPartnerCenterBadResponse};
 }

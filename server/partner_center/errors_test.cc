@@ -50,8 +50,8 @@ TEST(ParsePartnerCenterErrorTest, ReadsBothShapes) {
   EXPECT_EQ(error->code, "3000");
   EXPECT_EQ(error->description, "Customer does not have usage data");
 
-  error = ParsePartnerCenterError(
-      R"({"statusCode": 429, "message": "Rate limit is exceeded. Try again in 7 seconds."})");
+  error =
+      ParsePartnerCenterError(R"({"statusCode": 429, "message": "Rate limit is exceeded. Try again in 7 seconds."})");
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->code, "429");
   EXPECT_EQ(error->description, "Rate limit is exceeded. Try again in 7 seconds.");

@@ -18,9 +18,7 @@ struct HttpHeader {
   std::string name;
   std::string value;
 
-  friend bool operator==(const HttpHeader& a, const HttpHeader& b) {
-    return a.name == b.name && a.value == b.value;
-  }
+  friend bool operator==(const HttpHeader& a, const HttpHeader& b) { return a.name == b.name && a.value == b.value; }
 };
 
 struct HttpRequest {

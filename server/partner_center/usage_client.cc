@@ -14,6 +14,7 @@
 #include "server/common/error_details.h"
 #include "server/common/guid.h"
 #include "server/common/log.h"
+#include "server/common/loopback.h"
 #include "server/common/printable.h"
 #include "server/partner_center/errors.h"
 
@@ -23,8 +24,8 @@ namespace {
 // Headers pcusage sets itself; links.next may not replace them.
 bool IsReservedHeader(absl::string_view name) {
   static constexpr absl::string_view kReserved[] = {
-      "authorization",      "accept",   "host",      "content-length", "ms-requestid",
-      "ms-correlationid",   "x-locale", "user-agent", "ms-contract-version", "ms-partnercenter-application",
+      "authorization",    "accept",   "host",       "content-length",      "ms-requestid",
+      "ms-correlationid", "x-locale", "user-agent", "ms-contract-version", "ms-partnercenter-application",
   };
   return std::any_of(std::begin(kReserved), std::end(kReserved),
                      [name](absl::string_view reserved) { return absl::EqualsIgnoreCase(name, reserved); });
@@ -33,7 +34,6 @@ bool IsReservedHeader(absl::string_view name) {
 bool IsHeaderNameChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || absl::StrContains("!#$%&'*+-.^_`|~", c);
 }
-
 
 // The URL without its query string, for logs and messages.
 absl::string_view WithoutQuery(absl::string_view url) { return url.substr(0, url.find('?')); }
@@ -52,16 +52,16 @@ absl::StatusOr<std::unique_ptr<UsageClient>> UsageClient::Create(std::shared_ptr
                                                                  std::shared_ptr<Sleeper> sleeper) {
   absl::string_view url = options.base_url;
   absl::string_view rest = url;
-  if (!absl::ConsumePrefix(&rest, "https://") && !absl::ConsumePrefix(&rest, "http://")) {
+  if (!absl::ConsumePrefix(&rest, "https://") && !(absl::ConsumePrefix(&rest, "http://") && IsLoopbackUrl(url))) {
     return absl::InvalidArgumentError(
-        absl::StrCat("Partner Center URL \"", url, "\" must start with https:// (or http:// for a local emulator)"));
+        absl::StrCat("Partner Center URL \"", url, "\" must start with https:// (http:// only on a loopback host)"));
   }
   const std::size_t authority_end = std::min(rest.find('/'), rest.size());
-  if (authority_end == 0 || absl::StrContains(rest, "?") || absl::StrContains(rest, "#") ||
-      HasControlCharacter(rest) || absl::StrContains(rest, " ") ||
-      absl::StrContains(rest.substr(0, authority_end), "@")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Partner Center URL \"", url, "\" must be scheme://host[:port][/path], without credentials, query or fragment"));
+  if (authority_end == 0 || absl::StrContains(rest, "?") || absl::StrContains(rest, "#") || HasControlCharacter(rest) ||
+      absl::StrContains(rest, " ") || absl::StrContains(rest.substr(0, authority_end), "@")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Partner Center URL \"", url,
+                     "\" must be scheme://host[:port][/path], without credentials, query or fragment"));
   }
   for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"locale", options.locale},
                                     {"application_name", options.application_name},
@@ -108,13 +108,12 @@ absl::StatusOr<std::string> UsageClient::ResolveNextUri(absl::string_view uri) c
   }
   if (absl::StartsWithIgnoreCase(uri, "http://") || absl::StartsWithIgnoreCase(uri, "https://") ||
       absl::StartsWith(uri, "//")) {
-    const std::string absolute = absl::StartsWith(uri, "//")
-                                     ? absl::StrCat(origin_.substr(0, origin_.find("//")), uri)
-                                     : std::string(uri);
+    const std::string absolute =
+        absl::StartsWith(uri, "//") ? absl::StrCat(origin_.substr(0, origin_.find("//")), uri) : std::string(uri);
     if (!IsOnApiHost(absolute)) {
-      return absl::InternalError(
-          absl::StrCat("Partner Center's links.next points away from ", origin_, " (to ", WithoutQuery(absolute),
-                       "); not following it, so the access token is not sent elsewhere"));
+      return absl::InternalError(absl::StrCat("Partner Center's links.next points away from ", origin_, " (to ",
+                                              WithoutQuery(absolute),
+                                              "); not following it, so the access token is not sent elsewhere"));
     }
     return absolute;
   }
@@ -128,7 +127,7 @@ absl::StatusOr<std::string> UsageClient::ResolveNextUri(absl::string_view uri) c
   return absl::StrCat(options_.base_url, version_root, "/", uri);
 }
 
-absl::StatusOr<FetchedPage> UsageClient::FetchPage(const ListCall& call, const PagePosition& position) const {
+absl::StatusOr<FetchedPage> UsageClient::FetchPage(ListCall& call, const PagePosition& position) const {
   const std::string request_id = NewGuid();  // the same on every attempt: Partner Center's idempotency key
   const std::string page = absl::StrCat("page ", position.page_number);
   std::map<std::string, std::string> metadata = {{"ms_request_id", request_id},
@@ -191,8 +190,8 @@ absl::StatusOr<FetchedPage> UsageClient::FetchPage(const ListCall& call, const P
           failure = WithErrorInfo(absl::UnavailableError(message), reason::kPartnerCenterUnreachable, metadata);
           break;
         case absl::StatusCode::kResourceExhausted:  // a size limit of this server, which no retry changes
-          failure = WithErrorInfo(absl::FailedPreconditionError(message), reason::kPartnerCenterResponseTooLarge,
-                                  metadata);
+          failure =
+              WithErrorInfo(absl::FailedPreconditionError(message), reason::kPartnerCenterResponseTooLarge, metadata);
           break;
         default:
           failure = WithErrorInfo(absl::InternalError(message), reason::kPartnerCenterBadResponse, metadata);
@@ -203,6 +202,20 @@ absl::StatusOr<FetchedPage> UsageClient::FetchPage(const ListCall& call, const P
       failure = WithErrorMetadata(ErrorFromResponse(*response, request_id), "attempts", metadata["attempts"]);
       failure = WithErrorMetadata(failure, "page", metadata["page"]);
       const int http = response->status_code;
+      if (http == 401 && call.renew_access_token) {
+        const auto renew = std::exchange(call.renew_access_token, nullptr);
+        absl::StatusOr<std::string> renewed = renew(call.access_token);
+        if (!renewed.ok() && renewed.status().code() != absl::StatusCode::kNotFound) {
+          LogWarning(trace, " -> HTTP 401, and renewing the access token failed: ", renewed.status().message());
+          return WithErrorMetadata(renewed.status(), "page", metadata["page"]);
+        }
+        if (renewed.ok() && *renewed != call.access_token) {
+          LogInfo(trace, " -> HTTP 401; retrying at once with a renewed access token");
+          call.access_token = *std::move(renewed);
+          request.headers[0].value = absl::StrCat("Bearer ", call.access_token);
+          continue;
+        }
+      }
       if (http == 429) {
         kind = FailureKind::kThrottled;
         if (std::optional<std::string> header = response->Header("retry-after")) {
@@ -227,9 +240,9 @@ absl::StatusOr<FetchedPage> UsageClient::FetchPage(const ListCall& call, const P
       }
       absl::StatusOr<UsageRecordsPage> parsed = ParseUsageRecordsPage(response->body);
       if (!parsed.ok()) {
-        return WithErrorInfo(absl::InternalError(absl::StrCat("Partner Center's ", page, " could not be read: ",
-                                                              parsed.status().message(), " [MS-RequestId ",
-                                                              request_id, "]")),
+        return WithErrorInfo(absl::InternalError(absl::StrCat("Partner Center's ", page,
+                                                              " could not be read: ", parsed.status().message(),
+                                                              " [MS-RequestId ", request_id, "]")),
                              reason::kPartnerCenterBadResponse, metadata);
       }
       LogInfo(trace, " -> HTTP ", response->status_code, ", ", parsed->records.size(), " records, ",
@@ -251,9 +264,10 @@ absl::StatusOr<FetchedPage> UsageClient::FetchPage(const ListCall& call, const P
       if (kind == FailureKind::kThrottled) {
         failure = WithRetryInfo(failure, retry_after.value_or(retry_policy_.BackoffCeiling(attempt)));
       }
-      return kind == FailureKind::kPermanent ? failure
-                                             : AppendToMessage(failure, absl::StrCat(" (gave up after ", attempt,
-                                                                                     attempt == 1 ? " attempt)" : " attempts)"));
+      return kind == FailureKind::kPermanent
+                 ? failure
+                 : AppendToMessage(
+                       failure, absl::StrCat(" (gave up after ", attempt, attempt == 1 ? " attempt)" : " attempts)"));
     }
     if (sleeper_->Now() + *delay >= call.deadline) {
       const std::string wait = absl::FormatDuration(*delay);
@@ -262,10 +276,10 @@ absl::StatusOr<FetchedPage> UsageClient::FetchPage(const ListCall& call, const P
             AppendToMessage(failure, absl::StrCat("; waiting ", wait, " to retry would pass the call's deadline")),
             *delay);
       }
-      return WithErrorInfo(absl::DeadlineExceededError(absl::StrCat(
-                               "retrying ", page, " in ", wait, " would pass the call's deadline; last error: ",
-                               failure.message())),
-                           reason::kDeadlineExceeded, metadata);
+      return WithErrorInfo(
+          absl::DeadlineExceededError(absl::StrCat("retrying ", page, " in ", wait,
+                                                   " would pass the call's deadline; last error: ", failure.message())),
+          reason::kDeadlineExceeded, metadata);
     }
     LogInfo(trace, " retrying in ", absl::FormatDuration(*delay), " (attempt ", attempt + 1, " of ",
             options_.retry.max_attempts, ")");
@@ -276,8 +290,9 @@ absl::StatusOr<FetchedPage> UsageClient::FetchPage(const ListCall& call, const P
   }
 }
 
-absl::Status UsageClient::ListUsageRecords(const ListCall& call, const PagePosition& start,
+absl::Status UsageClient::ListUsageRecords(const ListCall& list_call, const PagePosition& start,
                                            const PageConsumer& consume) const {
+  ListCall call = list_call;  // a 401 may renew its token
   PagePosition position = start;
   absl::flat_hash_set<std::string> pages_seen;
   int64_t records_delivered = 0;

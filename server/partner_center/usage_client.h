@@ -37,6 +37,10 @@ struct ListCall {
   std::string correlation_id;  // MS-CorrelationId, the same on every page request
   absl::Time deadline = absl::InfiniteFuture();
   std::function<bool()> is_cancelled;  // polled during transfers and waits; may be empty
+  // Asked at most once per call, when Partner Center answers 401: a token to retry that page with at once. When
+  // empty, NOT_FOUND (no other token) or the rejected token again, the 401 ends the call; another error ends it
+  // instead (e.g. the refresh token itself was refused).
+  std::function<absl::StatusOr<std::string>(absl::string_view rejected)> renew_access_token;
 };
 
 // Where a page is: the URL and the continuation headers to request it with. Page numbers count from 1.
@@ -92,7 +96,8 @@ class UsageClient {
               std::shared_ptr<Sleeper> sleeper);
 
   // One page, retried as the policy allows; the page's links.next is resolved into `next`.
-  absl::StatusOr<FetchedPage> FetchPage(const ListCall& call, const PagePosition& position) const;
+  // A 401 may replace `call`'s token (once: renew_access_token is then cleared).
+  absl::StatusOr<FetchedPage> FetchPage(ListCall& call, const PagePosition& position) const;
 
   // Where links.next leads: its URI resolved, its headers checked, pcusage's own headers left out.
   absl::StatusOr<PagePosition> NextPosition(const NextPageLink& link, int page_number) const;

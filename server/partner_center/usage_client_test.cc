@@ -42,8 +42,8 @@ std::string Page(const std::vector<std::string>& ids, const std::string& next_to
   std::string links = R"("self": {"uri": "/customers/usagerecords"})";
   if (!next_token.empty()) {
     absl::StrAppend(&links, R"(, "next": {"uri": "/v1/customers/usagerecords?seekOperation=Next", "method": "GET",
-        "headers": [{"key": "MS-ContinuationToken", "value": ")", next_token,
-                    R"("}, {"key": "Authorization", "value": "Bearer stolen"}]})");
+        "headers": [{"key": "MS-ContinuationToken", "value": ")",
+                    next_token, R"("}, {"key": "Authorization", "value": "Bearer stolen"}]})");
   }
   return absl::StrCat(R"({"totalCount": 99, "items": [)", items, R"(], "links": {)", links, "}}");
 }
@@ -132,15 +132,13 @@ TEST_F(UsageClientTest, SendsPartnerCenterHeaders) {
 TEST_F(UsageClientTest, FollowsNextLinksWithTheirHeadersUntilAbsent) {
   auto client = MakeClient();
   std::vector<HttpRequest> requests;
-  EXPECT_CALL(*transport_, Send(_))
-      .Times(3)
-      .WillRepeatedly(Invoke([&requests](const HttpRequest& request) {
-        requests.push_back(request);
-        std::optional<std::string> token = HeaderOf(request, "MS-ContinuationToken");
-        if (!token.has_value()) return JsonResponse(Page({"a", "b"}, "t2"));
-        if (*token == "t2") return JsonResponse(Page({"c"}, "t3"));
-        return JsonResponse(Page({"d", "e"}));
-      }));
+  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&requests](const HttpRequest& request) {
+    requests.push_back(request);
+    std::optional<std::string> token = HeaderOf(request, "MS-ContinuationToken");
+    if (!token.has_value()) return JsonResponse(Page({"a", "b"}, "t2"));
+    if (*token == "t2") return JsonResponse(Page({"c"}, "t3"));
+    return JsonResponse(Page({"d", "e"}));
+  }));
   std::vector<std::vector<std::string>> pages;
   ASSERT_TRUE(List(*client, &pages).ok());
   EXPECT_THAT(pages, ElementsAre(ElementsAre("a", "b"), ElementsAre("c"), ElementsAre("d", "e")));
@@ -158,12 +156,10 @@ TEST_F(UsageClientTest, FollowsNextLinksWithTheirHeadersUntilAbsent) {
 
 TEST_F(UsageClientTest, RepeatedContinuationEndsTheCallInsteadOfLooping) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Send(_))
-      .Times(2)
-      .WillRepeatedly(Invoke([](const HttpRequest& request) {
-        return HeaderOf(request, "MS-ContinuationToken").has_value() ? JsonResponse(Page({"b"}, "same"))
-                                                                     : JsonResponse(Page({"a"}, "same"));
-      }));
+  EXPECT_CALL(*transport_, Send(_)).Times(2).WillRepeatedly(Invoke([](const HttpRequest& request) {
+    return HeaderOf(request, "MS-ContinuationToken").has_value() ? JsonResponse(Page({"b"}, "same"))
+                                                                 : JsonResponse(Page({"a"}, "same"));
+  }));
   std::vector<std::vector<std::string>> pages;
   absl::Status status = List(*client, &pages);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
@@ -203,8 +199,9 @@ TEST_F(UsageClientTest, ExactlyMaxPagesSucceeds) {
 
 TEST_F(UsageClientTest, HttpErrorsCarryPartnerCenterDetails) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(
-      R"({"code": 900, "description": "The access token has expired", "source": "PartnerFD"})", 401)));
+  EXPECT_CALL(*transport_, Send(_))
+      .WillOnce(Return(
+          JsonResponse(R"({"code": 900, "description": "The access token has expired", "source": "PartnerFD"})", 401)));
   std::vector<std::vector<std::string>> pages;
   absl::Status status = List(*client, &pages);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
@@ -293,10 +290,10 @@ TEST_F(UsageClientTest, CancellationReachesTheTransportAndStopsPaging) {
 }
 
 HttpResponse Throttled(std::optional<std::string> retry_after, int message_seconds = 1) {
-  HttpResponse response = JsonResponse(
-      absl::StrCat(R"({"statusCode": 429, "message": "Rate limit is exceeded. Try again in )", message_seconds,
-                   R"( seconds."})"),
-      429);
+  HttpResponse response =
+      JsonResponse(absl::StrCat(R"({"statusCode": 429, "message": "Rate limit is exceeded. Try again in )",
+                                message_seconds, R"( seconds."})"),
+                   429);
   if (retry_after.has_value()) response.headers.push_back({"retry-after", *retry_after});
   return response;
 }
@@ -304,12 +301,10 @@ HttpResponse Throttled(std::optional<std::string> retry_after, int message_secon
 TEST_F(UsageClientTest, ServerErrorIsRetriedWithTheSameRequestId) {
   auto client = MakeClient();
   std::vector<std::string> request_ids;
-  EXPECT_CALL(*transport_, Send(_))
-      .Times(3)
-      .WillRepeatedly(Invoke([&request_ids](const HttpRequest& request) {
-        request_ids.push_back(HeaderOf(request, "MS-RequestId").value_or(""));
-        return request_ids.size() < 3 ? JsonResponse("", 503) : JsonResponse(Page({"a"}));
-      }));
+  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&request_ids](const HttpRequest& request) {
+    request_ids.push_back(HeaderOf(request, "MS-RequestId").value_or(""));
+    return request_ids.size() < 3 ? JsonResponse("", 503) : JsonResponse(Page({"a"}));
+  }));
   std::vector<std::vector<std::string>> pages;
   ASSERT_TRUE(List(*client, &pages).ok());
   EXPECT_THAT(pages, ElementsAre(ElementsAre("a")));
@@ -343,8 +338,8 @@ TEST_F(UsageClientTest, ThrottlingWaitsForRetryAfter) {
   EXPECT_CALL(*transport_, Send(_))
       .WillOnce(Return(Throttled("7")))
       .WillOnce(Return(Throttled(std::nullopt, /*message_seconds=*/3)))
-      .WillOnce(Return(Throttled(absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", sleeper_->Now() + absl::Seconds(20),
-                                                  absl::UTCTimeZone()))))
+      .WillOnce(Return(Throttled(
+          absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", sleeper_->Now() + absl::Seconds(20), absl::UTCTimeZone()))))
       .WillOnce(Return(JsonResponse(Page({"a"}))));
   std::vector<std::vector<std::string>> pages;
   ASSERT_TRUE(List(*client, &pages).ok());
@@ -474,6 +469,55 @@ TEST_F(UsageClientTest, StartsAtAGivenPosition) {
   EXPECT_THAT(page_numbers, ElementsAre(5));
 }
 
+TEST_F(UsageClientTest, A401RenewsTheTokenOnceAndRetriesAtOnce) {
+  auto client = MakeClient();
+  std::vector<std::string> authorizations;
+  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&authorizations](const HttpRequest& request) {
+    authorizations.push_back(HeaderOf(request, "Authorization").value_or(""));
+    if (authorizations.size() == 1) return JsonResponse(Page({"a"}, "t2"));
+    if (authorizations.size() == 2) return JsonResponse(R"({"code": 900, "description": "expired"})", 401);
+    return JsonResponse(Page({"b"}));
+  }));
+  int renewals = 0;
+  ListCall call = Call();
+  call.renew_access_token = [&renewals](absl::string_view rejected) -> absl::StatusOr<std::string> {
+    ++renewals;
+    EXPECT_EQ(rejected, "token-123");
+    return std::string("token-456");
+  };
+  std::vector<std::vector<std::string>> pages;
+  ASSERT_TRUE(List(*client, &pages, call).ok());
+  EXPECT_THAT(pages, ElementsAre(ElementsAre("a"), ElementsAre("b")));
+  EXPECT_THAT(authorizations, ElementsAre("Bearer token-123", "Bearer token-123", "Bearer token-456"));
+  EXPECT_EQ(renewals, 1);
+  EXPECT_TRUE(sleeper_->sleeps.empty());
+}
+
+TEST_F(UsageClientTest, ASecond401EndsTheCall) {
+  auto client = MakeClient();
+  EXPECT_CALL(*transport_, Send(_)).Times(2).WillRepeatedly(Return(JsonResponse("{}", 401)));
+  int renewals = 0;
+  ListCall call = Call();
+  call.renew_access_token = [&renewals](absl::string_view) -> absl::StatusOr<std::string> {
+    ++renewals;
+    return std::string("token-456");
+  };
+  EXPECT_EQ(List(*client, &pages_, call).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(renewals, 1);
+}
+
+TEST_F(UsageClientTest, AFailedRenewalReportsWhy) {
+  auto client = MakeClient();
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse("{}", 401)));
+  ListCall call = Call();
+  call.renew_access_token = [](absl::string_view) -> absl::StatusOr<std::string> {
+    return absl::FailedPreconditionError("the refresh token must be renewed");
+  };
+  absl::Status status = List(*client, &pages_, call);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("must be renewed"));
+}
+
 TEST_F(UsageClientTest, ResolvesNextUrisAgainstTheApiRoot) {
   UsageClientOptions options;
   options.base_url = "http://127.0.0.1:8080/pc/";
@@ -482,7 +526,8 @@ TEST_F(UsageClientTest, ResolvesNextUrisAgainstTheApiRoot) {
       {"/v1/customers?size=40&seekOperation=Next", "http://127.0.0.1:8080/pc/v1/customers?size=40&seekOperation=Next"},
       {"/customers/usagerecords?seek=1", "http://127.0.0.1:8080/pc/v1/customers/usagerecords?seek=1"},
       {"customers/usagerecords", "http://127.0.0.1:8080/pc/v1/customers/usagerecords"},
-      {"http://127.0.0.1:8080/pc/v1/customers/usagerecords?p=2", "http://127.0.0.1:8080/pc/v1/customers/usagerecords?p=2"},
+      {"http://127.0.0.1:8080/pc/v1/customers/usagerecords?p=2",
+       "http://127.0.0.1:8080/pc/v1/customers/usagerecords?p=2"},
       {"//127.0.0.1:8080/v1/x", "http://127.0.0.1:8080/v1/x"},
   };
   for (const auto& [uri, expected] : cases) {
@@ -494,9 +539,9 @@ TEST_F(UsageClientTest, ResolvesNextUrisAgainstTheApiRoot) {
 
 TEST_F(UsageClientTest, RefusesNextUrisThatLeaveTheApiHost) {
   auto client = MakeClient();
-  for (const char* uri : {"https://evil.example/v1/customers", "http://pc.example.test/v1/x",
-                          "https://pc.example.test.evil.example/v1", "//evil.example/v1", "/v1/x y",
-                          "/v1/x\r\nInjected: 1"}) {
+  for (const char* uri :
+       {"https://evil.example/v1/customers", "http://pc.example.test/v1/x", "https://pc.example.test.evil.example/v1",
+        "//evil.example/v1", "/v1/x y", "/v1/x\r\nInjected: 1"}) {
     absl::StatusOr<std::string> resolved = client->ResolveNextUri(uri);
     EXPECT_EQ(resolved.status().code(), absl::StatusCode::kInternal) << uri;
   }
@@ -515,8 +560,9 @@ TEST_F(UsageClientTest, NextLinkToAnotherHostIsNotFollowed) {
 
 TEST(UsageClientCreateTest, RejectsUnusableBaseUrls) {
   auto transport = std::make_shared<MockHttpTransport>();
-  for (const char* url : {"", "api.partnercenter.microsoft.com", "ftp://pc.example", "https://", "https:///v1",
-                          "https://pc.example?x=1", "https://user:pw@pc.example", "https://pc.example/a b"}) {
+  for (const char* url :
+       {"", "api.partnercenter.microsoft.com", "ftp://pc.example", "http://pc.example", "http://10.0.0.1:8080",
+        "https://", "https:///v1", "https://pc.example?x=1", "https://user:pw@pc.example", "https://pc.example/a b"}) {
     UsageClientOptions options;
     options.base_url = url;
     EXPECT_EQ(UsageClient::Create(transport, options).status().code(), absl::StatusCode::kInvalidArgument) << url;

@@ -280,7 +280,8 @@ class PageSaxHandler final : public nlohmann::json_sax<nlohmann::json> {
     // nlohmann's message starts with "[json.exception.parse_error.101] "; the rest says what was wrong.
     absl::string_view what = error.what();
     if (std::size_t bracket = what.find("] "); bracket != absl::string_view::npos) what.remove_prefix(bracket + 2);
-    return Fail(absl::InvalidArgumentError(absl::StrCat("not valid JSON (byte ", position, "): ", Printable(what, 200))));
+    return Fail(
+        absl::InvalidArgumentError(absl::StrCat("not valid JSON (byte ", position, "): ", Printable(what, 200))));
   }
 
   const absl::Status& status() const { return status_; }
@@ -377,8 +378,8 @@ class PageSaxHandler final : public nlohmann::json_sax<nlohmann::json> {
 
   UsageRecordsPage* page_;
   std::vector<Frame> open_;
-  std::size_t skip_depth_ = 0;     // > 0 while inside a skipped object or array
-  bool skip_next_value_ = false;   // the value after the last key is skipped
+  std::size_t skip_depth_ = 0;    // > 0 while inside a skipped object or array
+  bool skip_next_value_ = false;  // the value after the last key is skipped
   std::optional<JsonNode> root_;
   std::size_t next_item_index_ = 0;
   absl::Status status_;
@@ -392,9 +393,8 @@ absl::StatusOr<UsageRecordsPage> ParseUsageRecordsPage(absl::string_view json) {
   nlohmann::json::sax_parse(json.begin(), json.end(), &handler);
   if (!handler.status().ok()) return handler.status();
   if (!handler.root().has_value() || handler.root()->kind != JsonNode::Kind::kObject) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected a JSON object (a collection of usage records), got ",
-                     handler.root().has_value() ? Describe(*handler.root()) : "nothing"));
+    return absl::InvalidArgumentError(absl::StrCat("expected a JSON object (a collection of usage records), got ",
+                                                   handler.root().has_value() ? Describe(*handler.root()) : "nothing"));
   }
   const JsonNode& root = *handler.root();
   const JsonNode* items = FindMember(root, "items");

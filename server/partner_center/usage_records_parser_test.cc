@@ -35,8 +35,8 @@ absl::Status ParseError(const std::string& json) { return ParseUsageRecordsPage(
 TEST(UsageRecordsParserTest, SeedSampleTranslatesEveryValueExactly) {
   UsageRecordsPage page = ParseOk(ReadRunfile("tests/emulator/data/sample-usagerecords-response.json"));
   partnercenter::usage::v1::ListUsageRecordsResponse expected;
-  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
-      ReadRunfile("tests/testing/seed_sample_expected.textproto"), &expected));
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(ReadRunfile("tests/testing/seed_sample_expected.textproto"),
+                                                            &expected));
 
   EXPECT_EQ(page.total_count, expected.partner_center_total_count());  // 25, with 4 items
   EXPECT_FALSE(page.next.has_value());
@@ -171,9 +171,8 @@ TEST(UsageRecordsParserTest, DeepOrLargeUnknownValuesAreSkippedWithoutStoringThe
 }
 
 TEST(UsageRecordsParserTest, DeepNestingWhereRecordsAreReadIsAnError) {
-  for (const std::string& json :
-       {R"({"items": [{"budget": {"attributes": )" + Nested(100000, "{}") + R"(}}]})",
-        R"({"items": [], "links": {"next": {"headers": )" + Nested(100000, "1") + R"(}}})"}) {
+  for (const std::string& json : {R"({"items": [{"budget": {"attributes": )" + Nested(100000, "{}") + R"(}}]})",
+                                  R"({"items": [], "links": {"next": {"headers": )" + Nested(100000, "1") + R"(}}})"}) {
     absl::Status status = ParseError(json);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(status.message()), HasSubstr("nested more than"));
@@ -199,8 +198,7 @@ TEST(UsageRecordsParserTest, NextLinkCarriesUriAndHeaders) {
       "headers": [{"key": "MS-ContinuationToken", "value": "abc=="}, {"key": "X-Other", "value": ""}]}}})");
   ASSERT_TRUE(page.next.has_value());
   EXPECT_EQ(page.next->uri, "/v1/customers/usagerecords?seekOperation=Next");
-  EXPECT_THAT(page.next->headers,
-              ElementsAre(HttpHeader{"MS-ContinuationToken", "abc=="}, HttpHeader{"X-Other", ""}));
+  EXPECT_THAT(page.next->headers, ElementsAre(HttpHeader{"MS-ContinuationToken", "abc=="}, HttpHeader{"X-Other", ""}));
   EXPECT_FALSE(ParseOk(R"({"items": [], "links": {"next": null}})").next.has_value());
 }
 
@@ -210,7 +208,8 @@ TEST(UsageRecordsParserTest, WrongTypesNameTheFieldAndRecord) {
     std::string message;
   };
   const Case cases[] = {
-      {R"({"items": [{}, {"budget": {"amount": true}}]})", "items[1].budget.amount: expected a decimal number, got true"},
+      {R"({"items": [{}, {"budget": {"amount": true}}]})",
+       "items[1].budget.amount: expected a decimal number, got true"},
       {R"({"items": [{"totalCost": "12,5"}]})", "items[0].totalCost: \"12,5\" is not a decimal number"},
       {R"({"items": [{"totalCost": "NaN"}]})", "items[0].totalCost: \"NaN\" is not a decimal number"},
       {R"({"items": [{"isUpgraded": "yes"}]})", "items[0].isUpgraded: expected true or false, got the string \"yes\""},

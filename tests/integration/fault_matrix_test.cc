@@ -31,10 +31,10 @@ struct Row {
   std::string name;
   std::string faults;  // the emulator's fault script
   grpc::StatusCode code;
-  std::string reason;            // ErrorInfo.reason; empty for OK
-  int records;                   // delivered before the stream ended
-  int upstream_requests;         // requests the emulator saw
-  std::string message_part = "";                   // a part of the status message
+  std::string reason;                               // ErrorInfo.reason; empty for OK
+  int records;                                      // delivered before the stream ended
+  int upstream_requests;                            // requests the emulator saw
+  std::string message_part = "";                    // a part of the status message
   std::optional<int64_t> retry_delay_seconds = {};  // RetryInfo, when expected
   absl::Duration timeout = absl::Seconds(30);       // the caller's deadline
   // Whether the status comes from the server, with error details; a deadline expires at the caller first.
@@ -56,13 +56,12 @@ std::vector<Row> Rows() {
   using grpc::StatusCode;
   return {
       {"no fault", "[]", StatusCode::OK, "", 30, 3},
-      {"429 with Retry-After once, then OK", Script({Rule(1, "throttle", R"("retry_after": "1")")}), StatusCode::OK,
-       "", 30, 4},
+      {"429 with Retry-After once, then OK", Script({Rule(1, "throttle", R"("retry_after": "1")")}), StatusCode::OK, "",
+       30, 4},
       {"429 without Retry-After: the body's 'Try again in 1 seconds'",
        Script({Rule(1, "throttle", R"("message_seconds": 1)")}), StatusCode::OK, "", 30, 4},
       {"429 with an HTTP-date Retry-After",
-       Script({Rule(2, "throttle", R"("retry_after": "Thu, 01 Jan 1970 00:00:00 GMT")")}), StatusCode::OK, "", 30,
-       4},
+       Script({Rule(2, "throttle", R"("retry_after": "Thu, 01 Jan 1970 00:00:00 GMT")")}), StatusCode::OK, "", 30, 4},
       {"429 on every attempt", Script({Rule(1, "throttle", R"("retry_after": "0")", -1)}),
        StatusCode::RESOURCE_EXHAUSTED, "PARTNER_CENTER_RATE_LIMITED", 10, 4, "gave up after 3 attempts", 0},
       {"429 asking for longer than --max_retry_after", Script({Rule(1, "throttle", R"("retry_after": "600")")}),
@@ -70,11 +69,10 @@ std::vector<Row> Rows() {
       {"429 whose wait would pass the caller's deadline", Script({Rule(0, "throttle", R"("retry_after": "20")")}),
        StatusCode::RESOURCE_EXHAUSTED, "PARTNER_CENTER_RATE_LIMITED", 0, 1, "would pass the call's deadline", 20,
        absl::Seconds(10)},
-      {"503 burst of two, then OK", Script({Rule(0, "http_status", R"("status": 503)", 2)}), StatusCode::OK, "", 30,
-       5},
+      {"503 burst of two, then OK", Script({Rule(0, "http_status", R"("status": 503)", 2)}), StatusCode::OK, "", 30, 5},
       {"502 then 504, then OK",
-       Script({Rule(1, "http_status", R"("status": 502)"), Rule(1, "http_status", R"("status": 504)")}),
-       StatusCode::OK, "", 30, 5},
+       Script({Rule(1, "http_status", R"("status": 502)"), Rule(1, "http_status", R"("status": 504)")}), StatusCode::OK,
+       "", 30, 5},
       {"500 on every attempt", Script({Rule(2, "http_status", R"("status": 500)", -1)}), StatusCode::UNAVAILABLE,
        "PARTNER_CENTER_UNAVAILABLE", 20, 5, "HTTP 500"},
       {"401", Script({Rule(0, "http_status", R"("status": 401, "description": "token expired")")}),
@@ -89,27 +87,35 @@ std::vector<Row> Rows() {
        "PARTNER_CENTER_REJECTED_REQUEST", 10, 2},
       {"slow first byte within the page timeout", Script({Rule(0, "slow_first_byte", R"("delay_ms": 300)")}),
        StatusCode::OK, "", 30, 3},
-      {"slow first byte past the page timeout, then OK",
-       Script({Rule(1, "slow_first_byte", R"("delay_ms": 4000)")}), StatusCode::OK, "", 30, 4},
+      {"slow first byte past the page timeout, then OK", Script({Rule(1, "slow_first_byte", R"("delay_ms": 4000)")}),
+       StatusCode::OK, "", 30, 4},
       {"stall mid-body past the page timeout, then OK", Script({Rule(1, "stall_mid_body", R"("delay_ms": 4000)")}),
        StatusCode::OK, "", 30, 4},
       {"connection cut mid-body once, then OK", Script({Rule(1, "reset_mid_body")}), StatusCode::OK, "", 30, 4},
-      {"connection cut mid-body on every attempt", Script({Rule(1, "reset_mid_body", "", -1)}),
-       StatusCode::UNAVAILABLE, "PARTNER_CENTER_UNREACHABLE", 10, 4, "gave up after 3 attempts"},
-      {"truncated JSON", Script({Rule(1, "truncated_json")}), StatusCode::INTERNAL, "PARTNER_CENTER_BAD_RESPONSE",
-       10, 2, "page 2 could not be read"},
+      {"connection cut mid-body on every attempt", Script({Rule(1, "reset_mid_body", "", -1)}), StatusCode::UNAVAILABLE,
+       "PARTNER_CENTER_UNREACHABLE", 10, 4, "gave up after 3 attempts"},
+      {"truncated JSON", Script({Rule(1, "truncated_json")}), StatusCode::INTERNAL, "PARTNER_CENTER_BAD_RESPONSE", 10,
+       2, "page 2 could not be read"},
       {"invalid JSON", Script({Rule(0, "invalid_json")}), StatusCode::INTERNAL, "PARTNER_CENTER_BAD_RESPONSE", 0, 1,
        "not valid JSON"},
       {"HTML instead of JSON", Script({Rule(0, "html")}), StatusCode::INTERNAL, "PARTNER_CENTER_BAD_RESPONSE", 0, 1,
        "Content-Type text/html"},
-      {"wrong types on page 2", Script({Rule(2, "wrong_types")}), StatusCode::INTERNAL,
-       "PARTNER_CENTER_BAD_RESPONSE", 20, 3, "items[0].totalCost"},
+      {"wrong types on page 2", Script({Rule(2, "wrong_types")}), StatusCode::INTERNAL, "PARTNER_CENTER_BAD_RESPONSE",
+       20, 3, "items[0].totalCost"},
       {"a body past --max_response_bytes", Script({Rule(0, "huge_body", R"("bytes": 300000)")}),
        StatusCode::FAILED_PRECONDITION, "PARTNER_CENTER_RESPONSE_TOO_LARGE", 0, 1, "exceeded"},
       {"links.next looping to the same page", Script({Rule(1, "loop_next")}), StatusCode::INTERNAL,
        "PARTNER_CENTER_PAGING_LOOP", 20, 2, "repeats an earlier page"},
-      {"a page slower than the caller's whole deadline", Script({Rule(0, "slow_first_byte", R"("delay_ms": 6000)")}),
-       StatusCode::DEADLINE_EXCEEDED, "", 0, 1, "", {}, absl::Milliseconds(1500), /*status_from_server=*/false},
+      {"a page slower than the caller's whole deadline",
+       Script({Rule(0, "slow_first_byte", R"("delay_ms": 6000)")}),
+       StatusCode::DEADLINE_EXCEEDED,
+       "",
+       0,
+       1,
+       "",
+       {},
+       absl::Milliseconds(1500),
+       /*status_from_server=*/false},
       {"no fault, after all of the above", "[]", StatusCode::OK, "", 30, 3},
   };
 }
@@ -117,11 +123,11 @@ std::vector<Row> Rows() {
 class FaultMatrixTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<EmulatorAndServer>> started = EmulatorAndServer::Start(
-        {"--dataset=generated", absl::StrCat("--customers=", kCustomers),
-         absl::StrCat("--page_size=", kPartnerCenterPageSize)},
-        {"--access_token_file=" + TokenFile(), "--max_attempts=3", "--initial_backoff=10ms", "--max_backoff=50ms",
-         "--page_timeout=2s", "--max_response_bytes=200000"});
+    absl::StatusOr<std::unique_ptr<EmulatorAndServer>> started =
+        EmulatorAndServer::Start({"--dataset=generated", absl::StrCat("--customers=", kCustomers),
+                                  absl::StrCat("--page_size=", kPartnerCenterPageSize)},
+                                 {"--access_token_file=" + TokenFile(), "--max_attempts=3", "--initial_backoff=10ms",
+                                  "--max_backoff=50ms", "--page_timeout=2s", "--max_response_bytes=200000"});
     ASSERT_TRUE(started.ok()) << started.status();
     stack_ = started->release();
   }

@@ -57,7 +57,6 @@ client::ListOptions Options(int page_size = 0, std::string token = "") {
   return options;
 }
 
-
 TEST(UsageRecordsIntegrationTest, SeedSampleArrivesExactly) {
   auto stack = Start({"--dataset=seed"}, EmulatorAndServer::WithTokenFile());
   ASSERT_NE(stack, nullptr);
@@ -65,8 +64,8 @@ TEST(UsageRecordsIntegrationTest, SeedSampleArrivesExactly) {
   ASSERT_TRUE(listing.summary.status.ok()) << listing.summary.status.error_message() << stack->ServerLog();
 
   v1::ListUsageRecordsResponse expected;
-  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
-      ReadRunfile("tests/testing/seed_sample_expected.textproto"), &expected));
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(ReadRunfile("tests/testing/seed_sample_expected.textproto"),
+                                                            &expected));
   EXPECT_EQ(listing.summary.partner_center_total_count, expected.partner_center_total_count());
   EXPECT_EQ(listing.summary.messages, 2);  // 3 + 1
   ASSERT_EQ(listing.records.size(), static_cast<std::size_t>(expected.usage_records_size()));
@@ -142,8 +141,8 @@ TEST(UsageRecordsIntegrationTest, MultiPageGeneratedSetArrivesExactlyOnce) {
   constexpr int kCustomers = 250;
   constexpr int kPartnerCenterPageSize = 40;
   auto stack = Start({"--dataset=generated", absl::StrCat("--customers=", kCustomers),
-                             absl::StrCat("--page_size=", kPartnerCenterPageSize)},
-                            EmulatorAndServer::WithTokenFile());
+                      absl::StrCat("--page_size=", kPartnerCenterPageSize)},
+                     EmulatorAndServer::WithTokenFile());
   ASSERT_NE(stack, nullptr);
   client::ListOptions options = Options(/*page_size=*/17);
   options.correlation_id = "aaaa0000-bb11-2222-33cc-444444dddddd";
@@ -245,8 +244,8 @@ TEST(UsageRecordsIntegrationTest, UnreachablePartnerCenterIsUnavailableAndTheSer
     client::UsageRecordsClient client(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials()));
     for (int attempt = 0; attempt < 3; ++attempt) {
-      client::ListSummary summary = client.ListUsageRecords(
-          Options(0, kEmulatorToken), [](const v1::CustomerMonthlyUsageRecord&) { return true; });
+      client::ListSummary summary = client.ListUsageRecords(Options(0, kEmulatorToken),
+                                                            [](const v1::CustomerMonthlyUsageRecord&) { return true; });
       EXPECT_EQ(summary.status.error_code(), grpc::StatusCode::UNAVAILABLE) << summary.status.error_message();
       EXPECT_THAT(summary.status.error_message(), HasSubstr("page 1"));
       EXPECT_THAT(summary.status.error_message(), HasSubstr("gave up after 3 attempts"));
@@ -258,22 +257,28 @@ TEST(UsageRecordsIntegrationTest, UnreachablePartnerCenterIsUnavailableAndTheSer
 }
 
 TEST(UsageRecordsIntegrationTest, ServerRefusesToStartWithAnUnusableConfiguration) {
-  const std::vector<std::pair<std::string, std::string>> bad_flags = {
-      {"--partner_center_url=ftp://example.test", "must start with https://"},
-      {"--access_token_file=/nonexistent/token", "--access_token_file"},
-      {"--max_pages=0", "max_pages"},
-      {"--locale=", "locale"},
-      {"--resume_token_key_file=/nonexistent/key", "--resume_token_key_file"},
+  const std::string token_file = EmulatorAndServer::WithTokenFile()[0];  // --access_token_file=...
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--partner_center_url=ftp://example.test"}, "must start with https://"},
+      {{"--partner_center_url=http://partner.example.test"}, "http:// only on a loopback host"},
+      {{"--access_token_file=/nonexistent/token"}, "--access_token_file"},
+      {{"--max_pages=0"}, "max_pages"},
+      {{"--locale="}, "locale"},
+      {{"--resume_token_key_file=/nonexistent/key"}, "--resume_token_key_file"},
+      {{"--cloud=mars"}, "--cloud"},
+      {{"--auth_mode=refresh_token", "--client_id=app"}, "--refresh_token_file"},
+      {{token_file, "--listen=0.0.0.0:0"}, "refusing to listen on 0.0.0.0:0"},
   };
-  for (const auto& [flag, complaint] : bad_flags) {
-    auto server = ChildProcess::Start(RunfilePath("server/pcusage_server"), {flag, "--listen=127.0.0.1:0"},
-                                      TempPath("bad.log"));
+  for (const auto& [flags, complaint] : cases) {
+    std::vector<std::string> args = {"--listen=127.0.0.1:0"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    auto server = ChildProcess::Start(RunfilePath("server/pcusage_server"), args, TempPath("bad.log"));
     ASSERT_TRUE(server.ok());
     absl::StatusOr<int> port = (*server)->WaitForPortFile(TempPath("never.port"), absl::Seconds(10));
-    EXPECT_FALSE(port.ok()) << flag;
+    EXPECT_FALSE(port.ok()) << flags[0];
     const int status = (*server)->Stop();
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << flag << ": status " << status;
-    EXPECT_THAT((*server)->Log(), HasSubstr(complaint)) << flag;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << flags[0] << ": status " << status;
+    EXPECT_THAT((*server)->Log(), HasSubstr(complaint)) << flags[0];
   }
 }
 

@@ -73,13 +73,13 @@ absl::StatusOr<int> ChildProcess::WaitForPortFile(const std::string& port_file, 
     if (!reaped_ && waitpid(pid_, &status, WNOHANG) == pid_) {
       reaped_ = true;
       exit_status_ = status;
-      return absl::InternalError(absl::StrCat("process exited (status ", status, ") before writing ", port_file,
-                                              "; its log:\n", Log()));
+      return absl::InternalError(
+          absl::StrCat("process exited (status ", status, ") before writing ", port_file, "; its log:\n", Log()));
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
-  return absl::DeadlineExceededError(absl::StrCat("no port in ", port_file, " after ",
-                                                  absl::FormatDuration(timeout), "; log:\n", Log()));
+  return absl::DeadlineExceededError(
+      absl::StrCat("no port in ", port_file, " after ", absl::FormatDuration(timeout), "; log:\n", Log()));
 }
 
 int ChildProcess::Stop(absl::Duration grace) {
@@ -109,6 +109,5 @@ std::string TempPath(const std::string& name) {
   const char* directory = std::getenv("TEST_TMPDIR");
   return absl::StrCat(directory != nullptr ? directory : "/tmp", "/", name, ".", getpid(), ".", counter++);
 }
-
 
 }  // namespace pcusage::testing

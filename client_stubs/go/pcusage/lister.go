@@ -1,0 +1,190 @@
+package pcusage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"math/rand/v2"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	usagev1 "github.com/pcusage/pcusage/client_stubs/go/partnercenter/usage/v1"
+)
+
+// Backoff between automatic resumes after UNAVAILABLE or DEADLINE_EXCEEDED:
+// full jitter, doubling from initialBackoff up to maxBackoff.
+const (
+	initialBackoff = 250 * time.Millisecond
+	maxBackoff     = 10 * time.Second
+)
+
+// A Lister ranges over the records of ListUsageRecords and keeps the stream's
+// position, so that a listing that failed or was stopped can go on from where
+// it ended without receiving a record twice. It can also continue a failed
+// stream by itself (MaxResumes).
+//
+// The context passed to [Lister.Records] or [Lister.Responses] bounds every
+// call: its deadline is the call's deadline, and cancelling it (or breaking out
+// of the range loop) cancels the stream on the server, which stops fetching
+// pages from Partner Center.
+//
+// A Lister is not safe for concurrent use.
+type Lister struct {
+	// Client is the generated client to call.
+	Client usagev1.UsageRecordsServiceClient
+
+	// PageSize is the most records one response message carries; 0 means the
+	// server's default (100).
+	PageSize int32
+
+	// ResumeToken is where the next call starts: empty for the first record.
+	// Once all of a message has been consumed, it is set to that message's
+	// resume token, so after a listing ends early it says where to go on.
+	ResumeToken string
+
+	// MaxResumes is how many times in a row, without a message in between, a
+	// stream that failed with a retryable status is continued from
+	// ResumeToken: UNAVAILABLE and DEADLINE_EXCEEDED after a backoff, and
+	// RESOURCE_EXHAUSTED after its RetryInfo delay (unless that delay passes
+	// the context's deadline). 0 never continues.
+	MaxResumes int
+
+	// CallOptions are passed to every call, e.g. grpc.Header to read the
+	// correlation id.
+	CallOptions []grpc.CallOption
+}
+
+// Records yields each record in Partner Center's order, exactly once. On
+// failure it yields one (nil, err), err being the call's gRPC status error
+// (read it with [Reason], [RetryDelay] or status.FromError), and stops.
+//
+// ResumeToken moves past a message only once all its records were yielded: if
+// the loop breaks in the middle of a message, resuming delivers that message's
+// records again.
+func (l *Lister) Records(ctx context.Context) iter.Seq2[*usagev1.CustomerMonthlyUsageRecord, error] {
+	return func(yield func(*usagev1.CustomerMonthlyUsageRecord, error) bool) {
+		err := l.run(ctx, func(resp *usagev1.ListUsageRecordsResponse) bool {
+			for _, record := range resp.GetUsageRecords() {
+				if !yield(record, nil) {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
+			yield(nil, err)
+		}
+	}
+}
+
+// Responses yields the stream's messages: batches of records, the first of a
+// call also carrying partner_center_total_count. On failure it yields one
+// (nil, err) and stops. ResumeToken moves past each message once it has been
+// yielded, also when the loop breaks on it.
+func (l *Lister) Responses(ctx context.Context) iter.Seq2[*usagev1.ListUsageRecordsResponse, error] {
+	return func(yield func(*usagev1.ListUsageRecordsResponse, error) bool) {
+		err := l.run(ctx, func(resp *usagev1.ListUsageRecordsResponse) bool {
+			if !yield(resp, nil) {
+				l.ResumeToken = resp.GetResumeToken()
+				return false
+			}
+			return true
+		})
+		if err != nil {
+			yield(nil, err)
+		}
+	}
+}
+
+// run calls ListUsageRecords from ResumeToken, continuing failed streams as
+// MaxResumes allows, and hands each message to consume. consume returns false
+// to stop; when it returns true the message is consumed and ResumeToken moves
+// past it. run returns the error that ended the listing, nil when it completed
+// or consume stopped it.
+func (l *Lister) run(ctx context.Context, consume func(*usagev1.ListUsageRecordsResponse) bool) error {
+	failures := 0
+	for {
+		progressed, stopped, err := l.call(ctx, consume)
+		if err == nil || stopped {
+			return err
+		}
+		if progressed {
+			failures = 0
+		}
+		failures++
+		if failures > l.MaxResumes {
+			return err
+		}
+		wait, ok := resumeDelay(ctx, err, failures)
+		if !ok {
+			return err
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return err
+		case <-timer.C:
+		}
+	}
+}
+
+// call runs one stream. It reports whether any message arrived, whether
+// consume stopped the listing, and the status that ended the stream (nil at its
+// end).
+func (l *Lister) call(ctx context.Context, consume func(*usagev1.ListUsageRecordsResponse) bool) (progressed, stopped bool, err error) {
+	// Cancels the stream when the consumer stops early or the stream fails.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := l.Client.ListUsageRecords(ctx, &usagev1.ListUsageRecordsRequest{
+		PageSize:    l.PageSize,
+		ResumeToken: l.ResumeToken,
+	}, l.CallOptions...)
+	if err != nil {
+		return false, false, err
+	}
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return progressed, false, nil
+		}
+		if err != nil {
+			return progressed, false, err
+		}
+		progressed = true
+		if !consume(resp) {
+			return true, true, nil
+		}
+		l.ResumeToken = resp.GetResumeToken()
+	}
+}
+
+// resumeDelay says whether a stream that ended with err is worth continuing
+// within ctx, and after how long; attempt counts the failures in a row.
+func resumeDelay(ctx context.Context, err error, attempt int) (time.Duration, bool) {
+	if ctx.Err() != nil {
+		return 0, false
+	}
+	var wait time.Duration
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		ceiling := initialBackoff << min(attempt-1, 10)
+		wait = rand.N(min(ceiling, maxBackoff) + 1)
+	case codes.ResourceExhausted:
+		delay, ok := RetryDelay(err)
+		if !ok {
+			return 0, false
+		}
+		wait = delay
+	default:
+		return 0, false
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
+		return 0, false
+	}
+	return wait, true
+}

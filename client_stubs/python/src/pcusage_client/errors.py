@@ -1,0 +1,89 @@
+"""Reading pcusage's error details (``google.rpc.ErrorInfo`` and ``google.rpc.RetryInfo``) from a failed call.
+
+Every pcusage error carries a ``google.rpc.Status`` in the ``grpc-status-details-bin`` trailer. This module reads
+it with grpcio-status' stock helpers (:func:`grpc_status.rpc_status.from_call`) and unpacks the details::
+
+    try:
+        for record in stream: ...
+    except grpc.RpcError as err:
+        details = error_details(err)
+        if details.retry_delay is not None:
+            time.sleep(details.retry_delay.total_seconds())
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+__all__ = ["ErrorDetails", "error_details"]
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorDetails:
+    """What a failed pcusage call says about its failure.
+
+    ``reason``, ``domain`` and ``metadata`` come from the ``ErrorInfo`` detail, ``retry_delay`` from ``RetryInfo``;
+    they are ``None`` (empty) when the status has no such detail, e.g. when the caller's own deadline ended the
+    call (gRPC then ends it locally, without details).
+    """
+
+    code: grpc.StatusCode
+    message: str
+    reason: str | None = None
+    domain: str | None = None
+    metadata: Mapping[str, str] = dataclasses.field(default_factory=lambda: _EMPTY)
+    retry_delay: datetime.timedelta | None = None
+
+    @property
+    def correlation_id(self) -> str | None:
+        """The call's MS-CorrelationId (ErrorInfo metadata ``ms_correlation_id``): quote it to Microsoft support."""
+        return self.metadata.get("ms_correlation_id")
+
+    def __str__(self) -> str:
+        text = f"{self.code.name}: {self.message}"
+        extras = []
+        if self.reason is not None:
+            extras.append(f"reason {self.reason}")
+        if self.retry_delay is not None:
+            extras.append(f"retry after {self.retry_delay.total_seconds():g} s")
+        return f"{text} ({', '.join(extras)})" if extras else text
+
+
+def error_details(error: grpc.RpcError) -> ErrorDetails:
+    """Reads the status code, message, ErrorInfo and RetryInfo of a failed call.
+
+    ``error`` is the :class:`grpc.RpcError` a stub call (or iterating its stream) raised; gRPC's errors are also
+    :class:`grpc.Call` objects, whose trailers hold the details.
+    """
+    if not isinstance(error, grpc.Call):
+        return ErrorDetails(code=grpc.StatusCode.UNKNOWN, message=str(error))
+    status = rpc_status.from_call(error)
+    if status is None:  # No grpc-status-details-bin trailer: only the code and message.
+        return ErrorDetails(code=error.code(), message=error.details() or "")
+
+    info: error_details_pb2.ErrorInfo | None = None
+    retry: error_details_pb2.RetryInfo | None = None
+    for detail in status.details:
+        if info is None and detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+        elif retry is None and detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            detail.Unpack(retry)
+    return ErrorDetails(
+        code=rpc_status.to_status(status).code,
+        message=status.message,
+        reason=info.reason if info is not None else None,
+        domain=info.domain if info is not None else None,
+        metadata=MappingProxyType(dict(info.metadata)) if info is not None else _EMPTY,
+        retry_delay=retry.retry_delay.ToTimedelta() if retry is not None and retry.HasField("retry_delay") else None,
+    )

@@ -1,0 +1,1 @@
+"""Runnable examples: ``python -m pcusage_client.examples.totals``."""

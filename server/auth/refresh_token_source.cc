@@ -1,0 +1,245 @@
+#include "server/auth/refresh_token_source.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "nlohmann/json.hpp"
+#include "server/common/error_details.h"
+#include "server/common/log.h"
+#include "server/common/printable.h"
+
+namespace pcusage::auth {
+namespace {
+
+// The URL without its query, for messages.
+absl::string_view WithoutQuery(absl::string_view url) { return url.substr(0, url.find('?')); }
+
+absl::Status Unavailable(const std::string& message) {
+  return WithErrorInfo(absl::UnavailableError(message), reason::kTokenEndpointUnavailable);
+}
+
+std::string JsonText(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// The first line of an identity platform error_description, which goes on with trace ids.
+std::string FirstLine(const std::string& text) { return Printable(text.substr(0, text.find_first_of("\r\n")), 300); }
+
+// What a caller waiting for another caller's refresh waits on: the count of finished refreshes to change.
+struct RefreshWait {
+  const int64_t* refreshes;
+  int64_t seen;
+  static bool Done(RefreshWait* wait) { return *wait->refreshes != wait->seen; }
+};
+
+bool IsTokenText(absl::string_view token) {
+  return !token.empty() && !HasControlCharacter(token) && !absl::StrContains(token, " ");
+}
+
+}  // namespace
+
+std::string FormEncode(absl::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string encoded;
+  for (unsigned char c : value) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      encoded.push_back(static_cast<char>(c));
+    } else {
+      encoded.push_back('%');
+      encoded.push_back(kHex[c >> 4]);
+      encoded.push_back(kHex[c & 0x0F]);
+    }
+  }
+  return encoded;
+}
+
+absl::StatusOr<std::unique_ptr<RefreshTokenSource>> RefreshTokenSource::Create(
+    std::shared_ptr<partner_center::HttpTransport> transport, RefreshTokenOptions options,
+    std::function<absl::Time()> now) {
+  if (options.token_url.empty() || options.client_id.empty()) {
+    return absl::InvalidArgumentError("a token endpoint and a client id are needed");
+  }
+  std::ifstream file(options.refresh_token_file, std::ios::binary);
+  std::stringstream contents;
+  contents << file.rdbuf();
+  if (!file) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("refresh token file ", options.refresh_token_file, " cannot be read"));
+  }
+  std::string refresh_token(absl::StripAsciiWhitespace(contents.str()));
+  if (!IsTokenText(refresh_token)) {
+    return absl::InvalidArgumentError(absl::StrCat("refresh token file ", options.refresh_token_file,
+                                                   " must hold one token, without spaces or line breaks inside"));
+  }
+  if (!now) now = [] { return absl::Now(); };
+  return std::unique_ptr<RefreshTokenSource>(
+      new RefreshTokenSource(std::move(transport), std::move(options), std::move(refresh_token), std::move(now)));
+}
+
+RefreshTokenSource::RefreshTokenSource(std::shared_ptr<partner_center::HttpTransport> transport,
+                                       RefreshTokenOptions options, std::string refresh_token,
+                                       std::function<absl::Time()> now)
+    : transport_(std::move(transport)), options_(std::move(options)), now_(std::move(now)) {
+  absl::MutexLock lock(&mu_);
+  refresh_token_ = std::move(refresh_token);
+}
+
+absl::StatusOr<std::string> RefreshTokenSource::TokenForCall(std::optional<absl::string_view>) {
+  return Token(std::nullopt);
+}
+
+absl::StatusOr<std::string> RefreshTokenSource::TokenAfterRejection(absl::string_view rejected) {
+  return Token(rejected);
+}
+
+int64_t RefreshTokenSource::refreshes() const {
+  absl::MutexLock lock(&mu_);
+  return refreshes_;
+}
+
+absl::StatusOr<std::string> RefreshTokenSource::Token(std::optional<absl::string_view> must_replace) {
+  mu_.Lock();
+  const auto usable = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !access_token_.empty() && now_() < expires_at_ - options_.refresh_margin &&
+           (!must_replace.has_value() || access_token_ != *must_replace);
+  };
+  if (usable()) {
+    std::string token = access_token_;
+    mu_.Unlock();
+    return token;
+  }
+  if (refreshing_) {
+    // Share the refresh under way: its result, good or bad, is this call's.
+    RefreshWait wait{&refreshes_, refreshes_};
+    mu_.Await(absl::Condition(&RefreshWait::Done, &wait));
+    absl::Status shared = last_result_;
+    std::string token = access_token_;
+    mu_.Unlock();
+    if (!shared.ok()) return shared;
+    return token;
+  }
+  refreshing_ = true;
+  const std::string refresh_token = refresh_token_;
+  mu_.Unlock();
+
+  absl::StatusOr<Grant> grant = Exchange(refresh_token);
+
+  mu_.Lock();
+  refreshing_ = false;
+  ++refreshes_;
+  last_result_ = grant.status();
+  if (!grant.ok()) {
+    mu_.Unlock();
+    return grant.status();
+  }
+  access_token_ = grant->access_token;
+  expires_at_ = grant->expires_at;
+  if (grant->rotated_refresh_token.has_value() && *grant->rotated_refresh_token != refresh_token_) {
+    refresh_token_ = *grant->rotated_refresh_token;
+    SaveRefreshToken(refresh_token_);
+  }
+  std::string token = access_token_;
+  mu_.Unlock();
+  return token;
+}
+
+absl::StatusOr<RefreshTokenSource::Grant> RefreshTokenSource::Exchange(const std::string& refresh_token) const {
+  const std::string where = absl::StrCat("token endpoint ", WithoutQuery(options_.token_url));
+  partner_center::HttpRequest request;
+  request.method = "POST";
+  request.url = options_.token_url;
+  request.timeout = options_.request_timeout;
+  request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  request.body = absl::StrCat("grant_type=refresh_token&client_id=", FormEncode(options_.client_id),
+                              "&refresh_token=", FormEncode(refresh_token));
+  if (!options_.client_secret.empty()) {
+    absl::StrAppend(&request.body, "&client_secret=", FormEncode(options_.client_secret));
+  }
+  if (absl::StrContains(options_.token_url, "/v2.0/")) {
+    absl::StrAppend(&request.body, "&scope=", FormEncode(absl::StrCat(options_.resource, "/user_impersonation")));
+  } else {
+    absl::StrAppend(&request.body, "&resource=", FormEncode(options_.resource));
+  }
+
+  const absl::Time started = now_();
+  absl::StatusOr<partner_center::HttpResponse> response = transport_->Send(request);
+  if (!response.ok()) {
+    LogWarning(where, " failed: ", response.status().message());
+    return Unavailable(absl::StrCat(where, " cannot be reached: ", response.status().message()));
+  }
+  const nlohmann::json body = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  if (response->status_code != 200) {
+    const std::string error = body.is_object() ? Printable(JsonText(body, "error"), 64) : "";
+    const std::string description = body.is_object() ? FirstLine(JsonText(body, "error_description")) : "";
+    LogWarning(where, " answered HTTP ", response->status_code, " ", error, ": ", description);
+    if (response->status_code >= 500) {
+      return Unavailable(absl::StrCat(where, " answered HTTP ", response->status_code));
+    }
+    if (error == "invalid_grant") {
+      return WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
+                               "the identity platform refused the refresh token (invalid_grant: ", description,
+                               "); it must be renewed: sign in again as an App+User (MFA is enforced) and put the "
+                               "new refresh token in --refresh_token_file")),
+                           reason::kRefreshTokenInvalid);
+    }
+    return WithErrorInfo(
+        absl::FailedPreconditionError(absl::StrCat(where, " refused the request (HTTP ", response->status_code, " ",
+                                                   error, ": ", description, ")")),
+        reason::kTokenRequestRejected);
+  }
+
+  Grant grant;
+  grant.access_token = body.is_object() ? JsonText(body, "access_token") : "";
+  int64_t expires_in = 0;
+  if (auto it = body.is_object() ? body.find("expires_in") : body.end(); it != body.end()) {
+    if (it->is_number_integer()) expires_in = it->get<int64_t>();
+    if (it->is_string() && !absl::SimpleAtoi(it->get<std::string>(), &expires_in)) expires_in = 0;
+  }
+  if (!IsTokenText(grant.access_token) || expires_in <= 0) {
+    return WithErrorInfo(
+        absl::UnavailableError(absl::StrCat(where, " answered without a usable access_token and expires_in")),
+        reason::kTokenEndpointUnavailable);
+  }
+  grant.expires_at = started + absl::Seconds(expires_in);
+  if (std::string rotated = JsonText(body, "refresh_token"); IsTokenText(rotated)) {
+    grant.rotated_refresh_token = std::move(rotated);
+  }
+  LogInfo(where, ": new access token, valid for ", expires_in, "s",
+          grant.rotated_refresh_token.has_value() ? "; refresh token rotated" : "");
+  return grant;
+}
+
+void RefreshTokenSource::SaveRefreshToken(const std::string& refresh_token) const {
+  const std::string& path = options_.refresh_token_file;
+  const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
+  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool saved = fd >= 0;
+  if (saved) {
+    const std::string contents = refresh_token + "\n";
+    saved = fchmod(fd, 0600) == 0 &&
+            write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) && fsync(fd) == 0;
+    saved = close(fd) == 0 && saved;
+  }
+  saved = saved && rename(temporary.c_str(), path.c_str()) == 0;
+  if (!saved) {
+    const int error = errno;
+    unlink(temporary.c_str());
+    LogError("cannot save the rotated refresh token to ", path, " (", std::strerror(error),
+             "); it is kept in memory only and will be lost on restart");
+  }
+}
+
+}  // namespace pcusage::auth

@@ -1,0 +1,92 @@
+// Partner Center access tokens from the OAuth2 refresh-token grant (App+User), the way a partner's own tooling
+// gets them: exchanged at the Microsoft identity platform's token endpoint, cached until shortly before they
+// expire, refreshed once for all concurrent calls, and with a rotated refresh token written back to its file.
+#ifndef PCUSAGE_SERVER_AUTH_REFRESH_TOKEN_SOURCE_H_
+#define PCUSAGE_SERVER_AUTH_REFRESH_TOKEN_SOURCE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/auth/access_token_source.h"
+#include "server/partner_center/http_transport.h"
+
+namespace pcusage::auth {
+
+struct RefreshTokenOptions {
+  // The token endpoint, e.g. https://login.microsoftonline.com/<tenant>/oauth2/token. An endpoint whose path has
+  // "/v2.0/" is sent `scope=<resource>/user_impersonation`; any other `resource=<resource>`.
+  std::string token_url;
+  std::string client_id;
+  std::string client_secret;  // empty for a public client
+  // Holds the refresh token; read at start, rewritten (atomically, mode 0600) when the endpoint rotates it.
+  std::string refresh_token_file;
+  std::string resource = "https://api.partnercenter.microsoft.com";
+  // A cached token is renewed this long before it expires.
+  absl::Duration refresh_margin = absl::Minutes(5);
+  absl::Duration request_timeout = absl::Seconds(30);
+};
+
+class RefreshTokenSource final : public AccessTokenSource {
+ public:
+  // Reads the refresh token file; the error says why it cannot be used. No request is made yet. `now` is for tests.
+  static absl::StatusOr<std::unique_ptr<RefreshTokenSource>> Create(
+      std::shared_ptr<partner_center::HttpTransport> transport, RefreshTokenOptions options,
+      std::function<absl::Time()> now = {});
+
+  // The cached access token, or a new one when it is about to expire; the caller's metadata is ignored.
+  // Concurrent calls wait for one refresh. Errors: FAILED_PRECONDITION (REFRESH_TOKEN_INVALID) when the identity
+  // platform refuses the refresh token (it must be renewed by signing in again, with MFA), FAILED_PRECONDITION
+  // (TOKEN_REQUEST_REJECTED) for other refusals, UNAVAILABLE (TOKEN_ENDPOINT_UNAVAILABLE) when it cannot be reached
+  // or answers 5xx or nonsense.
+  absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization) override;
+
+  // A new token when `rejected` is still the cached one (else the newer cached one): one forced refresh.
+  absl::StatusOr<std::string> TokenAfterRejection(absl::string_view rejected) override;
+
+  // Token endpoint requests made so far (for tests and logs).
+  int64_t refreshes() const;
+
+ private:
+  RefreshTokenSource(std::shared_ptr<partner_center::HttpTransport> transport, RefreshTokenOptions options,
+                     std::string refresh_token, std::function<absl::Time()> now);
+
+  // Returns the cached token unless `must_replace` names it or it is stale; otherwise refreshes, or waits for
+  // the refresh already under way and shares its result.
+  absl::StatusOr<std::string> Token(std::optional<absl::string_view> must_replace);
+
+  struct Grant {
+    std::string access_token;
+    absl::Time expires_at;
+    std::optional<std::string> rotated_refresh_token;
+  };
+  // One request to the token endpoint. Called without mu_ held.
+  absl::StatusOr<Grant> Exchange(const std::string& refresh_token) const;
+  void SaveRefreshToken(const std::string& refresh_token) const;
+
+  const std::shared_ptr<partner_center::HttpTransport> transport_;
+  const RefreshTokenOptions options_;
+  const std::function<absl::Time()> now_;
+
+  mutable absl::Mutex mu_;
+  std::string refresh_token_ ABSL_GUARDED_BY(mu_);
+  std::string access_token_ ABSL_GUARDED_BY(mu_);
+  absl::Time expires_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  bool refreshing_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t refreshes_ ABSL_GUARDED_BY(mu_) = 0;     // completed or failed exchanges
+  absl::Status last_result_ ABSL_GUARDED_BY(mu_);  // of the latest exchange
+};
+
+// The x-www-form-urlencoded form of `value` (RFC 3986 unreserved characters kept, everything else %XX).
+std::string FormEncode(absl::string_view value);
+
+}  // namespace pcusage::auth
+
+#endif  // PCUSAGE_SERVER_AUTH_REFRESH_TOKEN_SOURCE_H_

@@ -1,0 +1,203 @@
+#include "server/auth/refresh_token_source.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/error_details.h"
+#include "server/partner_center/mock_http_transport.h"
+
+namespace pcusage::auth {
+namespace {
+
+using partner_center::HttpRequest;
+using partner_center::HttpResponse;
+using partner_center::MockHttpTransport;
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Invoke;
+using ::testing::Not;
+using ::testing::Return;
+
+HttpResponse Json(int status, const std::string& body) {
+  HttpResponse response;
+  response.status_code = status;
+  response.headers = {{"content-type", "application/json"}};
+  response.body = body;
+  return response;
+}
+
+HttpResponse Granted(const std::string& access_token, const std::string& rotated = "", int expires_in = 3600) {
+  std::string body = absl::StrCat(R"({"token_type": "Bearer", "access_token": ")", access_token,
+                                  R"(", "expires_in": ")", expires_in, "\"");
+  if (!rotated.empty()) absl::StrAppend(&body, R"(, "refresh_token": ")", rotated, "\"");
+  return Json(200, body + "}");
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
+}
+
+class RefreshTokenSourceTest : public testing::Test {
+ protected:
+  void SetUp() override { std::ofstream(path_, std::ios::trunc) << "rt-initial\n"; }
+
+  std::unique_ptr<RefreshTokenSource> Make(const std::string& token_url = "https://login.example/t1/oauth2/token") {
+    RefreshTokenOptions options;
+    options.token_url = token_url;
+    options.client_id = "client 1";
+    options.client_secret = "s3cret&=";
+    options.refresh_token_file = path_;
+    auto source = RefreshTokenSource::Create(transport_, options, [this] { return now_; });
+    EXPECT_TRUE(source.ok()) << source.status();
+    return *std::move(source);
+  }
+
+  std::shared_ptr<MockHttpTransport> transport_ = std::make_shared<MockHttpTransport>();
+  std::string path_ = std::string(std::getenv("TEST_TMPDIR")) + "/refresh_token";
+  absl::Time now_ = absl::FromUnixSeconds(1800000000);
+};
+
+TEST_F(RefreshTokenSourceTest, ExchangesTheRefreshTokenWithTheV1Form) {
+  auto source = Make();
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const HttpRequest& request) {
+    EXPECT_EQ(request.method, "POST");
+    EXPECT_EQ(request.url, "https://login.example/t1/oauth2/token");
+    EXPECT_EQ(request.body,
+              "grant_type=refresh_token&client_id=client%201&refresh_token=rt-initial&client_secret=s3cret%26%3D"
+              "&resource=https%3A%2F%2Fapi.partnercenter.microsoft.com");
+    return Granted("at-1");
+  }));
+  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-1");
+}
+
+TEST_F(RefreshTokenSourceTest, V2EndpointsAskForAScope) {
+  auto source = Make("https://login.example/t1/oauth2/v2.0/token");
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const HttpRequest& request) {
+    EXPECT_THAT(request.body, HasSubstr("&scope=https%3A%2F%2Fapi.partnercenter.microsoft.com%2Fuser_impersonation"));
+    EXPECT_THAT(request.body, Not(HasSubstr("resource=")));
+    return Json(200, R"({"access_token": "at-v2", "expires_in": 3599})");
+  }));
+  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-v2");
+}
+
+TEST_F(RefreshTokenSourceTest, CachesUntilShortlyBeforeExpiry) {
+  auto source = Make();
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(Granted("at-1"))).WillOnce(Return(Granted("at-2")));
+  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-1");
+  now_ += absl::Minutes(54);
+  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-1");
+  now_ += absl::Minutes(2);  // inside the 5-minute margin
+  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-2");
+  EXPECT_EQ(source->refreshes(), 2);
+}
+
+TEST_F(RefreshTokenSourceTest, RotatedRefreshTokenIsWrittenBackPrivately) {
+  auto source = Make();
+  EXPECT_CALL(*transport_, Send(_))
+      .WillOnce(Return(Granted("at-1", "rt-second")))
+      .WillOnce(Invoke([](const HttpRequest& request) {
+        EXPECT_THAT(request.body, HasSubstr("refresh_token=rt-second&"));
+        return Granted("at-2");
+      }));
+  ASSERT_TRUE(source->TokenForCall(std::nullopt).ok());
+  EXPECT_EQ(ReadFile(path_), "rt-second\n");
+  struct stat info;
+  ASSERT_EQ(stat(path_.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600);
+  now_ += absl::Hours(2);
+  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-2");
+}
+
+TEST_F(RefreshTokenSourceTest, RejectionForcesOneRefreshSharedByCallersWithTheSameStaleToken) {
+  auto source = Make();
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(Granted("at-1"))).WillOnce(Return(Granted("at-2")));
+  ASSERT_EQ(source->TokenForCall(std::nullopt).value(), "at-1");
+  EXPECT_EQ(source->TokenAfterRejection("at-1").value(), "at-2");
+  // A second caller that also held at-1 gets the new token without another request.
+  EXPECT_EQ(source->TokenAfterRejection("at-1").value(), "at-2");
+  EXPECT_EQ(source->refreshes(), 2);
+}
+
+TEST_F(RefreshTokenSourceTest, ConcurrentCallsShareOneRefresh) {
+  auto source = Make();
+  absl::Notification release;
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([&release](const HttpRequest&) {
+    release.WaitForNotification();
+    return Granted("at-shared");
+  }));
+  std::vector<std::thread> callers;
+  std::vector<std::string> tokens(8);
+  for (int i = 0; i < 8; ++i) {
+    callers.emplace_back([&source, &tokens, i] { tokens[i] = source->TokenForCall(std::nullopt).value_or("error"); });
+  }
+  absl::SleepFor(absl::Milliseconds(100));  // let the callers queue up behind the first
+  release.Notify();
+  for (std::thread& caller : callers) caller.join();
+  for (const std::string& token : tokens) EXPECT_EQ(token, "at-shared");
+  EXPECT_EQ(source->refreshes(), 1);
+}
+
+TEST_F(RefreshTokenSourceTest, InvalidGrantSaysTheRefreshTokenMustBeRenewed) {
+  auto source = Make();
+  EXPECT_CALL(*transport_, Send(_))
+      .WillOnce(Return(Json(400, R"({"error": "invalid_grant", "error_description": "AADSTS70008: The refresh token )"
+                                 R"(has expired due to inactivity.\r\nTrace ID: abc\r\nCorrelation ID: def"})")));
+  absl::StatusOr<std::string> token = source->TokenForCall(std::nullopt);
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(token.status().message()),
+              AllOf(HasSubstr("AADSTS70008"), HasSubstr("must be renewed"), HasSubstr("MFA"),
+                    Not(HasSubstr("Trace ID")), Not(HasSubstr("rt-initial")), Not(HasSubstr("s3cret"))));
+  EXPECT_EQ(GetErrorInfo(token.status())->reason(), "REFRESH_TOKEN_INVALID");
+}
+
+TEST_F(RefreshTokenSourceTest, OtherFailuresAreClassified) {
+  auto source = Make();
+  EXPECT_CALL(*transport_, Send(_))
+      .WillOnce(Return(Json(401, R"({"error": "invalid_client", "error_description": "AADSTS7000215: bad secret"})")))
+      .WillOnce(Return(Json(503, "")))
+      .WillOnce(Return(absl::UnavailableError("connection refused")))
+      .WillOnce(Return(Json(200, R"({"access_token": "", "expires_in": "3600"})")));
+  absl::Status status = source->TokenForCall(std::nullopt).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(GetErrorInfo(status)->reason(), "TOKEN_REQUEST_REJECTED");
+  for (int i = 0; i < 3; ++i) {
+    status = source->TokenForCall(std::nullopt).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << i;
+    EXPECT_EQ(GetErrorInfo(status)->reason(), "TOKEN_ENDPOINT_UNAVAILABLE") << i;
+  }
+}
+
+TEST_F(RefreshTokenSourceTest, UnusableRefreshTokenFilesAreRejectedAtStart) {
+  RefreshTokenOptions options;
+  options.token_url = "https://login.example/t1/oauth2/token";
+  options.client_id = "c";
+  options.refresh_token_file = path_ + ".missing";
+  EXPECT_FALSE(RefreshTokenSource::Create(transport_, options).ok());
+  std::ofstream(path_, std::ios::trunc) << "two\ntokens";
+  options.refresh_token_file = path_;
+  absl::Status status = RefreshTokenSource::Create(transport_, options).status();
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("tokens")));
+}
+
+TEST(FormEncodeTest, KeepsOnlyUnreservedCharacters) {
+  EXPECT_EQ(FormEncode("aZ09-._~"), "aZ09-._~");
+  EXPECT_EQ(FormEncode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+}
+
+}  // namespace
+}  // namespace pcusage::auth
