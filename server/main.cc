@@ -20,6 +20,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/auth/caller_authenticator.h"
 #include "server/auth/credentials.h"
 #include "server/common/log.h"
 #include "server/common/loopback.h"
@@ -54,9 +55,20 @@ ABSL_FLAG(std::string, refresh_token_file, "",
 ABSL_FLAG(std::string, token_url, "",
           "refresh_token: the token endpoint; empty means <cloud authority>/<tenant_id>/oauth2/token. Must be "
           "https:// (http:// only on a loopback host).");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain for the gRPC listener; with --tls_key_file the listener speaks TLS.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for --tls_cert_file.");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CAs whose client certificates the listener requires and verifies (mTLS).");
+ABSL_FLAG(std::string, client_allow_list_file, "",
+          "With --tls_client_ca_file: client certificate identities (subject CN or a SAN), one a line, let in.");
+ABSL_FLAG(std::string, api_keys_file, "",
+          "Callers must send one of these API keys as 'x-api-key' metadata. One key a line: '<name> <salt hex> "
+          "<sha256 hex of salt + key>' (make lines with pcusage_api_key).");
 ABSL_FLAG(bool, insecure, false,
-          "Allow listening on a non-loopback address with server-held credentials (static, refresh_token) and "
-          "no caller authentication: anyone who reaches the port reads the partner's billing data.");
+          "Allow listening on a non-loopback address with server-held credentials (static, refresh_token) without "
+          "TLS and caller authentication (API keys or an mTLS allow list): anyone who reaches the port then reads "
+          "the partner's billing data.");
 ABSL_FLAG(std::string, locale, "en-US", "X-Locale sent to Partner Center.");
 ABSL_FLAG(std::string, application_name, "pcusage", "MS-PartnerCenter-Application sent to Partner Center.");
 ABSL_FLAG(absl::Duration, page_timeout, absl::Minutes(2),
@@ -113,6 +125,63 @@ absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> MakeResumeTokenCodec() {
   return ResumeTokenCodec::Create(*std::move(key), absl::GetFlag(FLAGS_resume_token_ttl));
 }
 
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream contents;
+  contents << file.rdbuf();
+  return file ? contents.str() : "";
+}
+
+// The listener's transport security and who may call it, from the TLS and caller flags.
+struct Listener {
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  bool tls = false;
+  std::shared_ptr<const auth::CallerAuthenticator> callers;
+};
+
+absl::StatusOr<Listener> MakeListener() {
+  const std::string cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  const std::string key_file = absl::GetFlag(FLAGS_tls_key_file);
+  const std::string client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  const std::string allow_list_file = absl::GetFlag(FLAGS_client_allow_list_file);
+  if (cert_file.empty() != key_file.empty()) {
+    return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");
+  }
+  if (!client_ca_file.empty() && cert_file.empty()) {
+    return absl::InvalidArgumentError("--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
+  }
+  if (!allow_list_file.empty() && client_ca_file.empty()) {
+    return absl::InvalidArgumentError("--client_allow_list_file needs --tls_client_ca_file (verified identities)");
+  }
+  absl::StatusOr<std::unique_ptr<auth::CallerAuthenticator>> callers =
+      auth::CallerAuthenticator::Create(absl::GetFlag(FLAGS_api_keys_file), allow_list_file);
+  if (!callers.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--api_keys_file/--client_allow_list_file: ", callers.status().message()));
+  }
+  Listener listener;
+  listener.callers = *std::move(callers);
+  if (cert_file.empty()) {
+    listener.credentials = grpc::InsecureServerCredentials();
+    return listener;
+  }
+  grpc::SslServerCredentialsOptions options(client_ca_file.empty()
+                                                ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                                : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair{ReadFileOrEmpty(key_file), ReadFileOrEmpty(cert_file)};
+  if (pair.private_key.empty() || pair.cert_chain.empty()) {
+    return absl::InvalidArgumentError("--tls_cert_file/--tls_key_file cannot be read");
+  }
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!client_ca_file.empty()) {
+    options.pem_root_certs = ReadFileOrEmpty(client_ca_file);
+    if (options.pem_root_certs.empty()) return absl::InvalidArgumentError("--tls_client_ca_file cannot be read");
+  }
+  listener.credentials = grpc::SslServerCredentials(options);
+  listener.tls = true;
+  return listener;
+}
+
 int Run() {
   absl::StatusOr<auth::Cloud> cloud = auth::CloudPreset(absl::GetFlag(FLAGS_cloud));
   if (!cloud.ok()) {
@@ -146,11 +215,18 @@ int Run() {
     LogError(credentials.status().message());
     return 2;
   }
-  if (credentials->server_holds_credentials() && !IsLoopbackListenAddress(listen) && !absl::GetFlag(FLAGS_insecure)) {
+  absl::StatusOr<Listener> listener = MakeListener();
+  if (!listener.ok()) {
+    LogError(listener.status().message());
+    return 2;
+  }
+  const bool callers_protected = listener->tls && listener->callers->enabled();
+  if (credentials->server_holds_credentials() && !IsLoopbackListenAddress(listen) && !callers_protected &&
+      !absl::GetFlag(FLAGS_insecure)) {
     LogError("refusing to listen on ", listen,
-             ": the server holds Partner Center credentials and has no caller "
-             "authentication, so anyone who reaches the port would read the partner's billing data. Listen on "
-             "loopback (behind an authenticating proxy), or pass --insecure to accept that.");
+             ": the server holds Partner Center credentials, so callers must be "
+             "authenticated: configure TLS (--tls_cert_file, --tls_key_file) and --api_keys_file or "
+             "--tls_client_ca_file with --client_allow_list_file; or listen on loopback; or pass --insecure.");
     return 2;
   }
 
@@ -183,12 +259,13 @@ int Run() {
     LogError("--max_call_duration must be positive");
     return 2;
   }
-  UsageRecordsService service(*std::move(client), credentials->source, *std::move(resume_tokens), max_call_duration);
+  UsageRecordsService service(*std::move(client), credentials->source, *std::move(resume_tokens), listener->callers,
+                              max_call_duration);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, listener->credentials, &port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -196,15 +273,17 @@ int Run() {
     return 1;
   }
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
-  if (!IsLoopbackListenAddress(listen)) {
-    LogWarning("listening on ", listen, " without TLS or caller authentication: anyone who can reach it ",
+  if (!IsLoopbackListenAddress(listen) && !callers_protected) {
+    LogWarning("listening on ", listen, listener->tls ? " without caller authentication" : " without TLS",
+               ": anyone who can reach it ",
                credentials->server_holds_credentials() ? "reads this partner's billing data (--insecure)"
-                                                       : "sees callers' Partner Center tokens in transit",
+                                                       : "sees or uses callers' Partner Center tokens",
                "; keep it on loopback or behind an authenticating proxy");
   }
 
   LogInfo("pcusage serving ", kServiceName, " on ", listen.substr(0, listen.rfind(':')), ":", port,
-          " (plaintext) -> Partner Center ", client_options.base_url, ", tokens from ", credentials->description);
+          listener->tls ? " (TLS" : " (plaintext", listener->callers->enabled() ? ", callers authenticated)" : ")",
+          " -> Partner Center ", client_options.base_url, ", tokens from ", credentials->description);
   const std::string port_file = absl::GetFlag(FLAGS_port_file);
   if (!port_file.empty() && !WritePortFile(port_file, port)) {
     LogError("cannot write --port_file ", port_file);

@@ -26,6 +26,22 @@ std::optional<absl::string_view> Metadata(const grpc::ServerContext& context, ab
   return absl::string_view(it->second.data(), it->second.size());
 }
 
+// The caller's API key and verified client certificate identities, for the CallerAuthenticator.
+auth::CallerCredentials Caller(const grpc::ServerContext& context) {
+  auth::CallerCredentials caller;
+  if (std::optional<absl::string_view> key = Metadata(context, auth::kApiKeyMetadata))
+    caller.api_key = std::string(*key);
+  if (std::shared_ptr<const grpc::AuthContext> auth_context = context.auth_context();
+      auth_context != nullptr && auth_context->IsPeerAuthenticated()) {
+    for (const char* property : {"x509_common_name", "x509_subject_alternative_name"}) {
+      for (const grpc::string_ref& value : auth_context->FindPropertyValues(property)) {
+        caller.certificate_identities.emplace_back(value.data(), value.size());
+      }
+    }
+  }
+  return caller;
+}
+
 absl::StatusOr<int> EffectivePageSize(int requested) {
   if (requested < 0) {
     return WithErrorInfo(
@@ -120,10 +136,12 @@ class BatchWriter {
 UsageRecordsService::UsageRecordsService(std::shared_ptr<const partner_center::UsageClient> client,
                                          std::shared_ptr<auth::AccessTokenSource> tokens,
                                          std::shared_ptr<const ResumeTokenCodec> resume_tokens,
+                                         std::shared_ptr<const auth::CallerAuthenticator> callers,
                                          absl::Duration max_call_duration)
     : client_(std::move(client)),
       tokens_(std::move(tokens)),
       resume_tokens_(std::move(resume_tokens)),
+      callers_(std::move(callers)),
       max_call_duration_(max_call_duration) {}
 
 absl::StatusOr<StreamPosition> UsageRecordsService::StartPosition(const v1::ListUsageRecordsRequest& request) const {
@@ -149,6 +167,11 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
                                                    const v1::ListUsageRecordsRequest* request,
                                                    grpc::ServerWriter<v1::ListUsageRecordsResponse>* writer) {
   const absl::Time started = absl::Now();
+  absl::StatusOr<std::string> caller = callers_->Authenticate(Caller(*context));
+  if (!caller.ok()) {
+    LogWarning("ListUsageRecords peer ", context->peer(), ": ", caller.status().message());
+    return ToGrpcStatus(caller.status());
+  }
   absl::StatusOr<std::string> correlation_id = CorrelationId(*context);
   if (!correlation_id.ok()) {
     LogWarning("ListUsageRecords peer ", context->peer(), ": ", correlation_id.status().message());
@@ -176,9 +199,9 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
   }
 
   const std::string summary =
-      absl::StrCat("ListUsageRecords [MS-CorrelationId ", *correlation_id, "] peer ", context->peer(),
-                   request->resume_token().empty() ? "" : " (resumed)", ": ", batches.records(), " records from ",
-                   batches.pages(), " pages in ", absl::FormatDuration(absl::Now() - started));
+      absl::StrCat("ListUsageRecords [MS-CorrelationId ", *correlation_id, "] caller ", *caller, " peer ",
+                   context->peer(), request->resume_token().empty() ? "" : " (resumed)", ": ", batches.records(),
+                   " records from ", batches.pages(), " pages in ", absl::FormatDuration(absl::Now() - started));
   if (status.ok()) {
     LogInfo(summary, ": OK");
     return grpc::Status::OK;

@@ -8,6 +8,7 @@
 
 #include "partnercenter/usage/v1/usage_records.grpc.pb.h"
 #include "server/auth/access_token_source.h"
+#include "server/auth/caller_authenticator.h"
 #include "server/partner_center/usage_client.h"
 #include "server/resume_token.h"
 
@@ -24,6 +25,7 @@ class UsageRecordsService final : public partnercenter::usage::v1::UsageRecordsS
   UsageRecordsService(std::shared_ptr<const partner_center::UsageClient> client,
                       std::shared_ptr<auth::AccessTokenSource> tokens,
                       std::shared_ptr<const ResumeTokenCodec> resume_tokens,
+                      std::shared_ptr<const auth::CallerAuthenticator> callers,
                       absl::Duration max_call_duration = absl::Hours(1));
 
   grpc::Status ListUsageRecords(
@@ -37,6 +39,7 @@ class UsageRecordsService final : public partnercenter::usage::v1::UsageRecordsS
   std::shared_ptr<const partner_center::UsageClient> client_;
   std::shared_ptr<auth::AccessTokenSource> tokens_;
   std::shared_ptr<const ResumeTokenCodec> resume_tokens_;
+  std::shared_ptr<const auth::CallerAuthenticator> callers_;
   // Bounds a call whose caller set no deadline, so a forgotten stream cannot hold a handler thread for ever.
   absl::Duration max_call_duration_;
 };

@@ -1,5 +1,7 @@
 #include "server/usage_records_service.h"
 
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -87,7 +89,10 @@ class UsageRecordsServiceTest : public testing::Test {
     ASSERT_TRUE(client.ok()) << client.status();
     auto codec = ResumeTokenCodec::Create(std::string(32, 'k'), absl::Hours(1));
     ASSERT_TRUE(codec.ok()) << codec.status();
-    service_ = std::make_unique<UsageRecordsService>(*std::move(client), std::move(tokens), *std::move(codec));
+    auto callers = auth::CallerAuthenticator::Create(api_keys_file_, "");
+    ASSERT_TRUE(callers.ok()) << callers.status();
+    service_ = std::make_unique<UsageRecordsService>(*std::move(client), std::move(tokens), *std::move(codec),
+                                                     *std::move(callers));
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -124,6 +129,7 @@ class UsageRecordsServiceTest : public testing::Test {
   }
 
   std::shared_ptr<MockHttpTransport> transport_ = std::make_shared<MockHttpTransport>();
+  std::string api_keys_file_;  // none: every caller is let in
   std::unique_ptr<UsageRecordsService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::UsageRecordsService::Stub> stub_;
@@ -266,6 +272,18 @@ google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
   }
   ADD_FAILURE() << "no ErrorInfo in " << status.error_message();
   return info;
+}
+
+TEST_F(UsageRecordsServiceTest, WithApiKeysOnlyCallersPresentingOneGetIn) {
+  api_keys_file_ = std::string(std::getenv("TEST_TMPDIR")) + "/api_keys";
+  std::ofstream(api_keys_file_) << auth::CallerAuthenticator::HashLine("billing", "k-123").value() << "\n";
+  StartServer();
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(Page("a", 1))));
+  StreamResult denied = List(10, {{"authorization", "Bearer t"}, {"x-api-key", "wrong"}});
+  EXPECT_EQ(denied.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ErrorInfoOf(denied.status).reason(), "CALLER_UNAUTHENTICATED");
+  EXPECT_EQ(List(10, {{"authorization", "Bearer t"}}).status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(List(10, {{"authorization", "Bearer t"}, {"x-api-key", "k-123"}}).status.ok());
 }
 
 TEST_F(UsageRecordsServiceTest, ErrorsCarryErrorInfoWithTheCorrelationId) {
