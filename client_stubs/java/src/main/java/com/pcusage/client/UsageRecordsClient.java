@@ -1,0 +1,84 @@
+package com.pcusage.client;
+
+import com.pcusage.partnercenter.usage.v1.ListUsageRecordsRequest;
+import com.pcusage.partnercenter.usage.v1.UsageRecordsServiceGrpc;
+import com.pcusage.partnercenter.usage.v1.UsageRecordsServiceGrpc.UsageRecordsServiceBlockingStub;
+import io.grpc.Channel;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * A blocking client of pcusage's {@code UsageRecordsService} over a {@link Channel} the caller owns (and shuts down).
+ *
+ * <pre>{@code
+ * ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:50051", InsecureChannelCredentials.create()).build();
+ * UsageRecordsClient client = new UsageRecordsClient(channel, System.getenv("PCUSAGE_ACCESS_TOKEN"));
+ * try (UsageRecordStream records = client.listUsageRecords(Duration.ofMinutes(1))) {
+ *   while (records.hasNext()) {
+ *     CustomerMonthlyUsageRecord record = records.next();
+ *     ...
+ *   }
+ * } catch (StatusRuntimeException e) {
+ *   ErrorDetails details = ErrorDetails.from(e);  // code, message, ErrorInfo reason, RetryInfo delay
+ * }
+ * }</pre>
+ */
+public final class UsageRecordsClient {
+  /** Request metadata carrying the Partner Center token: {@code authorization: Bearer <token>}. */
+  public static final Metadata.Key<String> AUTHORIZATION =
+      Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+  /** The correlation id metadata: sent by the caller (optional) and returned in the initial response metadata. */
+  public static final Metadata.Key<String> CORRELATION_ID =
+      Metadata.Key.of("x-ms-correlation-id", Metadata.ASCII_STRING_MARSHALLER);
+
+  private final UsageRecordsServiceBlockingStub stub;
+
+  /**
+   * A client whose calls carry {@code authorization: Bearer <accessToken>}.
+   *
+   * @param channel where pcusage listens
+   * @param accessToken the Partner Center App+User token; null or empty sends none (the server then uses its own
+   *     {@code --access_token_file}, or fails with UNAUTHENTICATED {@code ACCESS_TOKEN_MISSING})
+   */
+  public UsageRecordsClient(Channel channel, String accessToken) {
+    UsageRecordsServiceBlockingStub stub = UsageRecordsServiceGrpc.newBlockingStub(Objects.requireNonNull(channel));
+    if (accessToken != null && !accessToken.isEmpty()) {
+      Metadata headers = new Metadata();
+      headers.put(AUTHORIZATION, "Bearer " + accessToken);
+      stub = stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+    }
+    this.stub = stub;
+  }
+
+  /**
+   * The generated blocking stub with the token attached, for callers who want the raw message stream; set a deadline
+   * on it ({@code withDeadlineAfter}) before each call.
+   */
+  public UsageRecordsServiceBlockingStub blockingStub() {
+    return stub;
+  }
+
+  /** Streams every record, in batches of the server's default size, all within {@code timeout}. */
+  public UsageRecordStream listUsageRecords(Duration timeout) {
+    return listUsageRecords(ListUsageRecordsRequest.getDefaultInstance(), timeout);
+  }
+
+  /**
+   * Continues an earlier stream after the last message it fully delivered: pass that stream's {@link
+   * UsageRecordStream#resumeToken()}.
+   */
+  public UsageRecordStream resumeUsageRecords(String resumeToken, Duration timeout) {
+    return listUsageRecords(ListUsageRecordsRequest.newBuilder().setResumeToken(resumeToken).build(), timeout);
+  }
+
+  /**
+   * Starts {@code ListUsageRecords} with {@code request} (page size, resume token). The deadline bounds the whole
+   * stream: past it the stream fails with {@code DEADLINE_EXCEEDED}. Close the returned stream when done with it.
+   */
+  public UsageRecordStream listUsageRecords(ListUsageRecordsRequest request, Duration timeout) {
+    return UsageRecordStream.start(stub, request, timeout);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Helpers over the generated pcusage stubs ({@code com.pcusage.partnercenter.usage.v1}).
+ *
+ * <ul>
+ *   <li>{@link com.pcusage.client.UsageRecordsClient} opens {@code ListUsageRecords} streams with a bearer token and a
+ *       deadline;
+ *   <li>{@link com.pcusage.client.UsageRecordStream} iterates their records, cancels them, and tracks the resume token;
+ *   <li>{@link com.pcusage.client.Decimals} turns {@code google.type.Decimal} into exact {@link java.math.BigDecimal}s;
+ *   <li>{@link com.pcusage.client.ErrorDetails} reads {@code google.rpc.ErrorInfo} and {@code google.rpc.RetryInfo}
+ *       from a failed call.
+ * </ul>
+ */
+package com.pcusage.client;
