@@ -1,5 +1,6 @@
-// pc_emulator: runs the Partner Center emulator as a process, for the demo and
-// for integration tests that supervise it. It serves until SIGTERM or SIGINT.
+// pc_emulator: runs the Partner Center emulator (and its OAuth2 token endpoint)
+// as a process, over HTTP or HTTPS, for the demo and for integration tests that
+// supervise it. It serves until SIGTERM or SIGINT.
 
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "tests/emulator/emulator_server.h"
 #include "tests/emulator/fault_script.h"
 
@@ -41,13 +43,32 @@ ABSL_FLAG(std::string, dataset, "seed",
 ABSL_FLAG(int, customers, 250, "Number of customers in the generated data set (>= 0).");
 ABSL_FLAG(int, page_size, 40, "Records per generated page (>= 1).");
 ABSL_FLAG(std::string, access_token, "emulator-token",
-          "The token requests must present as 'Authorization: Bearer "
-          "<token>'; anything else gets 401.");
+          "A token requests may present as 'Authorization: Bearer <token>', "
+          "and that never expires; empty for none. Tokens the token endpoint "
+          "issued work too until they expire; anything else gets 401.");
 ABSL_FLAG(std::string, faults, "",
           "A fault script: a JSON array of rules such as "
           "'[{\"page\": 2, \"fault\": \"throttle\", \"retry_after\": \"1\"}]' "
           "that make chosen requests fail (format: tests/emulator/fault_script.h). "
           "POST /emulator/faults replaces it and DELETE /emulator/faults clears it.");
+ABSL_FLAG(std::string, refresh_token, "",
+          "Enables the OAuth2 token endpoint (POST /{tenant}/oauth2/token and "
+          "/{tenant}/oauth2/v2.0/token, refresh-token grant), which accepts "
+          "this refresh token first and replaces it with a new one on every "
+          "grant. Empty: no token endpoint (404). Test use only: command "
+          "lines are visible to every local user.");
+ABSL_FLAG(absl::Duration, token_lifetime, absl::Hours(1),
+          "How long the access tokens the token endpoint issues are accepted, "
+          "e.g. 2s or 1h; at least 1s.");
+ABSL_FLAG(std::string, client_id, "pcusage-test-client", "The client_id the token endpoint accepts.");
+ABSL_FLAG(std::string, client_secret, "",
+          "If set, token requests must carry this client_secret (a "
+          "confidential client); if empty, they must carry none (a public "
+          "client).");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate (chain) to serve HTTPS with, together with "
+          "--tls_key_file; without both the emulator serves plain HTTP.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
 
 namespace pcusage::emulator {
 namespace {
@@ -78,6 +99,12 @@ absl::StatusOr<EmulatorOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError(absl::StrFormat("--port must be in 0..65535, not %d", port));
   }
   options.access_token = absl::GetFlag(FLAGS_access_token);
+  options.refresh_token = absl::GetFlag(FLAGS_refresh_token);
+  options.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
+  options.client_id = absl::GetFlag(FLAGS_client_id);
+  options.client_secret = absl::GetFlag(FLAGS_client_secret);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.faults = absl::GetFlag(FLAGS_faults);
   if (!options.faults.empty()) {
     if (absl::Status status = ParseFaultScript(options.faults).status(); !status.ok()) {
@@ -110,11 +137,14 @@ absl::Status WritePortFile(const std::string& path, int port) {
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Serves a stand-in for Partner Center's GET /v1/customers/usagerecords "
-      "over plain HTTP, plus GET /healthz, GET /emulator/requests (the request "
-      "log), POST /emulator/reset, and POST and DELETE /emulator/faults (the "
-      "fault script). Stops cleanly on SIGTERM or SIGINT.\n"
+      "over HTTP or HTTPS, plus an OAuth2 token endpoint with --refresh_token, "
+      "GET /healthz, GET /emulator/requests (the request log), POST "
+      "/emulator/reset, POST and DELETE /emulator/faults (the fault script) "
+      "and GET /emulator/tokens (token endpoint counters). Stops cleanly on "
+      "SIGTERM or SIGINT.\n"
       "Usage: pc_emulator [--dataset=seed|generated] [--port=N] "
-      "[--port_file=PATH] [--faults=JSON] ...");
+      "[--port_file=PATH] [--faults=JSON] [--refresh_token=RT] "
+      "[--tls_cert_file=PEM --tls_key_file=PEM] ...");
   // absl's --help lists only flags from a file named after the binary.
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view file) {
@@ -146,11 +176,13 @@ int Run(int argc, char** argv) {
   const std::string host = absl::GetFlag(FLAGS_host);
   if (absl::Status status = emulator.Start(host, absl::GetFlag(FLAGS_port)); !status.ok()) {
     std::fprintf(stderr, "pc_emulator: %s\n", status.ToString().c_str());
-    return kExitFailure;
+    // Options Start rejects (TLS files among them) are usage errors too.
+    return absl::IsInvalidArgument(status) ? kExitUsage : kExitFailure;
   }
   // The line first: whoever waits for the port file may read the log as soon as the file appears.
   const std::string url_host = absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host;
-  std::fprintf(stderr, "pc_emulator: serving %s on http://%s:%d\n", absl::GetFlag(FLAGS_dataset).c_str(),
+  const char* scheme = options->tls_cert_file.empty() ? "http" : "https";
+  std::fprintf(stderr, "pc_emulator: serving %s on %s://%s:%d\n", absl::GetFlag(FLAGS_dataset).c_str(), scheme,
                url_host.c_str(), emulator.port());
   std::fflush(stderr);
   if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -15,6 +16,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "tests/emulator/page_edits.h"
 #include "tests/emulator/seed_sample.h"
@@ -27,6 +30,12 @@ constexpr absl::string_view kControlPrefix = "/emulator/";
 constexpr char kJson[] = "application/json; charset=utf-8";
 constexpr char kText[] = "text/plain; charset=utf-8";
 constexpr char kHtml[] = "text/html; charset=utf-8";
+
+// What the log keeps in place of a secret.
+constexpr char kRedacted[] = "[redacted]";
+// The usage route's 401 descriptions.
+constexpr char kTokenNotValid[] = "Authorization failed: the bearer token is missing or not valid.";
+constexpr char kTokenExpired[] = "The access token has expired";
 
 // What a proxy or a sign-in redirect puts where JSON was expected.
 constexpr char kSignInPage[] =
@@ -56,6 +65,39 @@ std::string ErrorBody(int code, absl::string_view description) {
       .dump();
 }
 
+// `bytes` random bytes in hex, for tokens and ids that must not repeat.
+std::string RandomHex(int bytes) {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  std::string hex;
+  while (hex.size() < 2 * static_cast<size_t>(bytes)) absl::StrAppend(&hex, absl::Hex(engine(), absl::kZeroPad16));
+  hex.resize(2 * static_cast<size_t>(bytes));
+  return hex;
+}
+
+// A random GUID in its usual 8-4-4-4-12 form.
+std::string NewGuid() {
+  const std::string hex = RandomHex(16);
+  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-", hex.substr(16, 4), "-",
+                      hex.substr(20));
+}
+
+// The identity platform's error body, e.g. AadErrorBody("invalid_grant", 70008, "The provided ...").
+std::string AadErrorBody(absl::string_view error, int code, absl::string_view description) {
+  const std::string trace_id = NewGuid();
+  const std::string correlation_id = NewGuid();
+  const std::string timestamp = absl::FormatTime("%Y-%m-%d %H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+  return nlohmann::json{
+      {"error", error},
+      {"error_description", absl::StrCat("AADSTS", code, ": ", description, "\r\nTrace ID: ", trace_id,
+                                         "\r\nCorrelation ID: ", correlation_id, "\r\nTimestamp: ", timestamp)},
+      {"error_codes", nlohmann::json::array({code})},
+      {"timestamp", timestamp},
+      {"trace_id", trace_id},
+      {"correlation_id", correlation_id},
+      {"error_uri", absl::StrCat("https://login.microsoftonline.com/error?code=", code)}}
+      .dump();
+}
+
 // The log entry for `request`, but for what the reply decides.
 RecordedRequest Record(const httplib::Request& request) {
   RecordedRequest record;
@@ -77,11 +119,6 @@ RecordedRequest Record(const httplib::Request& request) {
 std::string NextLink(absl::string_view token) {
   return absl::StrCat(R"({"uri": "/v1/customers/usagerecords?seekOperation=Next", "method": "GET", )",
                       R"("headers": [{"key": "MS-ContinuationToken", "value": )", nlohmann::json(token).dump(), "}]}");
-}
-
-// Whether `authorization` is "Bearer <token>" (the scheme is case-insensitive).
-bool HasBearerToken(absl::string_view authorization, absl::string_view token) {
-  return absl::StartsWithIgnoreCase(authorization, "Bearer ") && authorization.substr(7) == token;
 }
 
 // A response body made of `head`, `filler` 'x' characters that are never stored, and `tail`.
@@ -114,10 +151,19 @@ struct Body {
 }  // namespace
 
 PartnerCenterEmulator::PartnerCenterEmulator(EmulatorOptions options) : options_(std::move(options)) {
+  if (!options_.tls_cert_file.empty() && !options_.tls_key_file.empty()) {
+    server_ = std::make_unique<httplib::SSLServer>(options_.tls_cert_file.c_str(), options_.tls_key_file.c_str());
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
+  {
+    absl::MutexLock lock(&mutex_);
+    token_counters_.current_refresh_token = options_.refresh_token;
+  }
   const httplib::Server::Handler dispatch = [this](const httplib::Request& request, httplib::Response& response) {
     Dispatch(request, response);
   };
-  server_.Get(".*", dispatch)
+  server_->Get(".*", dispatch)
       .Post(".*", dispatch)
       .Put(".*", dispatch)
       .Patch(".*", dispatch)
@@ -125,14 +171,14 @@ PartnerCenterEmulator::PartnerCenterEmulator(EmulatorOptions options) : options_
       .Options(".*", dispatch);
   // httplib's default also sets SO_REUSEPORT, which would let two emulators
   // share a fixed port without an error.
-  server_.set_socket_options([](socket_t sock) {
+  server_->set_socket_options([](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
   // Idle keep-alive connections hold up Stop() for at most this long.
-  server_.set_keep_alive_timeout(1);
+  server_->set_keep_alive_timeout(1);
   // Without it, Nagle's algorithm and delayed ACKs add ~40 ms to every page on a reused connection.
-  server_.set_tcp_nodelay(true);
+  server_->set_tcp_nodelay(true);
 }
 
 PartnerCenterEmulator::~PartnerCenterEmulator() { Stop(); }
@@ -151,10 +197,27 @@ absl::Status PartnerCenterEmulator::Start(const std::string& host, int port) {
   if (!options_.faults.empty()) {
     if (absl::Status status = SetFaults(options_.faults); !status.ok()) return status;
   }
+  if (!options_.refresh_token.empty()) {
+    if (options_.client_id.empty()) {
+      return absl::InvalidArgumentError("the token endpoint needs a client_id");
+    }
+    // expires_in counts whole seconds.
+    if (options_.token_lifetime < absl::Seconds(1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("token_lifetime must be at least 1s, not ", absl::FormatDuration(options_.token_lifetime)));
+    }
+  }
+  if (options_.tls_cert_file.empty() != options_.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("HTTPS needs both tls_cert_file and tls_key_file");
+  }
+  if (!server_->is_valid()) {
+    return absl::InvalidArgumentError(absl::StrFormat("cannot serve HTTPS with certificate %s and key %s",
+                                                      options_.tls_cert_file, options_.tls_key_file));
+  }
   if (port == 0) {
-    port_ = server_.bind_to_any_port(host);
+    port_ = server_->bind_to_any_port(host);
   } else {
-    port_ = server_.bind_to_port(host, port) ? port : -1;
+    port_ = server_->bind_to_port(host, port) ? port : -1;
   }
   if (port_ < 0) {
     port_ = 0;
@@ -164,9 +227,9 @@ absl::Status PartnerCenterEmulator::Start(const std::string& host, int port) {
     absl::MutexLock lock(&mutex_);
     stopping_ = false;
   }
-  serve_thread_ = std::thread([this] { server_.listen_after_bind(); });
+  serve_thread_ = std::thread([this] { server_->listen_after_bind(); });
   // stop() is a no-op until the server runs, so Stop() must not race ahead.
-  while (!server_.is_running()) {
+  while (!server_->is_running()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return absl::OkStatus();
@@ -179,7 +242,7 @@ void PartnerCenterEmulator::Stop() {
     absl::MutexLock lock(&mutex_);
     stopping_ = true;
   }
-  server_.stop();
+  server_->stop();
   serve_thread_.join();
 }
 
@@ -199,13 +262,29 @@ absl::Status PartnerCenterEmulator::SetFaults(absl::string_view json) {
   return absl::OkStatus();
 }
 
+TokenCounters PartnerCenterEmulator::tokens() const {
+  absl::MutexLock lock(&mutex_);
+  return token_counters_;
+}
+
+std::optional<PartnerCenterEmulator::TokenVersion> PartnerCenterEmulator::TokenVersionOf(absl::string_view path) {
+  // "/{tenant}/oauth2/token" splits into "", tenant, "oauth2", "token".
+  const std::vector<absl::string_view> parts = absl::StrSplit(path, '/');
+  if (parts.size() < 4 || !parts[0].empty() || parts[1].empty() || parts[2] != "oauth2") return std::nullopt;
+  if (parts.size() == 4 && parts[3] == "token") return TokenVersion::kV1;
+  if (parts.size() == 5 && parts[3] == "v2.0" && parts[4] == "token") return TokenVersion::kV2;
+  return std::nullopt;
+}
+
 void PartnerCenterEmulator::Dispatch(const httplib::Request& request, httplib::Response& response) {
   for (const char* name : kEchoedHeaders) {
     if (request.has_header(name)) {
       response.set_header(name, request.get_header_value(name));
     }
   }
-  if (absl::StartsWith(request.path, kControlPrefix)) {
+  // A token path is never a control route, not even for a tenant named "emulator".
+  const bool token_path = TokenVersionOf(request.path).has_value();
+  if (!token_path && absl::StartsWith(request.path, kControlPrefix)) {
     const Reply reply = Control(request);
     response.status = reply.status;
     response.set_content(reply.body, reply.content_type.c_str());
@@ -214,6 +293,12 @@ void PartnerCenterEmulator::Dispatch(const httplib::Request& request, httplib::R
 
   Reply reply = Respond(request);
   RecordedRequest record = Record(request);
+  if (token_path) {
+    // The body, never logged, holds the refresh token and client secret; a client might also put them in the query
+    // or an Authorization header.
+    if (!record.query.empty()) record.query = kRedacted;
+    if (const auto it = record.headers.find("authorization"); it != record.headers.end()) it->second = kRedacted;
+  }
   record.status = reply.status;
   record.page = reply.page;
   if (reply.fault.has_value()) record.fault = reply.fault->kind;
@@ -235,6 +320,15 @@ PartnerCenterEmulator::Reply PartnerCenterEmulator::Control(const httplib::Reque
     log_.clear();
     return Reply{200, kText, "reset\n"};
   }
+  if (request.method == "GET" && request.path == "/emulator/tokens") {
+    const TokenCounters counters = tokens();
+    return Reply{200, kJson,
+                 nlohmann::json{{"token_requests", counters.token_requests},
+                                {"issued", counters.issued},
+                                {"refresh_token_rotations", counters.refresh_token_rotations},
+                                {"current_refresh_token", counters.current_refresh_token}}
+                     .dump()};
+  }
   if (request.path == "/emulator/faults") {
     if (request.method == "POST") {
       if (absl::Status status = SetFaults(request.body); !status.ok()) {
@@ -255,6 +349,11 @@ PartnerCenterEmulator::Reply PartnerCenterEmulator::Respond(const httplib::Reque
   if (request.path == kUsageRecordsPath && request.method == "GET") {
     return UsageRecords(request);
   }
+  if (request.method == "POST" && !options_.refresh_token.empty()) {
+    if (const std::optional<TokenVersion> version = TokenVersionOf(request.path)) {
+      return Token(request, *version);
+    }
+  }
   if (request.path == "/healthz" && request.method == "GET") {
     return Reply{200, kText, "ok"};
   }
@@ -265,9 +364,9 @@ PartnerCenterEmulator::Reply PartnerCenterEmulator::UsageRecords(const httplib::
   Reply reply;
   reply.content_type = kJson;
   reply.page = RequestedPage(request);
-  if (!HasBearerToken(request.get_header_value("Authorization"), options_.access_token)) {
+  if (const std::optional<std::string> failure = AuthorizationFailure(request.get_header_value("Authorization"))) {
     reply.status = 401;
-    reply.body = ErrorBody(900, "Authorization failed: the bearer token is missing, expired or not valid.");
+    reply.body = ErrorBody(900, *failure);
     return reply;
   }
   if (!reply.page.has_value()) {
@@ -278,10 +377,129 @@ PartnerCenterEmulator::Reply PartnerCenterEmulator::UsageRecords(const httplib::
   reply.body = dataset_.has_value() ? dataset_->RenderPage(*reply.page) : std::string(SeedSampleResponse());
   {
     absl::MutexLock lock(&mutex_);
-    reply.fault = faults_.Take(*reply.page);
+    reply.fault = faults_.TakeForPage(*reply.page);
   }
   if (reply.fault.has_value()) ApplyContentFault(reply);
   return reply;
+}
+
+std::optional<std::string> PartnerCenterEmulator::AuthorizationFailure(absl::string_view authorization) const {
+  // The scheme is case-insensitive.
+  if (!absl::StartsWithIgnoreCase(authorization, "Bearer ")) return kTokenNotValid;
+  const absl::string_view token = authorization.substr(7);
+  if (!options_.access_token.empty() && token == options_.access_token) return std::nullopt;
+  absl::MutexLock lock(&mutex_);
+  const auto issued = issued_tokens_.find(std::string(token));
+  if (issued == issued_tokens_.end()) return kTokenNotValid;
+  if (absl::Now() >= issued->second) return kTokenExpired;
+  return std::nullopt;
+}
+
+PartnerCenterEmulator::Reply PartnerCenterEmulator::Token(const httplib::Request& request, TokenVersion version) {
+  std::optional<FaultRule> fault;
+  {
+    absl::MutexLock lock(&mutex_);
+    ++token_counters_.token_requests;
+    fault = faults_.TakeForToken();
+  }
+  // These answer in the endpoint's place; the other faults spoil its real answer.
+  const bool replaced =
+      fault.has_value() && (fault->kind == FaultKind::kHttpStatus || fault->kind == FaultKind::kInvalidJson ||
+                            fault->kind == FaultKind::kHtml);
+  Reply reply = replaced ? Reply{200, kJson, ""} : Grant(request, version);
+  reply.headers.emplace("Cache-Control", "no-store");
+  reply.headers.emplace("Pragma", "no-cache");
+  reply.fault = std::move(fault);
+  if (reply.fault.has_value()) ApplyContentFault(reply);
+  return reply;
+}
+
+PartnerCenterEmulator::Reply PartnerCenterEmulator::Grant(const httplib::Request& request, TokenVersion version) {
+  const auto error = [](int status, absl::string_view name, int code, absl::string_view description) {
+    return Reply{status, kJson, AadErrorBody(name, code, description)};
+  };
+  const auto missing = [&error](absl::string_view name) {
+    return error(400, "invalid_request", 900144,
+                 absl::StrCat("The request body must contain the following parameter: '", name, "'."));
+  };
+  // A form field; unset when absent or empty. No error echoes one: any might be a secret sent in the wrong place.
+  const auto field = [&request](const char* name) -> std::optional<std::string> {
+    std::string value = request.get_param_value(name);
+    if (value.empty()) return std::nullopt;
+    return value;
+  };
+
+  // The secrets belong in the body; a query string ends up in proxies' logs.
+  if (request.target.find('?') != std::string::npos) {
+    return error(400, "invalid_request", 9002313,
+                 "Invalid request. Request is malformed or invalid: the emulator takes parameters only from the form "
+                 "body, not from the query string.");
+  }
+  const std::optional<std::string> grant_type = field("grant_type");
+  if (!grant_type.has_value()) return missing("grant_type");
+  if (*grant_type != "refresh_token") {
+    return error(400, "invalid_request", 70003, "The app requested an unsupported grant type; use refresh_token.");
+  }
+  const std::optional<std::string> client_id = field("client_id");
+  if (!client_id.has_value()) return missing("client_id");
+  if (*client_id != options_.client_id) {
+    return error(401, "invalid_client", 700016,
+                 "Application with the given identifier was not found in the directory.");
+  }
+  const std::optional<std::string> client_secret = field("client_secret");
+  if (options_.client_secret.empty() && client_secret.has_value()) {
+    return error(401, "invalid_client", 700025,
+                 "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.");
+  }
+  if (!options_.client_secret.empty() && !client_secret.has_value()) {
+    return error(401, "invalid_client", 7000218,
+                 "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+  }
+  if (!options_.client_secret.empty() && *client_secret != options_.client_secret) {
+    return error(401, "invalid_client", 7000215, "Invalid client secret provided.");
+  }
+  const std::optional<std::string> refresh_token = field("refresh_token");
+  if (!refresh_token.has_value()) return missing("refresh_token");
+  // v1 names the API by "resource", v2.0 by "scope", and rejects "resource".
+  const std::optional<std::string> audience = field(version == TokenVersion::kV1 ? "resource" : "scope");
+  if (!audience.has_value()) return missing(version == TokenVersion::kV1 ? "resource" : "scope");
+  if (version == TokenVersion::kV2 && field("resource").has_value()) {
+    return error(400, "invalid_request", 901002, "The 'resource' request parameter is not supported.");
+  }
+
+  const absl::Time now = absl::Now();
+  nlohmann::json body = {{"token_type", "Bearer"}};
+  {
+    absl::MutexLock lock(&mutex_);
+    // Only the newest refresh token is valid: of two requests that race with the same one, only the first succeeds.
+    if (*refresh_token != token_counters_.current_refresh_token) {
+      return error(400, "invalid_grant", 70008,
+                   "The provided authorization code or refresh token has expired due to inactivity. Send a new "
+                   "interactive authorization request for this user and resource.");
+    }
+    const std::string access_token = absl::StrCat("emulator-access-", RandomHex(24));
+    issued_tokens_[access_token] = now + options_.token_lifetime;
+    token_counters_.current_refresh_token = absl::StrCat("emulator-refresh-", RandomHex(24));
+    ++token_counters_.issued;
+    ++token_counters_.refresh_token_rotations;
+    body["access_token"] = access_token;
+    body["refresh_token"] = token_counters_.current_refresh_token;
+  }
+  const int64_t lifetime = absl::ToInt64Seconds(options_.token_lifetime);
+  if (version == TokenVersion::kV1) {
+    // v1 sends its numbers as strings.
+    body["expires_in"] = std::to_string(lifetime);
+    body["ext_expires_in"] = std::to_string(lifetime);
+    body["expires_on"] = std::to_string(absl::ToUnixSeconds(now) + lifetime);
+    body["not_before"] = std::to_string(absl::ToUnixSeconds(now));
+    body["resource"] = *audience;
+    body["scope"] = "user_impersonation";
+  } else {
+    body["expires_in"] = lifetime;
+    body["ext_expires_in"] = lifetime;
+    body["scope"] = *audience;
+  }
+  return Reply{200, kJson, body.dump()};
 }
 
 std::optional<int> PartnerCenterEmulator::RequestedPage(const httplib::Request& request) const {
@@ -294,7 +512,15 @@ void PartnerCenterEmulator::ApplyContentFault(Reply& reply) const {
   switch (rule.kind) {
     case FaultKind::kHttpStatus:
       reply.status = rule.status;
-      reply.body = rule.body.value_or(ErrorBody(rule.error_code, rule.description));
+      if (rule.body.has_value()) {
+        reply.body = *rule.body;
+      } else if (rule.route == FaultRoute::kToken) {
+        const bool transient = rule.status == 429 || rule.status >= 500;
+        reply.body =
+            AadErrorBody(transient ? "temporarily_unavailable" : "invalid_request", rule.error_code, rule.description);
+      } else {
+        reply.body = ErrorBody(rule.error_code, rule.description);
+      }
       if (rule.retry_after.has_value()) reply.headers.emplace("Retry-After", *rule.retry_after);
       break;
     case FaultKind::kThrottle:

@@ -3,10 +3,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -23,6 +26,7 @@
 #include "tests/emulator/dataset.h"
 #include "tests/emulator/emulator_server.h"
 #include "tests/emulator/seed_sample.h"
+#include "tests/emulator/testing_tls.h"
 
 namespace pcusage::emulator {
 namespace {
@@ -30,10 +34,40 @@ namespace {
 using ::nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Optional;
 using ::testing::Pair;
+using ::testing::StartsWith;
 
 constexpr char kPath[] = "/v1/customers/usagerecords";
+constexpr char kTokenPath[] = "/contoso.onmicrosoft.com/oauth2/token";
+constexpr char kV2TokenPath[] = "/0b6e3f3c-5b7a-4d8e-9f10-1a2b3c4d5e6f/oauth2/v2.0/token";
+constexpr char kRefreshToken[] = "initial-refresh-token-3f9a";
+constexpr char kClientSecret[] = "client-secret-7c21";
+
+// A v1 refresh-token grant for `refresh_token`, as pcusage's default public client sends it.
+httplib::Params GrantForm(const std::string& refresh_token) {
+  return {{"grant_type", "refresh_token"},
+          {"client_id", "pcusage-test-client"},
+          {"refresh_token", refresh_token},
+          {"resource", "https://api.partnercenter.microsoft.com"}};
+}
+
+// The same for the v2.0 endpoint, which names the API by scope.
+httplib::Params V2GrantForm(const std::string& refresh_token) {
+  return {{"grant_type", "refresh_token"},
+          {"client_id", "pcusage-test-client"},
+          {"refresh_token", refresh_token},
+          {"scope", "https://api.partnercenter.microsoft.com/user_impersonation"}};
+}
+
+httplib::Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+// A directory for the test's files, under the test's temporary directory.
+std::string TestDirectory(absl::string_view name) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(root != nullptr ? root : "/tmp", "/", name);
+}
 
 httplib::Headers Authorized(httplib::Headers headers = {}) {
   headers.emplace("Authorization", "Bearer emulator-token");
@@ -130,6 +164,36 @@ class EmulatorTest : public ::testing::Test {
     ASSERT_TRUE(emulator_->SetFaults(script).ok()) << script;
   }
 
+  // Serves the seed sample and a token endpoint that accepts kRefreshToken first.
+  void ServeTokens(absl::Duration lifetime = absl::Hours(1), const std::string& client_secret = "") {
+    EmulatorOptions options;
+    options.refresh_token = kRefreshToken;
+    options.token_lifetime = lifetime;
+    options.client_secret = client_secret;
+    Serve(options);
+  }
+
+  // POSTs `form` to the token endpoint `path`; the parsed body of the answer, expected to have `status`.
+  json RequestToken(const char* path, const httplib::Params& form, int status) {
+    httplib::Result result = client_->Post(path, form);
+    if (!result) {
+      ADD_FAILURE() << "no answer: " << httplib::to_string(result.error());
+      return json();
+    }
+    EXPECT_EQ(result->status, status) << result->body;
+    EXPECT_EQ(result->get_header_value("Content-Type"), "application/json; charset=utf-8");
+    EXPECT_EQ(result->get_header_value("Cache-Control"), "no-store");
+    return json::parse(result->body, nullptr, /*allow_exceptions=*/false);
+  }
+
+  // The usage route's status and error description for `token`.
+  std::pair<int, std::string> UsageWith(const std::string& token) {
+    httplib::Result result = client_->Get(kPath, Bearer(token));
+    if (!result) return {0, httplib::to_string(result.error())};
+    if (result->status == 200) return {200, ""};
+    return {result->status, json::parse(result->body)["description"].get<std::string>()};
+  }
+
   // Log entry `index` once its response has been sent or abandoned; unset when that takes over 2 s.
   std::optional<RecordedRequest> Finished(size_t index) {
     const absl::Time deadline = absl::Now() + absl::Seconds(2);
@@ -182,6 +246,14 @@ TEST_F(EmulatorTest, AcceptsTheConfiguredToken) {
   Serve(options);
   EXPECT_EQ(client_->Get(kPath, Authorized())->status, 401);
   EXPECT_EQ(client_->Get(kPath, {{"Authorization", "bearer another-token"}})->status, 200);
+}
+
+TEST_F(EmulatorTest, AnEmptyAccessTokenAcceptsNoStaticToken) {
+  EmulatorOptions options;
+  options.access_token = "";
+  Serve(options);
+  EXPECT_EQ(client_->Get(kPath, {{"Authorization", "Bearer "}})->status, 401);
+  EXPECT_EQ(client_->Get(kPath, Authorized())->status, 401);
 }
 
 TEST_F(EmulatorTest, GeneratedPagingYieldsEveryRecordOnce) {
@@ -755,6 +827,14 @@ TEST_F(EmulatorTest, InvalidScriptsAreRejectedWithTheReason) {
       {R"([{"page": 0, "fault": "huge_body", "bytes": 1.5}])", R"("bytes" must be an integer)"},
       {R"([{"page": 0, "fault": "slow_body", "chunk_ms": 0}])", R"("chunk_ms" must be an integer from 1)"},
       {R"([{"page": 0, "fault": "html"}, {"page": 1, "fault": "nope"}])", R"(rule 1: unknown fault "nope")"},
+      {R"([{"route": "tokens", "fault": "html"}])", R"("route" must be "usage" or "token", not "tokens")"},
+      {R"([{"route": 1, "page": 0, "fault": "html"}])", R"("route" must be a string)"},
+      {R"([{"route": "token", "page": 0, "fault": "html"}])", R"("page" is only for the usage route)"},
+      {R"([{"route": "token", "fault": "throttle"}])",
+       R"(fault "throttle" does not apply to the token route; its faults are http_status, slow_first_byte)"},
+      {R"([{"route": "token", "fault": "slow_first_byte", "delay": 5}])",
+       R"(its fields are fault, times, delay_ms, route)"},
+      {R"([{"route": "usage", "fault": "html"}])", R"("page" is required)"},
   };
   for (const auto& [script, reason] : cases) {
     const absl::Status status = emulator.SetFaults(script);
@@ -762,6 +842,10 @@ TEST_F(EmulatorTest, InvalidScriptsAreRejectedWithTheReason) {
     EXPECT_THAT(std::string(status.message()), HasSubstr(reason)) << script;
   }
   EXPECT_TRUE(emulator.SetFaults("[]").ok());
+  EXPECT_TRUE(emulator
+                  .SetFaults(R"([{"route": "usage", "page": 0, "fault": "html"},
+                                     {"route": "token", "times": -1, "fault": "http_status", "status": 503}])")
+                  .ok());
 }
 
 TEST_F(EmulatorTest, OptionsFaultsAreInForceFromStart) {
@@ -778,6 +862,371 @@ TEST_F(EmulatorTest, OptionsFaultsAreInForceFromStart) {
   const absl::Status status = invalid.Start("127.0.0.1", 0);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()), HasSubstr("retry_after"));
+}
+
+TEST_F(EmulatorTest, V1TokenEndpointIssuesATokenTheUsageRouteAccepts) {
+  ServeTokens();
+  const json token = RequestToken(kTokenPath, GrantForm(kRefreshToken), 200);
+  EXPECT_EQ(token["token_type"], "Bearer");
+  // v1 sends its numbers as strings.
+  EXPECT_EQ(token["expires_in"], "3600");
+  EXPECT_EQ(token["resource"], "https://api.partnercenter.microsoft.com");
+  ASSERT_TRUE(token["access_token"].is_string());
+  ASSERT_TRUE(token["refresh_token"].is_string());
+  const std::string access_token = token["access_token"];
+  const std::string refresh_token = token["refresh_token"];
+  EXPECT_FALSE(access_token.empty());
+  EXPECT_NE(refresh_token, kRefreshToken);
+  EXPECT_NE(refresh_token, access_token);
+  EXPECT_THAT(token.dump(), Not(HasSubstr(kRefreshToken)));
+
+  EXPECT_EQ(UsageWith(access_token), std::make_pair(200, std::string()));
+  const TokenCounters counters = emulator_->tokens();
+  EXPECT_EQ(counters.token_requests, 1);
+  EXPECT_EQ(counters.issued, 1);
+  EXPECT_EQ(counters.refresh_token_rotations, 1);
+  EXPECT_EQ(counters.current_refresh_token, refresh_token);
+  EXPECT_EQ(json::parse(client_->Get("/emulator/tokens")->body), json({{"token_requests", 1},
+                                                                       {"issued", 1},
+                                                                       {"refresh_token_rotations", 1},
+                                                                       {"current_refresh_token", refresh_token}}));
+}
+
+TEST_F(EmulatorTest, V2TokenEndpointSendsNumbersAndRejectsResource) {
+  ServeTokens(absl::Minutes(5));
+  const json token = RequestToken(kV2TokenPath, V2GrantForm(kRefreshToken), 200);
+  EXPECT_EQ(token["token_type"], "Bearer");
+  EXPECT_EQ(token["expires_in"], 300);
+  EXPECT_EQ(token["scope"], "https://api.partnercenter.microsoft.com/user_impersonation");
+  EXPECT_EQ(UsageWith(token["access_token"]).first, 200);
+
+  httplib::Params with_resource = V2GrantForm(token["refresh_token"]);
+  with_resource.emplace("resource", "https://api.partnercenter.microsoft.com");
+  const json rejected = RequestToken(kV2TokenPath, with_resource, 400);
+  EXPECT_EQ(rejected["error"], "invalid_request");
+  EXPECT_EQ(rejected["error_codes"], json::array({901002}));
+}
+
+TEST_F(EmulatorTest, RefreshTokensRotateAndOnlyTheNewestWorks) {
+  ServeTokens();
+  const json first = RequestToken(kTokenPath, GrantForm(kRefreshToken), 200);
+
+  const json reused = RequestToken(kTokenPath, GrantForm(kRefreshToken), 400);
+  EXPECT_EQ(reused["error"], "invalid_grant");
+  EXPECT_EQ(reused["error_codes"], json::array({70008}));
+  const std::string description = reused["error_description"];
+  EXPECT_THAT(description, StartsWith("AADSTS70008: The provided authorization code or refresh token has expired"));
+  EXPECT_THAT(description, HasSubstr("\r\nTrace ID: "));
+  EXPECT_THAT(description, HasSubstr("\r\nCorrelation ID: "));
+  EXPECT_THAT(reused.dump(), Not(HasSubstr(kRefreshToken)));
+
+  const json second = RequestToken(kV2TokenPath, V2GrantForm(first["refresh_token"]), 200);
+  EXPECT_NE(second["refresh_token"], first["refresh_token"]);
+  EXPECT_NE(second["access_token"], first["access_token"]);
+  EXPECT_EQ(RequestToken(kTokenPath, GrantForm(first["refresh_token"]), 400)["error"], "invalid_grant");
+  EXPECT_EQ(RequestToken(kTokenPath, GrantForm("never-issued"), 400)["error"], "invalid_grant");
+  // Access tokens outlive the refresh token that got them.
+  EXPECT_EQ(UsageWith(first["access_token"]).first, 200);
+  EXPECT_EQ(UsageWith(second["access_token"]).first, 200);
+
+  const TokenCounters counters = emulator_->tokens();
+  EXPECT_EQ(counters.token_requests, 5);
+  EXPECT_EQ(counters.issued, 2);
+  EXPECT_EQ(counters.refresh_token_rotations, 2);
+  EXPECT_EQ(counters.current_refresh_token, second["refresh_token"]);
+}
+
+TEST_F(EmulatorTest, OfRacingRequestsWithOneRefreshTokenOnlyOneSucceeds) {
+  ServeTokens();
+  constexpr int kRequests = 8;
+  std::vector<int> statuses(kRequests);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRequests; ++i) {
+    threads.emplace_back([this, &statuses, i] {
+      httplib::Client client("127.0.0.1", emulator_->port());
+      httplib::Result result = client.Post(kTokenPath, GrantForm(kRefreshToken));
+      statuses[i] = result ? result->status : 0;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 1);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 400), kRequests - 1);
+  EXPECT_EQ(emulator_->tokens().issued, 1);
+}
+
+TEST_F(EmulatorTest, WrongClientsAreInvalidClient) {
+  ServeTokens();
+  httplib::Params other_client = GrantForm(kRefreshToken);
+  other_client.find("client_id")->second = "someone-else";
+  json answer = RequestToken(kTokenPath, other_client, 401);
+  EXPECT_EQ(answer["error"], "invalid_client");
+  EXPECT_EQ(answer["error_codes"], json::array({700016}));
+  EXPECT_THAT(answer.dump(), Not(HasSubstr("someone-else")));
+
+  // A public client must not present a secret.
+  httplib::Params with_secret = GrantForm(kRefreshToken);
+  with_secret.emplace("client_secret", kClientSecret);
+  answer = RequestToken(kTokenPath, with_secret, 401);
+  EXPECT_EQ(answer["error"], "invalid_client");
+  EXPECT_EQ(answer["error_codes"], json::array({700025}));
+  EXPECT_EQ(emulator_->tokens().current_refresh_token, kRefreshToken);
+}
+
+TEST_F(EmulatorTest, AConfidentialClientMustPresentItsSecret) {
+  ServeTokens(absl::Hours(1), kClientSecret);
+  json answer = RequestToken(kTokenPath, GrantForm(kRefreshToken), 401);
+  EXPECT_EQ(answer["error"], "invalid_client");
+  EXPECT_EQ(answer["error_codes"], json::array({7000218}));
+
+  httplib::Params wrong_secret = GrantForm(kRefreshToken);
+  wrong_secret.emplace("client_secret", "not-the-secret");
+  answer = RequestToken(kTokenPath, wrong_secret, 401);
+  EXPECT_EQ(answer["error"], "invalid_client");
+  EXPECT_EQ(answer["error_codes"], json::array({7000215}));
+  EXPECT_THAT(answer.dump(), Not(HasSubstr("not-the-secret")));
+
+  httplib::Params right_secret = GrantForm(kRefreshToken);
+  right_secret.emplace("client_secret", kClientSecret);
+  answer = RequestToken(kTokenPath, right_secret, 200);
+  EXPECT_EQ(answer["token_type"], "Bearer");
+  EXPECT_THAT(answer.dump(), Not(HasSubstr(kClientSecret)));
+}
+
+TEST_F(EmulatorTest, MalformedTokenRequestsAreInvalidRequest) {
+  ServeTokens();
+  for (const char* field : {"grant_type", "client_id", "refresh_token", "resource"}) {
+    httplib::Params form = GrantForm(kRefreshToken);
+    form.erase(field);
+    const json answer = RequestToken(kTokenPath, form, 400);
+    EXPECT_EQ(answer["error"], "invalid_request") << field;
+    EXPECT_EQ(answer["error_codes"], json::array({900144})) << field;
+    EXPECT_THAT(answer["error_description"].get<std::string>(),
+                HasSubstr(absl::StrCat("must contain the following parameter: '", field, "'")));
+  }
+  httplib::Params v2_without_scope = V2GrantForm(kRefreshToken);
+  v2_without_scope.erase("scope");
+  EXPECT_EQ(RequestToken(kV2TokenPath, v2_without_scope, 400)["error"], "invalid_request");
+  httplib::Params empty_token = GrantForm("");
+  EXPECT_EQ(RequestToken(kTokenPath, empty_token, 400)["error"], "invalid_request");
+
+  httplib::Params password_grant = GrantForm(kRefreshToken);
+  password_grant.find("grant_type")->second = "password";
+  const json unsupported = RequestToken(kTokenPath, password_grant, 400);
+  EXPECT_EQ(unsupported["error"], "invalid_request");
+  EXPECT_EQ(unsupported["error_codes"], json::array({70003}));
+
+  // Parameters must come as a form body: JSON bodies and query strings are refused.
+  httplib::Result as_json = client_->Post(
+      kTokenPath, json({{"grant_type", "refresh_token"}, {"refresh_token", kRefreshToken}}).dump(), "application/json");
+  ASSERT_TRUE(as_json);
+  EXPECT_EQ(as_json->status, 400);
+  EXPECT_EQ(json::parse(as_json->body)["error"], "invalid_request");
+  const std::string in_query = absl::StrCat(kTokenPath, "?refresh_token=", kRefreshToken);
+  const json refused = RequestToken(in_query.c_str(), GrantForm(kRefreshToken), 400);
+  EXPECT_EQ(refused["error"], "invalid_request");
+  EXPECT_THAT(refused.dump(), Not(HasSubstr(kRefreshToken)));
+
+  // None of them used up the refresh token.
+  EXPECT_EQ(RequestToken(kTokenPath, GrantForm(kRefreshToken), 200)["token_type"], "Bearer");
+}
+
+TEST_F(EmulatorTest, TheTokenEndpointNeedsARefreshTokenAndPost) {
+  Serve({});
+  EXPECT_EQ(client_->Post(kTokenPath, GrantForm(kRefreshToken))->status, 404);
+  EXPECT_EQ(client_->Post(kV2TokenPath, GrantForm(kRefreshToken))->status, 404);
+  EXPECT_EQ(emulator_->tokens().token_requests, 0);
+
+  ServeTokens();
+  EXPECT_EQ(client_->Get(kTokenPath)->status, 404);
+  EXPECT_EQ(client_->Post("/oauth2/token", GrantForm(kRefreshToken))->status, 404);
+  EXPECT_EQ(client_->Post("/common/oauth2/v3/token", GrantForm(kRefreshToken))->status, 404);
+  // A tenant named "emulator" is a tenant, not a control route.
+  EXPECT_EQ(client_->Post("/emulator/oauth2/token", GrantForm(kRefreshToken))->status, 200);
+}
+
+TEST_F(EmulatorTest, IssuedAccessTokensExpire) {
+  ServeTokens(absl::Seconds(1));
+  const absl::Time before = absl::Now();
+  const json token = RequestToken(kTokenPath, GrantForm(kRefreshToken), 200);
+  EXPECT_EQ(token["expires_in"], "1");
+  const std::string access_token = token["access_token"];
+  EXPECT_EQ(UsageWith(access_token).first, 200);
+
+  std::pair<int, std::string> usage;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    absl::SleepFor(absl::Milliseconds(50));
+    usage = UsageWith(access_token);
+  } while (usage.first == 200 && absl::Now() < deadline);
+  EXPECT_EQ(usage, std::make_pair(401, std::string("The access token has expired")));
+  EXPECT_GE(absl::Now() - before, absl::Seconds(1));
+
+  const std::pair<int, std::string> unknown = UsageWith("never-issued");
+  EXPECT_EQ(unknown.first, 401);
+  EXPECT_NE(unknown.second, usage.second);
+  // The static token never expires, and a refreshed token works again.
+  EXPECT_EQ(client_->Get(kPath, Authorized())->status, 200);
+  EXPECT_EQ(UsageWith(RequestToken(kTokenPath, GrantForm(token["refresh_token"]), 200)["access_token"]).first, 200);
+}
+
+TEST_F(EmulatorTest, TokenRouteFaultsAnswerInsteadOfTheEndpoint) {
+  ServeTokens();
+  ASSERT_TRUE(emulator_
+                  ->SetFaults(R"([{"route": "token", "fault": "http_status", "status": 503, "retry_after": "1"},
+                                       {"route": "token", "fault": "invalid_json"},
+                                       {"page": 0, "fault": "http_status", "status": 500}])")
+                  .ok());
+  httplib::Result unavailable = client_->Post(kTokenPath, GrantForm(kRefreshToken));
+  ASSERT_TRUE(unavailable);
+  EXPECT_EQ(unavailable->status, 503);
+  EXPECT_EQ(unavailable->get_header_value("Retry-After"), "1");
+  const json body = json::parse(unavailable->body);
+  EXPECT_EQ(body["error"], "temporarily_unavailable");
+  EXPECT_EQ(body["error_codes"], json::array({503}));
+  EXPECT_THAT(body["error_description"].get<std::string>(), StartsWith("AADSTS503: The emulator injected HTTP 503."));
+
+  httplib::Result invalid = client_->Post(kTokenPath, GrantForm(kRefreshToken));
+  ASSERT_TRUE(invalid);
+  EXPECT_EQ(invalid->status, 200);
+  EXPECT_FALSE(json::accept(invalid->body));
+
+  // Neither used up the refresh token, nor the usage route's rule.
+  const json token = RequestToken(kTokenPath, GrantForm(kRefreshToken), 200);
+  EXPECT_EQ(UsageWith(token["access_token"]).first, 500);
+
+  std::vector<std::pair<int, std::optional<FaultKind>>> logged;
+  for (const RecordedRequest& record : emulator_->requests()) logged.emplace_back(record.status, record.fault);
+  EXPECT_THAT(logged, ElementsAre(Pair(503, FaultKind::kHttpStatus), Pair(200, FaultKind::kInvalidJson),
+                                  Pair(200, std::nullopt), Pair(500, FaultKind::kHttpStatus)));
+  EXPECT_EQ(emulator_->tokens().token_requests, 3);
+}
+
+TEST_F(EmulatorTest, TokenRouteFaultsThatSpoilTheAnswerStillRotate) {
+  ServeTokens();
+  ASSERT_TRUE(emulator_
+                  ->SetFaults(R"([{"route": "token", "fault": "slow_first_byte", "delay_ms": 300},
+                                       {"route": "token", "fault": "truncated_json"}])")
+                  .ok());
+  const absl::Time start = absl::Now();
+  const json slow = RequestToken(kTokenPath, GrantForm(kRefreshToken), 200);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(250));
+  EXPECT_EQ(slow["token_type"], "Bearer");
+
+  httplib::Result truncated = client_->Post(kTokenPath, GrantForm(slow["refresh_token"]));
+  ASSERT_TRUE(truncated);
+  EXPECT_EQ(truncated->status, 200);
+  EXPECT_FALSE(json::accept(truncated->body));
+  // The client never read the new refresh token, and the old one is used up.
+  EXPECT_EQ(RequestToken(kTokenPath, GrantForm(slow["refresh_token"]), 400)["error"], "invalid_grant");
+  EXPECT_EQ(emulator_->tokens().issued, 2);
+}
+
+TEST_F(EmulatorTest, TheRequestLogKeepsNoTokenRequestSecrets) {
+  ServeTokens(absl::Hours(1), kClientSecret);
+  httplib::Params form = GrantForm(kRefreshToken);
+  form.emplace("client_secret", kClientSecret);
+  httplib::Result granted = client_->Post(kTokenPath, {{"MS-RequestId", "req-1"}}, form);
+  ASSERT_TRUE(granted);
+  ASSERT_EQ(granted->status, 200);
+  const json token = json::parse(granted->body);
+  // Secrets in places they do not belong: an Authorization header and the query string.
+  const std::string in_query = absl::StrCat(kV2TokenPath, "?refresh_token=", std::string(token["refresh_token"]));
+  ASSERT_TRUE(client_->Post(in_query.c_str(), {{"Authorization", absl::StrCat("Basic ", kClientSecret)}},
+                            V2GrantForm(token["refresh_token"])));
+
+  const std::string log = client_->Get("/emulator/requests")->body;
+  for (const std::string& secret : {std::string(kRefreshToken), std::string(kClientSecret),
+                                    std::string(token["refresh_token"]), std::string(token["access_token"])}) {
+    EXPECT_THAT(log, Not(HasSubstr(secret)));
+  }
+  const json entries = json::parse(log);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0]["method"], "POST");
+  EXPECT_EQ(entries[0]["path"], kTokenPath);
+  EXPECT_EQ(entries[0]["status"], 200);
+  EXPECT_EQ(entries[0]["query"], "");
+  EXPECT_EQ(entries[0]["headers"]["ms-requestid"], "req-1");
+  EXPECT_EQ(entries[0]["headers"]["content-type"], "application/x-www-form-urlencoded");
+  EXPECT_EQ(entries[0]["page"], nullptr);
+  EXPECT_EQ(entries[1]["status"], 400);
+  EXPECT_EQ(entries[1]["query"], "[redacted]");
+  EXPECT_EQ(entries[1]["headers"]["authorization"], "[redacted]");
+}
+
+TEST_F(EmulatorTest, InvalidTokenOptionsAreRejected) {
+  EmulatorOptions options;
+  options.refresh_token = kRefreshToken;
+  options.token_lifetime = absl::Milliseconds(999);
+  EXPECT_EQ(PartnerCenterEmulator(options).Start("127.0.0.1", 0).code(), absl::StatusCode::kInvalidArgument);
+  options.token_lifetime = absl::Seconds(1);
+  options.client_id = "";
+  EXPECT_EQ(PartnerCenterEmulator(options).Start("127.0.0.1", 0).code(), absl::StatusCode::kInvalidArgument);
+}
+
+class EmulatorTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<TestPki> pki = MakeTestPki(TestDirectory("pki"));
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = *std::move(pki);
+  }
+
+  // An HTTPS client of `emulator` that trusts `ca`.
+  static std::unique_ptr<httplib::SSLClient> ClientTrusting(const PartnerCenterEmulator& emulator,
+                                                            const CertificateFiles& ca) {
+    auto client = std::make_unique<httplib::SSLClient>("127.0.0.1", emulator.port());
+    client->set_ca_cert_path(ca.cert_file.c_str());
+    client->enable_server_certificate_verification(true);
+    return client;
+  }
+
+  TestPki pki_;
+};
+
+TEST_F(EmulatorTlsTest, ServesHttpsToClientsThatTrustTheCa) {
+  EmulatorOptions options;
+  options.tls_cert_file = pki_.server.cert_file;
+  options.tls_key_file = pki_.server.key_file;
+  options.refresh_token = kRefreshToken;
+  PartnerCenterEmulator emulator(options);
+  ASSERT_TRUE(emulator.Start("127.0.0.1", 0).ok());
+
+  std::unique_ptr<httplib::SSLClient> client = ClientTrusting(emulator, pki_.ca);
+  httplib::Result page = client->Get(kPath, Authorized());
+  ASSERT_TRUE(page) << httplib::to_string(page.error());
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->body, SeedSampleResponse());
+  httplib::Result token = client->Post(kTokenPath, GrantForm(kRefreshToken));
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->status, 200);
+
+  httplib::Result untrusted = ClientTrusting(emulator, pki_.other_ca)->Get("/healthz");
+  EXPECT_FALSE(untrusted);
+  EXPECT_EQ(untrusted.error(), httplib::Error::SSLServerVerification);
+  // Plain HTTP gets no answer from an HTTPS port, and the emulator serves on.
+  httplib::Client plain("127.0.0.1", emulator.port());
+  plain.set_read_timeout(2, 0);
+  httplib::Result plain_result = plain.Get("/healthz");
+  EXPECT_FALSE(plain_result && plain_result->status == 200);
+  EXPECT_EQ(client->Get("/healthz")->status, 200);
+}
+
+TEST_F(EmulatorTlsTest, IncompleteOrUnusableTlsFilesAreRejected) {
+  const std::pair<std::string, std::string> cases[] = {
+      {pki_.server.cert_file, ""},
+      {"", pki_.server.key_file},
+      {TestDirectory("missing.pem"), pki_.server.key_file},
+      {pki_.server.cert_file, pki_.client.key_file},
+      {pki_.server.key_file, pki_.server.cert_file},
+  };
+  for (const auto& [cert_file, key_file] : cases) {
+    EmulatorOptions options;
+    options.tls_cert_file = cert_file;
+    options.tls_key_file = key_file;
+    PartnerCenterEmulator emulator(options);
+    EXPECT_EQ(emulator.Start("127.0.0.1", 0).code(), absl::StatusCode::kInvalidArgument)
+        << cert_file << " " << key_file;
+  }
 }
 
 }  // namespace

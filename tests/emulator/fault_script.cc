@@ -26,23 +26,25 @@ constexpr int64_t kMinInt = std::numeric_limits<int>::min();
 struct KindInfo {
   FaultKind kind;
   absl::string_view name;
-  // The kind's parameters, space-separated; every rule also has page, fault and times.
+  // The kind's parameters, space-separated; every rule also has route, page (usage route only), fault and times.
   absl::string_view parameters;
+  // Whether the kind applies to the token route too.
+  bool token_route;
 };
 
 constexpr KindInfo kKinds[] = {
-    {FaultKind::kHttpStatus, "http_status", "status retry_after error_code description body"},
-    {FaultKind::kThrottle, "throttle", "retry_after message_seconds"},
-    {FaultKind::kSlowFirstByte, "slow_first_byte", "delay_ms"},
-    {FaultKind::kStallMidBody, "stall_mid_body", "delay_ms"},
-    {FaultKind::kResetMidBody, "reset_mid_body", ""},
-    {FaultKind::kTruncatedJson, "truncated_json", ""},
-    {FaultKind::kInvalidJson, "invalid_json", ""},
-    {FaultKind::kHtml, "html", ""},
-    {FaultKind::kWrongTypes, "wrong_types", ""},
-    {FaultKind::kHugeBody, "huge_body", "bytes"},
-    {FaultKind::kLoopNext, "loop_next", ""},
-    {FaultKind::kSlowBody, "slow_body", "chunk_ms duration_ms"},
+    {FaultKind::kHttpStatus, "http_status", "status retry_after error_code description body", true},
+    {FaultKind::kThrottle, "throttle", "retry_after message_seconds", false},
+    {FaultKind::kSlowFirstByte, "slow_first_byte", "delay_ms", true},
+    {FaultKind::kStallMidBody, "stall_mid_body", "delay_ms", true},
+    {FaultKind::kResetMidBody, "reset_mid_body", "", true},
+    {FaultKind::kTruncatedJson, "truncated_json", "", true},
+    {FaultKind::kInvalidJson, "invalid_json", "", true},
+    {FaultKind::kHtml, "html", "", true},
+    {FaultKind::kWrongTypes, "wrong_types", "", false},
+    {FaultKind::kHugeBody, "huge_body", "bytes", false},
+    {FaultKind::kLoopNext, "loop_next", "", false},
+    {FaultKind::kSlowBody, "slow_body", "chunk_ms duration_ms", false},
 };
 
 const KindInfo* FindKind(absl::string_view name) {
@@ -111,10 +113,35 @@ absl::StatusOr<FaultRule> ParseRule(const json& object, size_t index) {
     for (const KindInfo& kind : kKinds) names.push_back(kind.name);
     return reader.Error(absl::StrCat("unknown fault \"", **name, "\"; the faults are ", absl::StrJoin(names, ", ")));
   }
-  std::vector<absl::string_view> allowed = {"page", "fault", "times"};
+
+  FaultRule rule;
+  rule.kind = info->kind;
+  absl::StatusOr<std::optional<std::string>> route = reader.String("route");
+  if (!route.ok()) return route.status();
+  const std::string route_name = route->value_or("usage");
+  if (route_name == "token") {
+    rule.route = FaultRoute::kToken;
+  } else if (route_name != "usage") {
+    return reader.Error(absl::StrCat("\"route\" must be \"usage\" or \"token\", not \"", route_name, "\""));
+  }
+  if (rule.route == FaultRoute::kToken) {
+    if (!info->token_route) {
+      std::vector<absl::string_view> names;
+      for (const KindInfo& kind : kKinds) {
+        if (kind.token_route) names.push_back(kind.name);
+      }
+      return reader.Error(absl::StrCat("fault \"", info->name, "\" does not apply to the token route; its faults are ",
+                                       absl::StrJoin(names, ", ")));
+    }
+    if (object.contains("page")) return reader.Error("\"page\" is only for the usage route");
+  }
+
+  std::vector<absl::string_view> allowed = {"fault", "times"};
+  if (rule.route == FaultRoute::kUsage) allowed.insert(allowed.begin(), "page");
   for (absl::string_view parameter : absl::StrSplit(info->parameters, ' ', absl::SkipEmpty())) {
     allowed.push_back(parameter);
   }
+  allowed.push_back("route");
   for (const auto& member : object.items()) {
     if (std::find(allowed.begin(), allowed.end(), member.key()) == allowed.end()) {
       return reader.Error(absl::StrCat("unknown field \"", member.key(), "\" for fault \"", info->name,
@@ -122,11 +149,11 @@ absl::StatusOr<FaultRule> ParseRule(const json& object, size_t index) {
     }
   }
 
-  FaultRule rule;
-  rule.kind = info->kind;
-  absl::StatusOr<int64_t> page = reader.Integer("page", 0, kMaxInt);
-  if (!page.ok()) return page.status();
-  rule.page = static_cast<int>(*page);
+  if (rule.route == FaultRoute::kUsage) {
+    absl::StatusOr<int64_t> page = reader.Integer("page", 0, kMaxInt);
+    if (!page.ok()) return page.status();
+    rule.page = static_cast<int>(*page);
+  }
   absl::StatusOr<int64_t> times = reader.Integer("times", -1, kMaxInt, rule.times);
   if (!times.ok()) return times.status();
   if (*times == 0) return reader.Error("\"times\" must be -1 (every request) or at least 1, not 0");
@@ -226,9 +253,14 @@ FaultScript::FaultScript(std::vector<FaultRule> rules) {
   for (FaultRule& rule : rules) entries_.push_back(Entry{std::move(rule)});
 }
 
-std::optional<FaultRule> FaultScript::Take(int page) {
+std::optional<FaultRule> FaultScript::TakeForPage(int page) { return Take(FaultRoute::kUsage, page); }
+
+std::optional<FaultRule> FaultScript::TakeForToken() { return Take(FaultRoute::kToken, 0); }
+
+std::optional<FaultRule> FaultScript::Take(FaultRoute route, int page) {
   for (Entry& entry : entries_) {
-    if (entry.rule.page != page || (entry.rule.times != -1 && entry.used >= entry.rule.times)) continue;
+    if (entry.rule.route != route || entry.rule.page != page) continue;
+    if (entry.rule.times != -1 && entry.used >= entry.rule.times) continue;
     ++entry.used;
     return entry.rule;
   }

@@ -1,26 +1,34 @@
-// Fault scripts: which GET /v1/customers/usagerecords requests the emulator answers badly, and how. This comment is
-// the reference for the script format; README.md only summarizes it.
+// Fault scripts: which emulator requests are answered badly, and how: GET /v1/customers/usagerecords (the usage
+// route) and POST /{tenant}/oauth2[/v2.0]/token (the token route). This comment is the reference for the script format;
+// README.md only summarizes it.
 //
 // A script is a JSON array of rules, applied in order:
 //
 //   [{"page": 2, "fault": "throttle", "retry_after": "1"},
-//    {"page": 1, "times": 2, "fault": "http_status", "status": 503}]
+//    {"page": 1, "times": 2, "fault": "http_status", "status": 503},
+//    {"route": "token", "fault": "http_status", "status": 503}]
 //
 // Every rule has
-//   "page"   int >= 0, required: the page a request asks for. Page 0 is the request without MS-ContinuationToken,
-//            page k the request carrying the token of page k. In seed mode every request is page 0.
+//   "route"  string, "usage" (default) or "token": the route whose requests the rule answers.
+//   "page"   int >= 0, required on the usage route and not allowed on the token route: the page a request asks for.
+//            Page 0 is the request without MS-ContinuationToken, page k the request carrying the token of page k. In
+//            seed mode every request is page 0.
 //   "fault"  string, required: the kind of fault, below.
 //   "times"  int, default 1: how many matching requests the rule answers; -1 answers every one.
-// A request is answered by the first rule for its page whose times are not used up; once they are, later requests for
-// that page go to the next rule for it, or are served normally when there is none. Counts start when the script is
-// set. Requests that fail authentication or name an unknown continuation token are answered as usual and use up no
-// rule. Unknown fields are errors, so that a misspelt parameter fails loudly.
+// A request is answered by the first rule for its route (and page) whose times are not used up; once they are, later
+// requests go to the next rule for them, or are served normally when there is none. Counts start when the script is
+// set. On the usage route, requests that fail authentication or name an unknown continuation token are answered as
+// usual and use up no rule; on the token route every POST to an enabled token endpoint takes the next rule, whatever
+// it carries. Unknown fields are errors, so that a misspelt parameter fails loudly.
 //
 // Fault kinds and their parameters (integers unless marked as strings):
 //   "http_status"      "status" (200..599, required); "retry_after" (string, sent verbatim as Retry-After);
 //                      "error_code" (default: status); "description" (string). The body is Partner Center's error
 //                      body {"code": error_code, "description": ..., "data": [], "source": "PartnerFD"}, unless
-//                      "body" (string) gives the body verbatim. Content-Type application/json.
+//                      "body" (string) gives the body verbatim. Content-Type application/json. On the token route
+//                      the body is the identity platform's instead: {"error": "temporarily_unavailable" for 429 and
+//                      5xx, else "invalid_request", "error_description": "AADSTS<error_code>: <description> ...",
+//                      "error_codes": [error_code], ...}.
 //   "throttle"         HTTP 429 with {"statusCode": 429, "message": "Rate limit is exceeded. Try again in N
 //                      seconds."}, N = "message_seconds" (>= 0, default 1). Retry-After is "retry_after" (string:
 //                      seconds or an HTTP date), and absent when that is not given.
@@ -38,6 +46,10 @@
 //                      that does not notice keeps asking for it.
 //   "slow_body"        the page with chunked transfer in small chunks, one every "chunk_ms" (>= 1, default 100), over
 //                      about "duration_ms" (>= 0, default 10000); a client that goes away stops the transfer.
+// The token route takes http_status, slow_first_byte, stall_mid_body, reset_mid_body, truncated_json, invalid_json and
+// html, with the token response in place of the page. http_status, invalid_json and html answer instead of the token
+// endpoint, which then neither issues a token nor rotates the refresh token; the others spoil the real answer, so the
+// grant happens and the refresh token rotates even though the client may never read the new one.
 // Every faulty response still echoes MS-RequestId and MS-CorrelationId.
 #ifndef PCUSAGE_TESTS_EMULATOR_FAULT_SCRIPT_H_
 #define PCUSAGE_TESTS_EMULATOR_FAULT_SCRIPT_H_
@@ -71,8 +83,18 @@ enum class FaultKind {
 // The kind's name in scripts and in the request log, e.g. "http_status".
 absl::string_view FaultKindName(FaultKind kind);
 
+// The emulator route a rule answers requests of.
+enum class FaultRoute {
+  // GET /v1/customers/usagerecords.
+  kUsage,
+  // POST /{tenant}/oauth2/token and /{tenant}/oauth2/v2.0/token.
+  kToken,
+};
+
 // One rule of a script. Only the parameters of its kind are meaningful; the others keep their defaults.
 struct FaultRule {
+  FaultRoute route = FaultRoute::kUsage;
+  // Usage route only.
   int page = 0;
   // -1 means every matching request.
   int times = 1;
@@ -105,10 +127,15 @@ class FaultScript {
   FaultScript() = default;
   explicit FaultScript(std::vector<FaultRule> rules);
 
-  // The rule that answers the next request for `page`, counting it as used; none when the page is served normally.
-  std::optional<FaultRule> Take(int page);
+  // The rule that answers the next usage-route request for `page`, counting it as used; none when the page is served
+  // normally.
+  std::optional<FaultRule> TakeForPage(int page);
+  // The rule that answers the next token-route request, counting it as used; none when it is answered normally.
+  std::optional<FaultRule> TakeForToken();
 
  private:
+  std::optional<FaultRule> Take(FaultRoute route, int page);
+
   struct Entry {
     FaultRule rule;
     int used = 0;
