@@ -33,6 +33,7 @@ ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, con
     context.AddMetadata(kAuthorizationMetadata, absl::StrCat("Bearer ", options.access_token));
   }
   if (!options.correlation_id.empty()) context.AddMetadata(kCorrelationIdMetadata, options.correlation_id);
+  if (!options.api_key.empty()) context.AddMetadata(kApiKeyMetadata, options.api_key);
 
   v1::ListUsageRecordsRequest request;
   request.set_page_size(options.page_size);

@@ -20,6 +20,7 @@ namespace pcusage::client {
 // Request metadata names understood by the pcusage server.
 inline constexpr char kAuthorizationMetadata[] = "authorization";
 inline constexpr char kCorrelationIdMetadata[] = "x-ms-correlation-id";
+inline constexpr char kApiKeyMetadata[] = "x-api-key";
 
 // How to make one ListUsageRecords call.
 struct ListOptions {
@@ -33,6 +34,8 @@ struct ListOptions {
   std::string correlation_id;
   // Continue an earlier stream: that call's ListSummary::resume_token.
   std::string resume_token;
+  // Sent as "x-api-key" when non-empty, for a server that authenticates its callers with API keys.
+  std::string api_key;
 };
 
 // The outcome of one ListUsageRecords call.

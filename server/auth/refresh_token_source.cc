@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -113,7 +114,7 @@ int64_t RefreshTokenSource::refreshes() const {
 absl::StatusOr<std::string> RefreshTokenSource::Token(std::optional<absl::string_view> must_replace) {
   mu_.Lock();
   const auto usable = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !access_token_.empty() && now_() < expires_at_ - options_.refresh_margin &&
+    return !access_token_.empty() && now_() < renew_at_ &&
            (!must_replace.has_value() || access_token_ != *must_replace);
   };
   if (usable()) {
@@ -146,7 +147,7 @@ absl::StatusOr<std::string> RefreshTokenSource::Token(std::optional<absl::string
     return grant.status();
   }
   access_token_ = grant->access_token;
-  expires_at_ = grant->expires_at;
+  renew_at_ = grant->renew_at;
   if (grant->rotated_refresh_token.has_value() && *grant->rotated_refresh_token != refresh_token_) {
     refresh_token_ = *grant->rotated_refresh_token;
     SaveRefreshToken(refresh_token_);
@@ -213,7 +214,8 @@ absl::StatusOr<RefreshTokenSource::Grant> RefreshTokenSource::Exchange(const std
         absl::UnavailableError(absl::StrCat(where, " answered without a usable access_token and expires_in")),
         reason::kTokenEndpointUnavailable);
   }
-  grant.expires_at = started + absl::Seconds(expires_in);
+  const absl::Duration lifetime = absl::Seconds(expires_in);
+  grant.renew_at = started + lifetime - std::min(options_.refresh_margin, lifetime / 4);
   if (std::string rotated = JsonText(body, "refresh_token"); IsTokenText(rotated)) {
     grant.rotated_refresh_token = std::move(rotated);
   }

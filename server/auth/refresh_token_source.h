@@ -29,7 +29,7 @@ struct RefreshTokenOptions {
   // Holds the refresh token; read at start, rewritten (atomically, mode 0600) when the endpoint rotates it.
   std::string refresh_token_file;
   std::string resource = "https://api.partnercenter.microsoft.com";
-  // A cached token is renewed this long before it expires.
+  // A cached token is renewed this long before it expires (at most a quarter of its lifetime).
   absl::Duration refresh_margin = absl::Minutes(5);
   absl::Duration request_timeout = absl::Seconds(30);
 };
@@ -64,7 +64,7 @@ class RefreshTokenSource final : public AccessTokenSource {
 
   struct Grant {
     std::string access_token;
-    absl::Time expires_at;
+    absl::Time renew_at;  // expiry less the refresh margin
     std::optional<std::string> rotated_refresh_token;
   };
   // One request to the token endpoint. Called without mu_ held.
@@ -78,7 +78,7 @@ class RefreshTokenSource final : public AccessTokenSource {
   mutable absl::Mutex mu_;
   std::string refresh_token_ ABSL_GUARDED_BY(mu_);
   std::string access_token_ ABSL_GUARDED_BY(mu_);
-  absl::Time expires_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time renew_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool refreshing_ ABSL_GUARDED_BY(mu_) = false;
   int64_t refreshes_ ABSL_GUARDED_BY(mu_) = 0;     // completed or failed exchanges
   absl::Status last_result_ ABSL_GUARDED_BY(mu_);  // of the latest exchange

@@ -105,6 +105,18 @@ TEST_F(RefreshTokenSourceTest, CachesUntilShortlyBeforeExpiry) {
   EXPECT_EQ(source->refreshes(), 2);
 }
 
+TEST_F(RefreshTokenSourceTest, ShortLivedTokensAreRenewedInTheirLastQuarter) {
+  auto source = Make();
+  EXPECT_CALL(*transport_, Send(_))
+      .WillOnce(Return(Granted("at-1", "", /*expires_in=*/8)))
+      .WillOnce(Return(Granted("at-2", "", 8)));
+  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-1");
+  now_ += absl::Seconds(5);
+  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-1");
+  now_ += absl::Seconds(2);  // 7 s of 8: inside the last quarter
+  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-2");
+}
+
 TEST_F(RefreshTokenSourceTest, RotatedRefreshTokenIsWrittenBackPrivately) {
   auto source = Make();
   EXPECT_CALL(*transport_, Send(_))
