@@ -47,6 +47,8 @@ type UsageRecordsServiceClient interface {
 	//
 	//	authorization: "Bearer <token>", a Partner Center App+User token, used
 	//	  when the server holds no token of its own.
+	//	x-api-key: the caller's API key, when the server authenticates its
+	//	  callers with API keys.
 	//	x-ms-correlation-id: a GUID sent upstream as MS-CorrelationId; one is
 	//	  generated when absent. Returned in the initial response metadata.
 	ListUsageRecords(ctx context.Context, in *ListUsageRecordsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListUsageRecordsResponse], error)
@@ -98,6 +100,8 @@ type UsageRecordsServiceServer interface {
 	//
 	//	authorization: "Bearer <token>", a Partner Center App+User token, used
 	//	  when the server holds no token of its own.
+	//	x-api-key: the caller's API key, when the server authenticates its
+	//	  callers with API keys.
 	//	x-ms-correlation-id: a GUID sent upstream as MS-CorrelationId; one is
 	//	  generated when absent. Returned in the initial response metadata.
 	ListUsageRecords(*ListUsageRecordsRequest, grpc.ServerStreamingServer[ListUsageRecordsResponse]) error

@@ -28,10 +28,11 @@ import java.util.concurrent.TimeUnit;
  * A missing variable fails the test: these tests are never skipped.
  */
 public final class LiveStack {
-  private static final HttpClient HTTP = HttpClient.newBuilder()
-          .version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(10))
-          .build();
+  // A new client, so a new connection, per request: the emulator closes idle connections after a second, and a
+  // pooled connection it has just closed would fail a POST (which the JDK client does not retry).
+  private static HttpClient http() {
+    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+  }
   private static final Duration HTTP_TIMEOUT = Duration.ofSeconds(30);
 
   private LiveStack() {}
@@ -177,6 +178,6 @@ public final class LiveStack {
   }
 
   private static HttpResponse<String> send(HttpRequest request) throws IOException, InterruptedException {
-    return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+    return http().send(request, HttpResponse.BodyHandlers.ofString());
   }
 }
