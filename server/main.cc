@@ -24,6 +24,7 @@
 #include "server/auth/credentials.h"
 #include "server/common/log.h"
 #include "server/common/loopback.h"
+#include "server/common/port_file.h"
 #include "server/partner_center/curl_transport.h"
 #include "server/partner_center/usage_client.h"
 #include "server/resume_token.h"
@@ -98,16 +99,6 @@ namespace pcusage {
 namespace {
 
 constexpr char kServiceName[] = "partnercenter.usage.v1.UsageRecordsService";
-
-bool WritePortFile(const std::string& path, int port) {
-  const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
-  {
-    std::ofstream file(temporary, std::ios::trunc);
-    file << port << "\n";
-    if (!file.flush()) return false;
-  }
-  return std::rename(temporary.c_str(), path.c_str()) == 0;
-}
 
 absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> MakeResumeTokenCodec() {
   const std::string path = absl::GetFlag(FLAGS_resume_token_key_file);
@@ -285,8 +276,8 @@ int Run() {
           listener->tls ? " (TLS" : " (plaintext", listener->callers->enabled() ? ", callers authenticated)" : ")",
           " -> Partner Center ", client_options.base_url, ", tokens from ", credentials->description);
   const std::string port_file = absl::GetFlag(FLAGS_port_file);
-  if (!port_file.empty() && !WritePortFile(port_file, port)) {
-    LogError("cannot write --port_file ", port_file);
+  if (absl::Status written = port_file.empty() ? absl::OkStatus() : WritePortFile(port_file, port); !written.ok()) {
+    LogError("--port_file: ", written.message());
     server->Shutdown();
     return 1;
   }

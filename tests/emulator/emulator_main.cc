@@ -24,6 +24,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "server/common/port_file.h"
 #include "tests/emulator/emulator_server.h"
 #include "tests/emulator/fault_script.h"
 
@@ -112,26 +113,6 @@ absl::StatusOr<EmulatorOptions> OptionsFromFlags() {
     }
   }
   return options;
-}
-
-// Writes `port` to `path` so that readers see either no file or the whole
-// number: a temporary file next to it is renamed over it.
-absl::Status WritePortFile(const std::string& path, int port) {
-  const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << port << "\n";
-    out.close();
-    if (!out) {
-      return absl::UnavailableError(absl::StrCat("cannot write ", temporary));
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    return absl::UnavailableError(absl::StrCat("cannot rename ", temporary, " to ", path, ": ", std::strerror(error)));
-  }
-  return absl::OkStatus();
 }
 
 int Run(int argc, char** argv) {
