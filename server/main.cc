@@ -92,8 +92,12 @@ ABSL_FLAG(std::string, resume_token_key_file, "",
           "File holding the secret (at least 32 bytes) that signs resume tokens; servers sharing it accept each "
           "other's tokens. When empty, a random key is made at start, so tokens do not survive a restart.");
 ABSL_FLAG(absl::Duration, resume_token_ttl, absl::Hours(1), "How long a resume token stays valid.");
+ABSL_FLAG(std::string, proxy, "",
+          "HTTP(S) proxy URL for Partner Center and the token endpoint; http_proxy/https_proxy in the environment "
+          "are ignored (a proxy sees the bearer tokens).");
 ABSL_FLAG(std::string, ca_bundle_file, "",
-          "PEM bundle of CAs to verify Partner Center's TLS certificate with, instead of the system's.");
+          "PEM bundle of CAs to verify the TLS certificates of Partner Center and the token endpoint with, instead "
+          "of the system's.");
 
 namespace pcusage {
 namespace {
@@ -190,6 +194,7 @@ int Run() {
   transport_options.max_response_bytes = static_cast<std::size_t>(max_response_bytes);
   transport_options.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   transport_options.ca_bundle_file = absl::GetFlag(FLAGS_ca_bundle_file);
+  transport_options.proxy = absl::GetFlag(FLAGS_proxy);
   auto transport = std::make_shared<partner_center::CurlTransport>(transport_options);
 
   auth::CredentialsConfig credentials_config;

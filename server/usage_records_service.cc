@@ -167,11 +167,9 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
                                                    const v1::ListUsageRecordsRequest* request,
                                                    grpc::ServerWriter<v1::ListUsageRecordsResponse>* writer) {
   const absl::Time started = absl::Now();
-  absl::StatusOr<std::string> caller = callers_->Authenticate(Caller(*context));
-  if (!caller.ok()) {
-    LogWarning("ListUsageRecords peer ", context->peer(), ": ", caller.status().message());
-    return ToGrpcStatus(caller.status());
-  }
+  const absl::Time deadline = std::min(absl::FromChrono(context->deadline()), started + max_call_duration_);
+  const std::unique_ptr<CallWatchdog::Watch> watch = watchdog_.Start(context, deadline);
+
   absl::StatusOr<std::string> correlation_id = CorrelationId(*context);
   if (!correlation_id.ok()) {
     LogWarning("ListUsageRecords peer ", context->peer(), ": ", correlation_id.status().message());
@@ -181,35 +179,46 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
   // At once, so the caller has the correlation id even if the call ends at its own deadline before any record.
   writer->SendInitialMetadata();
 
+  // Everything the request itself decides comes before any token is fetched.
+  absl::StatusOr<std::string> caller = callers_->Authenticate(Caller(*context));
   absl::StatusOr<int> page_size = EffectivePageSize(request->page_size());
   absl::StatusOr<StreamPosition> start = StartPosition(*request);
-  absl::StatusOr<std::string> token = tokens_->TokenForCall(Metadata(*context, "authorization"));
-  absl::Status status = !page_size.ok() ? page_size.status() : !start.ok() ? start.status() : token.status();
+  absl::Status status = !caller.ok() ? caller.status() : !page_size.ok() ? page_size.status() : start.status();
+  absl::StatusOr<std::string> token = absl::FailedPreconditionError("no token fetched for a refused request");
+  if (status.ok()) {
+    token = tokens_->TokenForCall(Metadata(*context, "authorization"), deadline);
+    status = token.status();
+  }
   BatchWriter batches(writer, page_size.value_or(kDefaultPageSize), *resume_tokens_,
                       start.ok() ? *start : StreamPosition{});
   if (status.ok()) {
     partner_center::ListCall call;
     call.access_token = *std::move(token);
     call.correlation_id = *correlation_id;
-    call.deadline = std::min(absl::FromChrono(context->deadline()), started + max_call_duration_);
+    call.deadline = deadline;
     call.is_cancelled = [context] { return context->IsCancelled(); };
-    call.renew_access_token = [this](absl::string_view rejected) { return tokens_->TokenAfterRejection(rejected); };
+    call.renew_access_token = [this, deadline](absl::string_view rejected) {
+      return tokens_->TokenAfterRejection(rejected, deadline);
+    };
     status = client_->ListUsageRecords(
         call, start->page, [&batches](partner_center::FetchedPage page) { return batches.WritePage(std::move(page)); });
   }
 
-  const std::string summary =
-      absl::StrCat("ListUsageRecords [MS-CorrelationId ", *correlation_id, "] caller ", *caller, " peer ",
-                   context->peer(), request->resume_token().empty() ? "" : " (resumed)", ": ", batches.records(),
-                   " records from ", batches.pages(), " pages in ", absl::FormatDuration(absl::Now() - started));
+  const std::string summary = absl::StrCat(
+      "ListUsageRecords [MS-CorrelationId ", *correlation_id, "] caller ", caller.value_or("(refused)"), " peer ",
+      context->peer(), request->resume_token().empty() ? "" : " (resumed)", ": ", batches.records(), " records from ",
+      batches.pages(), " pages in ", absl::FormatDuration(absl::Now() - started));
   if (status.ok()) {
     LogInfo(summary, ": OK");
     return grpc::Status::OK;
   }
-  if (status.code() == absl::StatusCode::kCancelled && absl::Now() >= absl::FromChrono(context->deadline())) {
-    // gRPC cancels a call whose deadline passed; say which it was.
-    status = WithErrorInfo(absl::DeadlineExceededError(absl::StrCat("the call's deadline passed: ", status.message())),
-                           reason::kDeadlineExceeded);
+  if (status.code() == absl::StatusCode::kCancelled && (watch->fired() || absl::Now() >= deadline)) {
+    // gRPC cancels a call whose deadline passed, and the watchdog one that ran past --max_call_duration.
+    status = WithErrorInfo(
+        absl::DeadlineExceededError(absl::StrCat(
+            watch->fired() ? "the call ran past its deadline or --max_call_duration: " : "the call's deadline passed: ",
+            status.message())),
+        reason::kDeadlineExceeded);
   }
   LogWarning(summary, ": ", absl::StatusCodeToString(status.code()), ": ", status.message());
   if (!GetErrorInfo(status).has_value()) status = WithErrorInfo(status, absl::StatusCodeToString(status.code()));

@@ -9,6 +9,7 @@
 #include "partnercenter/usage/v1/usage_records.grpc.pb.h"
 #include "server/auth/access_token_source.h"
 #include "server/auth/caller_authenticator.h"
+#include "server/call_watchdog.h"
 #include "server/partner_center/usage_client.h"
 #include "server/resume_token.h"
 
@@ -40,8 +41,10 @@ class UsageRecordsService final : public partnercenter::usage::v1::UsageRecordsS
   std::shared_ptr<auth::AccessTokenSource> tokens_;
   std::shared_ptr<const ResumeTokenCodec> resume_tokens_;
   std::shared_ptr<const auth::CallerAuthenticator> callers_;
-  // Bounds a call whose caller set no deadline, so a forgotten stream cannot hold a handler thread for ever.
+  // Bounds a call whose caller set no deadline, so a forgotten stream cannot hold a handler thread for ever; the
+  // watchdog enforces it even on a handler blocked writing to a caller that stopped reading.
   absl::Duration max_call_duration_;
+  CallWatchdog watchdog_;
 };
 
 }  // namespace pcusage

@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -82,7 +83,8 @@ class InstantSleeper : public partner_center::Sleeper {
 
 class UsageRecordsServiceTest : public testing::Test {
  protected:
-  void StartServer(std::shared_ptr<auth::AccessTokenSource> tokens = std::make_shared<auth::CallerTokenSource>()) {
+  void StartServer(std::shared_ptr<auth::AccessTokenSource> tokens = std::make_shared<auth::CallerTokenSource>(),
+                   absl::Duration max_call_duration = absl::Hours(1)) {
     partner_center::UsageClientOptions options;
     options.base_url = "https://pc.example.test";
     auto client = partner_center::UsageClient::Create(transport_, options, std::make_shared<InstantSleeper>());
@@ -92,7 +94,7 @@ class UsageRecordsServiceTest : public testing::Test {
     auto callers = auth::CallerAuthenticator::Create(api_keys_file_, "");
     ASSERT_TRUE(callers.ok()) << callers.status();
     service_ = std::make_unique<UsageRecordsService>(*std::move(client), std::move(tokens), *std::move(codec),
-                                                     *std::move(callers));
+                                                     *std::move(callers), max_call_duration);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -232,7 +234,9 @@ TEST_F(UsageRecordsServiceTest, MissingOrMalformedCallerTokenIsUnauthenticated) 
 
 TEST_F(UsageRecordsServiceTest, ServerTokenSourceWinsOverTheCaller) {
   class FixedToken : public auth::AccessTokenSource {
-    absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view>) override { return "server-token"; }
+    absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view>, absl::Time) override {
+      return "server-token";
+    }
   };
   StartServer(std::make_shared<FixedToken>());
   EXPECT_CALL(*transport_, Send(_)).Times(2).WillRepeatedly(Invoke([](const HttpRequest& request) {
@@ -284,6 +288,49 @@ TEST_F(UsageRecordsServiceTest, WithApiKeysOnlyCallersPresentingOneGetIn) {
   EXPECT_EQ(ErrorInfoOf(denied.status).reason(), "CALLER_UNAUTHENTICATED");
   EXPECT_EQ(List(10, {{"authorization", "Bearer t"}}).status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(List(10, {{"authorization", "Bearer t"}, {"x-api-key", "k-123"}}).status.ok());
+}
+
+TEST_F(UsageRecordsServiceTest, MaxCallDurationEndsACallWhoseCallerStoppedReading) {
+  // Long enough for the page to be parsed and the handler to be blocked in Write when the limit strikes.
+  StartServer(std::make_shared<auth::CallerTokenSource>(), absl::Seconds(3));
+  // 40 MB of records, far more than gRPC's flow-control windows hold: the handler blocks in Write until someone
+  // cancels it.
+  std::string items;
+  const std::string long_name(2000, 'n');
+  for (int i = 0; i < 20000; ++i) {
+    absl::StrAppend(&items, i ? "," : "", R"({"resourceId": "r)", i, R"(", "resourceName": ")", long_name, "\"}");
+  }
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(absl::StrCat(R"({"items": [)", items, "]}"))));
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer caller-token");
+  v1::ListUsageRecordsRequest request;
+  request.set_page_size(1000);
+  auto reader = stub_->ListUsageRecords(&context, request);
+  absl::SleepFor(absl::Seconds(6));  // not reading
+  v1::ListUsageRecordsResponse message;
+  int records = 0;
+  while (reader->Read(&message)) records += message.usage_records_size();
+  // Without the limit the handler would still be waiting in Write, and would now deliver everything.
+  const grpc::Status status = reader->Finish();
+  EXPECT_FALSE(status.ok());
+  EXPECT_LT(records, 20000);
+}
+
+TEST_F(UsageRecordsServiceTest, NoTokenIsFetchedForARequestThatIsRefusedAnyway) {
+  class CountingTokens : public auth::AccessTokenSource {
+   public:
+    absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view>, absl::Time) override {
+      ++calls;
+      return std::string("t");
+    }
+    int calls = 0;
+  };
+  auto tokens = std::make_shared<CountingTokens>();
+  StartServer(tokens);
+  EXPECT_CALL(*transport_, Send(_)).Times(0);
+  EXPECT_EQ(List(-1).status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(List(10, {}, "v1.not.valid").status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(tokens->calls, 0);
 }
 
 TEST_F(UsageRecordsServiceTest, ErrorsCarryErrorInfoWithTheCorrelationId) {

@@ -38,11 +38,12 @@ absl::StatusOr<std::string> BearerToken(absl::string_view authorization) {
   return std::string(token);
 }
 
-absl::StatusOr<std::string> AccessTokenSource::TokenAfterRejection(absl::string_view) {
+absl::StatusOr<std::string> AccessTokenSource::TokenAfterRejection(absl::string_view, absl::Time) {
   return absl::NotFoundError("this token source has no other token to offer");
 }
 
-absl::StatusOr<std::string> CallerTokenSource::TokenForCall(std::optional<absl::string_view> caller_authorization) {
+absl::StatusOr<std::string> CallerTokenSource::TokenForCall(std::optional<absl::string_view> caller_authorization,
+                                                            absl::Time) {
   if (!caller_authorization.has_value()) {
     return WithErrorInfo(absl::UnauthenticatedError("no Partner Center token: send \"authorization: Bearer <token>\" "
                                                     "metadata, or start the server with --access_token_file"),
@@ -59,20 +60,19 @@ absl::StatusOr<std::unique_ptr<FileTokenSource>> FileTokenSource::Create(std::st
 }
 
 absl::Status FileTokenSource::Reload() {
-  struct stat info;
-  if (stat(path_.c_str(), &info) != 0) {
+  const std::optional<FileVersion> current = FileVersion::Of(path_);
+  if (!current.has_value()) {
     return absl::UnavailableError(absl::StrCat("access token file ", path_, ": ", std::strerror(errno)));
   }
-  const FileVersion version{static_cast<long long>(info.st_mtim.tv_sec) * 1000000000LL + info.st_mtim.tv_nsec,
-                            static_cast<long long>(info.st_size), static_cast<unsigned long long>(info.st_ino)};
+  const FileVersion& version = *current;
   if (version_.has_value() && *version_ == version) return absl::OkStatus();
-  if (!S_ISREG(info.st_mode) || info.st_size > kMaxTokenFileBytes) {
+  if (!version.regular || version.size > kMaxTokenFileBytes) {
     return absl::UnavailableError(
         absl::StrCat("access token file ", path_, " must be a regular file of at most ", kMaxTokenFileBytes, " bytes"));
   }
 
   std::ifstream file(path_, std::ios::binary);
-  std::string contents(static_cast<std::size_t>(info.st_size), '\0');
+  std::string contents(static_cast<std::size_t>(version.size), '\0');
   if (!file.read(contents.data(), static_cast<std::streamsize>(contents.size()))) {
     return absl::UnavailableError(absl::StrCat("access token file ", path_, " cannot be read"));
   }
@@ -88,10 +88,10 @@ absl::Status FileTokenSource::Reload() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> FileTokenSource::TokenForCall(std::optional<absl::string_view>) {
+absl::StatusOr<std::string> FileTokenSource::TokenForCall(std::optional<absl::string_view>, absl::Time) {
   absl::MutexLock lock(&mu_);
   if (absl::Status status = Reload(); !status.ok()) {
-    if (token_.empty()) return WithErrorInfo(status, reason::kAccessTokenUnavailable);
+    if (token_.empty()) return status;
     LogWarning(status.message(), "; keeping the token read earlier");
   }
   return token_;
@@ -101,8 +101,8 @@ absl::StatusOr<std::string> FileTokenSource::TokenForCall(std::optional<absl::st
 
 namespace pcusage::auth {
 
-absl::StatusOr<std::string> FileTokenSource::TokenAfterRejection(absl::string_view rejected) {
-  absl::StatusOr<std::string> current = TokenForCall(std::nullopt);
+absl::StatusOr<std::string> FileTokenSource::TokenAfterRejection(absl::string_view rejected, absl::Time deadline) {
+  absl::StatusOr<std::string> current = TokenForCall(std::nullopt, deadline);
   if (!current.ok()) return current;
   if (*current == rejected) return absl::NotFoundError("the access token file still holds the rejected token");
   return current;

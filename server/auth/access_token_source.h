@@ -11,6 +11,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/auth/file_version.h"
 
 namespace pcusage::auth {
 
@@ -18,18 +20,21 @@ class AccessTokenSource {
  public:
   virtual ~AccessTokenSource() = default;
 
-  // The token for one call. `caller_authorization` is the caller's `authorization` metadata, if sent.
-  virtual absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization) = 0;
+  // The token for one call. `caller_authorization` is the caller's `authorization` metadata, if sent. Waits (for a
+  // token endpoint, say) end by `deadline` with DEADLINE_EXCEEDED.
+  virtual absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization,
+                                                   absl::Time deadline) = 0;
 
   // Another token to try once after Partner Center rejected `rejected` (HTTP 401). NOT_FOUND when there is none
   // (the default), and the 401 stands; another error says why getting one failed.
-  virtual absl::StatusOr<std::string> TokenAfterRejection(absl::string_view rejected);
+  virtual absl::StatusOr<std::string> TokenAfterRejection(absl::string_view rejected, absl::Time deadline);
 };
 
 // Uses the caller's "Bearer <token>": UNAUTHENTICATED when it is missing or not a bearer token.
 class CallerTokenSource final : public AccessTokenSource {
  public:
-  absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization) override;
+  absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization,
+                                           absl::Time deadline) override;
 };
 
 // Reads the token from a file and re-reads it whenever the file changes (modification time, size or inode), so
@@ -43,21 +48,13 @@ class FileTokenSource final : public AccessTokenSource {
 
   // The file's current token; the caller's metadata is ignored. When the file becomes unreadable, the last good
   // token is used and a warning logged; UNAVAILABLE when there has never been one.
-  absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization) override;
+  absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization,
+                                           absl::Time deadline) override;
 
   // The file's token when it changed since `rejected` was read from it (an external job rotated it).
-  absl::StatusOr<std::string> TokenAfterRejection(absl::string_view rejected) override;
+  absl::StatusOr<std::string> TokenAfterRejection(absl::string_view rejected, absl::Time deadline) override;
 
  private:
-  struct FileVersion {
-    long long modified_ns = 0;
-    long long size = 0;
-    unsigned long long inode = 0;
-    bool operator==(const FileVersion& other) const {
-      return modified_ns == other.modified_ns && size == other.size && inode == other.inode;
-    }
-  };
-
   explicit FileTokenSource(std::string path) : path_(std::move(path)) {}
   absl::Status Reload() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -22,8 +22,8 @@ TEST(BearerTokenTest, AcceptsBearerOnly) {
 
 TEST(CallerTokenSourceTest, NeedsTheCallersToken) {
   CallerTokenSource source;
-  EXPECT_EQ(source.TokenForCall("Bearer t1").value(), "t1");
-  absl::StatusOr<std::string> missing = source.TokenForCall(std::nullopt);
+  EXPECT_EQ(source.TokenForCall("Bearer t1", absl::InfiniteFuture()).value(), "t1");
+  absl::StatusOr<std::string> missing = source.TokenForCall(std::nullopt, absl::InfiniteFuture());
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_NE(missing.status().message().find("--access_token_file"), absl::string_view::npos);
 }
@@ -42,9 +42,9 @@ TEST_F(FileTokenSourceTest, ReadsTrimsAndFollowsChanges) {
   Write("  first-token\n");
   auto source = FileTokenSource::Create(path_);
   ASSERT_TRUE(source.ok()) << source.status();
-  EXPECT_EQ((*source)->TokenForCall("Bearer caller-ignored").value(), "first-token");
+  EXPECT_EQ((*source)->TokenForCall("Bearer caller-ignored", absl::InfiniteFuture()).value(), "first-token");
   Write("second-token-longer\n");
-  EXPECT_EQ((*source)->TokenForCall(std::nullopt).value(), "second-token-longer");
+  EXPECT_EQ((*source)->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "second-token-longer");
 }
 
 TEST_F(FileTokenSourceTest, KeepsTheLastGoodTokenWhenTheFileBreaks) {
@@ -52,9 +52,9 @@ TEST_F(FileTokenSourceTest, KeepsTheLastGoodTokenWhenTheFileBreaks) {
   auto source = FileTokenSource::Create(path_);
   ASSERT_TRUE(source.ok());
   ASSERT_EQ(unlink(path_.c_str()), 0);
-  EXPECT_EQ((*source)->TokenForCall(std::nullopt).value(), "good");
+  EXPECT_EQ((*source)->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "good");
   Write("   \n");
-  EXPECT_EQ((*source)->TokenForCall(std::nullopt).value(), "good");
+  EXPECT_EQ((*source)->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "good");
 }
 
 TEST_F(FileTokenSourceTest, UnusableFilesAreRejectedAtStart) {

@@ -40,7 +40,7 @@ TEST_F(CredentialsTest, DefaultsFollowTheTokenFile) {
   ASSERT_TRUE(file.ok()) << file.status();
   EXPECT_EQ(file->mode, Credentials::Mode::kStatic);
   EXPECT_TRUE(file->server_holds_credentials());
-  EXPECT_EQ(file->source->TokenForCall(std::nullopt).value(), "at-static");
+  EXPECT_EQ(file->source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-static");
 }
 
 TEST_F(CredentialsTest, RefreshTokenModeBuildsTheCloudsTokenUrl) {

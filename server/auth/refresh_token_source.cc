@@ -20,6 +20,7 @@
 #include "server/common/error_details.h"
 #include "server/common/log.h"
 #include "server/common/printable.h"
+#include "server/partner_center/retry_policy.h"
 
 namespace pcusage::auth {
 namespace {
@@ -98,12 +99,12 @@ RefreshTokenSource::RefreshTokenSource(std::shared_ptr<partner_center::HttpTrans
   refresh_token_ = std::move(refresh_token);
 }
 
-absl::StatusOr<std::string> RefreshTokenSource::TokenForCall(std::optional<absl::string_view>) {
-  return Token(std::nullopt);
+absl::StatusOr<std::string> RefreshTokenSource::TokenForCall(std::optional<absl::string_view>, absl::Time deadline) {
+  return Token(std::nullopt, deadline);
 }
 
-absl::StatusOr<std::string> RefreshTokenSource::TokenAfterRejection(absl::string_view rejected) {
-  return Token(rejected);
+absl::StatusOr<std::string> RefreshTokenSource::TokenAfterRejection(absl::string_view rejected, absl::Time deadline) {
+  return Token(rejected, deadline);
 }
 
 int64_t RefreshTokenSource::refreshes() const {
@@ -111,58 +112,94 @@ int64_t RefreshTokenSource::refreshes() const {
   return refreshes_;
 }
 
-absl::StatusOr<std::string> RefreshTokenSource::Token(std::optional<absl::string_view> must_replace) {
+void RefreshTokenSource::ReloadRefreshTokenIfChanged() {
+  const std::optional<FileVersion> version = FileVersion::Of(options_.refresh_token_file);
+  if (!version.has_value() || version == refresh_token_file_version_) return;
+  std::ifstream file(options_.refresh_token_file, std::ios::binary);
+  std::stringstream contents;
+  contents << file.rdbuf();
+  std::string token(absl::StripAsciiWhitespace(contents.str()));
+  if (!file || !IsTokenText(token)) return;  // a half-written file: keep what we have, look again next time
+  refresh_token_file_version_ = version;
+  if (token == refresh_token_) return;
+  LogInfo("refresh token file ", options_.refresh_token_file, " changed; using the new refresh token");
+  refresh_token_ = std::move(token);
+  retry_after_failure_ = absl::InfinitePast();  // a refused token may have been replaced
+}
+
+absl::StatusOr<std::string> RefreshTokenSource::Token(std::optional<absl::string_view> must_replace,
+                                                      absl::Time deadline) {
   mu_.Lock();
   const auto usable = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !access_token_.empty() && now_() < renew_at_ &&
            (!must_replace.has_value() || access_token_ != *must_replace);
   };
-  if (usable()) {
-    std::string token = access_token_;
+  while (!usable()) {
+    if (refreshing_) {
+      // Share the refresh under way: its result, good or bad, is this call's.
+      RefreshWait wait{&refreshes_, refreshes_};
+      if (!mu_.AwaitWithDeadline(absl::Condition(&RefreshWait::Done, &wait), deadline)) {
+        mu_.Unlock();
+        return WithErrorInfo(absl::DeadlineExceededError("the call's deadline passed while the access token was "
+                                                         "being refreshed"),
+                             reason::kDeadlineExceeded);
+      }
+      if (!last_result_.ok()) {
+        absl::Status shared = last_result_;
+        mu_.Unlock();
+        return shared;
+      }
+      continue;
+    }
+    ReloadRefreshTokenIfChanged();
+    if (!last_result_.ok() && now_() < retry_after_failure_) {
+      absl::Status held = last_result_;  // do not hammer the identity platform with a request it just refused
+      mu_.Unlock();
+      return held;
+    }
+    refreshing_ = true;
+    const std::string refresh_token = refresh_token_;
     mu_.Unlock();
-    return token;
-  }
-  if (refreshing_) {
-    // Share the refresh under way: its result, good or bad, is this call's.
-    RefreshWait wait{&refreshes_, refreshes_};
-    mu_.Await(absl::Condition(&RefreshWait::Done, &wait));
-    absl::Status shared = last_result_;
-    std::string token = access_token_;
-    mu_.Unlock();
-    if (!shared.ok()) return shared;
-    return token;
-  }
-  refreshing_ = true;
-  const std::string refresh_token = refresh_token_;
-  mu_.Unlock();
 
-  absl::StatusOr<Grant> grant = Exchange(refresh_token);
+    absl::StatusOr<Grant> grant = Exchange(refresh_token, deadline);
 
-  mu_.Lock();
-  refreshing_ = false;
-  ++refreshes_;
-  last_result_ = grant.status();
-  if (!grant.ok()) {
-    mu_.Unlock();
-    return grant.status();
-  }
-  access_token_ = grant->access_token;
-  renew_at_ = grant->renew_at;
-  if (grant->rotated_refresh_token.has_value() && *grant->rotated_refresh_token != refresh_token_) {
-    refresh_token_ = *grant->rotated_refresh_token;
-    SaveRefreshToken(refresh_token_);
+    mu_.Lock();
+    refreshing_ = false;
+    ++refreshes_;
+    last_result_ = grant.status();
+    if (!grant.ok()) {
+      retry_after_failure_ = GetErrorInfo(grant.status()).has_value() &&
+                                     GetErrorInfo(grant.status())->reason() == reason::kRefreshTokenInvalid
+                                 ? absl::InfiniteFuture()  // until the file changes
+                                 : now_() + kFailureHoldDown;
+      mu_.Unlock();
+      return grant.status();
+    }
+    access_token_ = grant->access_token;
+    renew_at_ = grant->renew_at;
+    if (grant->rotated_refresh_token.has_value() && *grant->rotated_refresh_token != refresh_token_) {
+      refresh_token_ = *grant->rotated_refresh_token;
+      if (std::optional<FileVersion> saved = SaveRefreshToken(refresh_token_)) refresh_token_file_version_ = saved;
+    }
+    if (must_replace.has_value() && access_token_ == *must_replace) break;  // the endpoint gave the same token
   }
   std::string token = access_token_;
   mu_.Unlock();
   return token;
 }
 
-absl::StatusOr<RefreshTokenSource::Grant> RefreshTokenSource::Exchange(const std::string& refresh_token) const {
+absl::StatusOr<RefreshTokenSource::Grant> RefreshTokenSource::Exchange(const std::string& refresh_token,
+                                                                       absl::Time deadline) const {
   const std::string where = absl::StrCat("token endpoint ", WithoutQuery(options_.token_url));
   partner_center::HttpRequest request;
   request.method = "POST";
   request.url = options_.token_url;
-  request.timeout = options_.request_timeout;
+  request.timeout = std::min(options_.request_timeout, deadline - now_());
+  if (request.timeout <= absl::ZeroDuration()) {
+    return WithErrorInfo(absl::DeadlineExceededError("the call's deadline passed before the access token was "
+                                                     "refreshed"),
+                         reason::kDeadlineExceeded);
+  }
   request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
   request.body = absl::StrCat("grant_type=refresh_token&client_id=", FormEncode(options_.client_id),
                               "&refresh_token=", FormEncode(refresh_token));
@@ -186,8 +223,15 @@ absl::StatusOr<RefreshTokenSource::Grant> RefreshTokenSource::Exchange(const std
     const std::string error = body.is_object() ? Printable(JsonText(body, "error"), 64) : "";
     const std::string description = body.is_object() ? FirstLine(JsonText(body, "error_description")) : "";
     LogWarning(where, " answered HTTP ", response->status_code, " ", error, ": ", description);
-    if (response->status_code >= 500) {
-      return Unavailable(absl::StrCat(where, " answered HTTP ", response->status_code));
+    if (response->status_code >= 500 || response->status_code == 429 || response->status_code == 408 ||
+        response->status_code < 400) {
+      absl::Status unavailable = Unavailable(absl::StrCat(where, " answered HTTP ", response->status_code));
+      if (std::optional<std::string> retry_after = response->Header("retry-after")) {
+        if (std::optional<absl::Duration> delay = partner_center::ParseRetryAfterHeader(*retry_after, now_())) {
+          unavailable = WithRetryInfo(unavailable, *delay);
+        }
+      }
+      return unavailable;
     }
     if (error == "invalid_grant") {
       return WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
@@ -224,24 +268,30 @@ absl::StatusOr<RefreshTokenSource::Grant> RefreshTokenSource::Exchange(const std
   return grant;
 }
 
-void RefreshTokenSource::SaveRefreshToken(const std::string& refresh_token) const {
+std::optional<FileVersion> RefreshTokenSource::SaveRefreshToken(const std::string& refresh_token) const {
   const std::string& path = options_.refresh_token_file;
-  const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
-  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  std::string temporary = absl::StrCat(path, ".XXXXXX");
+  const int fd = mkstemp(temporary.data());  // a fresh private file (mode 0600), never a planted link
   bool saved = fd >= 0;
   if (saved) {
     const std::string contents = refresh_token + "\n";
-    saved = fchmod(fd, 0600) == 0 &&
-            write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) && fsync(fd) == 0;
+    saved = write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) && fsync(fd) == 0;
     saved = close(fd) == 0 && saved;
   }
   saved = saved && rename(temporary.c_str(), path.c_str()) == 0;
   if (!saved) {
     const int error = errno;
-    unlink(temporary.c_str());
+    if (fd >= 0) unlink(temporary.c_str());
     LogError("cannot save the rotated refresh token to ", path, " (", std::strerror(error),
              "); it is kept in memory only and will be lost on restart");
+    return std::nullopt;
   }
+  const std::string directory = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+  if (const int dir_fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir_fd >= 0) {
+    fsync(dir_fd);  // the rename itself survives a crash
+    close(dir_fd);
+  }
+  return FileVersion::Of(path);
 }
 
 }  // namespace pcusage::auth

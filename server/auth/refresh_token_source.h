@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/auth/access_token_source.h"
+#include "server/auth/file_version.h"
 #include "server/partner_center/http_transport.h"
 
 namespace pcusage::auth {
@@ -46,10 +47,14 @@ class RefreshTokenSource final : public AccessTokenSource {
   // platform refuses the refresh token (it must be renewed by signing in again, with MFA), FAILED_PRECONDITION
   // (TOKEN_REQUEST_REJECTED) for other refusals, UNAVAILABLE (TOKEN_ENDPOINT_UNAVAILABLE) when it cannot be reached
   // or answers 5xx or nonsense.
-  absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization) override;
+  absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization,
+                                           absl::Time deadline) override;
 
   // A new token when `rejected` is still the cached one (else the newer cached one): one forced refresh.
-  absl::StatusOr<std::string> TokenAfterRejection(absl::string_view rejected) override;
+  absl::StatusOr<std::string> TokenAfterRejection(absl::string_view rejected, absl::Time deadline) override;
+
+  // How long a failed refresh is answered from memory before the endpoint is asked again.
+  static constexpr absl::Duration kFailureHoldDown = absl::Seconds(5);
 
   // Token endpoint requests made so far (for tests and logs).
   int64_t refreshes() const;
@@ -58,9 +63,13 @@ class RefreshTokenSource final : public AccessTokenSource {
   RefreshTokenSource(std::shared_ptr<partner_center::HttpTransport> transport, RefreshTokenOptions options,
                      std::string refresh_token, std::function<absl::Time()> now);
 
-  // Returns the cached token unless `must_replace` names it or it is stale; otherwise refreshes, or waits for
-  // the refresh already under way and shares its result.
-  absl::StatusOr<std::string> Token(std::optional<absl::string_view> must_replace);
+  // Returns the cached token unless `must_replace` names it or it is stale; otherwise refreshes, or waits (until
+  // `deadline`) for the refresh already under way and shares its result. A failed refresh is not repeated for
+  // kFailureHoldDown (an invalid_grant: until the refresh token file changes).
+  absl::StatusOr<std::string> Token(std::optional<absl::string_view> must_replace, absl::Time deadline);
+
+  // Re-reads the refresh token file when an external job replaced it.
+  void ReloadRefreshTokenIfChanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   struct Grant {
     std::string access_token;
@@ -68,8 +77,9 @@ class RefreshTokenSource final : public AccessTokenSource {
     std::optional<std::string> rotated_refresh_token;
   };
   // One request to the token endpoint. Called without mu_ held.
-  absl::StatusOr<Grant> Exchange(const std::string& refresh_token) const;
-  void SaveRefreshToken(const std::string& refresh_token) const;
+  absl::StatusOr<Grant> Exchange(const std::string& refresh_token, absl::Time deadline) const;
+  // Writes the rotated refresh token next to the file and renames it over it; returns the new file's version.
+  std::optional<FileVersion> SaveRefreshToken(const std::string& refresh_token) const;
 
   const std::shared_ptr<partner_center::HttpTransport> transport_;
   const RefreshTokenOptions options_;
@@ -82,6 +92,8 @@ class RefreshTokenSource final : public AccessTokenSource {
   bool refreshing_ ABSL_GUARDED_BY(mu_) = false;
   int64_t refreshes_ ABSL_GUARDED_BY(mu_) = 0;     // completed or failed exchanges
   absl::Status last_result_ ABSL_GUARDED_BY(mu_);  // of the latest exchange
+  absl::Time retry_after_failure_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::optional<FileVersion> refresh_token_file_version_ ABSL_GUARDED_BY(mu_);
 };
 
 // The x-www-form-urlencoded form of `value` (RFC 3986 unreserved characters kept, everything else %XX).

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -81,7 +82,7 @@ TEST_F(RefreshTokenSourceTest, ExchangesTheRefreshTokenWithTheV1Form) {
               "&resource=https%3A%2F%2Fapi.partnercenter.microsoft.com");
     return Granted("at-1");
   }));
-  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-1");
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-1");
 }
 
 TEST_F(RefreshTokenSourceTest, V2EndpointsAskForAScope) {
@@ -91,17 +92,17 @@ TEST_F(RefreshTokenSourceTest, V2EndpointsAskForAScope) {
     EXPECT_THAT(request.body, Not(HasSubstr("resource=")));
     return Json(200, R"({"access_token": "at-v2", "expires_in": 3599})");
   }));
-  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-v2");
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-v2");
 }
 
 TEST_F(RefreshTokenSourceTest, CachesUntilShortlyBeforeExpiry) {
   auto source = Make();
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(Granted("at-1"))).WillOnce(Return(Granted("at-2")));
-  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-1");
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-1");
   now_ += absl::Minutes(54);
-  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-1");
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-1");
   now_ += absl::Minutes(2);  // inside the 5-minute margin
-  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-2");
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-2");
   EXPECT_EQ(source->refreshes(), 2);
 }
 
@@ -110,11 +111,11 @@ TEST_F(RefreshTokenSourceTest, ShortLivedTokensAreRenewedInTheirLastQuarter) {
   EXPECT_CALL(*transport_, Send(_))
       .WillOnce(Return(Granted("at-1", "", /*expires_in=*/8)))
       .WillOnce(Return(Granted("at-2", "", 8)));
-  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-1");
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-1");
   now_ += absl::Seconds(5);
-  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-1");
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-1");
   now_ += absl::Seconds(2);  // 7 s of 8: inside the last quarter
-  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-2");
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-2");
 }
 
 TEST_F(RefreshTokenSourceTest, RotatedRefreshTokenIsWrittenBackPrivately) {
@@ -125,22 +126,22 @@ TEST_F(RefreshTokenSourceTest, RotatedRefreshTokenIsWrittenBackPrivately) {
         EXPECT_THAT(request.body, HasSubstr("refresh_token=rt-second&"));
         return Granted("at-2");
       }));
-  ASSERT_TRUE(source->TokenForCall(std::nullopt).ok());
+  ASSERT_TRUE(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).ok());
   EXPECT_EQ(ReadFile(path_), "rt-second\n");
   struct stat info;
   ASSERT_EQ(stat(path_.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600);
   now_ += absl::Hours(2);
-  EXPECT_EQ(source->TokenForCall(std::nullopt).value(), "at-2");
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-2");
 }
 
 TEST_F(RefreshTokenSourceTest, RejectionForcesOneRefreshSharedByCallersWithTheSameStaleToken) {
   auto source = Make();
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(Granted("at-1"))).WillOnce(Return(Granted("at-2")));
-  ASSERT_EQ(source->TokenForCall(std::nullopt).value(), "at-1");
-  EXPECT_EQ(source->TokenAfterRejection("at-1").value(), "at-2");
+  ASSERT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-1");
+  EXPECT_EQ(source->TokenAfterRejection("at-1", absl::InfiniteFuture()).value(), "at-2");
   // A second caller that also held at-1 gets the new token without another request.
-  EXPECT_EQ(source->TokenAfterRejection("at-1").value(), "at-2");
+  EXPECT_EQ(source->TokenAfterRejection("at-1", absl::InfiniteFuture()).value(), "at-2");
   EXPECT_EQ(source->refreshes(), 2);
 }
 
@@ -154,7 +155,9 @@ TEST_F(RefreshTokenSourceTest, ConcurrentCallsShareOneRefresh) {
   std::vector<std::thread> callers;
   std::vector<std::string> tokens(8);
   for (int i = 0; i < 8; ++i) {
-    callers.emplace_back([&source, &tokens, i] { tokens[i] = source->TokenForCall(std::nullopt).value_or("error"); });
+    callers.emplace_back([&source, &tokens, i] {
+      tokens[i] = source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value_or("error");
+    });
   }
   absl::SleepFor(absl::Milliseconds(100));  // let the callers queue up behind the first
   release.Notify();
@@ -168,7 +171,7 @@ TEST_F(RefreshTokenSourceTest, InvalidGrantSaysTheRefreshTokenMustBeRenewed) {
   EXPECT_CALL(*transport_, Send(_))
       .WillOnce(Return(Json(400, R"({"error": "invalid_grant", "error_description": "AADSTS70008: The refresh token )"
                                  R"(has expired due to inactivity.\r\nTrace ID: abc\r\nCorrelation ID: def"})")));
-  absl::StatusOr<std::string> token = source->TokenForCall(std::nullopt);
+  absl::StatusOr<std::string> token = source->TokenForCall(std::nullopt, absl::InfiniteFuture());
   EXPECT_EQ(token.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(token.status().message()),
               AllOf(HasSubstr("AADSTS70008"), HasSubstr("must be renewed"), HasSubstr("MFA"),
@@ -180,17 +183,68 @@ TEST_F(RefreshTokenSourceTest, OtherFailuresAreClassified) {
   auto source = Make();
   EXPECT_CALL(*transport_, Send(_))
       .WillOnce(Return(Json(401, R"({"error": "invalid_client", "error_description": "AADSTS7000215: bad secret"})")))
+      .WillOnce(Return(Json(429, R"({"error": "temporarily_unavailable"})")))
       .WillOnce(Return(Json(503, "")))
       .WillOnce(Return(absl::UnavailableError("connection refused")))
       .WillOnce(Return(Json(200, R"({"access_token": "", "expires_in": "3600"})")));
-  absl::Status status = source->TokenForCall(std::nullopt).status();
+  absl::Status status = source->TokenForCall(std::nullopt, absl::InfiniteFuture()).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(GetErrorInfo(status)->reason(), "TOKEN_REQUEST_REJECTED");
-  for (int i = 0; i < 3; ++i) {
-    status = source->TokenForCall(std::nullopt).status();
+  for (int i = 0; i < 4; ++i) {
+    now_ += RefreshTokenSource::kFailureHoldDown;
+    status = source->TokenForCall(std::nullopt, absl::InfiniteFuture()).status();
     EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << i;
     EXPECT_EQ(GetErrorInfo(status)->reason(), "TOKEN_ENDPOINT_UNAVAILABLE") << i;
   }
+}
+
+TEST_F(RefreshTokenSourceTest, AFailureIsHeldDownInsteadOfRetriedByEveryCall) {
+  auto source = Make();
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(Json(503, ""))).WillOnce(Return(Granted("at-1")));
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).status().code(),
+            absl::StatusCode::kUnavailable);  // from memory
+  EXPECT_EQ(source->refreshes(), 1);
+  now_ += RefreshTokenSource::kFailureHoldDown;
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-1");
+}
+
+TEST_F(RefreshTokenSourceTest, ARefusedRefreshTokenIsRetriedOnlyOnceTheFileHoldsANewOne) {
+  auto source = Make();
+  EXPECT_CALL(*transport_, Send(_))
+      .WillOnce(Return(Json(400, R"({"error": "invalid_grant", "error_description": "AADSTS70008: expired"})")))
+      .WillOnce(Invoke([](const HttpRequest& request) {
+        EXPECT_THAT(request.body, HasSubstr("refresh_token=rt-renewed&"));
+        return Granted("at-1");
+      }));
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  now_ += absl::Hours(1);
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // still the refused token: not sent again
+  EXPECT_EQ(source->refreshes(), 1);
+  const std::string temporary = path_ + ".new";
+  std::ofstream(temporary) << "rt-renewed\n";
+  ASSERT_EQ(std::rename(temporary.c_str(), path_.c_str()), 0);  // the operator signed in again
+  EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-1");
+}
+
+TEST_F(RefreshTokenSourceTest, ThrottledTokenEndpointIsUnavailableWithItsRetryAfter) {
+  auto source = Make();
+  HttpResponse throttled = Json(429, R"({"error": "temporarily_unavailable"})");
+  throttled.headers.push_back({"retry-after", "12"});
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(throttled));
+  absl::Status status = source->TokenForCall(std::nullopt, absl::InfiniteFuture()).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(GetRetryInfo(status).has_value());
+  EXPECT_EQ(GetRetryInfo(status)->retry_delay().seconds(), 12);
+}
+
+TEST_F(RefreshTokenSourceTest, APassedDeadlineSendsNoRequest) {
+  auto source = Make();
+  EXPECT_CALL(*transport_, Send(_)).Times(0);
+  EXPECT_EQ(source->TokenForCall(std::nullopt, now_ - absl::Seconds(1)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
 }
 
 TEST_F(RefreshTokenSourceTest, UnusableRefreshTokenFilesAreRejectedAtStart) {

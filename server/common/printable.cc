@@ -1,6 +1,7 @@
 #include "server/common/printable.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "absl/strings/ascii.h"
 
@@ -11,8 +12,40 @@ bool IsControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7
 
 }  // namespace
 
+// `text` with each byte that is not part of a well-formed UTF-8 sequence replaced by '?': status messages travel as
+// proto3 strings, which other languages' parsers reject when they are not UTF-8.
+std::string ValidUtf8(absl::string_view text) {
+  std::string valid;
+  valid.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = lead < 0x80           ? 1
+                         : (lead >> 5) == 0x6  ? 2
+                         : (lead >> 4) == 0xE  ? 3
+                         : (lead >> 3) == 0x1E ? 4
+                                               : 0;
+    bool ok = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; ok && k < length; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (ok && length > 1) {
+      // Reject overlong forms, surrogates and code points past U+10FFFF.
+      uint32_t code = lead & (0xFF >> (length + 1));
+      for (std::size_t k = 1; k < length; ++k) code = (code << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+      static constexpr uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = code >= kMinimum[length] && code <= 0x10FFFF && (code < 0xD800 || code > 0xDFFF);
+    }
+    if (ok) {
+      valid.append(text.data() + i, length);
+      i += length;
+    } else {
+      valid.push_back('?');
+      ++i;
+    }
+  }
+  return valid;
+}
+
 std::string Printable(absl::string_view text, std::size_t max_bytes) {
-  std::string clean(text);
+  std::string clean = ValidUtf8(text);
   std::replace_if(clean.begin(), clean.end(), IsControl, ' ');
   absl::StripAsciiWhitespace(&clean);
   if (clean.size() > max_bytes) {

@@ -10,8 +10,8 @@
 
 namespace pcusage {
 
-// `text` with control characters replaced by spaces, surrounding whitespace trimmed, and cut to at most
-// `max_bytes` (at a UTF-8 character boundary, "..." appended) when longer.
+// `text` as well-formed UTF-8 (other bytes become '?'), control characters replaced by spaces, surrounding
+// whitespace trimmed, and cut to at most `max_bytes` (at a UTF-8 character boundary, "..." appended) when longer.
 std::string Printable(absl::string_view text, std::size_t max_bytes);
 
 // Whether `text` holds a control character (below 0x20, or 0x7f).

@@ -18,6 +18,14 @@ TEST(PrintableTest, CutsAtCharacterBoundaries) {
   EXPECT_EQ(Printable("short", 5), "short");
 }
 
+TEST(PrintableTest, InvalidUtf8BecomesQuestionMarks) {
+  EXPECT_EQ(Printable("text/\xff\xfehtml", 100), "text/??html");
+  EXPECT_EQ(Printable("\xc0\xaf", 100), "??");          // overlong '/'
+  EXPECT_EQ(Printable("\xed\xa0\x80", 100), "???");    // a UTF-16 surrogate
+  EXPECT_EQ(Printable("\xe6\x9d", 100), "??");          // cut short
+  EXPECT_EQ(Printable("Zürich 東京 🚀", 100), "Zürich 東京 🚀");
+}
+
 TEST(PrintableTest, FindsControlCharacters) {
   EXPECT_FALSE(HasControlCharacter("plain Ünïcode"));
   EXPECT_TRUE(HasControlCharacter("a\r\nb"));

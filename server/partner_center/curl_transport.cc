@@ -223,6 +223,13 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   set(CURLOPT_SSL_VERIFYPEER, 1L);
   set(CURLOPT_SSL_VERIFYHOST, 2L);
   if (!options_.ca_bundle_file.empty()) set(CURLOPT_CAINFO, options_.ca_bundle_file.c_str());
+  // Proxies only when asked: a proxy from the environment would see every bearer token (and all of them in the
+  // clear for an http:// loopback emulator).
+  if (options_.proxy.empty()) {
+    set(CURLOPT_NOPROXY, "*");
+  } else {
+    set(CURLOPT_PROXY, options_.proxy.c_str());
+  }
   set(CURLOPT_TIMEOUT_MS, TimeoutMillis(request.timeout));
   set(CURLOPT_CONNECTTIMEOUT_MS, TimeoutMillis(connect_timeout));
   set(CURLOPT_ACCEPT_ENCODING, "");
@@ -261,6 +268,12 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
       case CURLE_URL_MALFORMAT:
       case CURLE_UNSUPPORTED_PROTOCOL:
         return absl::InvalidArgumentError(absl::StrCat(where, ": bad URL: ", detail));
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CACERT_BADFILE:
+      case CURLE_SSL_CERTPROBLEM:
+      case CURLE_SSL_ISSUER_ERROR:
+      case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        return absl::FailedPreconditionError(absl::StrCat(where, ": TLS verification failed: ", detail));
       default:
         return absl::UnavailableError(absl::StrCat(where, " failed: ", detail));
     }

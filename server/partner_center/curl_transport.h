@@ -22,9 +22,11 @@ struct CurlTransportOptions {
   std::string user_agent = "pcusage";
   // PEM file of trusted CAs; empty means libcurl's system default.
   std::string ca_bundle_file;
+  // An HTTP(S) proxy URL; empty means none, whatever http_proxy/https_proxy in the environment say.
+  std::string proxy;
 };
 
-// Performs GETs with libcurl: http and https only, TLS peers always verified, redirects returned rather than
+// Performs requests with libcurl: http and https only, TLS peers always verified, redirects returned rather than
 // followed, compressed bodies (gzip, deflate, and whatever else libcurl was built with) decoded. Safe to call
 // from many threads at once; idle connections are kept and reused across calls. Error messages show the URL
 // without userinfo, query or fragment and never include request header values, which may carry bearer tokens.

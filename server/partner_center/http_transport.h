@@ -49,7 +49,8 @@ class HttpTransport {
   // Performs one request. Any HTTP status, 4xx and 5xx included, is a response. A non-OK status means no complete
   // response arrived: UNAVAILABLE (connection, TLS or protocol failure), DEADLINE_EXCEEDED (`timeout` passed),
   // CANCELLED (`is_cancelled` said so), RESOURCE_EXHAUSTED (the body passed the transport's size limit),
-  // INVALID_ARGUMENT (a method other than GET or POST, a malformed URL or header).
+  // FAILED_PRECONDITION (the peer's TLS certificate did not verify: retrying cannot help), INVALID_ARGUMENT (a
+  // method other than GET or POST, a malformed URL or header).
   virtual absl::StatusOr<HttpResponse> Send(const HttpRequest& request) = 0;
 };
 

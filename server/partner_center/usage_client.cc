@@ -189,6 +189,9 @@ absl::StatusOr<FetchedPage> UsageClient::FetchPage(ListCall& call, const PagePos
           kind = FailureKind::kConnection;
           failure = WithErrorInfo(absl::UnavailableError(message), reason::kPartnerCenterUnreachable, metadata);
           break;
+        case absl::StatusCode::kFailedPrecondition:  // TLS verification: a retry meets the same certificate
+          failure = WithErrorInfo(absl::FailedPreconditionError(message), reason::kPartnerCenterTlsFailed, metadata);
+          break;
         case absl::StatusCode::kResourceExhausted:  // a size limit of this server, which no retry changes
           failure =
               WithErrorInfo(absl::FailedPreconditionError(message), reason::kPartnerCenterResponseTooLarge, metadata);
@@ -234,7 +237,7 @@ absl::StatusOr<FetchedPage> UsageClient::FetchPage(ListCall& call, const PagePos
       if (std::optional<std::string> content_type = response->Header("content-type");
           content_type.has_value() && !absl::StrContains(absl::AsciiStrToLower(*content_type), "json")) {
         return WithErrorInfo(absl::InternalError(absl::StrCat("Partner Center answered ", page, " with Content-Type ",
-                                                              content_type->substr(0, 64), ", not JSON [MS-RequestId ",
+                                                              Printable(*content_type, 64), ", not JSON [MS-RequestId ",
                                                               request_id, "]")),
                              reason::kPartnerCenterBadResponse, metadata);
       }

@@ -267,13 +267,14 @@ TEST_F(TlsTest, UpstreamTlsIsVerifiedAgainstTheGivenCa) {
   EXPECT_EQ(ok.records, 4);
   ExpectCleanStop(trusting);
 
-  Running wrong_ca = StartServer(
-      {url, "--ca_bundle_file=" + pki_.other_ca.cert_file, "--max_attempts=1", "--access_token_file=" + token_file_});
+  Running wrong_ca =
+      StartServer({url, "--ca_bundle_file=" + pki_.other_ca.cert_file, "--access_token_file=" + token_file_});
   Listing refused = List(Plaintext(wrong_ca.port));
-  EXPECT_EQ(refused.summary.status.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_THAT(refused.summary.status.error_message(), HasSubstr("certificate"));
+  EXPECT_EQ(refused.summary.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.summary.status.error_message(), HasSubstr("TLS verification failed"));
   ASSERT_TRUE(refused.summary.error_info.has_value());
-  EXPECT_EQ(refused.summary.error_info->reason(), "PARTNER_CENTER_UNREACHABLE");
+  EXPECT_EQ(refused.summary.error_info->reason(), "PARTNER_CENTER_TLS_FAILED");
+  EXPECT_EQ(refused.summary.error_info->metadata().at("attempts"), "1");  // not retried
   secrets_.ExpectAbsentFrom(refused.summary);
   ExpectCleanStop(wrong_ca);
 }
