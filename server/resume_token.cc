@@ -24,6 +24,16 @@ absl::Status Malformed() {
 
 }  // namespace
 
+uint64_t ExtendFingerprint(uint64_t fingerprint, const partnercenter::usage::v1::CustomerMonthlyUsageRecord& record) {
+  const auto mix = [&fingerprint](unsigned char byte) {
+    fingerprint ^= byte;
+    fingerprint *= 0x100000001b3ULL;  // FNV-1a 64 prime
+  };
+  for (unsigned char c : record.resource_id()) mix(c);
+  mix(0);  // ends each id, so ("ab", "c") and ("a", "bc") differ
+  return fingerprint;
+}
+
 absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> ResumeTokenCodec::Create(std::string key, absl::Duration ttl) {
   if (key.size() < kMinKeyBytes) {
     return absl::InvalidArgumentError(absl::StrCat("the resume token key must be at least ", kMinKeyBytes, " bytes"));
@@ -59,7 +69,7 @@ std::string ResumeTokenCodec::Encode(const StreamPosition& position, absl::Time 
   }
   contents.set_page_number(position.page.page_number);
   contents.set_skip_records(position.skip_records);
-  contents.set_last_resource_id(position.last_resource_id);
+  contents.set_delivered_fingerprint(position.delivered_fingerprint);
   const std::string serialized = contents.SerializeAsString();
   return absl::StrCat(kVersionPrefix, ".", absl::WebSafeBase64Escape(serialized), ".",
                       absl::WebSafeBase64Escape(Sign(serialized)));
@@ -92,7 +102,7 @@ absl::StatusOr<StreamPosition> ResumeTokenCodec::Decode(absl::string_view token,
   for (const auto& header : contents.page_headers()) position.page.headers.push_back({header.name(), header.value()});
   position.page.page_number = contents.page_number();
   position.skip_records = contents.skip_records();
-  position.last_resource_id = contents.last_resource_id();
+  position.delivered_fingerprint = contents.delivered_fingerprint();
   return position;
 }
 

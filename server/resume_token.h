@@ -10,14 +10,20 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "partnercenter/usage/v1/usage_records.pb.h"
 #include "server/partner_center/usage_client.h"
 
 namespace pcusage {
 
+// Fingerprints of the resource ids of a page's first records, in order: equal fingerprints mean the same customers
+// came first. Start from kEmptyFingerprint and extend it record by record.
+inline constexpr uint64_t kEmptyFingerprint = 0xcbf29ce484222325ULL;  // FNV-1a 64 offset basis
+uint64_t ExtendFingerprint(uint64_t fingerprint, const partnercenter::usage::v1::CustomerMonthlyUsageRecord& record);
+
 struct StreamPosition {
   partner_center::PagePosition page;
-  int64_t skip_records = 0;      // records of `page` already delivered
-  std::string last_resource_id;  // the last of those, empty when none
+  int64_t skip_records = 0;                            // records of `page` already delivered
+  uint64_t delivered_fingerprint = kEmptyFingerprint;  // of those records
 };
 
 class ResumeTokenCodec {

@@ -1,6 +1,7 @@
 #include "server/resume_token.h"
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -21,7 +22,7 @@ StreamPosition Position() {
   position.page.headers = {{"MS-ContinuationToken", "abc=="}};
   position.page.page_number = 3;
   position.skip_records = 17;
-  position.last_resource_id = "r-16";
+  position.delivered_fingerprint = 0x0123456789abcdefULL;
   return position;
 }
 
@@ -33,7 +34,26 @@ TEST(ResumeTokenTest, RoundTrips) {
   EXPECT_EQ(decoded->page.headers, Position().page.headers);
   EXPECT_EQ(decoded->page.page_number, 3);
   EXPECT_EQ(decoded->skip_records, 17);
-  EXPECT_EQ(decoded->last_resource_id, "r-16");
+  EXPECT_EQ(decoded->delivered_fingerprint, 0x0123456789abcdefULL);
+}
+
+uint64_t FingerprintOf(const std::vector<std::string>& ids) {
+  uint64_t fingerprint = kEmptyFingerprint;
+  for (const std::string& id : ids) {
+    partnercenter::usage::v1::CustomerMonthlyUsageRecord record;
+    record.set_resource_id(id);
+    fingerprint = ExtendFingerprint(fingerprint, record);
+  }
+  return fingerprint;
+}
+
+TEST(FingerprintTest, DependsOnEveryIdAndTheirOrder) {
+  const uint64_t all = FingerprintOf({"a", "bc", "d"});
+  EXPECT_EQ(all, FingerprintOf({"a", "bc", "d"}));
+  EXPECT_NE(all, FingerprintOf({"a", "bc"}));
+  EXPECT_NE(all, FingerprintOf({"d", "bc", "a"}));
+  EXPECT_NE(FingerprintOf({"ab", "c"}), FingerprintOf({"a", "bc"}));
+  EXPECT_NE(FingerprintOf({""}), kEmptyFingerprint);  // a record without an id still counts
 }
 
 TEST(ResumeTokenTest, ExpiredTokensAreAFailedPrecondition) {

@@ -78,13 +78,19 @@ class BatchWriter {
     std::size_t next = 0;
     if (pages_ == 0 && start_.skip_records > 0) {
       const auto skip = static_cast<std::size_t>(start_.skip_records);
-      if (skip > records.size() || records[skip - 1].resource_id() != start_.last_resource_id) {
+      uint64_t fingerprint = kEmptyFingerprint;
+      for (std::size_t i = 0; i < std::min(skip, records.size()); ++i)
+        fingerprint = ExtendFingerprint(fingerprint, records[i]);
+      if (skip > records.size() || fingerprint != start_.delivered_fingerprint) {
         return WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
                                  "Partner Center's page ", fetched.position.page_number,
                                  " no longer matches the resume_token (its records moved); list again from the start")),
                              reason::kResumeTokenExpired);
       }
       next = skip;
+      fingerprint_ = fingerprint;
+    } else {
+      fingerprint_ = kEmptyFingerprint;
     }
     while (next < records.size() || messages_ == 0) {
       v1::ListUsageRecordsResponse response;
@@ -92,8 +98,11 @@ class BatchWriter {
         response.set_partner_center_total_count(*fetched.page.total_count);
       }
       const std::size_t end = std::min(records.size(), next + static_cast<std::size_t>(page_size_));
-      response.set_resume_token(resume_tokens_.Encode(PositionAfter(fetched, end), absl::Now()));
-      for (; next < end; ++next) *response.add_usage_records() = std::move(records[next]);
+      for (; next < end; ++next) {
+        fingerprint_ = ExtendFingerprint(fingerprint_, records[next]);
+        *response.add_usage_records() = std::move(records[next]);
+      }
+      response.set_resume_token(resume_tokens_.Encode(PositionAfter(fetched, end, fingerprint_), absl::Now()));
       if (!writer_->Write(response)) {
         return WithErrorInfo(absl::CancelledError(absl::StrCat("the caller went away after ", records_, " records")),
                              reason::kCancelled);
@@ -109,8 +118,10 @@ class BatchWriter {
   int pages() const { return pages_; }
 
  private:
-  // The position after the first `delivered` records of `fetched`: inside the page, or the start of the next one.
-  static StreamPosition PositionAfter(const partner_center::FetchedPage& fetched, std::size_t delivered) {
+  // The position after the first `delivered` records of `fetched` (whose fingerprint is `fingerprint`): inside the
+  // page, or the start of the next one.
+  static StreamPosition PositionAfter(const partner_center::FetchedPage& fetched, std::size_t delivered,
+                                      uint64_t fingerprint) {
     StreamPosition position;
     if (delivered == fetched.page.records.size() && fetched.next.has_value()) {
       position.page = *fetched.next;
@@ -118,7 +129,7 @@ class BatchWriter {
     }
     position.page = fetched.position;
     position.skip_records = static_cast<int64_t>(delivered);
-    if (delivered > 0) position.last_resource_id = fetched.page.records[delivered - 1].resource_id();
+    position.delivered_fingerprint = fingerprint;
     return position;
   }
 
@@ -126,6 +137,7 @@ class BatchWriter {
   int page_size_;
   const ResumeTokenCodec& resume_tokens_;
   StreamPosition start_;
+  uint64_t fingerprint_ = kEmptyFingerprint;  // of the current page's records written so far
   int messages_ = 0;
   int64_t records_ = 0;
   int pages_ = 0;

@@ -41,10 +41,11 @@ absl::Duration RetryPolicy::BackoffCeiling(int failed_attempt) const {
 
 std::optional<absl::Duration> ParseRetryAfterHeader(absl::string_view value, absl::Time now) {
   value = absl::StripAsciiWhitespace(value);
-  int64_t seconds = 0;
-  if (!value.empty() && absl::ascii_isdigit(static_cast<unsigned char>(value.front())) &&
-      absl::SimpleAtoi(value, &seconds) && seconds >= 0) {
-    return absl::Seconds(seconds);
+  if (!value.empty() &&
+      std::all_of(value.begin(), value.end(), [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); })) {
+    int64_t seconds = 0;
+    // Too many digits to count is still a number of seconds: longer than anyone waits.
+    return absl::SimpleAtoi(value, &seconds) ? absl::Seconds(seconds) : absl::InfiniteDuration();
   }
   absl::Time date;
   std::string error;

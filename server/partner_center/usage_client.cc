@@ -216,6 +216,7 @@ absl::StatusOr<FetchedPage> UsageClient::FetchPage(ListCall& call, const PagePos
           LogInfo(trace, " -> HTTP 401; retrying at once with a renewed access token");
           call.access_token = *std::move(renewed);
           request.headers[0].value = absl::StrCat("Bearer ", call.access_token);
+          --attempt;  // a renewed token is not a retry of a failure
           continue;
         }
       }

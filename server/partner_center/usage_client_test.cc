@@ -491,6 +491,7 @@ TEST_F(UsageClientTest, A401RenewsTheTokenOnceAndRetriesAtOnce) {
   EXPECT_THAT(authorizations, ElementsAre("Bearer token-123", "Bearer token-123", "Bearer token-456"));
   EXPECT_EQ(renewals, 1);
   EXPECT_TRUE(sleeper_->sleeps.empty());
+  EXPECT_TRUE(sleeper_->sleeps.empty());
 }
 
 TEST_F(UsageClientTest, ASecond401EndsTheCall) {
