@@ -1,5 +1,6 @@
 // pcusage_server: flags -> configuration -> wiring -> serve.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -31,7 +33,8 @@
 #include "server/usage_records_service.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
-          "host:port the gRPC server listens on (plaintext). Port 0 picks a free port; see --port_file.");
+          "host:port the gRPC server listens on (TLS with --tls_cert_file). Port 0 picks a free port; see "
+          "--port_file.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, the port actually bound is written to this file once the server is serving (for supervisors "
           "and tests that listen on port 0).");
@@ -120,6 +123,23 @@ absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> MakeResumeTokenCodec() {
   return ResumeTokenCodec::Create(*std::move(key), absl::GetFlag(FLAGS_resume_token_ttl));
 }
 
+// Secrets in files readable by other users are one `cat` away from leaking: say so at start.
+void WarnAboutSecretFilePermissions() {
+  const std::pair<const char*, std::string> secret_files[] = {
+      {"--access_token_file", absl::GetFlag(FLAGS_access_token_file)},
+      {"--refresh_token_file", absl::GetFlag(FLAGS_refresh_token_file)},
+      {"--client_secret_file", absl::GetFlag(FLAGS_client_secret_file)},
+      {"--resume_token_key_file", absl::GetFlag(FLAGS_resume_token_key_file)},
+      {"--tls_key_file", absl::GetFlag(FLAGS_tls_key_file)},
+  };
+  for (const auto& [flag, path] : secret_files) {
+    struct stat info;
+    if (path.empty() || stat(path.c_str(), &info) != 0 || (info.st_mode & 077) == 0) continue;
+    LogWarning(flag, " ", path, " is readable or writable by other users (mode ",
+               absl::StrFormat("%04o", info.st_mode & 07777), "); restrict it to the server's user (chmod 600)");
+  }
+}
+
 std::string ReadFileOrEmpty(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   std::stringstream contents;
@@ -178,6 +198,7 @@ absl::StatusOr<Listener> MakeListener() {
 }
 
 int Run() {
+  WarnAboutSecretFilePermissions();
   absl::StatusOr<auth::Cloud> cloud = auth::CloudPreset(absl::GetFlag(FLAGS_cloud));
   if (!cloud.ok()) {
     LogError(cloud.status().message());
@@ -273,7 +294,8 @@ int Run() {
     LogWarning("listening on ", listen, listener->tls ? " without caller authentication" : " without TLS",
                ": anyone who can reach it ",
                credentials->server_holds_credentials() ? "reads this partner's billing data (--insecure)"
-                                                       : "sees or uses callers' Partner Center tokens",
+               : listener->tls                         ? "can call it with their own Partner Center tokens"
+                                                       : "sees callers' Partner Center tokens in transit",
                "; keep it on loopback or behind an authenticating proxy");
   }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client_stubs/cpp/usage_records_client.h"
 #include "gmock/gmock.h"
@@ -334,18 +335,39 @@ TEST_F(TlsTest, MutualTlsLetsInOnlyAllowedClientIdentities) {
   ExpectCleanStop(server);
 }
 
-TEST(ListenerPolicyTest, ServerHeldCredentialsNeedTlsAndCallerAuthenticationOffLoopback) {
-  const std::string token_file = WriteFile("token", kStaticToken);
-  for (const std::vector<std::string>& flags : std::vector<std::vector<std::string>>{
-           {"--listen=0.0.0.0:0", "--access_token_file=" + token_file},
-           {"--listen=0.0.0.0:0", "--access_token_file=" + token_file, "--api_keys_file=" + token_file + ".none"},
-       }) {
+TEST_F(TlsTest, OffLoopbackServerHeldCredentialsNeedTlsAndCallerAuthentication) {
+  const std::string keys_file =
+      WriteFile("api_keys", auth::CallerAuthenticator::HashLine("billing", kApiKey).value() + "\n");
+  const std::string tls_cert = "--tls_cert_file=" + pki_.server.cert_file;
+  const std::string tls_key = "--tls_key_file=" + pki_.server.key_file;
+  const std::string token = "--access_token_file=" + token_file_;
+  struct Case {
+    std::vector<std::string> flags;
+    bool starts;
+    std::string log_part;
+  };
+  const std::vector<Case> cases = {
+      {{token}, false, "refusing to listen on 0.0.0.0:0"},
+      {{token, "--api_keys_file=" + keys_file}, false, "refusing to listen"},  // keys travel in the clear
+      {{token, tls_cert, tls_key}, false, "refusing to listen"},               // TLS, but anyone may call
+      {{token, tls_cert, tls_key, "--api_keys_file=" + keys_file}, true, "callers authenticated"},
+      {{token, "--insecure"}, true, "without TLS"},  // explicitly accepted
+      {{}, true, "without TLS"},                     // passthrough holds nothing
+      {{token, tls_cert, tls_key, "--client_allow_list_file=" + keys_file}, false, "needs --tls_client_ca_file"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> flags = {"--listen=0.0.0.0:0"};
+    flags.insert(flags.end(), c.flags.begin(), c.flags.end());
+    const std::string port_file = TempPath("port");
+    flags.push_back("--port_file=" + port_file);
     auto server = ChildProcess::Start(RunfilePath("server/pcusage_server"), flags, TempPath("log"));
     ASSERT_TRUE(server.ok());
-    EXPECT_FALSE((*server)->WaitForPortFile(TempPath("never"), absl::Seconds(10)).ok());
-    const int status = (*server)->Stop();
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;
-    EXPECT_THAT((*server)->Log(), ::testing::Not(HasSubstr(kStaticToken)));
+    const bool started = (*server)->WaitForPortFile(port_file, absl::Seconds(c.starts ? 30 : 10)).ok();
+    EXPECT_EQ(started, c.starts) << absl::StrJoin(c.flags, " ");
+    const int status = (*server)->Stop(absl::Seconds(15));
+    if (!c.starts) EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << absl::StrJoin(c.flags, " ");
+    EXPECT_THAT((*server)->Log(), HasSubstr(c.log_part)) << absl::StrJoin(c.flags, " ");
+    secrets_.ExpectAbsentFrom("the server's log", (*server)->Log());
   }
 }
 
