@@ -1,8 +1,8 @@
 #include "server/auth/caller_authenticator.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <fstream>
@@ -18,13 +18,11 @@ namespace pcusage::auth {
 namespace {
 
 std::string Sha256(absl::string_view salt, absl::string_view key) {
-  SHA256_CTX context;
-  SHA256_Init(&context);
-  SHA256_Update(&context, salt.data(), salt.size());
-  SHA256_Update(&context, key.data(), key.size());
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256_Final(digest, &context);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+  const std::string input = absl::StrCat(salt, key);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(input.data(), input.size(), digest, &size, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(digest), size);
 }
 
 bool IsHex(absl::string_view text) {

@@ -365,7 +365,9 @@ TEST_F(TlsTest, OffLoopbackServerHeldCredentialsNeedTlsAndCallerAuthentication) 
     const bool started = (*server)->WaitForPortFile(port_file, absl::Seconds(c.starts ? 30 : 10)).ok();
     EXPECT_EQ(started, c.starts) << absl::StrJoin(c.flags, " ");
     const int status = (*server)->Stop(absl::Seconds(15));
-    if (!c.starts) EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << absl::StrJoin(c.flags, " ");
+    if (!c.starts) {
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << absl::StrJoin(c.flags, " ");
+    }
     EXPECT_THAT((*server)->Log(), HasSubstr(c.log_part)) << absl::StrJoin(c.flags, " ");
     secrets_.ExpectAbsentFrom("the server's log", (*server)->Log());
   }
