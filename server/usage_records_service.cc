@@ -179,8 +179,12 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
                                                    const v1::ListUsageRecordsRequest* request,
                                                    grpc::ServerWriter<v1::ListUsageRecordsResponse>* writer) {
   const absl::Time started = absl::Now();
-  const absl::Time deadline = std::min(absl::FromChrono(context->deadline()), started + max_call_duration_);
-  const std::unique_ptr<CallWatchdog::Watch> watch = watchdog_.Start(context, deadline);
+  const absl::Time caller_deadline = absl::FromChrono(context->deadline());
+  const absl::Time deadline = std::min(caller_deadline, started + max_call_duration_);
+  // gRPC ends the call at the caller's own deadline (the caller then sees DEADLINE_EXCEEDED); the watchdog only
+  // enforces --max_call_duration, for calls that would outlive it.
+  const std::unique_ptr<CallWatchdog::Watch> watch =
+      caller_deadline > deadline ? watchdog_.Start(context, deadline) : nullptr;
 
   absl::StatusOr<std::string> correlation_id = CorrelationId(*context);
   if (!correlation_id.ok()) {
@@ -224,13 +228,14 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
     LogInfo(summary, ": OK");
     return grpc::Status::OK;
   }
-  if (status.code() == absl::StatusCode::kCancelled && (watch->fired() || absl::Now() >= deadline)) {
+  const bool watchdog_fired = watch != nullptr && watch->fired();
+  if (status.code() == absl::StatusCode::kCancelled && (watchdog_fired || absl::Now() >= deadline)) {
     // gRPC cancels a call whose deadline passed, and the watchdog one that ran past --max_call_duration.
-    status = WithErrorInfo(
-        absl::DeadlineExceededError(absl::StrCat(
-            watch->fired() ? "the call ran past its deadline or --max_call_duration: " : "the call's deadline passed: ",
-            status.message())),
-        reason::kDeadlineExceeded);
+    status =
+        WithErrorInfo(absl::DeadlineExceededError(absl::StrCat(
+                          watchdog_fired ? "the call ran past --max_call_duration: " : "the call's deadline passed: ",
+                          status.message())),
+                      reason::kDeadlineExceeded);
   }
   LogWarning(summary, ": ", absl::StatusCodeToString(status.code()), ": ", status.message());
   if (!GetErrorInfo(status).has_value()) status = WithErrorInfo(status, absl::StatusCodeToString(status.code()));
