@@ -70,6 +70,7 @@ std::string ResumeTokenCodec::Encode(const StreamPosition& position, absl::Time 
   contents.set_page_number(position.page.page_number);
   contents.set_skip_records(position.skip_records);
   contents.set_delivered_fingerprint(position.delivered_fingerprint);
+  contents.set_caller(position.caller);
   const std::string serialized = contents.SerializeAsString();
   return absl::StrCat(kVersionPrefix, ".", absl::WebSafeBase64Escape(serialized), ".",
                       absl::WebSafeBase64Escape(Sign(serialized)));
@@ -103,6 +104,7 @@ absl::StatusOr<StreamPosition> ResumeTokenCodec::Decode(absl::string_view token,
   position.page.page_number = contents.page_number();
   position.skip_records = contents.skip_records();
   position.delivered_fingerprint = contents.delivered_fingerprint();
+  position.caller = contents.caller();
   return position;
 }
 

@@ -24,6 +24,7 @@ struct StreamPosition {
   partner_center::PagePosition page;
   int64_t skip_records = 0;                            // records of `page` already delivered
   uint64_t delivered_fingerprint = kEmptyFingerprint;  // of those records
+  std::string caller;  // the authenticated caller it belongs to; empty when callers are not authenticated
 };
 
 class ResumeTokenCodec {

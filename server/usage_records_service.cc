@@ -70,8 +70,12 @@ absl::StatusOr<std::string> CorrelationId(const grpc::ServerContext& context) {
 class BatchWriter {
  public:
   BatchWriter(grpc::ServerWriter<v1::ListUsageRecordsResponse>* writer, int page_size,
-              const ResumeTokenCodec& resume_tokens, StreamPosition start)
-      : writer_(writer), page_size_(page_size), resume_tokens_(resume_tokens), start_(std::move(start)) {}
+              const ResumeTokenCodec& resume_tokens, std::string caller, StreamPosition start)
+      : writer_(writer),
+        page_size_(page_size),
+        resume_tokens_(resume_tokens),
+        caller_(std::move(caller)),
+        start_(std::move(start)) {}
 
   absl::Status WritePage(partner_center::FetchedPage fetched) {
     auto& records = fetched.page.records;
@@ -102,7 +106,9 @@ class BatchWriter {
         fingerprint_ = ExtendFingerprint(fingerprint_, records[next]);
         *response.add_usage_records() = std::move(records[next]);
       }
-      response.set_resume_token(resume_tokens_.Encode(PositionAfter(fetched, end, fingerprint_), absl::Now()));
+      StreamPosition after = PositionAfter(fetched, end, fingerprint_);
+      after.caller = caller_;
+      response.set_resume_token(resume_tokens_.Encode(after, absl::Now()));
       if (!writer_->Write(response)) {
         return WithErrorInfo(absl::CancelledError(absl::StrCat("the caller went away after ", records_, " records")),
                              reason::kCancelled);
@@ -136,6 +142,7 @@ class BatchWriter {
   grpc::ServerWriter<v1::ListUsageRecordsResponse>* writer_;
   int page_size_;
   const ResumeTokenCodec& resume_tokens_;
+  std::string caller_;  // whom the resume tokens belong to
   StreamPosition start_;
   uint64_t fingerprint_ = kEmptyFingerprint;  // of the current page's records written so far
   int messages_ = 0;
@@ -156,7 +163,8 @@ UsageRecordsService::UsageRecordsService(std::shared_ptr<const partner_center::U
       callers_(std::move(callers)),
       max_call_duration_(max_call_duration) {}
 
-absl::StatusOr<StreamPosition> UsageRecordsService::StartPosition(const v1::ListUsageRecordsRequest& request) const {
+absl::StatusOr<StreamPosition> UsageRecordsService::StartPosition(const v1::ListUsageRecordsRequest& request,
+                                                                  absl::string_view caller) const {
   StreamPosition start;
   if (request.resume_token().empty()) {
     start.page = client_->FirstPage();
@@ -170,6 +178,10 @@ absl::StatusOr<StreamPosition> UsageRecordsService::StartPosition(const v1::List
   }
   if (!client_->IsOnApiHost(resumed->page.url)) {
     return WithErrorInfo(absl::InvalidArgumentError("resume_token was issued for another Partner Center URL"),
+                         reason::kResumeTokenInvalid);
+  }
+  if (resumed->caller != caller) {
+    return WithErrorInfo(absl::InvalidArgumentError("resume_token was issued to another caller"),
                          reason::kResumeTokenInvalid);
   }
   return resumed;
@@ -198,14 +210,17 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
   // Everything the request itself decides comes before any token is fetched.
   absl::StatusOr<std::string> caller = callers_->Authenticate(Caller(*context));
   absl::StatusOr<int> page_size = EffectivePageSize(request->page_size());
-  absl::StatusOr<StreamPosition> start = StartPosition(*request);
+  // Resume tokens belong to the authenticated caller they were issued to (no one, when callers are not
+  // authenticated).
+  const std::string caller_identity = callers_->enabled() ? caller.value_or("") : "";
+  absl::StatusOr<StreamPosition> start = StartPosition(*request, caller_identity);
   absl::Status status = !caller.ok() ? caller.status() : !page_size.ok() ? page_size.status() : start.status();
   absl::StatusOr<std::string> token = absl::FailedPreconditionError("no token fetched for a refused request");
   if (status.ok()) {
     token = tokens_->TokenForCall(Metadata(*context, "authorization"), deadline);
     status = token.status();
   }
-  BatchWriter batches(writer, page_size.value_or(kDefaultPageSize), *resume_tokens_,
+  BatchWriter batches(writer, page_size.value_or(kDefaultPageSize), *resume_tokens_, caller_identity,
                       start.ok() ? *start : StreamPosition{});
   if (status.ok()) {
     partner_center::ListCall call;

@@ -34,8 +34,10 @@ class UsageRecordsService final : public partnercenter::usage::v1::UsageRecordsS
       grpc::ServerWriter<partnercenter::usage::v1::ListUsageRecordsResponse>* writer) override;
 
  private:
-  // Where the stream starts: the first page, or where the request's resume token points.
-  absl::StatusOr<StreamPosition> StartPosition(const partnercenter::usage::v1::ListUsageRecordsRequest& request) const;
+  // Where the stream starts: the first page, or where the request's resume token points, if it was issued to
+  // `caller`.
+  absl::StatusOr<StreamPosition> StartPosition(const partnercenter::usage::v1::ListUsageRecordsRequest& request,
+                                               absl::string_view caller) const;
 
   std::shared_ptr<const partner_center::UsageClient> client_;
   std::shared_ptr<auth::AccessTokenSource> tokens_;

@@ -333,6 +333,23 @@ TEST_F(UsageRecordsServiceTest, NoTokenIsFetchedForARequestThatIsRefusedAnyway) 
   EXPECT_EQ(tokens->calls, 0);
 }
 
+TEST_F(UsageRecordsServiceTest, AResumeTokenBelongsToTheCallerItWasIssuedTo) {
+  api_keys_file_ = std::string(std::getenv("TEST_TMPDIR")) + "/api_keys_two";
+  std::ofstream(api_keys_file_) << auth::CallerAuthenticator::HashLine("alice", "alice-key-0001").value() << "\n"
+                                << auth::CallerAuthenticator::HashLine("bob", "bob-key-00002").value() << "\n";
+  StartServer();
+  EXPECT_CALL(*transport_, Send(_)).WillRepeatedly(Return(JsonResponse(Page("a", 5))));
+  StreamResult alice = List(2, {{"authorization", "Bearer t"}, {"x-api-key", "alice-key-0001"}});
+  ASSERT_TRUE(alice.status.ok()) << alice.status.error_message();
+  const std::string token = alice.messages[0].resume_token();
+  StreamResult bob = List(2, {{"authorization", "Bearer t"}, {"x-api-key", "bob-key-00002"}}, token);
+  EXPECT_EQ(bob.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ErrorInfoOf(bob.status).reason(), "RESUME_TOKEN_INVALID");
+  StreamResult again = List(2, {{"authorization", "Bearer t"}, {"x-api-key", "alice-key-0001"}}, token);
+  ASSERT_TRUE(again.status.ok()) << again.status.error_message();
+  EXPECT_EQ(again.ResourceIds().size(), 3u);
+}
+
 TEST_F(UsageRecordsServiceTest, ErrorsCarryErrorInfoWithTheCorrelationId) {
   StartServer();
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(R"({"code": 3000, "description": "x"})", 404)));
