@@ -14,12 +14,10 @@
 #include "server/common/log.h"
 
 namespace pcusage::auth {
-namespace {
-
-// Bearer tokens are visible ASCII: no spaces, no control characters.
-bool IsNotTokenCharacter(char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }
-
-}  // namespace
+bool IsBearerTokenText(absl::string_view token) {
+  return !token.empty() && std::none_of(token.begin(), token.end(),
+                                        [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; });
+}
 
 absl::StatusOr<std::string> BearerToken(absl::string_view authorization) {
   absl::string_view value = absl::StripAsciiWhitespace(authorization);
@@ -30,7 +28,7 @@ absl::StatusOr<std::string> BearerToken(absl::string_view authorization) {
         reason::kAccessTokenMissing);
   }
   absl::string_view token = absl::StripAsciiWhitespace(value.substr(kScheme.size()));
-  if (token.empty() || std::any_of(token.begin(), token.end(), IsNotTokenCharacter)) {
+  if (!IsBearerTokenText(token)) {
     return WithErrorInfo(
         absl::UnauthenticatedError("the bearer token in the authorization metadata is empty or malformed"),
         reason::kAccessTokenMissing);
@@ -78,7 +76,7 @@ absl::Status FileTokenSource::Reload() {
   }
   std::string token(absl::StripAsciiWhitespace(contents));
   if (token.empty()) return absl::UnavailableError(absl::StrCat("access token file ", path_, " is empty"));
-  if (std::any_of(token.begin(), token.end(), IsNotTokenCharacter)) {
+  if (!IsBearerTokenText(token)) {
     return absl::UnavailableError(
         absl::StrCat("access token file ", path_, " must hold one token, without spaces or line breaks inside"));
   }
@@ -96,10 +94,6 @@ absl::StatusOr<std::string> FileTokenSource::TokenForCall(std::optional<absl::st
   }
   return token_;
 }
-
-}  // namespace pcusage::auth
-
-namespace pcusage::auth {
 
 absl::StatusOr<std::string> FileTokenSource::TokenAfterRejection(absl::string_view rejected, absl::Time deadline) {
   absl::StatusOr<std::string> current = TokenForCall(std::nullopt, deadline);

@@ -64,6 +64,9 @@ class FileTokenSource final : public AccessTokenSource {
   std::optional<FileVersion> version_ ABSL_GUARDED_BY(mu_);
 };
 
+// Whether `token` can be a bearer token: non-empty, no spaces or control characters.
+bool IsBearerTokenText(absl::string_view token);
+
 // The bearer token in an `authorization` value ("Bearer <token>", scheme case-insensitive); UNAUTHENTICATED
 // otherwise.
 absl::StatusOr<std::string> BearerToken(absl::string_view authorization);

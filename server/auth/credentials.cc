@@ -120,7 +120,7 @@ absl::StatusOr<Credentials> MakeCredentials(const CredentialsConfig& config,
     credentials.mode = Credentials::Mode::kRefreshToken;
     credentials.source = *std::move(source);
     credentials.description =
-        absl::StrCat("the refresh-token grant at ", options.token_url.substr(0, options.token_url.find('?')));
+        absl::StrCat("the refresh-token grant at ", partner_center::RedactedUrl(options.token_url));
     return credentials;
   }
 

@@ -25,9 +25,6 @@
 namespace pcusage::auth {
 namespace {
 
-// The URL without its query, for messages.
-absl::string_view WithoutQuery(absl::string_view url) { return url.substr(0, url.find('?')); }
-
 absl::Status Unavailable(const std::string& message) {
   return WithErrorInfo(absl::UnavailableError(message), reason::kTokenEndpointUnavailable);
 }
@@ -46,10 +43,6 @@ struct RefreshWait {
   int64_t seen;
   static bool Done(RefreshWait* wait) { return *wait->refreshes != wait->seen; }
 };
-
-bool IsTokenText(absl::string_view token) {
-  return !token.empty() && !HasControlCharacter(token) && !absl::StrContains(token, " ");
-}
 
 }  // namespace
 
@@ -82,7 +75,7 @@ absl::StatusOr<std::unique_ptr<RefreshTokenSource>> RefreshTokenSource::Create(
         absl::StrCat("refresh token file ", options.refresh_token_file, " cannot be read"));
   }
   std::string refresh_token(absl::StripAsciiWhitespace(contents.str()));
-  if (!IsTokenText(refresh_token)) {
+  if (!IsBearerTokenText(refresh_token)) {
     return absl::InvalidArgumentError(absl::StrCat("refresh token file ", options.refresh_token_file,
                                                    " must hold one token, without spaces or line breaks inside"));
   }
@@ -119,7 +112,7 @@ void RefreshTokenSource::ReloadRefreshTokenIfChanged() {
   std::stringstream contents;
   contents << file.rdbuf();
   std::string token(absl::StripAsciiWhitespace(contents.str()));
-  if (!file || !IsTokenText(token)) return;  // a half-written file: keep what we have, look again next time
+  if (!file || !IsBearerTokenText(token)) return;  // a half-written file: keep what we have, look again next time
   refresh_token_file_version_ = version;
   if (token == refresh_token_) return;
   LogInfo("refresh token file ", options_.refresh_token_file, " changed; using the new refresh token");
@@ -190,7 +183,7 @@ absl::StatusOr<std::string> RefreshTokenSource::Token(std::optional<absl::string
 
 absl::StatusOr<RefreshTokenSource::Grant> RefreshTokenSource::Exchange(const std::string& refresh_token,
                                                                        absl::Time deadline) const {
-  const std::string where = absl::StrCat("token endpoint ", WithoutQuery(options_.token_url));
+  const std::string where = absl::StrCat("token endpoint ", partner_center::RedactedUrl(options_.token_url));
   partner_center::HttpRequest request;
   request.method = "POST";
   request.url = options_.token_url;
@@ -253,14 +246,14 @@ absl::StatusOr<RefreshTokenSource::Grant> RefreshTokenSource::Exchange(const std
     if (it->is_number_integer()) expires_in = it->get<int64_t>();
     if (it->is_string() && !absl::SimpleAtoi(it->get<std::string>(), &expires_in)) expires_in = 0;
   }
-  if (!IsTokenText(grant.access_token) || expires_in <= 0) {
+  if (!IsBearerTokenText(grant.access_token) || expires_in <= 0) {
     return WithErrorInfo(
         absl::UnavailableError(absl::StrCat(where, " answered without a usable access_token and expires_in")),
         reason::kTokenEndpointUnavailable);
   }
   const absl::Duration lifetime = absl::Seconds(expires_in);
   grant.renew_at = started + lifetime - std::min(options_.refresh_margin, lifetime / 4);
-  if (std::string rotated = JsonText(body, "refresh_token"); IsTokenText(rotated)) {
+  if (std::string rotated = JsonText(body, "refresh_token"); IsBearerTokenText(rotated)) {
     grant.rotated_refresh_token = std::move(rotated);
   }
   LogInfo(where, ": new access token, valid for ", expires_in, "s",

@@ -41,25 +41,9 @@ long TimeoutMillis(absl::Duration timeout) {  // NOLINT(runtime/int): libcurl ta
       std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1)))));
 }
 
-// scheme://host[:port]/path of `url`: userinfo, query and fragment are dropped because they can carry credentials.
-std::string RedactedUrl(absl::string_view url) {
-  url = url.substr(0, url.find_first_of("?#"));
-  std::size_t authority = url.find("://");
-  authority = authority == absl::string_view::npos ? 0 : authority + 3;
-  const std::size_t authority_end = std::min(url.find('/', authority), url.size());
-  const std::size_t at = url.substr(authority, authority_end - authority).rfind('@');
-  if (at == absl::string_view::npos) return std::string(url);
-  return absl::StrCat(url.substr(0, authority), url.substr(authority + at + 1));
-}
-
-bool IsTokenChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-         absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
-}
-
 // Names are not echoed when invalid: a caller that put a whole "Name: value" line there could leak a credential.
 absl::Status ValidateHeader(const HttpHeader& header, std::size_t index, absl::string_view where) {
-  if (header.name.empty() || !std::all_of(header.name.begin(), header.name.end(), IsTokenChar)) {
+  if (!IsHttpHeaderName(header.name)) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": request header name at index ", index, " is not an HTTP token; nothing sent"));
   }

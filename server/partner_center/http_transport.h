@@ -42,6 +42,13 @@ struct HttpResponse {
   std::optional<std::string> Header(absl::string_view name) const;
 };
 
+// scheme://host[:port]/path of `url`, for logs and messages: userinfo, query and fragment are dropped because they
+// can carry credentials.
+std::string RedactedUrl(absl::string_view url);
+
+// Whether `name` is an HTTP header name (a non-empty RFC 9110 token).
+bool IsHttpHeaderName(absl::string_view name);
+
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;

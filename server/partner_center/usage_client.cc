@@ -31,13 +31,6 @@ bool IsReservedHeader(absl::string_view name) {
                      [name](absl::string_view reserved) { return absl::EqualsIgnoreCase(name, reserved); });
 }
 
-bool IsHeaderNameChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || absl::StrContains("!#$%&'*+-.^_`|~", c);
-}
-
-// The URL without its query string, for logs and messages.
-absl::string_view WithoutQuery(absl::string_view url) { return url.substr(0, url.find('?')); }
-
 // A page's identity for loop detection: where it is and what continuation it carries.
 std::string PageKey(absl::string_view url, const std::vector<HttpHeader>& headers) {
   std::string key(url);
@@ -112,7 +105,7 @@ absl::StatusOr<std::string> UsageClient::ResolveNextUri(absl::string_view uri) c
         absl::StartsWith(uri, "//") ? absl::StrCat(origin_.substr(0, origin_.find("//")), uri) : std::string(uri);
     if (!IsOnApiHost(absolute)) {
       return absl::InternalError(absl::StrCat("Partner Center's links.next points away from ", origin_, " (to ",
-                                              WithoutQuery(absolute),
+                                              RedactedUrl(absolute),
                                               "); not following it, so the access token is not sent elsewhere"));
     }
     return absolute;
@@ -132,7 +125,7 @@ absl::StatusOr<FetchedPage> UsageClient::FetchPage(ListCall& call, const PagePos
   const std::string page = absl::StrCat("page ", position.page_number);
   std::map<std::string, std::string> metadata = {{"ms_request_id", request_id},
                                                  {"page", absl::StrCat(position.page_number)}};
-  const std::string trace = absl::StrCat(page, " GET ", WithoutQuery(position.url), " [MS-RequestId ", request_id,
+  const std::string trace = absl::StrCat(page, " GET ", RedactedUrl(position.url), " [MS-RequestId ", request_id,
                                          ", MS-CorrelationId ", call.correlation_id, "]");
 
   HttpRequest request;
@@ -331,8 +324,7 @@ absl::StatusOr<PagePosition> UsageClient::NextPosition(const NextPageLink& link,
   next.url = *std::move(url);
   next.page_number = page_number + 1;
   for (const HttpHeader& header : link.headers) {
-    if (header.name.empty() || !std::all_of(header.name.begin(), header.name.end(), IsHeaderNameChar) ||
-        HasControlCharacter(header.value)) {
+    if (!IsHttpHeaderName(header.name) || HasControlCharacter(header.value)) {
       return absl::InternalError(
           absl::StrCat("Partner Center's links.next on page ", page_number, " has a malformed header"));
     }
