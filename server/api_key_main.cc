@@ -4,7 +4,7 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
-#include "server/auth/caller_authenticator.h"
+#include "server/callers/caller_authenticator.h"
 
 int main(int argc, char** argv) {
   if (argc != 2 || std::string(argv[1]).empty() || std::string(argv[1]).find_first_of(" \t#") != std::string::npos) {
@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
     std::cerr << "pcusage_api_key: the key on stdin must be at least 16 characters\n";
     return 2;
   }
-  absl::StatusOr<std::string> line = pcusage::auth::CallerAuthenticator::HashLine(argv[1], key);
+  absl::StatusOr<std::string> line = pcusage::callers::CallerAuthenticator::HashLine(argv[1], key);
   if (!line.ok()) {
     std::cerr << "pcusage_api_key: " << line.status().message() << "\n";
     return 1;

@@ -9,12 +9,13 @@
 
 namespace pcusage {
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
+grpc::Status ToGrpcStatus(const absl::Status& status, const std::map<std::string, std::string>& metadata) {
   if (status.ok()) return grpc::Status::OK;
   absl::Status detailed = status;
   if (!GetErrorInfo(detailed).has_value()) {
     detailed = WithErrorInfo(std::move(detailed), absl::StatusCodeToString(status.code()));
   }
+  for (const auto& [key, value] : metadata) detailed = WithErrorMetadata(std::move(detailed), key, value);
   google::rpc::Status rpc_status;
   rpc_status.set_code(static_cast<int>(status.code()));
   rpc_status.set_message(std::string(status.message()));

@@ -62,7 +62,7 @@ std::string ResumeTokenCodec::Encode(const StreamPosition& position, absl::Time 
   internal::ResumeTokenContents contents;
   contents.set_issued_unix_seconds(absl::ToUnixSeconds(now));
   contents.set_page_url(position.page.url);
-  for (const partner_center::HttpHeader& header : position.page.headers) {
+  for (const http::HttpHeader& header : position.page.headers) {
     internal::ResumeTokenContents::Header* added = contents.add_page_headers();
     added->set_name(header.name);
     added->set_value(header.value);

@@ -11,7 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "partnercenter/usage/v1/usage_records.pb.h"
-#include "server/partner_center/usage_client.h"
+#include "server/partner_center/page_position.h"
 
 namespace pcusage {
 

@@ -15,47 +15,35 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/common/guid.h"
-#include "server/partner_center/mock_http_transport.h"
+#include "server/http/mock_http_transport.h"
+#include "tests/testing/fake_sleeper.h"
+#include "tests/testing/http_responses.h"
 
 namespace pcusage {
 namespace {
 
 namespace v1 = ::partnercenter::usage::v1;
-using partner_center::HttpRequest;
-using partner_center::HttpResponse;
-using partner_center::MockHttpTransport;
+using http::HttpRequest;
+using http::HttpResponse;
+using http::MockHttpTransport;
 using ::testing::_;
 using ::testing::HasSubstr;
 using ::testing::Invoke;
 using ::testing::Return;
 
-HttpResponse JsonResponse(std::string body, int status = 200) {
-  HttpResponse response;
-  response.status_code = status;
-  response.headers = {{"content-type", "application/json"}};
-  response.body = std::move(body);
-  return response;
-}
+using testing_util::JsonResponse;
 
 // A page with records "<prefix>0" .. "<prefix><count-1>", linking to `next_token` when non-empty.
 std::string Page(const std::string& prefix, int count, const std::string& next_token = "") {
-  std::string items;
+  std::vector<std::string> items;
   for (int i = 0; i < count; ++i) {
-    absl::StrAppend(&items, i ? "," : "", R"({"resourceId": ")", prefix, i, R"(", "totalCost": 1.10})");
+    items.push_back(absl::StrCat(R"({"resourceId": ")", prefix, i, R"(", "totalCost": 1.10})"));
   }
-  std::string next;
-  if (!next_token.empty()) {
-    next = absl::StrCat(R"(, "links": {"next": {"uri": "/v1/customers/usagerecords", "headers": [)",
-                        R"({"key": "MS-ContinuationToken", "value": ")", next_token, R"("}]}})");
-  }
-  return absl::StrCat(R"({"totalCount": 1234, "items": [)", items, "]", next, "}");
+  return testing_util::UsageRecordsPageJson(items, next_token, 1234);
 }
 
 std::optional<std::string> HeaderOf(const HttpRequest& request, absl::string_view name) {
-  for (const auto& header : request.headers) {
-    if (absl::EqualsIgnoreCase(header.name, name)) return header.value;
-  }
-  return std::nullopt;
+  return testing_util::RequestHeader(request, name);
 }
 
 struct StreamResult {
@@ -72,29 +60,24 @@ struct StreamResult {
   }
 };
 
-// Retries happen at once: these tests are about the service, not the waits.
-class InstantSleeper : public partner_center::Sleeper {
- public:
-  absl::Time Now() override { return absl::Now(); }
-  bool Sleep(absl::Duration, const std::function<bool()>& is_cancelled) override {
-    return !(is_cancelled && is_cancelled());
-  }
-};
-
 class UsageRecordsServiceTest : public testing::Test {
  protected:
-  void StartServer(std::shared_ptr<auth::AccessTokenSource> tokens = std::make_shared<auth::CallerTokenSource>(),
-                   absl::Duration max_call_duration = absl::Hours(1)) {
+  // Retries happen at once (InstantSleeper): these tests are about the service, not the waits.
+  void StartServer(
+      std::shared_ptr<tokens::AccessTokenSource> token_source = std::make_shared<tokens::CallerTokenSource>(),
+      absl::Duration max_call_duration = absl::Hours(1)) {
     partner_center::UsageClientOptions options;
     options.base_url = "https://pc.example.test";
-    auto client = partner_center::UsageClient::Create(transport_, options, std::make_shared<InstantSleeper>());
+    auto client =
+        partner_center::UsageClient::Create(transport_, options, std::make_shared<testing_util::InstantSleeper>());
     ASSERT_TRUE(client.ok()) << client.status();
     auto codec = ResumeTokenCodec::Create(std::string(32, 'k'), absl::Hours(1));
     ASSERT_TRUE(codec.ok()) << codec.status();
-    auto callers = auth::CallerAuthenticator::Create(api_keys_file_, "");
+    auto callers = callers::CallerAuthenticator::Create(api_keys_file_, "");
     ASSERT_TRUE(callers.ok()) << callers.status();
-    service_ = std::make_unique<UsageRecordsService>(*std::move(client), std::move(tokens), *std::move(codec),
-                                                     *std::move(callers), max_call_duration);
+    auto gate = std::make_shared<callers::CallGate>(*std::move(callers), max_concurrent_streams_);
+    service_ = std::make_unique<UsageRecordsService>(*std::move(client), std::move(token_source), *std::move(codec),
+                                                     std::move(gate), max_call_duration);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -132,6 +115,7 @@ class UsageRecordsServiceTest : public testing::Test {
 
   std::shared_ptr<MockHttpTransport> transport_ = std::make_shared<MockHttpTransport>();
   std::string api_keys_file_;  // none: every caller is let in
+  int max_concurrent_streams_ = 100;
   std::unique_ptr<UsageRecordsService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::UsageRecordsService::Stub> stub_;
@@ -172,13 +156,13 @@ TEST_F(UsageRecordsServiceTest, PageSizeDefaultsAndIsCappedAtTheMaximum) {
   StreamResult capped = List(5000);
   ASSERT_TRUE(capped.status.ok()) << capped.status.error_message();
   ASSERT_EQ(capped.messages.size(), 2u);
-  EXPECT_EQ(capped.messages[0].usage_records_size(), kMaxPageSize);
+  EXPECT_EQ(capped.messages[0].usage_records_size(), kMaxBatchSize);
   EXPECT_EQ(capped.messages[1].usage_records_size(), 250);
 
   StreamResult by_default = List(0);
   ASSERT_TRUE(by_default.status.ok());
   EXPECT_EQ(by_default.messages.size(), 13u);
-  EXPECT_EQ(by_default.messages[0].usage_records_size(), kDefaultPageSize);
+  EXPECT_EQ(by_default.messages[0].usage_records_size(), kDefaultBatchSize);
   EXPECT_EQ(by_default.ResourceIds().size(), 1250u);
 }
 
@@ -233,7 +217,7 @@ TEST_F(UsageRecordsServiceTest, MissingOrMalformedCallerTokenIsUnauthenticated) 
 }
 
 TEST_F(UsageRecordsServiceTest, ServerTokenSourceWinsOverTheCaller) {
-  class FixedToken : public auth::AccessTokenSource {
+  class FixedToken : public tokens::AccessTokenSource {
     absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view>, absl::Time) override {
       return "server-token";
     }
@@ -280,7 +264,7 @@ google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
 
 TEST_F(UsageRecordsServiceTest, WithApiKeysOnlyCallersPresentingOneGetIn) {
   api_keys_file_ = std::string(std::getenv("TEST_TMPDIR")) + "/api_keys";
-  std::ofstream(api_keys_file_) << auth::CallerAuthenticator::HashLine("billing", "k-123").value() << "\n";
+  std::ofstream(api_keys_file_) << callers::CallerAuthenticator::HashLine("billing", "k-123").value() << "\n";
   StartServer();
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(Page("a", 1))));
   StreamResult denied = List(10, {{"authorization", "Bearer t"}, {"x-api-key", "wrong"}});
@@ -292,7 +276,7 @@ TEST_F(UsageRecordsServiceTest, WithApiKeysOnlyCallersPresentingOneGetIn) {
 
 TEST_F(UsageRecordsServiceTest, MaxCallDurationEndsACallWhoseCallerStoppedReading) {
   // Long enough for the page to be parsed and the handler to be blocked in Write when the limit strikes.
-  StartServer(std::make_shared<auth::CallerTokenSource>(), absl::Seconds(3));
+  StartServer(std::make_shared<tokens::CallerTokenSource>(), absl::Seconds(3));
   // 40 MB of records, far more than gRPC's flow-control windows hold: the handler blocks in Write until someone
   // cancels it.
   std::string items;
@@ -317,7 +301,7 @@ TEST_F(UsageRecordsServiceTest, MaxCallDurationEndsACallWhoseCallerStoppedReadin
 }
 
 TEST_F(UsageRecordsServiceTest, NoTokenIsFetchedForARequestThatIsRefusedAnyway) {
-  class CountingTokens : public auth::AccessTokenSource {
+  class CountingTokens : public tokens::AccessTokenSource {
    public:
     absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view>, absl::Time) override {
       ++calls;
@@ -335,8 +319,8 @@ TEST_F(UsageRecordsServiceTest, NoTokenIsFetchedForARequestThatIsRefusedAnyway) 
 
 TEST_F(UsageRecordsServiceTest, AResumeTokenBelongsToTheCallerItWasIssuedTo) {
   api_keys_file_ = std::string(std::getenv("TEST_TMPDIR")) + "/api_keys_two";
-  std::ofstream(api_keys_file_) << auth::CallerAuthenticator::HashLine("alice", "alice-key-0001").value() << "\n"
-                                << auth::CallerAuthenticator::HashLine("bob", "bob-key-00002").value() << "\n";
+  std::ofstream(api_keys_file_) << callers::CallerAuthenticator::HashLine("alice", "alice-key-0001").value() << "\n"
+                                << callers::CallerAuthenticator::HashLine("bob", "bob-key-00002").value() << "\n";
   StartServer();
   EXPECT_CALL(*transport_, Send(_)).WillRepeatedly(Return(JsonResponse(Page("a", 5))));
   StreamResult alice = List(2, {{"authorization", "Bearer t"}, {"x-api-key", "alice-key-0001"}});

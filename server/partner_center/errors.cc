@@ -5,10 +5,13 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/common/error_details.h"
 #include "server/common/printable.h"
+#include "server/http/http_status.h"
 
 namespace pcusage::partner_center {
 namespace {
@@ -43,38 +46,7 @@ std::optional<PartnerCenterError> ParsePartnerCenterError(absl::string_view body
   return error;
 }
 
-HttpErrorMapping MapHttpStatus(int http_status) {
-  using absl::StatusCode;
-  switch (http_status) {
-    case 400:
-      return {StatusCode::kInternal, reason::kPartnerCenterRejected};
-    case 401:
-      return {StatusCode::kUnauthenticated, reason::kPartnerCenterUnauthenticated};
-    case 403:
-      return {StatusCode::kPermissionDenied, reason::kPartnerCenterPermissionDenied};
-    case 404:
-      return {StatusCode::kNotFound, reason::kPartnerCenterNotFound};
-    case 408:
-      return {StatusCode::kDeadlineExceeded, reason::kPartnerCenterTimeout};
-    case 409:
-      return {StatusCode::kAborted, reason::kPartnerCenterRejected};
-    case 412:
-      return {StatusCode::kFailedPrecondition, reason::kPartnerCenterRejected};
-    case 429:
-      return {StatusCode::kResourceExhausted, reason::kRateLimited};
-    case 501:
-      return {StatusCode::kUnimplemented, reason::kPartnerCenterUnavailable};
-    default:
-      break;
-  }
-  if (http_status >= 500 && http_status <= 599) return {StatusCode::kUnavailable, reason::kPartnerCenterUnavailable};
-  if (http_status >= 400 && http_status <= 499)
-    return {StatusCode::kFailedPrecondition, reason::kPartnerCenterRejected};
-  // Redirects are not followed (they could carry the token elsewhere); anything else is not an answer either.
-  return {StatusCode::kInternal, reason::kPartnerCenterBadResponse};
-}
-
-absl::Status ErrorFromResponse(const HttpResponse& response, absl::string_view request_id) {
+absl::Status ErrorFromResponse(const http::HttpResponse& response, absl::string_view request_id) {
   std::map<std::string, std::string> metadata = {{"http_status", absl::StrCat(response.status_code)},
                                                  {"ms_request_id", std::string(request_id)}};
   std::string message = absl::StrCat("Partner Center answered HTTP ", response.status_code);
@@ -89,8 +61,24 @@ absl::Status ErrorFromResponse(const HttpResponse& response, absl::string_view r
     absl::StrAppend(&message, " (Retry-After: ", Printable(*retry_after, 64), ")");
   }
   absl::StrAppend(&message, " [MS-RequestId ", request_id, "]");
-  const HttpErrorMapping mapping = MapHttpStatus(response.status_code);
+  const http::HttpStatusPolicy mapping = http::HttpStatusPolicyFor(response.status_code);
   return WithErrorInfo(absl::Status(mapping.code, message), mapping.reason, metadata);
+}
+
+std::optional<absl::Duration> ParseRetryAfterMessage(absl::string_view message) {
+  constexpr absl::string_view kPhrase = "try again in ";
+  const std::string lower = absl::AsciiStrToLower(message);
+  absl::string_view rest = lower;
+  const std::size_t at = rest.find(kPhrase);
+  if (at == absl::string_view::npos) return std::nullopt;
+  rest.remove_prefix(at + kPhrase.size());
+  std::size_t digits = 0;
+  while (digits < rest.size() && absl::ascii_isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
+  int64_t seconds = 0;
+  if (digits == 0 || !absl::SimpleAtoi(rest.substr(0, digits), &seconds)) return std::nullopt;
+  rest = absl::StripLeadingAsciiWhitespace(rest.substr(digits));
+  if (!absl::StartsWith(rest, "second")) return std::nullopt;
+  return absl::Seconds(seconds);
 }
 
 }  // namespace pcusage::partner_center

@@ -1,5 +1,5 @@
-// Turns a Partner Center HTTP error response into an absl::Status a caller can act on: the code follows the HTTP
-// status, the message carries Partner Center's own error code and description.
+// Turns a Partner Center HTTP error response into an absl::Status a caller can act on: the code and reason follow
+// the HTTP status (server/http/http_status.h), the message carries Partner Center's own error code and description.
 #ifndef PCUSAGE_SERVER_PARTNER_CENTER_ERRORS_H_
 #define PCUSAGE_SERVER_PARTNER_CENTER_ERRORS_H_
 
@@ -8,7 +8,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "server/partner_center/http_transport.h"
+#include "absl/time/time.h"
+#include "server/http/http_transport.h"
 
 namespace pcusage::partner_center {
 
@@ -25,23 +26,13 @@ struct PartnerCenterError {
 // Reads an error body; nullopt when it is not JSON of either shape.
 std::optional<PartnerCenterError> ParsePartnerCenterError(absl::string_view body);
 
-// What a Partner Center HTTP error status means to a caller: a status code and an ErrorInfo reason.
-struct HttpErrorMapping {
-  absl::StatusCode code;
-  const char* reason;
-};
-
-// The one table from Partner Center HTTP statuses to pcusage errors: 400 INTERNAL (the request carries nothing of
-// the caller's, so the fault is pcusage's or Partner Center's), 401 UNAUTHENTICATED, 403 PERMISSION_DENIED,
-// 404 NOT_FOUND, 408 DEADLINE_EXCEEDED, 409 ABORTED, 412 FAILED_PRECONDITION, 429 RESOURCE_EXHAUSTED,
-// 501 UNIMPLEMENTED, other 5xx UNAVAILABLE, other 4xx FAILED_PRECONDITION, anything else (3xx: redirects are not
-// followed) INTERNAL.
-HttpErrorMapping MapHttpStatus(int http_status);
+// Reads Partner Center's throttling message, "Rate limit is exceeded. Try again in 7 seconds.", for the delay.
+std::optional<absl::Duration> ParseRetryAfterMessage(absl::string_view message);
 
 // The status for a non-2xx response to the request with id `request_id`. The message names the HTTP status,
 // Partner Center's error code and description when the body has them, Retry-After when sent, and the request id;
 // the ErrorInfo carries the reason and metadata http_status, partner_center_error_code and ms_request_id.
-absl::Status ErrorFromResponse(const HttpResponse& response, absl::string_view request_id);
+absl::Status ErrorFromResponse(const http::HttpResponse& response, absl::string_view request_id);
 
 }  // namespace pcusage::partner_center
 

@@ -12,37 +12,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-TEST(MapHttpStatusTest, Table) {
-  struct Row {
-    int http_status;
-    absl::StatusCode code;
-    std::string reason;
-  };
-  const Row table[] = {
-      {400, absl::StatusCode::kInternal, "PARTNER_CENTER_REJECTED_REQUEST"},
-      {401, absl::StatusCode::kUnauthenticated, "PARTNER_CENTER_UNAUTHENTICATED"},
-      {403, absl::StatusCode::kPermissionDenied, "PARTNER_CENTER_PERMISSION_DENIED"},
-      {404, absl::StatusCode::kNotFound, "PARTNER_CENTER_NOT_FOUND"},
-      {408, absl::StatusCode::kDeadlineExceeded, "PARTNER_CENTER_TIMEOUT"},
-      {409, absl::StatusCode::kAborted, "PARTNER_CENTER_REJECTED_REQUEST"},
-      {412, absl::StatusCode::kFailedPrecondition, "PARTNER_CENTER_REJECTED_REQUEST"},
-      {418, absl::StatusCode::kFailedPrecondition, "PARTNER_CENTER_REJECTED_REQUEST"},
-      {429, absl::StatusCode::kResourceExhausted, "PARTNER_CENTER_RATE_LIMITED"},
-      {500, absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"},
-      {501, absl::StatusCode::kUnimplemented, "PARTNER_CENTER_UNAVAILABLE"},
-      {502, absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"},
-      {503, absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"},
-      {504, absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"},
-      {302, absl::StatusCode::kInternal, "PARTNER_CENTER_BAD_RESPONSE"},
-      {0, absl::StatusCode::kInternal, "PARTNER_CENTER_BAD_RESPONSE"},
-  };
-  for (const Row& row : table) {
-    const HttpErrorMapping mapping = MapHttpStatus(row.http_status);
-    EXPECT_EQ(mapping.code, row.code) << row.http_status;
-    EXPECT_EQ(mapping.reason, row.reason) << row.http_status;
-  }
-}
-
 TEST(ParsePartnerCenterErrorTest, ReadsBothShapes) {
   std::optional<PartnerCenterError> error = ParsePartnerCenterError(
       R"({"code": 3000, "description": "Customer does not have usage data", "data": [], "source": "PartnerFD"})");
@@ -77,7 +46,7 @@ TEST(ParsePartnerCenterErrorTest, DescriptionIsTrimmedAndCleaned) {
 }
 
 TEST(ErrorFromResponseTest, MessageCarriesPartnerCenterDetails) {
-  HttpResponse response;
+  http::HttpResponse response;
   response.status_code = 429;
   response.headers = {{"retry-after", "7"}};
   response.body = R"({"statusCode": 429, "message": "Rate limit is exceeded. Try again in 7 seconds."})";
@@ -93,7 +62,7 @@ TEST(ErrorFromResponseTest, MessageCarriesPartnerCenterDetails) {
   EXPECT_EQ(info->metadata().at("partner_center_error_code"), "429");
   EXPECT_EQ(info->metadata().at("ms_request_id"), "e128c8e2-4c33-4940-a3e2-2e59b0abdc67");
 
-  response = HttpResponse{};
+  response = http::HttpResponse{};
   response.status_code = 502;
   response.body = "<html>Bad Gateway</html>";
   status = ErrorFromResponse(response, "id");
@@ -101,6 +70,14 @@ TEST(ErrorFromResponseTest, MessageCarriesPartnerCenterDetails) {
   EXPECT_EQ(status.message(), "Partner Center answered HTTP 502 [MS-RequestId id]");
   EXPECT_EQ(GetErrorInfo(status)->metadata().count("partner_center_error_code"), 0u);
   EXPECT_THAT(std::string(status.message()), Not(HasSubstr("html")));
+}
+
+TEST(ParseRetryAfterTest, PartnerCenterThrottlingMessage) {
+  EXPECT_EQ(ParseRetryAfterMessage("Rate limit is exceeded. Try again in 7 seconds."), absl::Seconds(7));
+  EXPECT_EQ(ParseRetryAfterMessage("try again in 1 second"), absl::Seconds(1));
+  EXPECT_FALSE(ParseRetryAfterMessage("Rate limit is exceeded.").has_value());
+  EXPECT_FALSE(ParseRetryAfterMessage("Try again in a few seconds.").has_value());
+  EXPECT_FALSE(ParseRetryAfterMessage("Try again in 5 minutes.").has_value());
 }
 
 }  // namespace

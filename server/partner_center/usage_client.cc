@@ -1,22 +1,23 @@
 #include "server/partner_center/usage_client.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/ascii.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "absl/time/clock.h"
 #include "server/common/error_details.h"
 #include "server/common/guid.h"
 #include "server/common/log.h"
 #include "server/common/loopback.h"
 #include "server/common/printable.h"
-#include "server/partner_center/errors.h"
+#include "server/http/retry_loop.h"
 
 namespace pcusage::partner_center {
 namespace {
@@ -31,19 +32,17 @@ bool IsReservedHeader(absl::string_view name) {
                      [name](absl::string_view reserved) { return absl::EqualsIgnoreCase(name, reserved); });
 }
 
-// A page's identity for loop detection: where it is and what continuation it carries.
-std::string PageKey(absl::string_view url, const std::vector<HttpHeader>& headers) {
-  std::string key(url);
-  for (const HttpHeader& header : headers) absl::StrAppend(&key, "\n", header.name, ":", header.value);
-  return key;
+// A page's identity for loop detection: a hash of where it is and what continuation it carries (the URL and
+// continuation tokens themselves can be large, and a call may follow thousands of pages).
+std::size_t PageKey(const PagePosition& position) {
+  std::vector<std::pair<absl::string_view, absl::string_view>> headers;
+  for (const http::HttpHeader& header : position.headers) headers.emplace_back(header.name, header.value);
+  return absl::HashOf(position.url, headers);
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<UsageClient>> UsageClient::Create(std::shared_ptr<HttpTransport> transport,
-                                                                 UsageClientOptions options,
-                                                                 std::shared_ptr<Sleeper> sleeper) {
-  absl::string_view url = options.base_url;
+// The Partner Center URL must be https://host[:port][/path] (http:// only on loopback), with nothing that could
+// carry credentials or change the request. Returns its scheme://host[:port].
+absl::StatusOr<std::string> CheckedOrigin(absl::string_view url) {
   absl::string_view rest = url;
   if (!absl::ConsumePrefix(&rest, "https://") && !(absl::ConsumePrefix(&rest, "http://") && IsLoopbackUrl(url))) {
     return absl::InvalidArgumentError(
@@ -56,6 +55,10 @@ absl::StatusOr<std::unique_ptr<UsageClient>> UsageClient::Create(std::shared_ptr
         absl::StrCat("Partner Center URL \"", url,
                      "\" must be scheme://host[:port][/path], without credentials, query or fragment"));
   }
+  return std::string(url.substr(0, url.size() - rest.size() + authority_end));
+}
+
+absl::Status CheckOptions(const UsageClientOptions& options) {
   for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"locale", options.locale},
                                     {"application_name", options.application_name},
                                     {"contract_version", options.contract_version}}) {
@@ -70,22 +73,165 @@ absl::StatusOr<std::unique_ptr<UsageClient>> UsageClient::Create(std::shared_ptr
       options.retry.backoff_multiplier < 1.0) {
     return absl::InvalidArgumentError("retry backoff must be non-negative with a multiplier of at least 1");
   }
-  std::string origin(url.substr(0, url.size() - rest.size() + authority_end));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// The pages of one call, fetched as they are pulled.
+class LiveWalk final : public PageSource {
+ public:
+  LiveWalk(const UsageClient& client, ListCall call, PagePosition start)
+      : client_(client), call_(std::move(call)), position_(std::move(start)) {}
+
+  absl::StatusOr<std::optional<FetchedPage>> Next() override {
+    if (!status_.ok()) return status_;
+    if (!position_.has_value()) return std::nullopt;
+    absl::StatusOr<FetchedPage> page = FetchPage(*position_);
+    if (!page.ok()) {
+      status_ = WithErrorMetadata(page.status(), "ms_correlation_id", call_.correlation_id);
+      position_.reset();
+      return status_;
+    }
+    position_ = page->next;
+    records_delivered_ += static_cast<int64_t>(page->page.records.size());
+    return std::optional<FetchedPage>(*std::move(page));
+  }
+
+ private:
+  absl::StatusOr<FetchedPage> FetchPage(const PagePosition& position) {
+    if (absl::Status guard = CheckPagingGuards(position); !guard.ok()) return guard;
+    PageRequest request;
+    request.position = position;
+    request.access_token = call_.access_token;
+    request.correlation_id = call_.correlation_id;
+    request.request_id = NewGuid();
+    request.is_cancelled = call_.is_cancelled;
+    absl::StatusOr<UsageRecordsPage> page = FetchWithRetries(request);
+    if (!page.ok()) return page.status();
+    FetchedPage fetched;
+    fetched.position = position;
+    if (page->next.has_value()) {
+      absl::StatusOr<PagePosition> next = client_.NextPosition(*page->next, position.page_number);
+      if (!next.ok()) {
+        return WithErrorInfo(next.status(), reason::kPartnerCenterPagingLoop,
+                             {{"ms_request_id", request.request_id},
+                              {"page", absl::StrCat(position.page_number)},
+                              {"attempts", absl::StrCat(request.attempt)}});
+      }
+      fetched.next = *std::move(next);
+    }
+    fetched.page = *std::move(page);
+    fetched.page.next.reset();
+    return fetched;
+  }
+
+  // Fails the call rather than follow links.next for ever or in a circle.
+  absl::Status CheckPagingGuards(const PagePosition& position) {
+    if (position.page_number > client_.options_.max_pages) {
+      return PagingError(absl::StrCat("Partner Center kept sending links.next past ", client_.options_.max_pages,
+                                      " pages (--max_pages); stopped after ", records_delivered_, " records"));
+    }
+    if (!pages_seen_.insert(PageKey(position)).second) {
+      return PagingError(absl::StrCat("Partner Center's links.next on page ", position.page_number - 1,
+                                      " repeats an earlier page and continuation token; stopped after ",
+                                      records_delivered_, " records instead of looping"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status PagingError(std::string message) const {
+    return WithErrorInfo(absl::InternalError(std::move(message)), reason::kPartnerCenterPagingLoop);
+  }
+
+  absl::StatusOr<UsageRecordsPage> FetchWithRetries(PageRequest& request) {
+    http::RetryScope scope;
+    scope.what = absl::StrCat("page ", request.position.page_number);
+    scope.trace = DescribePageRequest(request);
+    scope.metadata = {{"ms_request_id", request.request_id}, {"page", absl::StrCat(request.position.page_number)}};
+    return http::RetryLoop<UsageRecordsPage>(
+        client_.retry_policy_, *client_.sleeper_, http::CallBounds{call_.deadline, call_.is_cancelled}, scope,
+        [this, &request](int attempt, absl::Duration time_left) { return Attempt(request, attempt, time_left); });
+  }
+
+  // One attempt; a 401 may renew the call's token once and send the page again at once, which is not a retry.
+  http::Attempt<UsageRecordsPage> Attempt(PageRequest& request, int attempt, absl::Duration time_left) {
+    request.attempt = attempt;
+    request.timeout = std::min(client_.options_.page_timeout, time_left);
+    http::Attempt<UsageRecordsPage> outcome = client_.stub_->FetchPage(request);
+    if (outcome.result.ok() || !IsRejectedToken(outcome.result.status()) || !call_.renew_access_token) {
+      return outcome;
+    }
+    const std::string trace = DescribePageRequest(request);
+    const auto renew = std::exchange(call_.renew_access_token, nullptr);
+    absl::StatusOr<std::string> renewed = renew(call_.access_token);
+    if (!renewed.ok() && renewed.status().code() != absl::StatusCode::kNotFound) {
+      LogWarning(trace, " -> HTTP 401, and renewing the access token failed: ", renewed.status().message());
+      return {WithErrorMetadata(renewed.status(), "page", absl::StrCat(request.position.page_number))};
+    }
+    if (!renewed.ok() || *renewed == call_.access_token) return outcome;
+    LogInfo(trace, " -> HTTP 401; retrying at once with a renewed access token");
+    call_.access_token = *renewed;
+    request.access_token = *std::move(renewed);
+    const absl::Duration left = call_.deadline - client_.sleeper_->Now();
+    if (left <= absl::ZeroDuration()) {
+      return {WithErrorInfo(absl::DeadlineExceededError(
+                                absl::StrCat("the call's deadline passed before page ", request.position.page_number,
+                                             " was requested again with the renewed access token")),
+                            reason::kDeadlineExceeded)};
+    }
+    request.timeout = std::min(client_.options_.page_timeout, left);
+    return client_.stub_->FetchPage(request);
+  }
+
+  static bool IsRejectedToken(const absl::Status& status) {
+    const std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
+    return info.has_value() && info->reason() == reason::kPartnerCenterUnauthenticated;
+  }
+
+  const UsageClient& client_;
+  ListCall call_;                         // a 401 may renew its token
+  std::optional<PagePosition> position_;  // the next page to fetch; unset after the last one or an error
+  absl::Status status_;
+  absl::flat_hash_set<std::size_t> pages_seen_;
+  int64_t records_delivered_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<UsageClient>> UsageClient::Create(std::shared_ptr<http::HttpTransport> transport,
+                                                                 UsageClientOptions options,
+                                                                 std::shared_ptr<http::Sleeper> sleeper) {
+  if (sleeper == nullptr) sleeper = std::make_shared<http::RealSleeper>();
+  PartnerCenterHeaders headers{options.locale, options.application_name, options.contract_version};
+  return Create(std::make_shared<RestUsageStub>(std::move(transport), std::move(headers), sleeper), std::move(options),
+                sleeper);
+}
+
+absl::StatusOr<std::unique_ptr<UsageClient>> UsageClient::Create(std::shared_ptr<UsageStub> stub,
+                                                                 UsageClientOptions options,
+                                                                 std::shared_ptr<http::Sleeper> sleeper) {
+  absl::StatusOr<std::string> origin = CheckedOrigin(options.base_url);
+  if (!origin.ok()) return origin.status();
+  if (absl::Status status = CheckOptions(options); !status.ok()) return status;
+  absl::string_view url = options.base_url;
   while (absl::ConsumeSuffix(&url, "/")) {
   }
   options.base_url = std::string(url);
-  if (sleeper == nullptr) sleeper = std::make_shared<RealSleeper>();
+  if (sleeper == nullptr) sleeper = std::make_shared<http::RealSleeper>();
   return std::unique_ptr<UsageClient>(
-      new UsageClient(std::move(transport), std::move(options), std::move(origin), std::move(sleeper)));
+      new UsageClient(std::move(stub), std::move(options), *std::move(origin), std::move(sleeper)));
 }
 
-UsageClient::UsageClient(std::shared_ptr<HttpTransport> transport, UsageClientOptions options, std::string origin,
-                         std::shared_ptr<Sleeper> sleeper)
-    : transport_(std::move(transport)),
+UsageClient::UsageClient(std::shared_ptr<UsageStub> stub, UsageClientOptions options, std::string origin,
+                         std::shared_ptr<http::Sleeper> sleeper)
+    : stub_(std::move(stub)),
       options_(std::move(options)),
       origin_(std::move(origin)),
       sleeper_(std::move(sleeper)),
       retry_policy_(options_.retry) {}
+
+std::unique_ptr<PageSource> UsageClient::ListUsageRecords(ListCall call, PagePosition start) const {
+  return std::make_unique<LiveWalk>(*this, std::move(call), std::move(start));
+}
 
 PagePosition UsageClient::FirstPage() const {
   PagePosition first;
@@ -105,7 +251,7 @@ absl::StatusOr<std::string> UsageClient::ResolveNextUri(absl::string_view uri) c
         absl::StartsWith(uri, "//") ? absl::StrCat(origin_.substr(0, origin_.find("//")), uri) : std::string(uri);
     if (!IsOnApiHost(absolute)) {
       return absl::InternalError(absl::StrCat("Partner Center's links.next points away from ", origin_, " (to ",
-                                              RedactedUrl(absolute),
+                                              http::RedactedUrl(absolute),
                                               "); not following it, so the access token is not sent elsewhere"));
     }
     return absolute;
@@ -120,211 +266,14 @@ absl::StatusOr<std::string> UsageClient::ResolveNextUri(absl::string_view uri) c
   return absl::StrCat(options_.base_url, version_root, "/", uri);
 }
 
-absl::StatusOr<FetchedPage> UsageClient::FetchPage(ListCall& call, const PagePosition& position) const {
-  const std::string request_id = NewGuid();  // the same on every attempt: Partner Center's idempotency key
-  const std::string page = absl::StrCat("page ", position.page_number);
-  std::map<std::string, std::string> metadata = {{"ms_request_id", request_id},
-                                                 {"page", absl::StrCat(position.page_number)}};
-  const std::string trace = absl::StrCat(page, " GET ", RedactedUrl(position.url), " [MS-RequestId ", request_id,
-                                         ", MS-CorrelationId ", call.correlation_id, "]");
-
-  HttpRequest request;
-  request.url = position.url;
-  request.is_cancelled = call.is_cancelled;
-  request.headers = {
-      {"Authorization", absl::StrCat("Bearer ", call.access_token)},
-      {"Accept", "application/json"},
-      {"MS-RequestId", request_id},
-      {"MS-CorrelationId", call.correlation_id},
-      {"MS-Contract-Version", options_.contract_version},
-      {"X-Locale", options_.locale},
-      {"MS-PartnerCenter-Application", options_.application_name},
-  };
-  request.headers.insert(request.headers.end(), position.headers.begin(), position.headers.end());
-
-  for (int attempt = 1;; ++attempt) {
-    metadata["attempts"] = absl::StrCat(attempt);
-    if (call.is_cancelled && call.is_cancelled()) {
-      return WithErrorInfo(absl::CancelledError(absl::StrCat("the call was cancelled before ", page)),
-                           reason::kCancelled, metadata);
-    }
-    const absl::Duration time_left = call.deadline - sleeper_->Now();
-    if (time_left <= absl::ZeroDuration()) {
-      return WithErrorInfo(
-          absl::DeadlineExceededError(absl::StrCat("the call's deadline passed before ", page, " was requested")),
-          reason::kDeadlineExceeded, metadata);
-    }
-    request.timeout = std::min(options_.page_timeout, time_left);
-
-    const absl::Time started = sleeper_->Now();
-    absl::StatusOr<HttpResponse> response = transport_->Send(request);
-    const std::string took = absl::FormatDuration(sleeper_->Now() - started);
-
-    absl::Status failure;
-    FailureKind kind = FailureKind::kPermanent;
-    std::optional<absl::Duration> retry_after;
-    if (!response.ok()) {
-      const absl::Status& error = response.status();
-      const std::string message = absl::StrCat("requesting ", page, " from Partner Center: ", error.message(),
-                                               " [MS-RequestId ", request_id, "]");
-      switch (error.code()) {
-        case absl::StatusCode::kCancelled:
-          return WithErrorInfo(absl::CancelledError(message), reason::kCancelled, metadata);
-        case absl::StatusCode::kDeadlineExceeded:
-          if (sleeper_->Now() >= call.deadline) {
-            return WithErrorInfo(absl::DeadlineExceededError(absl::StrCat("the call's deadline passed: ", message)),
-                                 reason::kDeadlineExceeded, metadata);
-          }
-          kind = FailureKind::kTimeout;
-          failure = WithErrorInfo(absl::DeadlineExceededError(message), reason::kPartnerCenterTimeout, metadata);
-          break;
-        case absl::StatusCode::kUnavailable:
-          kind = FailureKind::kConnection;
-          failure = WithErrorInfo(absl::UnavailableError(message), reason::kPartnerCenterUnreachable, metadata);
-          break;
-        case absl::StatusCode::kFailedPrecondition:  // TLS verification: a retry meets the same certificate
-          failure = WithErrorInfo(absl::FailedPreconditionError(message), reason::kPartnerCenterTlsFailed, metadata);
-          break;
-        case absl::StatusCode::kResourceExhausted:  // a size limit of this server, which no retry changes
-          failure =
-              WithErrorInfo(absl::FailedPreconditionError(message), reason::kPartnerCenterResponseTooLarge, metadata);
-          break;
-        default:
-          failure = WithErrorInfo(absl::InternalError(message), reason::kPartnerCenterBadResponse, metadata);
-          break;
-      }
-      LogWarning(trace, " attempt ", attempt, " failed after ", took, ": ", error.message());
-    } else if (response->status_code < 200 || response->status_code > 299) {
-      failure = WithErrorMetadata(ErrorFromResponse(*response, request_id), "attempts", metadata["attempts"]);
-      failure = WithErrorMetadata(failure, "page", metadata["page"]);
-      const int http = response->status_code;
-      if (http == 401 && call.renew_access_token) {
-        const auto renew = std::exchange(call.renew_access_token, nullptr);
-        absl::StatusOr<std::string> renewed = renew(call.access_token);
-        if (!renewed.ok() && renewed.status().code() != absl::StatusCode::kNotFound) {
-          LogWarning(trace, " -> HTTP 401, and renewing the access token failed: ", renewed.status().message());
-          return WithErrorMetadata(renewed.status(), "page", metadata["page"]);
-        }
-        if (renewed.ok() && *renewed != call.access_token) {
-          LogInfo(trace, " -> HTTP 401; retrying at once with a renewed access token");
-          call.access_token = *std::move(renewed);
-          request.headers[0].value = absl::StrCat("Bearer ", call.access_token);
-          --attempt;  // a renewed token is not a retry of a failure
-          continue;
-        }
-      }
-      if (http == 429) {
-        kind = FailureKind::kThrottled;
-        if (std::optional<std::string> header = response->Header("retry-after")) {
-          retry_after = ParseRetryAfterHeader(*header, sleeper_->Now());
-        }
-        if (!retry_after.has_value()) {
-          if (std::optional<PartnerCenterError> body = ParsePartnerCenterError(response->body)) {
-            retry_after = ParseRetryAfterMessage(body->description);
-          }
-        }
-      } else if (http == 500 || http == 502 || http == 503 || http == 504) {
-        kind = FailureKind::kServerError;
-      }
-      LogWarning(trace, " attempt ", attempt, " -> HTTP ", http, " in ", took);
-    } else {
-      if (std::optional<std::string> content_type = response->Header("content-type");
-          content_type.has_value() && !absl::StrContains(absl::AsciiStrToLower(*content_type), "json")) {
-        return WithErrorInfo(absl::InternalError(absl::StrCat("Partner Center answered ", page, " with Content-Type ",
-                                                              Printable(*content_type, 64), ", not JSON [MS-RequestId ",
-                                                              request_id, "]")),
-                             reason::kPartnerCenterBadResponse, metadata);
-      }
-      absl::StatusOr<UsageRecordsPage> parsed = ParseUsageRecordsPage(response->body);
-      if (!parsed.ok()) {
-        return WithErrorInfo(absl::InternalError(absl::StrCat("Partner Center's ", page,
-                                                              " could not be read: ", parsed.status().message(),
-                                                              " [MS-RequestId ", request_id, "]")),
-                             reason::kPartnerCenterBadResponse, metadata);
-      }
-      LogInfo(trace, " -> HTTP ", response->status_code, ", ", parsed->records.size(), " records, ",
-              response->body.size(), " bytes in ", took, attempt > 1 ? absl::StrCat(" (attempt ", attempt, ")") : "");
-      FetchedPage fetched;
-      fetched.position = position;
-      if (parsed->next.has_value()) {
-        absl::StatusOr<PagePosition> next = NextPosition(*parsed->next, position.page_number);
-        if (!next.ok()) return WithErrorInfo(next.status(), reason::kPartnerCenterPagingLoop, metadata);
-        fetched.next = *std::move(next);
-      }
-      fetched.page = *std::move(parsed);
-      fetched.page.next.reset();
-      return fetched;
-    }
-
-    std::optional<absl::Duration> delay = retry_policy_.DelayBeforeRetry(attempt, kind, retry_after);
-    if (!delay.has_value()) {
-      if (kind == FailureKind::kThrottled) {
-        failure = WithRetryInfo(failure, retry_after.value_or(retry_policy_.BackoffCeiling(attempt)));
-      }
-      return kind == FailureKind::kPermanent
-                 ? failure
-                 : AppendToMessage(
-                       failure, absl::StrCat(" (gave up after ", attempt, attempt == 1 ? " attempt)" : " attempts)"));
-    }
-    if (sleeper_->Now() + *delay >= call.deadline) {
-      const std::string wait = absl::FormatDuration(*delay);
-      if (kind == FailureKind::kThrottled) {
-        return WithRetryInfo(
-            AppendToMessage(failure, absl::StrCat("; waiting ", wait, " to retry would pass the call's deadline")),
-            *delay);
-      }
-      return WithErrorInfo(
-          absl::DeadlineExceededError(absl::StrCat("retrying ", page, " in ", wait,
-                                                   " would pass the call's deadline; last error: ", failure.message())),
-          reason::kDeadlineExceeded, metadata);
-    }
-    LogInfo(trace, " retrying in ", absl::FormatDuration(*delay), " (attempt ", attempt + 1, " of ",
-            options_.retry.max_attempts, ")");
-    if (!sleeper_->Sleep(*delay, call.is_cancelled)) {
-      return WithErrorInfo(absl::CancelledError(absl::StrCat("the call was cancelled while waiting to retry ", page)),
-                           reason::kCancelled, metadata);
-    }
-  }
-}
-
-absl::Status UsageClient::ListUsageRecords(const ListCall& list_call, const PagePosition& start,
-                                           const PageConsumer& consume) const {
-  ListCall call = list_call;  // a 401 may renew its token
-  PagePosition position = start;
-  absl::flat_hash_set<std::string> pages_seen;
-  int64_t records_delivered = 0;
-  const auto paging_error = [&call](std::string message) {
-    return WithErrorInfo(absl::InternalError(std::move(message)), reason::kPartnerCenterPagingLoop,
-                         {{"ms_correlation_id", call.correlation_id}});
-  };
-  for (;;) {
-    if (position.page_number > options_.max_pages) {
-      return paging_error(absl::StrCat("Partner Center kept sending links.next past ", options_.max_pages,
-                                       " pages (--max_pages); stopped after ", records_delivered, " records"));
-    }
-    if (!pages_seen.insert(PageKey(position.url, position.headers)).second) {
-      return paging_error(absl::StrCat("Partner Center's links.next on page ", position.page_number - 1,
-                                       " repeats an earlier page and continuation token; stopped after ",
-                                       records_delivered, " records instead of looping"));
-    }
-    absl::StatusOr<FetchedPage> fetched = FetchPage(call, position);
-    if (!fetched.ok()) return WithErrorMetadata(fetched.status(), "ms_correlation_id", call.correlation_id);
-    std::optional<PagePosition> next = fetched->next;
-    records_delivered += static_cast<int64_t>(fetched->page.records.size());
-    if (absl::Status status = consume(*std::move(fetched)); !status.ok()) return status;
-    if (!next.has_value()) return absl::OkStatus();
-    position = *std::move(next);
-  }
-}
-
 absl::StatusOr<PagePosition> UsageClient::NextPosition(const NextPageLink& link, int page_number) const {
   absl::StatusOr<std::string> url = ResolveNextUri(link.uri);
   if (!url.ok()) return url.status();
   PagePosition next;
   next.url = *std::move(url);
   next.page_number = page_number + 1;
-  for (const HttpHeader& header : link.headers) {
-    if (!IsHttpHeaderName(header.name) || HasControlCharacter(header.value)) {
+  for (const http::HttpHeader& header : link.headers) {
+    if (!http::IsHttpHeaderName(header.name) || HasControlCharacter(header.value)) {
       return absl::InternalError(
           absl::StrCat("Partner Center's links.next on page ", page_number, " has a malformed header"));
     }

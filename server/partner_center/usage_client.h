@@ -1,22 +1,22 @@
-// One logical "list usage records for all customers" call against Partner Center: builds each page request with
-// Partner Center's headers, retries a page as the RetryPolicy allows, follows links.next until it is absent, and
-// hands every translated page on as soon as it arrives. Knows nothing of gRPC; talks to the network only through
-// HttpTransport.
+// One logical "list usage records for all customers" call against Partner Center, as a PageSource the service
+// pulls pages from: each page fetched through the UsageStub (one attempt) inside the retry loop, links.next
+// resolved and checked, the paging guards applied. Knows nothing of gRPC.
 #ifndef PCUSAGE_SERVER_PARTNER_CENTER_USAGE_CLIENT_H_
 #define PCUSAGE_SERVER_PARTNER_CENTER_USAGE_CLIENT_H_
 
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "server/partner_center/http_transport.h"
-#include "server/partner_center/retry_policy.h"
+#include "server/http/http_transport.h"
+#include "server/http/retry_policy.h"
+#include "server/partner_center/page_position.h"
+#include "server/partner_center/page_source.h"
 #include "server/partner_center/usage_records_parser.h"
+#include "server/partner_center/usage_stub.h"
 
 namespace pcusage::partner_center {
 
@@ -28,7 +28,7 @@ struct UsageClientOptions {
   std::string contract_version = "v1";             // MS-Contract-Version, and the URL's version segment
   absl::Duration page_timeout = absl::Minutes(2);  // one attempt at one page; the call's deadline may shorten it
   int max_pages = 10000;                           // a call needing more pages fails instead of looping on
-  RetryOptions retry;
+  http::RetryOptions retry;
 };
 
 // What one call needs beyond the options.
@@ -43,43 +43,29 @@ struct ListCall {
   std::function<absl::StatusOr<std::string>(absl::string_view rejected)> renew_access_token;
 };
 
-// Where a page is: the URL and the continuation headers to request it with. Page numbers count from 1.
-struct PagePosition {
-  std::string url;
-  std::vector<HttpHeader> headers;
-  int page_number = 1;
-};
-
-// A translated page with where it came from and where the next one is (absent on the last page).
-struct FetchedPage {
-  UsageRecordsPage page;
-  PagePosition position;
-  std::optional<PagePosition> next;
-};
-
-// Receives each page in order; a non-OK status ends the call with that status.
-using PageConsumer = std::function<absl::Status(FetchedPage page)>;
-
 class UsageClient {
  public:
-  // INVALID_ARGUMENT when options.base_url is not an http(s) URL without query or fragment, or a bound is not
-  // positive. `sleeper` defaults to real time.
-  static absl::StatusOr<std::unique_ptr<UsageClient>> Create(std::shared_ptr<HttpTransport> transport,
+  // INVALID_ARGUMENT when options.base_url is not an http(s) URL without query or fragment, a header option is
+  // empty or has control characters, or a bound is not positive. `sleeper` defaults to real time.
+  static absl::StatusOr<std::unique_ptr<UsageClient>> Create(std::shared_ptr<http::HttpTransport> transport,
                                                              UsageClientOptions options,
-                                                             std::shared_ptr<Sleeper> sleeper = nullptr);
+                                                             std::shared_ptr<http::Sleeper> sleeper = nullptr);
+  // The same over a given stub (tests script whole page attempts with MockUsageStub).
+  static absl::StatusOr<std::unique_ptr<UsageClient>> Create(std::shared_ptr<UsageStub> stub,
+                                                             UsageClientOptions options,
+                                                             std::shared_ptr<http::Sleeper> sleeper = nullptr);
 
   // The first page of the collection.
   PagePosition FirstPage() const;
 
-  // Requests page after page, starting at `start`, and passes each to `consume` before asking for the next, so at
-  // most one page is held at a time. Every item of every page reaches `consume` exactly once, or the call fails.
-  // A failed page request is retried with the same MS-RequestId as the retry policy allows, but no wait is started
-  // that would end after `call.deadline`. Every error carries an ErrorInfo (server/common/error_details.h):
-  // Partner Center's HTTP errors (errors.h), UNAVAILABLE/DEADLINE_EXCEEDED for connection failures and time-outs
-  // once retries are spent, RESOURCE_EXHAUSTED with a RetryInfo when throttling outlasts the retries or the
-  // deadline, DEADLINE_EXCEEDED when `call.deadline` passes, CANCELLED, INTERNAL for a page that cannot be read and
-  // for paging that repeats itself, exceeds max_pages or leaves the API host.
-  absl::Status ListUsageRecords(const ListCall& call, const PagePosition& start, const PageConsumer& consume) const;
+  // The pages of the collection from `start` on, fetched one at a time as they are pulled (at most one page is
+  // held). Each page is requested with a fresh MS-RequestId, kept on every retry of it; no wait is started that
+  // would end after `call.deadline`. Every error carries an ErrorInfo (server/common/error_details.h) with
+  // ms_correlation_id: the stub's errors (usage_stub.h) once retries are spent, RESOURCE_EXHAUSTED with a
+  // RetryInfo when throttling outlasts the retries or the deadline, DEADLINE_EXCEEDED when `call.deadline`
+  // passes, CANCELLED, INTERNAL (PARTNER_CENTER_PAGING_LOOP) for paging that repeats itself, exceeds max_pages or
+  // leaves the API host. The source must not outlive this client.
+  std::unique_ptr<PageSource> ListUsageRecords(ListCall call, PagePosition start) const;
 
   // Where links.next's `uri` points, resolved against the API root. Partner Center sends both host-relative URIs
   // ("/v1/customers?...") and version-relative ones ("/customers/usagerecords"); both are accepted. An absolute URI
@@ -92,21 +78,19 @@ class UsageClient {
   const UsageClientOptions& options() const { return options_; }
 
  private:
-  UsageClient(std::shared_ptr<HttpTransport> transport, UsageClientOptions options, std::string origin,
-              std::shared_ptr<Sleeper> sleeper);
+  friend class LiveWalk;
 
-  // One page, retried as the policy allows; the page's links.next is resolved into `next`.
-  // A 401 may replace `call`'s token (once: renew_access_token is then cleared).
-  absl::StatusOr<FetchedPage> FetchPage(ListCall& call, const PagePosition& position) const;
+  UsageClient(std::shared_ptr<UsageStub> stub, UsageClientOptions options, std::string origin,
+              std::shared_ptr<http::Sleeper> sleeper);
 
   // Where links.next leads: its URI resolved, its headers checked, pcusage's own headers left out.
   absl::StatusOr<PagePosition> NextPosition(const NextPageLink& link, int page_number) const;
 
-  std::shared_ptr<HttpTransport> transport_;
+  std::shared_ptr<UsageStub> stub_;
   UsageClientOptions options_;
   std::string origin_;  // scheme://host[:port] of base_url
-  std::shared_ptr<Sleeper> sleeper_;
-  RetryPolicy retry_policy_;
+  std::shared_ptr<http::Sleeper> sleeper_;
+  http::RetryPolicy retry_policy_;
 };
 
 }  // namespace pcusage::partner_center

@@ -10,7 +10,9 @@
 #include "gtest/gtest.h"
 #include "server/common/error_details.h"
 #include "server/common/guid.h"
-#include "server/partner_center/mock_http_transport.h"
+#include "server/http/mock_http_transport.h"
+#include "tests/testing/fake_sleeper.h"
+#include "tests/testing/http_responses.h"
 
 namespace pcusage::partner_center {
 namespace {
@@ -27,52 +29,28 @@ using ::testing::Return;
 
 constexpr char kBase[] = "https://pc.example.test";
 
-HttpResponse JsonResponse(std::string body, int status = 200) {
-  HttpResponse response;
-  response.status_code = status;
-  response.headers = {{"content-type", "application/json; charset=utf-8"}};
-  response.body = std::move(body);
-  return response;
-}
+using testing_util::JsonResponse;
 
 // A page of records named `ids`, linking to the page whose continuation token is `next_token` when non-empty.
 std::string Page(const std::vector<std::string>& ids, const std::string& next_token = "") {
-  std::string items;
-  for (const std::string& id : ids) absl::StrAppend(&items, items.empty() ? "" : ",", R"({"resourceId": ")", id, "\"}");
-  std::string links = R"("self": {"uri": "/customers/usagerecords"})";
-  if (!next_token.empty()) {
-    absl::StrAppend(&links, R"(, "next": {"uri": "/v1/customers/usagerecords?seekOperation=Next", "method": "GET",
-        "headers": [{"key": "MS-ContinuationToken", "value": ")",
-                    next_token, R"("}, {"key": "Authorization", "value": "Bearer stolen"}]})");
-  }
-  return absl::StrCat(R"({"totalCount": 99, "items": [)", items, R"(], "links": {)", links, "}}");
+  std::vector<std::string> items;
+  for (const std::string& id : ids) items.push_back(absl::StrCat(R"({"resourceId": ")", id, "\"}"));
+  return testing_util::UsageRecordsPageJson(items, next_token);
 }
 
-std::optional<std::string> HeaderOf(const HttpRequest& request, absl::string_view name) {
-  std::optional<std::string> found;
-  for (const HttpHeader& header : request.headers) {
-    if (absl::EqualsIgnoreCase(header.name, name)) {
-      EXPECT_FALSE(found.has_value()) << "header sent twice: " << name;
-      found = header.value;
-    }
-  }
-  return found;
+std::optional<std::string> HeaderOf(const http::HttpRequest& request, absl::string_view name) {
+  return testing_util::RequestHeader(request, name);
 }
 
-// Time that passes only when the client sleeps.
-class FakeSleeper : public Sleeper {
- public:
-  absl::Time Now() override { return now_; }
-  bool Sleep(absl::Duration duration, const std::function<bool()>& is_cancelled) override {
-    sleeps.push_back(duration);
-    now_ += duration;
-    return !(is_cancelled && is_cancelled());
+// Pulls every page of `pages` through `consume`, as the service does; an error from `consume` stops the pulling.
+absl::Status Drain(PageSource& pages, const std::function<absl::Status(FetchedPage)>& consume) {
+  for (;;) {
+    absl::StatusOr<std::optional<FetchedPage>> page = pages.Next();
+    if (!page.ok()) return page.status();
+    if (!page->has_value()) return absl::OkStatus();
+    if (absl::Status status = consume(**std::move(page)); !status.ok()) return status;
   }
-  std::vector<absl::Duration> sleeps;
-
- private:
-  absl::Time now_ = absl::FromUnixSeconds(1700000000);
-};
+}
 
 class UsageClientTest : public testing::Test {
  protected:
@@ -93,7 +71,7 @@ class UsageClientTest : public testing::Test {
   // Runs a call and collects the resource ids of the records delivered, page by page.
   absl::Status List(const UsageClient& client, std::vector<std::vector<std::string>>* pages,
                     std::optional<ListCall> call = std::nullopt) {
-    return client.ListUsageRecords(call.value_or(Call()), client.FirstPage(), [pages](FetchedPage fetched) {
+    return Drain(*client.ListUsageRecords(call.value_or(Call()), client.FirstPage()), [pages](FetchedPage fetched) {
       std::vector<std::string> ids;
       for (const auto& record : fetched.page.records) ids.push_back(record.resource_id());
       pages->push_back(ids);
@@ -101,8 +79,8 @@ class UsageClientTest : public testing::Test {
     });
   }
 
-  std::shared_ptr<MockHttpTransport> transport_ = std::make_shared<MockHttpTransport>();
-  std::shared_ptr<FakeSleeper> sleeper_ = std::make_shared<FakeSleeper>();
+  std::shared_ptr<http::MockHttpTransport> transport_ = std::make_shared<http::MockHttpTransport>();
+  std::shared_ptr<testing_util::FakeSleeper> sleeper_ = std::make_shared<testing_util::FakeSleeper>();
   std::vector<std::vector<std::string>> pages_;
 };
 
@@ -111,7 +89,7 @@ TEST_F(UsageClientTest, SendsPartnerCenterHeaders) {
   options.locale = "sv-SE";
   options.application_name = "billing-sync";
   auto client = MakeClient(options);
-  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const http::HttpRequest& request) {
     EXPECT_EQ(request.url, "https://pc.example.test/v1/customers/usagerecords");
     EXPECT_EQ(HeaderOf(request, "Authorization"), "Bearer token-123");
     EXPECT_EQ(HeaderOf(request, "Accept"), "application/json");
@@ -131,8 +109,8 @@ TEST_F(UsageClientTest, SendsPartnerCenterHeaders) {
 
 TEST_F(UsageClientTest, FollowsNextLinksWithTheirHeadersUntilAbsent) {
   auto client = MakeClient();
-  std::vector<HttpRequest> requests;
-  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&requests](const HttpRequest& request) {
+  std::vector<http::HttpRequest> requests;
+  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&requests](const http::HttpRequest& request) {
     requests.push_back(request);
     std::optional<std::string> token = HeaderOf(request, "MS-ContinuationToken");
     if (!token.has_value()) return JsonResponse(Page({"a", "b"}, "t2"));
@@ -156,7 +134,7 @@ TEST_F(UsageClientTest, FollowsNextLinksWithTheirHeadersUntilAbsent) {
 
 TEST_F(UsageClientTest, RepeatedContinuationEndsTheCallInsteadOfLooping) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Send(_)).Times(2).WillRepeatedly(Invoke([](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).Times(2).WillRepeatedly(Invoke([](const http::HttpRequest& request) {
     return HeaderOf(request, "MS-ContinuationToken").has_value() ? JsonResponse(Page({"b"}, "same"))
                                                                  : JsonResponse(Page({"a"}, "same"));
   }));
@@ -172,7 +150,7 @@ TEST_F(UsageClientTest, PageLimitEndsAnEndlessCollection) {
   options.max_pages = 3;
   auto client = MakeClient(options);
   int served = 0;
-  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&served](const HttpRequest&) {
+  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&served](const http::HttpRequest&) {
     ++served;
     return JsonResponse(Page({absl::StrCat("r", served)}, absl::StrCat("t", served)));
   }));
@@ -188,7 +166,7 @@ TEST_F(UsageClientTest, ExactlyMaxPagesSucceeds) {
   options.max_pages = 3;
   auto client = MakeClient(options);
   int served = 0;
-  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&served](const HttpRequest&) {
+  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&served](const http::HttpRequest&) {
     ++served;
     return JsonResponse(served < 3 ? Page({"r"}, absl::StrCat("t", served)) : Page({"last"}));
   }));
@@ -236,7 +214,7 @@ TEST_F(UsageClientTest, UnreadablePageIsInternalAndNamesTheField) {
 
 TEST_F(UsageClientTest, NonJsonContentTypeIsInternal) {
   auto client = MakeClient();
-  HttpResponse html = JsonResponse("<html>maintenance</html>");
+  http::HttpResponse html = JsonResponse("<html>maintenance</html>");
   html.headers = {{"content-type", "text/html"}};
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(html));
   std::vector<std::vector<std::string>> pages;
@@ -248,8 +226,8 @@ TEST_F(UsageClientTest, NonJsonContentTypeIsInternal) {
 TEST_F(UsageClientTest, ConsumerErrorStopsPaging) {
   auto client = MakeClient();
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(Page({"a"}, "t2"))));
-  absl::Status status = client->ListUsageRecords(Call(), client->FirstPage(),
-                                                 [](FetchedPage) { return absl::CancelledError("caller went away"); });
+  absl::Status status = Drain(*client->ListUsageRecords(Call(), client->FirstPage()),
+                              [](FetchedPage) { return absl::CancelledError("caller went away"); });
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
 }
 
@@ -264,7 +242,7 @@ TEST_F(UsageClientTest, PassedDeadlineSendsNoRequest) {
 
 TEST_F(UsageClientTest, PageTimeoutNeverOutlastsTheDeadline) {
   auto client = MakeClient();
-  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const http::HttpRequest& request) {
     EXPECT_LE(request.timeout, absl::Seconds(10));
     EXPECT_GT(request.timeout, absl::ZeroDuration());
     return JsonResponse(Page({}));
@@ -277,7 +255,7 @@ TEST_F(UsageClientTest, PageTimeoutNeverOutlastsTheDeadline) {
 TEST_F(UsageClientTest, CancellationReachesTheTransportAndStopsPaging) {
   auto client = MakeClient();
   bool cancelled = false;
-  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([&cancelled](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([&cancelled](const http::HttpRequest& request) {
     EXPECT_TRUE(request.is_cancelled);
     cancelled = true;
     EXPECT_TRUE(request.is_cancelled());
@@ -289,8 +267,8 @@ TEST_F(UsageClientTest, CancellationReachesTheTransportAndStopsPaging) {
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
 }
 
-HttpResponse Throttled(std::optional<std::string> retry_after, int message_seconds = 1) {
-  HttpResponse response =
+http::HttpResponse Throttled(std::optional<std::string> retry_after, int message_seconds = 1) {
+  http::HttpResponse response =
       JsonResponse(absl::StrCat(R"({"statusCode": 429, "message": "Rate limit is exceeded. Try again in )",
                                 message_seconds, R"( seconds."})"),
                    429);
@@ -301,7 +279,7 @@ HttpResponse Throttled(std::optional<std::string> retry_after, int message_secon
 TEST_F(UsageClientTest, ServerErrorIsRetriedWithTheSameRequestId) {
   auto client = MakeClient();
   std::vector<std::string> request_ids;
-  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&request_ids](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&request_ids](const http::HttpRequest& request) {
     request_ids.push_back(HeaderOf(request, "MS-RequestId").value_or(""));
     return request_ids.size() < 3 ? JsonResponse("", 503) : JsonResponse(Page({"a"}));
   }));
@@ -311,16 +289,16 @@ TEST_F(UsageClientTest, ServerErrorIsRetriedWithTheSameRequestId) {
   ASSERT_EQ(request_ids.size(), 3u);
   EXPECT_EQ(request_ids[0], request_ids[1]);
   EXPECT_EQ(request_ids[1], request_ids[2]);
-  ASSERT_EQ(sleeper_->sleeps.size(), 2u);
-  EXPECT_LE(sleeper_->sleeps[0], absl::Milliseconds(500));  // full jitter under the first ceiling
-  EXPECT_LE(sleeper_->sleeps[1], absl::Seconds(1));
+  ASSERT_EQ(sleeper_->sleeps().size(), 2u);
+  EXPECT_LE(sleeper_->sleeps()[0], absl::Milliseconds(500));  // full jitter under the first ceiling
+  EXPECT_LE(sleeper_->sleeps()[1], absl::Seconds(1));
 }
 
 TEST_F(UsageClientTest, EachPageGetsItsOwnRequestIdAcrossRetries) {
   auto client = MakeClient();
   std::vector<std::string> request_ids;
   int calls = 0;
-  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&](const http::HttpRequest& request) {
     request_ids.push_back(HeaderOf(request, "MS-RequestId").value_or(""));
     ++calls;
     if (calls == 1) return JsonResponse(Page({"a"}, "t2"));
@@ -344,7 +322,7 @@ TEST_F(UsageClientTest, ThrottlingWaitsForRetryAfter) {
   std::vector<std::vector<std::string>> pages;
   ASSERT_TRUE(List(*client, &pages).ok());
   // Header seconds, then the body's "Try again in 3 seconds", then an HTTP date 20 s after the 7 + 3 already slept.
-  EXPECT_THAT(sleeper_->sleeps, ElementsAre(absl::Seconds(7), absl::Seconds(3), absl::Seconds(10)));
+  EXPECT_THAT(sleeper_->sleeps(), ElementsAre(absl::Seconds(7), absl::Seconds(3), absl::Seconds(10)));
 }
 
 TEST_F(UsageClientTest, ThrottlingPastTheDeadlineEndsAtOnceWithRetryInfo) {
@@ -355,7 +333,7 @@ TEST_F(UsageClientTest, ThrottlingPastTheDeadlineEndsAtOnceWithRetryInfo) {
   absl::Status status = List(*client, &pages_, call);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(status.message()), HasSubstr("would pass the call's deadline"));
-  EXPECT_TRUE(sleeper_->sleeps.empty());
+  EXPECT_TRUE(sleeper_->sleeps().empty());
   ASSERT_TRUE(GetRetryInfo(status).has_value());
   EXPECT_EQ(GetRetryInfo(status)->retry_delay().seconds(), 30);
   EXPECT_EQ(GetErrorInfo(status)->reason(), "PARTNER_CENTER_RATE_LIMITED");
@@ -372,7 +350,7 @@ TEST_F(UsageClientTest, BackoffPastTheDeadlineIsDeadlineExceeded) {
   call.deadline = sleeper_->Now() + absl::Seconds(1);
   absl::Status status = List(*client, &pages_, call);
   // Unless the jitter drew (almost) zero, the wait would pass the deadline.
-  if (sleeper_->sleeps.empty()) {
+  if (sleeper_->sleeps().empty()) {
     EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
     EXPECT_EQ(GetErrorInfo(status)->reason(), "CALL_DEADLINE_EXCEEDED");
     EXPECT_THAT(std::string(status.message()), HasSubstr("HTTP 503"));
@@ -385,7 +363,7 @@ TEST_F(UsageClientTest, PersistentServerErrorsGiveUpAfterMaxAttempts) {
   absl::Status status = List(*client, &pages_);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(status.message()), HasSubstr("gave up after 5 attempts"));
-  EXPECT_EQ(sleeper_->sleeps.size(), 4u);
+  EXPECT_EQ(sleeper_->sleeps().size(), 4u);
   std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason(), "PARTNER_CENTER_UNAVAILABLE");
@@ -412,7 +390,7 @@ TEST_F(UsageClientTest, AnswersARetryCannotChangeAreNotRetried) {
   auto client = MakeClient();
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(R"({"items": [{"totalCost": "x"}]})")));
   EXPECT_EQ(List(*client, &pages_).code(), absl::StatusCode::kInternal);
-  EXPECT_TRUE(sleeper_->sleeps.empty());
+  EXPECT_TRUE(sleeper_->sleeps().empty());
 }
 
 TEST_F(UsageClientTest, ConnectionFailuresAndPageTimeoutsAreRetried) {
@@ -423,7 +401,7 @@ TEST_F(UsageClientTest, ConnectionFailuresAndPageTimeoutsAreRetried) {
       .WillOnce(Return(JsonResponse(Page({"a"}))));
   std::vector<std::vector<std::string>> pages;
   ASSERT_TRUE(List(*client, &pages).ok());
-  EXPECT_EQ(sleeper_->sleeps.size(), 2u);
+  EXPECT_EQ(sleeper_->sleeps().size(), 2u);
 }
 
 TEST_F(UsageClientTest, OversizedBodyIsNotRetried) {
@@ -437,7 +415,7 @@ TEST_F(UsageClientTest, OversizedBodyIsNotRetried) {
 TEST_F(UsageClientTest, CancellationDuringABackoffWaitEndsTheCall) {
   auto client = MakeClient();
   bool cancelled = false;
-  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([&cancelled](const HttpRequest&) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([&cancelled](const http::HttpRequest&) {
     cancelled = true;  // the caller leaves while pcusage waits to retry
     return JsonResponse("", 503);
   }));
@@ -453,26 +431,23 @@ TEST_F(UsageClientTest, StartsAtAGivenPosition) {
   position.url = "https://pc.example.test/v1/customers/usagerecords?seekOperation=Next";
   position.headers = {{"MS-ContinuationToken", "t5"}};
   position.page_number = 5;
-  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const http::HttpRequest& request) {
     EXPECT_EQ(request.url, "https://pc.example.test/v1/customers/usagerecords?seekOperation=Next");
     EXPECT_EQ(HeaderOf(request, "MS-ContinuationToken"), "t5");
     return JsonResponse(Page({"e"}));
   }));
   std::vector<int> page_numbers;
-  ASSERT_TRUE(client
-                  ->ListUsageRecords(Call(), position,
-                                     [&page_numbers](FetchedPage fetched) {
-                                       page_numbers.push_back(fetched.position.page_number);
-                                       return absl::OkStatus();
-                                     })
-                  .ok());
+  ASSERT_TRUE(Drain(*client->ListUsageRecords(Call(), position), [&page_numbers](FetchedPage fetched) {
+                page_numbers.push_back(fetched.position.page_number);
+                return absl::OkStatus();
+              }).ok());
   EXPECT_THAT(page_numbers, ElementsAre(5));
 }
 
 TEST_F(UsageClientTest, A401RenewsTheTokenOnceAndRetriesAtOnce) {
   auto client = MakeClient();
   std::vector<std::string> authorizations;
-  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&authorizations](const HttpRequest& request) {
+  EXPECT_CALL(*transport_, Send(_)).Times(3).WillRepeatedly(Invoke([&authorizations](const http::HttpRequest& request) {
     authorizations.push_back(HeaderOf(request, "Authorization").value_or(""));
     if (authorizations.size() == 1) return JsonResponse(Page({"a"}, "t2"));
     if (authorizations.size() == 2) return JsonResponse(R"({"code": 900, "description": "expired"})", 401);
@@ -490,8 +465,8 @@ TEST_F(UsageClientTest, A401RenewsTheTokenOnceAndRetriesAtOnce) {
   EXPECT_THAT(pages, ElementsAre(ElementsAre("a"), ElementsAre("b")));
   EXPECT_THAT(authorizations, ElementsAre("Bearer token-123", "Bearer token-123", "Bearer token-456"));
   EXPECT_EQ(renewals, 1);
-  EXPECT_TRUE(sleeper_->sleeps.empty());
-  EXPECT_TRUE(sleeper_->sleeps.empty());
+  EXPECT_TRUE(sleeper_->sleeps().empty());
+  EXPECT_TRUE(sleeper_->sleeps().empty());
 }
 
 TEST_F(UsageClientTest, ASecond401EndsTheCall) {
@@ -560,7 +535,7 @@ TEST_F(UsageClientTest, NextLinkToAnotherHostIsNotFollowed) {
 }
 
 TEST(UsageClientCreateTest, RejectsUnusableBaseUrls) {
-  auto transport = std::make_shared<MockHttpTransport>();
+  auto transport = std::make_shared<http::MockHttpTransport>();
   for (const char* url :
        {"", "api.partnercenter.microsoft.com", "ftp://pc.example", "http://pc.example", "http://10.0.0.1:8080",
         "https://", "https:///v1", "https://pc.example?x=1", "https://user:pw@pc.example", "https://pc.example/a b"}) {

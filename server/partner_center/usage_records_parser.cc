@@ -219,7 +219,7 @@ absl::StatusOr<std::optional<NextPageLink>> TranslateNextLink(const JsonNode& ro
     if (key == nullptr || value == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": needs both key and value"));
     }
-    HttpHeader header;
+    http::HttpHeader header;
     if (absl::Status status = ReadString(*key, path + ".key", &header.name); !status.ok()) return status;
     if (absl::Status status = ReadString(*value, path + ".value", &header.value); !status.ok()) return status;
     link.headers.push_back(std::move(header));

@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "partnercenter/usage/v1/usage_records.pb.h"
-#include "server/partner_center/http_transport.h"
+#include "server/http/http_header.h"
 
 namespace pcusage::partner_center {
 
@@ -19,7 +19,7 @@ namespace pcusage::partner_center {
 // send with that request. `uri` is as sent, usually relative to the API root.
 struct NextPageLink {
   std::string uri;
-  std::vector<HttpHeader> headers;
+  std::vector<http::HttpHeader> headers;
 };
 
 struct UsageRecordsPage {

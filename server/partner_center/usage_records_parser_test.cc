@@ -198,7 +198,8 @@ TEST(UsageRecordsParserTest, NextLinkCarriesUriAndHeaders) {
       "headers": [{"key": "MS-ContinuationToken", "value": "abc=="}, {"key": "X-Other", "value": ""}]}}})");
   ASSERT_TRUE(page.next.has_value());
   EXPECT_EQ(page.next->uri, "/v1/customers/usagerecords?seekOperation=Next");
-  EXPECT_THAT(page.next->headers, ElementsAre(HttpHeader{"MS-ContinuationToken", "abc=="}, HttpHeader{"X-Other", ""}));
+  EXPECT_THAT(page.next->headers,
+              ElementsAre(http::HttpHeader{"MS-ContinuationToken", "abc=="}, http::HttpHeader{"X-Other", ""}));
   EXPECT_FALSE(ParseOk(R"({"items": [], "links": {"next": null}})").next.has_value());
 }
 

@@ -21,7 +21,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
-#include "server/auth/caller_authenticator.h"
+#include "server/callers/caller_authenticator.h"
 #include "tests/emulator/testing_tls.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/runfiles.h"
@@ -283,7 +283,7 @@ TEST_F(TlsTest, UpstreamTlsIsVerifiedAgainstTheGivenCa) {
 TEST_F(TlsTest, ATlsListenerWithApiKeysLetsInOnlyCallersWithAKey) {
   Running emulator = StartEmulator({"--dataset=seed"});
   const std::string keys_file =
-      WriteFile("api_keys", auth::CallerAuthenticator::HashLine("billing", kApiKey).value() + "\n");
+      WriteFile("api_keys", callers::CallerAuthenticator::HashLine("billing", kApiKey).value() + "\n");
   // Not loopback, and allowed: TLS and API keys protect the server's own credentials.
   Running server = StartServer({"--listen=0.0.0.0:0", "--tls_cert_file=" + pki_.server.cert_file,
                                 "--tls_key_file=" + pki_.server.key_file, "--api_keys_file=" + keys_file,
@@ -337,7 +337,7 @@ TEST_F(TlsTest, MutualTlsLetsInOnlyAllowedClientIdentities) {
 
 TEST_F(TlsTest, OffLoopbackServerHeldCredentialsNeedTlsAndCallerAuthentication) {
   const std::string keys_file =
-      WriteFile("api_keys", auth::CallerAuthenticator::HashLine("billing", kApiKey).value() + "\n");
+      WriteFile("api_keys", callers::CallerAuthenticator::HashLine("billing", kApiKey).value() + "\n");
   const std::string tls_cert = "--tls_cert_file=" + pki_.server.cert_file;
   const std::string tls_key = "--tls_key_file=" + pki_.server.key_file;
   const std::string token = "--access_token_file=" + token_file_;

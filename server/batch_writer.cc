@@ -1,0 +1,88 @@
+#include "server/batch_writer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/common/error_details.h"
+
+namespace pcusage {
+
+namespace v1 = ::partnercenter::usage::v1;
+
+BatchWriter::BatchWriter(MessageSink sink, int batch_size, const ResumeTokenCodec& resume_tokens, std::string caller,
+                         StreamPosition start)
+    : sink_(std::move(sink)),
+      batch_size_(batch_size),
+      resume_tokens_(resume_tokens),
+      caller_(std::move(caller)),
+      start_(std::move(start)) {}
+
+absl::Status BatchWriter::WritePage(partner_center::FetchedPage fetched) {
+  std::size_t next = 0;
+  fingerprint_ = kEmptyFingerprint;
+  if (pages_ == 0 && start_.skip_records > 0) {
+    absl::StatusOr<std::size_t> skipped = SkipDelivered(fetched);
+    if (!skipped.ok()) return skipped.status();
+    next = *skipped;
+  }
+  if (absl::Status written = WriteBatches(fetched, next); !written.ok()) return written;
+  ++pages_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::size_t> BatchWriter::SkipDelivered(const partner_center::FetchedPage& fetched) {
+  const auto& records = fetched.page.records;
+  const auto skip = static_cast<std::size_t>(start_.skip_records);
+  uint64_t fingerprint = kEmptyFingerprint;
+  for (std::size_t i = 0; i < std::min(skip, records.size()); ++i) {
+    fingerprint = ExtendFingerprint(fingerprint, records[i]);
+  }
+  if (skip > records.size() || fingerprint != start_.delivered_fingerprint) {
+    return WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
+                             "Partner Center's page ", fetched.position.page_number,
+                             " no longer matches the resume_token (its records moved); list again from the start")),
+                         reason::kResumeTokenExpired);
+  }
+  fingerprint_ = fingerprint;
+  return skip;
+}
+
+absl::Status BatchWriter::WriteBatches(partner_center::FetchedPage& fetched, std::size_t next) {
+  auto& records = fetched.page.records;
+  while (next < records.size() || messages_ == 0) {
+    v1::ListUsageRecordsResponse response;
+    if (messages_ == 0 && fetched.page.total_count.has_value()) {
+      response.set_partner_center_total_count(*fetched.page.total_count);
+    }
+    const std::size_t end = std::min(records.size(), next + static_cast<std::size_t>(batch_size_));
+    for (; next < end; ++next) {
+      fingerprint_ = ExtendFingerprint(fingerprint_, records[next]);
+      *response.add_usage_records() = std::move(records[next]);
+    }
+    response.set_resume_token(resume_tokens_.Encode(PositionAfter(fetched, end), absl::Now()));
+    if (!sink_(response)) {
+      return WithErrorInfo(absl::CancelledError(absl::StrCat("the caller went away after ", records_, " records")),
+                           reason::kCancelled);
+    }
+    ++messages_;
+    records_ += response.usage_records_size();
+  }
+  return absl::OkStatus();
+}
+
+StreamPosition BatchWriter::PositionAfter(const partner_center::FetchedPage& fetched, std::size_t delivered) const {
+  StreamPosition position;
+  position.caller = caller_;
+  if (delivered == fetched.page.records.size() && fetched.next.has_value()) {
+    position.page = *fetched.next;
+    return position;
+  }
+  position.page = fetched.position;
+  position.skip_records = static_cast<int64_t>(delivered);
+  position.delivered_fingerprint = fingerprint_;
+  return position;
+}
+
+}  // namespace pcusage

@@ -1,0 +1,58 @@
+// Turns pages into the messages of one ListUsageRecords stream: batches of at most `batch_size` records (a message
+// never spans two Partner Center pages), each with the signed resume token of the position after it. Resume
+// bookkeeping lives here: a resumed stream skips the records of its first page that the token says were
+// delivered, after checking that page still starts with the same customers. Knows nothing of gRPC.
+#ifndef PCUSAGE_SERVER_BATCH_WRITER_H_
+#define PCUSAGE_SERVER_BATCH_WRITER_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "partnercenter/usage/v1/usage_records.pb.h"
+#include "server/partner_center/page_source.h"
+#include "server/resume_token.h"
+
+namespace pcusage {
+
+class BatchWriter {
+ public:
+  // Sends one message; false when the caller has gone away.
+  using MessageSink = std::function<bool(const partnercenter::usage::v1::ListUsageRecordsResponse&)>;
+
+  // `caller` is whom the resume tokens belong to (empty when callers are not authenticated); `start` is where the
+  // stream starts (skip_records > 0 for a stream resumed inside a page).
+  BatchWriter(MessageSink sink, int batch_size, const ResumeTokenCodec& resume_tokens, std::string caller,
+              StreamPosition start);
+
+  // Writes `fetched`'s records. The first message of the stream is always sent, even for an empty page, and
+  // carries Partner Center's totalCount. FAILED_PRECONDITION (RESUME_TOKEN_EXPIRED) when the first page of a
+  // resumed stream no longer starts as the token recorded; CANCELLED (CALL_CANCELLED) when the sink refuses.
+  absl::Status WritePage(partner_center::FetchedPage fetched);
+
+  int64_t records() const { return records_; }
+  int pages() const { return pages_; }
+
+ private:
+  // For the first page of a resumed stream: checks and skips the records delivered before; returns the index of
+  // the first record to send.
+  absl::StatusOr<std::size_t> SkipDelivered(const partner_center::FetchedPage& fetched);
+  absl::Status WriteBatches(partner_center::FetchedPage& fetched, std::size_t next);
+  // The position after the first `delivered` records of `fetched`: inside the page, or the start of the next one.
+  StreamPosition PositionAfter(const partner_center::FetchedPage& fetched, std::size_t delivered) const;
+
+  MessageSink sink_;
+  int batch_size_;
+  const ResumeTokenCodec& resume_tokens_;
+  std::string caller_;
+  StreamPosition start_;
+  uint64_t fingerprint_ = kEmptyFingerprint;  // of the current page's records written so far
+  int messages_ = 0;
+  int64_t records_ = 0;
+  int pages_ = 0;
+};
+
+}  // namespace pcusage
+
+#endif  // PCUSAGE_SERVER_BATCH_WRITER_H_

@@ -1,0 +1,121 @@
+#include "server/batch_writer.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/error_details.h"
+
+namespace pcusage {
+namespace {
+
+namespace v1 = ::partnercenter::usage::v1;
+using ::testing::ElementsAre;
+
+partner_center::FetchedPage MakePage(int number, const std::vector<std::string>& ids, bool has_next) {
+  partner_center::FetchedPage page;
+  page.position.url = "https://pc.example.test/v1/customers/usagerecords";
+  page.position.page_number = number;
+  for (const std::string& id : ids) page.page.records.emplace_back().set_resource_id(id);
+  page.page.total_count = 42;
+  if (has_next) {
+    page.next = page.position;
+    page.next->headers = {{"MS-ContinuationToken", absl::StrCat("t", number + 1)}};
+    page.next->page_number = number + 1;
+  }
+  return page;
+}
+
+class BatchWriterTest : public ::testing::Test {
+ protected:
+  BatchWriter Writer(int batch_size, StreamPosition start = {}) {
+    return BatchWriter(
+        [this](const v1::ListUsageRecordsResponse& message) {
+          messages_.push_back(message);
+          return accept_;
+        },
+        batch_size, *codec_, "alice", std::move(start));
+  }
+
+  std::vector<std::vector<std::string>> Batches() const {
+    std::vector<std::vector<std::string>> batches;
+    for (const auto& message : messages_) {
+      std::vector<std::string>& ids = batches.emplace_back();
+      for (const auto& record : message.usage_records()) ids.push_back(record.resource_id());
+    }
+    return batches;
+  }
+
+  StreamPosition Decode(const v1::ListUsageRecordsResponse& message) const {
+    return codec_->Decode(message.resume_token(), absl::Now()).value();
+  }
+
+  std::unique_ptr<ResumeTokenCodec> codec_ = ResumeTokenCodec::Create(std::string(32, 'k'), absl::Hours(1)).value();
+  std::vector<v1::ListUsageRecordsResponse> messages_;
+  bool accept_ = true;
+};
+
+TEST_F(BatchWriterTest, BatchesNeverSpanPagesAndOnlyTheFirstCarriesTheTotalCount) {
+  BatchWriter writer = Writer(2);
+  ASSERT_TRUE(writer.WritePage(MakePage(1, {"a", "b", "c"}, true)).ok());
+  ASSERT_TRUE(writer.WritePage(MakePage(2, {"d"}, false)).ok());
+  EXPECT_THAT(Batches(), ElementsAre(ElementsAre("a", "b"), ElementsAre("c"), ElementsAre("d")));
+  EXPECT_EQ(messages_[0].partner_center_total_count(), 42);
+  EXPECT_EQ(messages_[1].partner_center_total_count(), 0);
+  EXPECT_EQ(writer.records(), 4);
+  EXPECT_EQ(writer.pages(), 2);
+}
+
+TEST_F(BatchWriterTest, EachResumeTokenNamesThePositionAfterItsMessage) {
+  BatchWriter writer = Writer(2);
+  ASSERT_TRUE(writer.WritePage(MakePage(1, {"a", "b", "c"}, true)).ok());
+  const StreamPosition inside = Decode(messages_[0]);
+  EXPECT_EQ(inside.page.page_number, 1);
+  EXPECT_EQ(inside.skip_records, 2);
+  EXPECT_EQ(inside.caller, "alice");
+  const StreamPosition next_page = Decode(messages_[1]);
+  EXPECT_EQ(next_page.page.page_number, 2);
+  EXPECT_EQ(next_page.skip_records, 0);
+  EXPECT_THAT(next_page.page.headers, ElementsAre(http::HttpHeader{"MS-ContinuationToken", "t2"}));
+}
+
+TEST_F(BatchWriterTest, AnEmptyCollectionStillSendsOneMessage) {
+  BatchWriter writer = Writer(100);
+  ASSERT_TRUE(writer.WritePage(MakePage(1, {}, false)).ok());
+  ASSERT_EQ(messages_.size(), 1u);
+  EXPECT_EQ(messages_[0].partner_center_total_count(), 42);
+  EXPECT_EQ(messages_[0].usage_records_size(), 0);
+}
+
+TEST_F(BatchWriterTest, AResumedStreamSkipsWhatWasDeliveredIfThePageStillStartsTheSame) {
+  BatchWriter first = Writer(2);
+  ASSERT_TRUE(first.WritePage(MakePage(1, {"a", "b", "c"}, false)).ok());
+  const StreamPosition resume = Decode(messages_[0]);
+  messages_.clear();
+
+  BatchWriter resumed = Writer(10, resume);
+  ASSERT_TRUE(resumed.WritePage(MakePage(1, {"a", "b", "c"}, false)).ok());
+  EXPECT_THAT(Batches(), ElementsAre(ElementsAre("c")));
+
+  messages_.clear();
+  BatchWriter moved = Writer(10, resume);
+  absl::Status status = moved.WritePage(MakePage(1, {"b", "a", "c"}, false));
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(GetErrorInfo(status)->reason(), "RESUME_TOKEN_EXPIRED");
+  EXPECT_TRUE(messages_.empty());
+}
+
+TEST_F(BatchWriterTest, ACallerThatWentAwayEndsTheStream) {
+  accept_ = false;
+  BatchWriter writer = Writer(1);
+  absl::Status status = writer.WritePage(MakePage(1, {"a", "b"}, false));
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(GetErrorInfo(status)->reason(), "CALL_CANCELLED");
+  EXPECT_EQ(messages_.size(), 1u);
+  EXPECT_EQ(writer.records(), 0);
+}
+
+}  // namespace
+}  // namespace pcusage

@@ -1,0 +1,66 @@
+// The server's edge for pcusage's own RPCs: every call is admitted here before any handler work. The caller is
+// authenticated once (API key metadata, verified client certificate identities) and the call takes one of
+// --max_concurrent_streams slots. Handlers work from the AdmittedCall it returns and cannot make one themselves,
+// so a new RPC cannot skip caller authentication or the stream limit.
+#ifndef PCUSAGE_SERVER_CALLERS_CALL_GATE_H_
+#define PCUSAGE_SERVER_CALLERS_CALL_GATE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/server_context.h"
+#include "server/callers/caller_authenticator.h"
+
+namespace pcusage::callers {
+
+class CallGate;
+
+// A call let in: who the caller is, and its stream slot, given back when this is destroyed. Move-only.
+class AdmittedCall {
+ public:
+  AdmittedCall(AdmittedCall&& other) noexcept;
+  AdmittedCall& operator=(AdmittedCall&&) = delete;
+  AdmittedCall(const AdmittedCall&) = delete;
+  AdmittedCall& operator=(const AdmittedCall&) = delete;
+  ~AdmittedCall();
+
+  // For logs: the API key's name, the certificate identity, or "anonymous".
+  const std::string& caller_name() const { return caller_name_; }
+  // Whom the call's resume tokens are bound to: the caller's name when callers are authenticated, else empty.
+  const std::string& resume_identity() const { return resume_identity_; }
+
+ private:
+  friend class CallGate;
+  AdmittedCall(std::atomic<int>* active, std::string caller_name, std::string resume_identity)
+      : active_(active), caller_name_(std::move(caller_name)), resume_identity_(std::move(resume_identity)) {}
+
+  std::atomic<int>* active_;  // null once moved from
+  std::string caller_name_;
+  std::string resume_identity_;
+};
+
+class CallGate {
+ public:
+  // `max_concurrent_streams` must be positive.
+  CallGate(std::shared_ptr<const CallerAuthenticator> callers, int max_concurrent_streams);
+
+  // UNAUTHENTICATED (CALLER_UNAUTHENTICATED) for a caller not let in; RESOURCE_EXHAUSTED (STREAM_LIMIT_REACHED,
+  // with a RetryInfo) when every stream slot is taken. The caller is authenticated before a slot is taken, so
+  // unauthenticated callers cannot use up the slots.
+  absl::StatusOr<AdmittedCall> Admit(const grpc::ServerContext& context);
+
+  // Streams admitted and not finished yet.
+  int active_streams() const { return active_.load(); }
+  bool callers_authenticated() const { return callers_->enabled(); }
+
+ private:
+  std::shared_ptr<const CallerAuthenticator> callers_;
+  const int max_concurrent_streams_;
+  std::atomic<int> active_{0};
+};
+
+}  // namespace pcusage::callers
+
+#endif  // PCUSAGE_SERVER_CALLERS_CALL_GATE_H_

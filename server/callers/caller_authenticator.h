@@ -1,0 +1,60 @@
+// Who may call the service: callers presenting an API key from --api_keys_file (stored as salted SHA-256 hashes,
+// compared in constant time), and/or callers whose mTLS client certificate names an identity on an allow list.
+// With neither configured every caller is let in (the listener must then be loopback or protected otherwise).
+#ifndef PCUSAGE_SERVER_CALLERS_CALLER_AUTHENTICATOR_H_
+#define PCUSAGE_SERVER_CALLERS_CALLER_AUTHENTICATOR_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace pcusage::callers {
+
+// Caller metadata carrying an API key.
+inline constexpr char kApiKeyMetadata[] = "x-api-key";
+
+// What the service knows about a caller: the API key it sent, and the identities (subject CN and SANs) of its
+// verified TLS client certificate.
+struct CallerCredentials {
+  std::optional<std::string> api_key;
+  std::vector<std::string> certificate_identities;
+};
+
+class CallerAuthenticator {
+ public:
+  // Reads the files named (either may be empty). API keys file: one key a line, `<name> <salt hex> <sha256 hex of
+  // salt bytes followed by the key>`; `#` starts a comment. Allow list: one client identity a line.
+  static absl::StatusOr<std::unique_ptr<CallerAuthenticator>> Create(const std::string& api_keys_file,
+                                                                     const std::string& client_allow_list_file);
+
+  // Whether any caller authentication is configured.
+  bool enabled() const { return !keys_.empty() || !allowed_identities_.empty(); }
+
+  // OK with the caller's name (the key's name or the certificate identity) when it is let in; UNAUTHENTICATED,
+  // reason CALLER_UNAUTHENTICATED, otherwise. The message never repeats the key.
+  absl::StatusOr<std::string> Authenticate(const CallerCredentials& caller) const;
+
+  // A line for the API keys file: `<name> <salt hex> <hash hex>` for `key`, with a fresh random salt.
+  static absl::StatusOr<std::string> HashLine(absl::string_view name, absl::string_view key);
+
+ private:
+  struct Key {
+    std::string name;
+    std::string salt;
+    std::string hash;  // 32 bytes
+  };
+  CallerAuthenticator(std::vector<Key> keys, std::vector<std::string> allowed_identities)
+      : keys_(std::move(keys)), allowed_identities_(std::move(allowed_identities)) {}
+
+  std::vector<Key> keys_;
+  std::vector<std::string> allowed_identities_;
+};
+
+}  // namespace pcusage::callers
+
+#endif  // PCUSAGE_SERVER_CALLERS_CALLER_AUTHENTICATOR_H_

@@ -1,0 +1,32 @@
+// Pages pulled one at a time: what the service reads, whether the pages come from a live walk of Partner Center or,
+// later, from a snapshot another call already fetched.
+#ifndef PCUSAGE_SERVER_PARTNER_CENTER_PAGE_SOURCE_H_
+#define PCUSAGE_SERVER_PARTNER_CENTER_PAGE_SOURCE_H_
+
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "server/partner_center/page_position.h"
+#include "server/partner_center/usage_records_parser.h"
+
+namespace pcusage::partner_center {
+
+// A translated page with where it came from and where the next one is (absent on the last page).
+struct FetchedPage {
+  UsageRecordsPage page;
+  PagePosition position;
+  std::optional<PagePosition> next;
+};
+
+class PageSource {
+ public:
+  virtual ~PageSource() = default;
+
+  // The next page, in order; nullopt after the last one. Every record of the collection is in exactly one page
+  // returned. An error ends the source: later calls return it again and fetch nothing.
+  virtual absl::StatusOr<std::optional<FetchedPage>> Next() = 0;
+};
+
+}  // namespace pcusage::partner_center
+
+#endif  // PCUSAGE_SERVER_PARTNER_CENTER_PAGE_SOURCE_H_

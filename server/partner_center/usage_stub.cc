@@ -1,0 +1,144 @@
+#include "server/partner_center/usage_stub.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/error_details.h"
+#include "server/common/log.h"
+#include "server/common/printable.h"
+#include "server/http/http_status.h"
+#include "server/partner_center/errors.h"
+
+namespace pcusage::partner_center {
+namespace {
+
+using PageAttempt = http::Attempt<UsageRecordsPage>;
+
+std::string PageName(const PageRequest& request) { return absl::StrCat("page ", request.position.page_number); }
+
+std::map<std::string, std::string> PageMetadata(const PageRequest& request) {
+  return {{"ms_request_id", request.request_id}, {"page", absl::StrCat(request.position.page_number)}};
+}
+
+// No complete response arrived: what the transport's error means for the call and for a retry.
+PageAttempt TransportFailure(const PageRequest& request, const absl::Status& error) {
+  const std::string message = absl::StrCat("requesting ", PageName(request), " from Partner Center: ", error.message(),
+                                           " [MS-RequestId ", request.request_id, "]");
+  const std::map<std::string, std::string> metadata = PageMetadata(request);
+  switch (error.code()) {
+    case absl::StatusCode::kCancelled:
+      return {WithErrorInfo(absl::CancelledError(message), reason::kCancelled, metadata)};
+    case absl::StatusCode::kDeadlineExceeded:
+      return {WithErrorInfo(absl::DeadlineExceededError(message), reason::kPartnerCenterTimeout, metadata),
+              http::FailureKind::kTimeout};
+    case absl::StatusCode::kUnavailable:
+      return {WithErrorInfo(absl::UnavailableError(message), reason::kPartnerCenterUnreachable, metadata),
+              http::FailureKind::kConnection};
+    case absl::StatusCode::kFailedPrecondition:  // TLS verification: a retry meets the same certificate
+      return {WithErrorInfo(absl::FailedPreconditionError(message), reason::kPartnerCenterTlsFailed, metadata)};
+    case absl::StatusCode::kResourceExhausted:  // a size limit of this server, which no retry changes
+      return {WithErrorInfo(absl::FailedPreconditionError(message), reason::kPartnerCenterResponseTooLarge, metadata)};
+    default:
+      return {WithErrorInfo(absl::InternalError(message), reason::kPartnerCenterBadResponse, metadata)};
+  }
+}
+
+// A non-2xx answer: Partner Center's error, and for throttling how long it asks us to wait.
+PageAttempt HttpFailure(const PageRequest& request, const http::HttpResponse& response, absl::Time now) {
+  absl::Status failure = ErrorFromResponse(response, request.request_id);
+  failure = WithErrorMetadata(failure, "page", absl::StrCat(request.position.page_number));
+  const http::FailureKind kind = http::HttpStatusPolicyFor(response.status_code).retry;
+  std::optional<absl::Duration> retry_after;
+  if (kind == http::FailureKind::kThrottled) {
+    if (std::optional<std::string> header = response.Header("retry-after")) {
+      retry_after = http::ParseRetryAfterHeader(*header, now);
+    }
+    if (!retry_after.has_value()) {
+      if (std::optional<PartnerCenterError> body = ParsePartnerCenterError(response.body)) {
+        retry_after = ParseRetryAfterMessage(body->description);
+      }
+    }
+  }
+  return {std::move(failure), kind, retry_after};
+}
+
+// A 2xx answer: the page, or INTERNAL when it is not one.
+PageAttempt ReadPage(const PageRequest& request, const http::HttpResponse& response) {
+  const std::map<std::string, std::string> metadata = PageMetadata(request);
+  if (std::optional<std::string> content_type = response.Header("content-type");
+      content_type.has_value() && !absl::StrContains(absl::AsciiStrToLower(*content_type), "json")) {
+    return {WithErrorInfo(absl::InternalError(absl::StrCat("Partner Center answered ", PageName(request),
+                                                           " with Content-Type ", Printable(*content_type, 64),
+                                                           ", not JSON [MS-RequestId ", request.request_id, "]")),
+                          reason::kPartnerCenterBadResponse, metadata)};
+  }
+  absl::StatusOr<UsageRecordsPage> parsed = ParseUsageRecordsPage(response.body);
+  if (!parsed.ok()) {
+    return {WithErrorInfo(absl::InternalError(absl::StrCat("Partner Center's ", PageName(request),
+                                                           " could not be read: ", parsed.status().message(),
+                                                           " [MS-RequestId ", request.request_id, "]")),
+                          reason::kPartnerCenterBadResponse, metadata)};
+  }
+  return {*std::move(parsed)};
+}
+
+}  // namespace
+
+std::string DescribePageRequest(const PageRequest& request) {
+  return absl::StrCat(PageName(request), " GET ", http::RedactedUrl(request.position.url), " [MS-RequestId ",
+                      request.request_id, ", MS-CorrelationId ", request.correlation_id, "]");
+}
+
+RestUsageStub::RestUsageStub(std::shared_ptr<http::HttpTransport> transport, PartnerCenterHeaders headers,
+                             std::shared_ptr<http::Sleeper> clock)
+    : transport_(std::move(transport)),
+      headers_(std::move(headers)),
+      clock_(clock != nullptr ? std::move(clock) : std::make_shared<http::RealSleeper>()) {}
+
+http::HttpRequest RestUsageStub::BuildRequest(const PageRequest& request) const {
+  http::HttpRequest http_request;
+  http_request.url = request.position.url;
+  http_request.timeout = request.timeout;
+  http_request.is_cancelled = request.is_cancelled;
+  http_request.headers = {
+      {"Authorization", absl::StrCat("Bearer ", request.access_token)},
+      {"Accept", "application/json"},
+      {"MS-RequestId", request.request_id},
+      {"MS-CorrelationId", request.correlation_id},
+      {"MS-Contract-Version", headers_.contract_version},
+      {"X-Locale", headers_.locale},
+      {"MS-PartnerCenter-Application", headers_.application_name},
+  };
+  http_request.headers.insert(http_request.headers.end(), request.position.headers.begin(),
+                              request.position.headers.end());
+  return http_request;
+}
+
+http::Attempt<UsageRecordsPage> RestUsageStub::FetchPage(const PageRequest& request) {
+  const absl::Time started = clock_->Now();
+  absl::StatusOr<http::HttpResponse> response = transport_->Send(BuildRequest(request));
+  const std::string took = absl::FormatDuration(clock_->Now() - started);
+  const std::string attempt = absl::StrCat(" attempt ", request.attempt);
+  if (!response.ok()) {
+    LogWarning(DescribePageRequest(request), attempt, " failed after ", took, ": ", response.status().message());
+    return TransportFailure(request, response.status());
+  }
+  if (response->status_code < 200 || response->status_code > 299) {
+    LogWarning(DescribePageRequest(request), attempt, " -> HTTP ", response->status_code, " in ", took);
+    return HttpFailure(request, *response, clock_->Now());
+  }
+  PageAttempt page = ReadPage(request, *response);
+  if (page.result.ok()) {
+    LogInfo(DescribePageRequest(request), " -> HTTP ", response->status_code, ", ", page.result->records.size(),
+            " records, ", response->body.size(), " bytes in ", took,
+            request.attempt > 1 ? absl::StrCat(" (attempt ", request.attempt, ")") : "");
+  }
+  return page;
+}
+
+}  // namespace pcusage::partner_center

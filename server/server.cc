@@ -1,0 +1,157 @@
+#include "server/server.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
+#include "server/callers/call_gate.h"
+#include "server/common/files.h"
+#include "server/common/log.h"
+#include "server/common/loopback.h"
+#include "server/resume_token.h"
+#include "server/usage_records_service.h"
+
+namespace pcusage {
+namespace {
+
+// Wraps a part's own error so the message names the flags it came from, and every configuration error is
+// INVALID_ARGUMENT.
+absl::Status ConfigError(absl::string_view flags, const absl::Status& status) {
+  return absl::InvalidArgumentError(absl::StrCat(flags, ": ", status.message()));
+}
+
+// Secrets in files readable by other users are one `cat` away from leaking: say so at start.
+void WarnAboutSecretFilePermissions(const ServerOptions& options) {
+  const std::pair<const char*, std::string> secret_files[] = {
+      {"--access_token_file", options.credentials.access_token_file},
+      {"--refresh_token_file", options.credentials.refresh_token_file},
+      {"--client_secret_file", options.credentials.client_secret_file},
+      {"--resume_token_key_file", options.resume_token_key_file},
+      {"--tls_key_file", options.listener.tls_key_file},
+  };
+  for (const auto& [flag, path] : secret_files) {
+    struct stat info;
+    if (path.empty() || stat(path.c_str(), &info) != 0 || (info.st_mode & 077) == 0) continue;
+    LogWarning(flag, " ", path, " is readable or writable by other users (mode ",
+               absl::StrFormat("%04o", info.st_mode & 07777), "); restrict it to the server's user (chmod 600)");
+  }
+}
+
+absl::Status CheckBounds(const ServerOptions& options) {
+  if (options.transport.max_response_bytes < 1024) {
+    return absl::InvalidArgumentError("--max_response_bytes must be at least 1024");
+  }
+  if (options.max_call_duration <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--max_call_duration must be positive");
+  }
+  if (options.max_concurrent_streams < 1 || options.max_streams_per_connection < 1) {
+    return absl::InvalidArgumentError("--max_concurrent_streams and --max_streams_per_connection must be positive");
+  }
+  if (options.max_threads < options.max_concurrent_streams + 4) {
+    return absl::InvalidArgumentError(
+        "--max_threads must be at least --max_concurrent_streams + 4 (gRPC's pollers, and threads to refuse calls "
+        "past the stream limit with a clear error)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const ResumeTokenCodec>> MakeResumeTokenCodec(const ServerOptions& options) {
+  absl::StatusOr<std::string> key;
+  if (options.resume_token_key_file.empty()) {
+    key = ResumeTokenCodec::RandomKey();
+  } else {
+    constexpr std::size_t kMaxKeyFileBytes = 4096;
+    key = ReadSmallFile(options.resume_token_key_file, kMaxKeyFileBytes);
+  }
+  if (!key.ok()) return ConfigError("--resume_token_key_file", key.status());
+  absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> codec =
+      ResumeTokenCodec::Create(*std::move(key), options.resume_token_ttl);
+  if (!codec.ok()) return ConfigError("--resume_token_key_file/--resume_token_ttl", codec.status());
+  return std::shared_ptr<const ResumeTokenCodec>(*std::move(codec));
+}
+
+}  // namespace
+
+// Everything the gRPC server serves, built before it starts and destroyed after it stops.
+struct PcusageServer::Parts {
+  std::string description;  // for the start-up log line
+  std::unique_ptr<UsageRecordsService> service;
+};
+
+absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOptions options) {
+  WarnAboutSecretFilePermissions(options);
+  if (absl::Status bounds = CheckBounds(options); !bounds.ok()) return bounds;
+  absl::StatusOr<tokens::Cloud> cloud = tokens::CloudPreset(options.cloud);
+  if (!cloud.ok()) return cloud.status();
+  auto transport = std::make_shared<http::CurlTransport>(options.transport);
+  options.credentials.cloud = *cloud;
+  absl::StatusOr<tokens::Credentials> credentials = tokens::MakeCredentials(options.credentials, transport);
+  if (!credentials.ok()) return credentials.status();
+  absl::StatusOr<Listener> listener = MakeListener(options.listener);
+  if (!listener.ok()) return listener.status();
+  ListenerExposure exposure;
+  exposure.loopback = IsLoopbackListenAddress(options.listen);
+  exposure.tls = listener->tls;
+  exposure.callers_authenticated = listener->callers->enabled();
+  exposure.server_holds_credentials = credentials->server_holds_credentials();
+  exposure.insecure = options.insecure;
+  if (absl::Status policy = CheckListenerPolicy(exposure, options.listen); !policy.ok()) return policy;
+
+  if (options.client.base_url.empty()) options.client.base_url = cloud->partner_center_url;
+  absl::StatusOr<std::unique_ptr<partner_center::UsageClient>> client =
+      partner_center::UsageClient::Create(transport, options.client);
+  if (!client.ok()) return ConfigError("Partner Center client flags", client.status());
+  absl::StatusOr<std::shared_ptr<const ResumeTokenCodec>> resume_tokens = MakeResumeTokenCodec(options);
+  if (!resume_tokens.ok()) return resume_tokens.status();
+
+  auto parts = std::make_unique<Parts>();
+  parts->service = std::make_unique<UsageRecordsService>(
+      *std::move(client), credentials->source, *std::move(resume_tokens),
+      std::make_shared<callers::CallGate>(listener->callers, options.max_concurrent_streams),
+      options.max_call_duration);
+  parts->description = absl::StrCat(
+      listener->tls ? " (TLS" : " (plaintext", listener->callers->enabled() ? ", callers authenticated)" : ")",
+      " -> Partner Center ", options.client.base_url, ", tokens from ", credentials->description);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  grpc::ResourceQuota quota("pcusage");
+  quota.SetMaxThreads(options.max_threads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_streams_per_connection);
+  int port = 0;
+  builder.AddListeningPort(options.listen, listener->credentials, &port);
+  builder.RegisterService(parts->service.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen, " (address in use, or not host:port?)"));
+  }
+  server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  if (std::optional<std::string> warning = ListenerWarning(exposure, options.listen)) LogWarning(*warning);
+  LogInfo("pcusage serving ", kServiceName, " on ", options.listen.substr(0, options.listen.rfind(':')), ":", port,
+          parts->description);
+  return std::unique_ptr<PcusageServer>(new PcusageServer(std::move(parts), std::move(server), port));
+}
+
+PcusageServer::PcusageServer(std::unique_ptr<Parts> parts, std::unique_ptr<grpc::Server> server, int port)
+    : parts_(std::move(parts)), server_(std::move(server)), port_(port) {}
+
+PcusageServer::~PcusageServer() = default;
+
+void PcusageServer::Shutdown(absl::Time deadline) {
+  server_->GetHealthCheckService()->Shutdown();
+  server_->Shutdown(absl::ToChronoTime(deadline));
+}
+
+void PcusageServer::Wait() { server_->Wait(); }
+
+}  // namespace pcusage

@@ -1,0 +1,70 @@
+// A running pcusage server: builds every part from ServerOptions (transport, token source, Partner Center client,
+// resume tokens, the listener and its policy, the edge's limits), registers the service with reflection and
+// health, and serves until shut down. main.cc only turns flags into ServerOptions.
+#ifndef PCUSAGE_SERVER_SERVER_H_
+#define PCUSAGE_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/server.h"
+#include "server/http/curl_transport.h"
+#include "server/listener.h"
+#include "server/partner_center/usage_client.h"
+#include "server/tokens/credentials.h"
+
+namespace pcusage {
+
+inline constexpr char kServiceName[] = "partnercenter.usage.v1.UsageRecordsService";
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:50051";
+  bool insecure = false;  // serve server-held credentials off loopback without TLS and caller authentication
+  ListenerFiles listener;
+  std::string cloud = "public";
+  tokens::CredentialsConfig credentials;      // its `cloud` is filled in from `cloud`
+  partner_center::UsageClientOptions client;  // an empty base_url means the cloud's
+  http::CurlTransportOptions transport;
+  std::string resume_token_key_file;  // empty: a random key per process
+  absl::Duration resume_token_ttl = absl::Hours(1);
+  absl::Duration max_call_duration = absl::Hours(1);
+  // What a peer can make the server hold: streams in total (more are refused with RESOURCE_EXHAUSTED), streams on
+  // one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS), and threads (gRPC's own RESOURCE_EXHAUSTED beyond).
+  int max_concurrent_streams = 100;
+  int max_streams_per_connection = 100;
+  int max_threads = 128;
+};
+
+class PcusageServer {
+ public:
+  // Checks the options, builds every part and starts serving. INVALID_ARGUMENT naming the flag for a
+  // configuration that is incomplete, contradictory or unreadable; FAILED_PRECONDITION when the listener policy
+  // refuses the address (listener.h); UNAVAILABLE when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<PcusageServer>> Start(ServerOptions options);
+
+  ~PcusageServer();
+
+  // The port bound (the one asked for, or the one chosen for port 0).
+  int port() const { return port_; }
+
+  // Turns health to NOT_SERVING, stops accepting calls, lets running calls finish until `deadline` and then
+  // cancels them.
+  void Shutdown(absl::Time deadline);
+
+  // Blocks until the server has shut down.
+  void Wait();
+
+ private:
+  struct Parts;
+  PcusageServer(std::unique_ptr<Parts> parts, std::unique_ptr<grpc::Server> server, int port);
+
+  std::unique_ptr<Parts> parts_;  // what the gRPC server serves; outlives it
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+};
+
+}  // namespace pcusage
+
+#endif  // PCUSAGE_SERVER_SERVER_H_
