@@ -15,7 +15,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -24,8 +23,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "httplib.h"
-#include "tests/emulator/dataset.h"
+#include "tests/emulator/control_routes.h"
+#include "tests/emulator/emulator_records.h"
 #include "tests/emulator/fault_script.h"
+#include "tests/emulator/reply.h"
+#include "tests/emulator/token_route.h"
+#include "tests/emulator/usage_route.h"
 
 namespace pcusage::emulator {
 
@@ -60,38 +63,6 @@ struct EmulatorOptions {
   // PEM files: with both set the emulator serves HTTPS, otherwise HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;
-};
-
-// What the token endpoint has done since the emulator started, for tests.
-struct TokenCounters {
-  // Every POST to the token endpoint, failed and faulted ones included.
-  int token_requests = 0;
-  // Access tokens issued.
-  int issued = 0;
-  // Times the refresh token was replaced (every grant replaces it).
-  int refresh_token_rotations = 0;
-  // The one refresh token the endpoint accepts now; tests compare it with what
-  // the client stored.
-  std::string current_refresh_token;
-};
-
-// One request the emulator answered, as its log keeps it.
-struct RecordedRequest {
-  std::string method;
-  std::string path;
-  // The raw query string, without the '?'.
-  std::string query;
-  // Names lowercased; a repeated header's values are joined with ", ".
-  std::map<std::string, std::string> headers;
-  int status = 0;
-  // The usage-records page asked for; unset on other routes and for an
-  // unknown continuation token.
-  std::optional<int> page;
-  // The fault that answered the request, if one did.
-  std::optional<FaultKind> fault;
-  // Whether the whole response body was written: unset while the response is
-  // still being sent, false when the client went away or a fault cut it off.
-  std::optional<bool> completed;
 };
 
 // Routes:
@@ -142,75 +113,41 @@ class PartnerCenterEmulator {
   TokenCounters tokens() const;
 
  private:
-  // The identity platform's token endpoint versions, which differ in a few
-  // request and response fields.
-  enum class TokenVersion { kV1, kV2 };
-
-  // The token endpoint `path` names, if it names one.
-  static std::optional<TokenVersion> TokenVersionOf(absl::string_view path);
-
-  struct Reply {
-    Reply() = default;
-    Reply(int status, std::string content_type, std::string body)
-        : status(status), content_type(std::move(content_type)), body(std::move(body)) {}
-
-    int status = 200;
-    std::string content_type;
-    std::string body;
-    // Headers beyond Content-Type and the echoed request ids.
-    httplib::Headers headers;
-    // The usage-records page and the rule that answers it, as the log keeps
-    // them.
-    std::optional<int> page;
-    std::optional<FaultRule> fault;
-  };
-
   // A log entry, with the id by which its response completes it.
   struct LogEntry {
     uint64_t id;
     RecordedRequest request;
   };
 
-  // The single entry point for every request on every route: answers
-  // /emulator/* itself, lets Respond decide every other reply, logs it and
-  // lets Send put it on the wire.
+  // Rejects the options Start refuses, and puts the usage route (with its data set) and the options' fault script in
+  // place.
+  absl::Status Configure();
+  // Binds the server to `host`:`port`, 0 picking a free port, and sets port_.
+  absl::Status Bind(const std::string& host, int port);
+
+  // The single entry point for every request on every route: lets ControlRoutes answer /emulator/*, lets Respond
+  // decide every other reply, logs it and lets Deliver put it on the wire.
   void Dispatch(const httplib::Request& request, httplib::Response& response);
-  Reply Control(const httplib::Request& request);
-  // Decides the status, headers and body of one emulated request, including
-  // the faults that change them.
-  Reply Respond(const httplib::Request& request);
-  Reply UsageRecords(const httplib::Request& request);
-  // Why `authorization` does not grant access to the usage records, as the
-  // 401 body describes it; unset when it does.
-  std::optional<std::string> AuthorizationFailure(absl::string_view authorization) const;
-  // A token request: counts it, and answers it by the fault script or Grant.
-  Reply Token(const httplib::Request& request, TokenVersion version);
-  // The refresh-token grant: a new access token and refresh token, or the
-  // identity platform's error.
-  Reply Grant(const httplib::Request& request, TokenVersion version);
-  // The page `request` asks for: 0 without a continuation token (and always
-  // in seed mode), unset when the token names no page.
-  std::optional<int> RequestedPage(const httplib::Request& request) const;
-  // Applies the faults that change what is sent (http_status, throttle,
-  // truncated_json, invalid_json, html, wrong_types, loop_next) to `reply`, a
-  // page or a token response.
-  void ApplyContentFault(Reply& reply) const;
-  // Puts `reply` on the wire, applying the faults that change how it is sent
-  // (slow_first_byte, stall_mid_body, reset_mid_body, huge_body, slow_body),
-  // and completes the log entry `log_id` once it has been sent.
-  void Send(Reply reply, uint64_t log_id, httplib::Response& response);
+  // The reply of the route that `request` names; `token_version` is the token endpoint its path names, if any.
+  Reply Respond(const httplib::Request& request, std::optional<TokenVersion> token_version) const;
+  // Adds the log entry of `request`, answered with `reply`, and returns its id.
+  uint64_t Log(const httplib::Request& request, const Reply& reply, bool token_path);
   void Complete(uint64_t log_id, bool completed);
   // Waits up to `timeout`; true as soon as the emulator is stopping.
   bool WaitForStop(absl::Duration timeout);
-  // Waits `duration` in the middle of a body; false as soon as the emulator
-  // is stopping or the client has gone away.
-  bool PauseBody(absl::Duration duration, httplib::DataSink& sink);
-  Reply RequestLog() const;
+
+  // The routes' access to the state below.
+  UsageRoute::State UsageState();
+  TokenRoute::State TokenState();
+  ControlRoutes::State ControlState();
 
   const EmulatorOptions options_;
-  std::optional<GeneratedDataset> dataset_;
   // An httplib::SSLServer when the options name TLS files.
   std::unique_ptr<httplib::Server> server_;
+  TokenRoute token_route_;
+  ControlRoutes control_routes_;
+  // Made by Start, which knows whether the options are valid.
+  std::optional<UsageRoute> usage_route_;
   std::thread serve_thread_;
   int port_ = 0;
 

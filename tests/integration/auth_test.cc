@@ -22,9 +22,9 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "server/callers/caller_authenticator.h"
-#include "tests/emulator/testing_tls.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/runfiles.h"
+#include "tests/testing/testing_tls.h"
 
 namespace pcusage {
 namespace {

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "tests/emulator/testing_tls.h"
+#include "tests/testing/testing_tls.h"
 
 namespace pcusage::emulator {
 namespace {

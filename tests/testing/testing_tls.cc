@@ -1,4 +1,4 @@
-#include "tests/emulator/testing_tls.h"
+#include "tests/testing/testing_tls.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -30,7 +30,7 @@ namespace {
 constexpr char kValidityDays[] = "30";
 
 // The extensions of each kind of certificate. The [req] sections only satisfy `openssl req`: -subj gives the subject.
-constexpr char kConfig[] = R"(# Written by tests/emulator/testing_tls.cc.
+constexpr char kConfig[] = R"(# Written by tests/testing/testing_tls.cc.
 [req]
 distinguished_name = req_dn
 prompt = no

@@ -1,4 +1,4 @@
-#include "tests/emulator/testing_tls.h"
+#include "tests/testing/testing_tls.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>

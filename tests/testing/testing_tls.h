@@ -3,8 +3,8 @@
 // TLS) that it signed, and an unrelated second authority, so that a test can show that a peer trusting the right
 // authority connects and one trusting another does not. Keys are unencrypted EC P-256 keys, mode 0600; certificates
 // are valid from now for 30 days. The emulator's tests and the server's use it.
-#ifndef PCUSAGE_TESTS_EMULATOR_TESTING_TLS_H_
-#define PCUSAGE_TESTS_EMULATOR_TESTING_TLS_H_
+#ifndef PCUSAGE_TESTS_TESTING_TESTING_TLS_H_
+#define PCUSAGE_TESTS_TESTING_TESTING_TLS_H_
 
 #include <string>
 
@@ -46,4 +46,4 @@ absl::StatusOr<CertificateFiles> MakeClientCertificate(const std::string& direct
 
 }  // namespace pcusage::emulator
 
-#endif  // PCUSAGE_TESTS_EMULATOR_TESTING_TLS_H_
+#endif  // PCUSAGE_TESTS_TESTING_TESTING_TLS_H_

@@ -1,0 +1,61 @@
+#include "tests/emulator/usage_route.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "tests/emulator/content_faults.h"
+#include "tests/emulator/error_bodies.h"
+#include "tests/emulator/seed_sample.h"
+
+namespace pcusage::emulator {
+namespace {
+
+// The 401 descriptions.
+constexpr char kTokenNotValid[] = "Authorization failed: the bearer token is missing or not valid.";
+constexpr char kTokenExpired[] = "The access token has expired";
+
+}  // namespace
+
+UsageRoute::UsageRoute(std::string access_token, std::optional<GeneratedDataset> dataset, State state)
+    : access_token_(std::move(access_token)), dataset_(std::move(dataset)), state_(std::move(state)) {}
+
+Reply UsageRoute::Answer(const httplib::Request& request) const {
+  Reply reply;
+  reply.content_type = kJsonContentType;
+  reply.page = RequestedPage(request);
+  if (const std::optional<std::string> failure = AuthorizationFailure(request.get_header_value("Authorization"))) {
+    reply.status = 401;
+    reply.body = PartnerCenterErrorBody(900, *failure);
+    return reply;
+  }
+  if (!reply.page.has_value()) {
+    reply.status = 400;
+    reply.body = PartnerCenterErrorBody(400, "The continuation token is not valid.");
+    return reply;
+  }
+  reply.body = dataset_.has_value() ? dataset_->RenderPage(*reply.page) : std::string(SeedSampleResponse());
+  reply.fault = state_.take_fault(*reply.page);
+  if (reply.fault.has_value()) ApplyContentFault(reply);
+  return reply;
+}
+
+std::optional<std::string> UsageRoute::AuthorizationFailure(absl::string_view authorization) const {
+  // The scheme is case-insensitive.
+  if (!absl::StartsWithIgnoreCase(authorization, "Bearer ")) return kTokenNotValid;
+  const absl::string_view token = authorization.substr(7);
+  if (!access_token_.empty() && token == access_token_) return std::nullopt;
+  const std::optional<absl::Time> expiry = state_.issued_token_expiry(std::string(token));
+  if (!expiry.has_value()) return kTokenNotValid;
+  if (absl::Now() >= *expiry) return kTokenExpired;
+  return std::nullopt;
+}
+
+std::optional<int> UsageRoute::RequestedPage(const httplib::Request& request) const {
+  if (!dataset_.has_value() || !request.has_header("MS-ContinuationToken")) return 0;
+  return dataset_->PageForToken(request.get_header_value("MS-ContinuationToken"));
+}
+
+}  // namespace pcusage::emulator
