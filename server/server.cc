@@ -81,28 +81,32 @@ absl::StatusOr<std::shared_ptr<const ResumeTokenCodec>> MakeResumeTokenCodec(con
 
 // Everything the gRPC server serves, built before it starts and destroyed after it stops.
 struct PcusageServer::Parts {
+  Listener listener;
+  ListenerExposure exposure;
   std::string description;  // for the start-up log line
   std::unique_ptr<UsageRecordsService> service;
+
+  // Builds every part from `options` (whose empty Partner Center URL becomes the cloud's); nothing listens yet.
+  static absl::StatusOr<std::unique_ptr<Parts>> Build(ServerOptions& options);
 };
 
-absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOptions options) {
-  WarnAboutSecretFilePermissions(options);
-  if (absl::Status bounds = CheckBounds(options); !bounds.ok()) return bounds;
+absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Build(ServerOptions& options) {
   absl::StatusOr<tokens::Cloud> cloud = tokens::CloudPreset(options.cloud);
   if (!cloud.ok()) return cloud.status();
   auto transport = std::make_shared<http::CurlTransport>(options.transport);
   options.credentials.cloud = *cloud;
   absl::StatusOr<tokens::Credentials> credentials = tokens::MakeCredentials(options.credentials, transport);
   if (!credentials.ok()) return credentials.status();
+  auto parts = std::make_unique<Parts>();
   absl::StatusOr<Listener> listener = MakeListener(options.listener);
   if (!listener.ok()) return listener.status();
-  ListenerExposure exposure;
-  exposure.loopback = IsLoopbackListenAddress(options.listen);
-  exposure.tls = listener->tls;
-  exposure.callers_authenticated = listener->callers->enabled();
-  exposure.server_holds_credentials = credentials->server_holds_credentials();
-  exposure.insecure = options.insecure;
-  if (absl::Status policy = CheckListenerPolicy(exposure, options.listen); !policy.ok()) return policy;
+  parts->listener = *std::move(listener);
+  parts->exposure.loopback = IsLoopbackListenAddress(options.listen);
+  parts->exposure.tls = parts->listener.tls;
+  parts->exposure.callers_authenticated = parts->listener.callers->enabled();
+  parts->exposure.server_holds_credentials = credentials->server_holds_credentials();
+  parts->exposure.insecure = options.insecure;
+  if (absl::Status policy = CheckListenerPolicy(parts->exposure, options.listen); !policy.ok()) return policy;
 
   if (options.client.base_url.empty()) options.client.base_url = cloud->partner_center_url;
   absl::StatusOr<std::unique_ptr<partner_center::UsageClient>> client =
@@ -110,15 +114,22 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
   if (!client.ok()) return ConfigError("Partner Center client flags", client.status());
   absl::StatusOr<std::shared_ptr<const ResumeTokenCodec>> resume_tokens = MakeResumeTokenCodec(options);
   if (!resume_tokens.ok()) return resume_tokens.status();
-
-  auto parts = std::make_unique<Parts>();
   parts->service = std::make_unique<UsageRecordsService>(
       *std::move(client), credentials->source, *std::move(resume_tokens),
-      std::make_shared<callers::CallGate>(listener->callers, options.max_concurrent_streams),
+      std::make_shared<callers::CallGate>(parts->listener.callers, options.max_concurrent_streams),
       options.max_call_duration);
-  parts->description = absl::StrCat(
-      listener->tls ? " (TLS" : " (plaintext", listener->callers->enabled() ? ", callers authenticated)" : ")",
-      " -> Partner Center ", options.client.base_url, ", tokens from ", credentials->description);
+  parts->description =
+      absl::StrCat(parts->listener.tls ? " (TLS" : " (plaintext",
+                   parts->exposure.callers_authenticated ? ", callers authenticated)" : ")", " -> Partner Center ",
+                   options.client.base_url, ", tokens from ", credentials->description);
+  return parts;
+}
+
+absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOptions options) {
+  WarnAboutSecretFilePermissions(options);
+  if (absl::Status bounds = CheckBounds(options); !bounds.ok()) return bounds;
+  absl::StatusOr<std::unique_ptr<Parts>> parts = Parts::Build(options);
+  if (!parts.ok()) return parts.status();
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -128,18 +139,18 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_streams_per_connection);
   int port = 0;
-  builder.AddListeningPort(options.listen, listener->credentials, &port);
-  builder.RegisterService(parts->service.get());
+  builder.AddListeningPort(options.listen, (*parts)->listener.credentials, &port);
+  builder.RegisterService((*parts)->service.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, " (address in use, or not host:port?)"));
   }
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
-  if (std::optional<std::string> warning = ListenerWarning(exposure, options.listen)) LogWarning(*warning);
+  if (std::optional<std::string> warning = ListenerWarning((*parts)->exposure, options.listen)) LogWarning(*warning);
   LogInfo("pcusage serving ", kServiceName, " on ", options.listen.substr(0, options.listen.rfind(':')), ":", port,
-          parts->description);
-  return std::unique_ptr<PcusageServer>(new PcusageServer(std::move(parts), std::move(server), port));
+          (*parts)->description);
+  return std::unique_ptr<PcusageServer>(new PcusageServer(*std::move(parts), std::move(server), port));
 }
 
 PcusageServer::PcusageServer(std::unique_ptr<Parts> parts, std::unique_ptr<grpc::Server> server, int port)

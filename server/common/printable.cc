@@ -12,8 +12,6 @@ bool IsControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7
 
 }  // namespace
 
-// `text` with each byte that is not part of a well-formed UTF-8 sequence replaced by '?': status messages travel as
-// proto3 strings, which other languages' parsers reject when they are not UTF-8.
 std::string ValidUtf8(absl::string_view text) {
   std::string valid;
   valid.reserve(text.size());

@@ -14,6 +14,10 @@ namespace pcusage {
 // whitespace trimmed, and cut to at most `max_bytes` (at a UTF-8 character boundary, "..." appended) when longer.
 std::string Printable(absl::string_view text, std::size_t max_bytes);
 
+// `text` with each byte that is not part of a well-formed UTF-8 sequence replaced by '?': status messages travel as
+// proto3 strings, which other languages' parsers reject when they are not UTF-8.
+std::string ValidUtf8(absl::string_view text);
+
 // Whether `text` holds a control character (below 0x20, or 0x7f).
 bool HasControlCharacter(absl::string_view text);
 

@@ -32,5 +32,14 @@ TEST(PrintableTest, FindsControlCharacters) {
   EXPECT_TRUE(HasControlCharacter(absl::string_view("a\0b", 3)));
 }
 
+TEST(ValidUtf8Test, KeepsWellFormedTextAndReplacesEveryOtherByte) {
+  EXPECT_EQ(ValidUtf8("Müller 日本 \xF0\x9F\x92\xB6"), "Müller 日本 \xF0\x9F\x92\xB6");
+  EXPECT_EQ(ValidUtf8("a\xFF" "b"), "a?b");
+  EXPECT_EQ(ValidUtf8("\xC0\xAF"), "??");                  // overlong '/'
+  EXPECT_EQ(ValidUtf8("\xED\xA0\x80"), "???");            // a surrogate
+  EXPECT_EQ(ValidUtf8("\xE6\x97"), "??");                  // cut short
+  EXPECT_EQ(ValidUtf8(absl::string_view("\0x", 2)), std::string("\0x", 2));  // NUL is valid UTF-8
+}
+
 }  // namespace
 }  // namespace pcusage

@@ -113,6 +113,118 @@ int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return 0;
 }
 
+absl::Status CheckRequest(const HttpRequest& request, const std::string& where) {
+  if (request.method != "GET" && request.method != "POST") {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported HTTP method ", Printable(request.method, 16)));
+  }
+  if (request.timeout <= absl::ZeroDuration()) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(where, ": timeout ", absl::FormatDuration(request.timeout), " left no time to start"));
+  }
+  if (request.is_cancelled && request.is_cancelled()) {
+    return absl::CancelledError(absl::StrCat(where, " cancelled before it started"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Slist> HeaderList(const HttpRequest& request, const std::string& where) {
+  Slist headers;
+  for (std::size_t i = 0; i < request.headers.size(); ++i) {
+    const HttpHeader& header = request.headers[i];
+    if (absl::Status status = ValidateHeader(header, i, where); !status.ok()) return status;
+    // "Name:" alone would tell libcurl to suppress the header; "Name;" sends it with an empty value.
+    const std::string line =
+        header.value.empty() ? absl::StrCat(header.name, ";") : absl::StrCat(header.name, ": ", header.value);
+    curl_slist* appended = curl_slist_append(headers.get(), line.c_str());
+    if (appended == nullptr) return absl::InternalError(absl::StrCat(where, ": curl_slist_append failed"));
+    headers.release();
+    headers.reset(appended);
+  }
+  return headers;
+}
+
+// Sets every option of one transfer on `curl`; the first failure's code, or CURLE_OK.
+CURLcode Configure(CURL* curl, const HttpRequest& request, const CurlTransportOptions& options, curl_slist* headers,
+                   Transfer& transfer, char* error) {
+  CURLcode code = CURLE_OK;
+  const auto set = [curl, &code](CURLoption option, auto value) {
+    if (code == CURLE_OK) code = curl_easy_setopt(curl, option, value);
+  };
+  absl::Duration connect_timeout = std::min(options.connect_timeout, request.timeout);
+  if (connect_timeout <= absl::ZeroDuration()) connect_timeout = request.timeout;
+  set(CURLOPT_ERRORBUFFER, error);
+  set(CURLOPT_NOSIGNAL, 1L);
+  set(CURLOPT_URL, request.url.c_str());
+  if (request.method == "POST") {
+    set(CURLOPT_POST, 1L);
+    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    set(CURLOPT_POSTFIELDS, request.body.c_str());
+  } else {
+    set(CURLOPT_HTTPGET, 1L);
+  }
+  set(CURLOPT_PROTOCOLS_STR, "http,https");
+  set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  set(CURLOPT_FOLLOWLOCATION, 0L);
+  set(CURLOPT_SSL_VERIFYPEER, 1L);
+  set(CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!options.ca_bundle_file.empty()) set(CURLOPT_CAINFO, options.ca_bundle_file.c_str());
+  // Proxies only when asked: a proxy from the environment would see every bearer token (and all of them in the
+  // clear for an http:// loopback emulator).
+  if (options.proxy.empty()) {
+    set(CURLOPT_NOPROXY, "*");
+  } else {
+    set(CURLOPT_PROXY, options.proxy.c_str());
+  }
+  set(CURLOPT_TIMEOUT_MS, TimeoutMillis(request.timeout));
+  set(CURLOPT_CONNECTTIMEOUT_MS, TimeoutMillis(connect_timeout));
+  set(CURLOPT_ACCEPT_ENCODING, "");
+  if (!options.user_agent.empty()) set(CURLOPT_USERAGENT, options.user_agent.c_str());
+  set(CURLOPT_HTTPHEADER, headers);
+  set(CURLOPT_HEADERFUNCTION, &OnHeader);
+  set(CURLOPT_HEADERDATA, &transfer);
+  set(CURLOPT_WRITEFUNCTION, &OnBody);
+  set(CURLOPT_WRITEDATA, &transfer);
+  if (request.is_cancelled) {
+    transfer.is_cancelled = &request.is_cancelled;
+    set(CURLOPT_XFERINFOFUNCTION, &OnProgress);
+    set(CURLOPT_XFERINFODATA, &transfer);
+    set(CURLOPT_NOPROGRESS, 0L);
+  }
+  return code;
+}
+
+// Why a transfer produced no complete response (see HttpTransport::Send), or OK when it did.
+absl::Status TransferFailure(const Transfer& transfer, CURLcode code, const char* error, const std::string& where,
+                             std::size_t max_response_bytes) {
+  switch (transfer.abort) {
+    case Transfer::Abort::kCancelled:
+      return absl::CancelledError(absl::StrCat(where, " cancelled"));
+    case Transfer::Abort::kBodyTooLarge:
+      return absl::ResourceExhaustedError(
+          absl::StrCat(where, ": response body exceeded ", max_response_bytes, " bytes"));
+    case Transfer::Abort::kNone:
+      break;
+  }
+  if (code == CURLE_OK) return absl::OkStatus();
+  const std::string detail =
+      absl::StrCat(error[0] != '\0' ? error : curl_easy_strerror(code), " (curl error ", static_cast<int>(code), ")");
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return absl::DeadlineExceededError(absl::StrCat(where, " timed out: ", detail));
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return absl::InvalidArgumentError(absl::StrCat(where, ": bad URL: ", detail));
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+      return absl::FailedPreconditionError(absl::StrCat(where, ": TLS verification failed: ", detail));
+    default:
+      return absl::UnavailableError(absl::StrCat(where, " failed: ", detail));
+  }
+}
+
 }  // namespace
 
 CurlTransport::CurlTransport(CurlTransportOptions options) : options_(std::move(options)) {
@@ -138,7 +250,7 @@ CurlTransport::Handle* CurlTransport::AcquireHandle() {
 
 void CurlTransport::ReleaseHandle(Handle* handle, bool reusable) {
   if (reusable) {
-    // Clears options (and the pointers into the finished Get's stack) but keeps the open connections.
+    // Clears options (and the pointers into the finished Send's stack) but keeps the open connections.
     curl_easy_reset(handle);
     absl::MutexLock lock(&mu_);
     if (idle_handles_.size() < kMaxIdleHandles) {
@@ -151,28 +263,9 @@ void CurlTransport::ReleaseHandle(Handle* handle, bool reusable) {
 
 absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   const std::string where = absl::StrCat(request.method, " ", RedactedUrl(request.url));
-  if (request.method != "GET" && request.method != "POST") {
-    return absl::InvalidArgumentError(absl::StrCat("unsupported HTTP method ", Printable(request.method, 16)));
-  }
-  if (request.timeout <= absl::ZeroDuration()) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(where, ": timeout ", absl::FormatDuration(request.timeout), " left no time to start"));
-  }
-  if (request.is_cancelled && request.is_cancelled()) {
-    return absl::CancelledError(absl::StrCat(where, " cancelled before it started"));
-  }
-  Slist headers;
-  for (std::size_t i = 0; i < request.headers.size(); ++i) {
-    const HttpHeader& header = request.headers[i];
-    if (absl::Status status = ValidateHeader(header, i, where); !status.ok()) return status;
-    // "Name:" alone would tell libcurl to suppress the header; "Name;" sends it with an empty value.
-    const std::string line =
-        header.value.empty() ? absl::StrCat(header.name, ";") : absl::StrCat(header.name, ": ", header.value);
-    curl_slist* appended = curl_slist_append(headers.get(), line.c_str());
-    if (appended == nullptr) return absl::InternalError(absl::StrCat(where, ": curl_slist_append failed"));
-    headers.release();
-    headers.reset(appended);
-  }
+  if (absl::Status status = CheckRequest(request, where); !status.ok()) return status;
+  absl::StatusOr<Slist> headers = HeaderList(request, where);
+  if (!headers.ok()) return headers.status();
   if (absl::Status status = GlobalInit(); !status.ok()) return status;
 
   // Declared before the handle's release, so they outlive it: the handle points at them until it is reset.
@@ -184,85 +277,15 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   if (curl == nullptr) return absl::InternalError(absl::StrCat(where, ": curl_easy_init failed"));
   bool reusable = false;
   absl::Cleanup release = [this, curl, &reusable] { ReleaseHandle(curl, reusable); };
-  absl::Duration connect_timeout = std::min(options_.connect_timeout, request.timeout);
-  if (connect_timeout <= absl::ZeroDuration()) connect_timeout = request.timeout;
-
-  CURLcode code = CURLE_OK;
-  const auto set = [curl, &code](CURLoption option, auto value) {
-    if (code == CURLE_OK) code = curl_easy_setopt(curl, option, value);
-  };
-  set(CURLOPT_ERRORBUFFER, error);
-  set(CURLOPT_NOSIGNAL, 1L);
-  set(CURLOPT_URL, request.url.c_str());
-  if (request.method == "POST") {
-    set(CURLOPT_POST, 1L);
-    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-    set(CURLOPT_POSTFIELDS, request.body.c_str());
-  } else {
-    set(CURLOPT_HTTPGET, 1L);
-  }
-  set(CURLOPT_PROTOCOLS_STR, "http,https");
-  set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  set(CURLOPT_FOLLOWLOCATION, 0L);
-  set(CURLOPT_SSL_VERIFYPEER, 1L);
-  set(CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!options_.ca_bundle_file.empty()) set(CURLOPT_CAINFO, options_.ca_bundle_file.c_str());
-  // Proxies only when asked: a proxy from the environment would see every bearer token (and all of them in the
-  // clear for an http:// loopback emulator).
-  if (options_.proxy.empty()) {
-    set(CURLOPT_NOPROXY, "*");
-  } else {
-    set(CURLOPT_PROXY, options_.proxy.c_str());
-  }
-  set(CURLOPT_TIMEOUT_MS, TimeoutMillis(request.timeout));
-  set(CURLOPT_CONNECTTIMEOUT_MS, TimeoutMillis(connect_timeout));
-  set(CURLOPT_ACCEPT_ENCODING, "");
-  if (!options_.user_agent.empty()) set(CURLOPT_USERAGENT, options_.user_agent.c_str());
-  set(CURLOPT_HTTPHEADER, headers.get());
-  set(CURLOPT_HEADERFUNCTION, &OnHeader);
-  set(CURLOPT_HEADERDATA, &transfer);
-  set(CURLOPT_WRITEFUNCTION, &OnBody);
-  set(CURLOPT_WRITEDATA, &transfer);
-  if (request.is_cancelled) {
-    transfer.is_cancelled = &request.is_cancelled;
-    set(CURLOPT_XFERINFOFUNCTION, &OnProgress);
-    set(CURLOPT_XFERINFODATA, &transfer);
-    set(CURLOPT_NOPROGRESS, 0L);
-  }
+  CURLcode code = Configure(curl, request, options_, headers->get(), transfer, error);
   if (code != CURLE_OK) {
     return absl::InternalError(absl::StrCat(where, ": configuring libcurl failed: ", curl_easy_strerror(code)));
   }
-
   code = curl_easy_perform(curl);
-  switch (transfer.abort) {
-    case Transfer::Abort::kCancelled:
-      return absl::CancelledError(absl::StrCat(where, " cancelled"));
-    case Transfer::Abort::kBodyTooLarge:
-      return absl::ResourceExhaustedError(
-          absl::StrCat(where, ": response body exceeded ", options_.max_response_bytes, " bytes"));
-    case Transfer::Abort::kNone:
-      break;
+  if (absl::Status failed = TransferFailure(transfer, code, error, where, options_.max_response_bytes); !failed.ok()) {
+    return failed;
   }
-  if (code != CURLE_OK) {
-    const std::string detail =
-        absl::StrCat(error[0] != '\0' ? error : curl_easy_strerror(code), " (curl error ", static_cast<int>(code), ")");
-    switch (code) {
-      case CURLE_OPERATION_TIMEDOUT:
-        return absl::DeadlineExceededError(absl::StrCat(where, " timed out: ", detail));
-      case CURLE_URL_MALFORMAT:
-      case CURLE_UNSUPPORTED_PROTOCOL:
-        return absl::InvalidArgumentError(absl::StrCat(where, ": bad URL: ", detail));
-      case CURLE_PEER_FAILED_VERIFICATION:
-      case CURLE_SSL_CACERT_BADFILE:
-      case CURLE_SSL_CERTPROBLEM:
-      case CURLE_SSL_ISSUER_ERROR:
-      case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-        return absl::FailedPreconditionError(absl::StrCat(where, ": TLS verification failed: ", detail));
-      default:
-        return absl::UnavailableError(absl::StrCat(where, " failed: ", detail));
-    }
-  }
-  long status_code = 0;  // NOLINT(runtime/int): libcurl's type.
+  long status_code = 0;  // NOLINT(google-runtime-int): libcurl's type.
   code = curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status_code);
   if (code != CURLE_OK) {
     return absl::InternalError(absl::StrCat(where, ": reading the response code failed: ", curl_easy_strerror(code)));

@@ -1,4 +1,4 @@
-// The production HttpTransport: plain HTTP(S) GETs through libcurl.
+// The production HttpTransport: HTTP(S) requests (GET, and POST for the token endpoint) through libcurl.
 #ifndef PCUSAGE_SERVER_HTTP_CURL_TRANSPORT_H_
 #define PCUSAGE_SERVER_HTTP_CURL_TRANSPORT_H_
 

@@ -22,7 +22,7 @@ struct HttpRequest {
   std::string body;  // sent with POST; set Content-Type in `headers`
   // Bounds the whole transfer, connection included.
   absl::Duration timeout = absl::Minutes(2);
-  // Polled while the transfer runs; when it returns true the transfer is aborted and Get returns CANCELLED.
+  // Polled while the transfer runs; when it returns true the transfer is aborted and Send returns CANCELLED.
   std::function<bool()> is_cancelled;
 };
 
