@@ -1,6 +1,4 @@
 // pcusage_server: flags -> ServerOptions -> PcusageServer (server.h), then serve until SIGINT or SIGTERM.
-#include <signal.h>
-
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,6 +14,7 @@
 #include "absl/time/time.h"
 #include "server/common/log.h"
 #include "server/common/port_file.h"
+#include "server/common/stop_signals.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -140,12 +139,7 @@ ServerOptions OptionsFromFlags() {
 
 // Waits for SIGINT or SIGTERM (blocked in every thread since main), then drains the server.
 void DrainOnSignal(PcusageServer& server) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  const int signal_number = WaitForStopSignal();
   LogInfo("received signal ", signal_number, "; draining calls for up to 5s");
   server.Shutdown(absl::Now() + absl::Seconds(5));
 }
@@ -174,12 +168,8 @@ int Run() {
 }  // namespace pcusage
 
 int main(int argc, char** argv) {
-  // Block the shutdown signals before any thread starts, so only the waiter thread receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before any thread starts, so only the waiter thread receives them.
+  pcusage::BlockStopSignals();
 
   absl::SetProgramUsageMessage(
       "streams Microsoft Partner Center usage records (GET /v1/customers/usagerecords) over gRPC as "

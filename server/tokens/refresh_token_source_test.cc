@@ -18,6 +18,7 @@
 #include "server/common/error_details.h"
 #include "server/http/mock_http_transport.h"
 #include "tests/testing/fake_sleeper.h"
+#include "tests/testing/http_responses.h"
 
 namespace pcusage::tokens {
 namespace {
@@ -30,20 +31,13 @@ using ::testing::HasSubstr;
 using ::testing::Invoke;
 using ::testing::Not;
 using ::testing::Return;
-
-HttpResponse Json(int status, const std::string& body) {
-  HttpResponse response;
-  response.status_code = status;
-  response.headers = {{"content-type", "application/json"}};
-  response.body = body;
-  return response;
-}
+using testing_util::JsonResponse;
 
 HttpResponse Granted(const std::string& access_token, const std::string& rotated = "", int expires_in = 3600) {
   std::string body = absl::StrCat(R"({"token_type": "Bearer", "access_token": ")", access_token,
                                   R"(", "expires_in": ")", expires_in, "\"");
   if (!rotated.empty()) absl::StrAppend(&body, R"(, "refresh_token": ")", rotated, "\"");
-  return Json(200, body + "}");
+  return JsonResponse(body + "}", 200);
 }
 
 std::string ReadFile(const std::string& path) {
@@ -67,6 +61,14 @@ class RefreshTokenSourceTest : public testing::Test {
     auto source = RefreshTokenSource::Create(transport_, options, sleeper_);
     EXPECT_TRUE(source.ok()) << source.status();
     return *std::move(source);
+  }
+
+  std::unique_ptr<RefreshTokenSource> MakeWithDefaultRetries() {
+    RefreshTokenOptions options;
+    options.token_url = "https://login.example/t1/oauth2/token";
+    options.client_id = "client 1";
+    options.refresh_token_file = path_;
+    return RefreshTokenSource::Create(transport_, options, sleeper_).value();
   }
 
   std::shared_ptr<MockHttpTransport> transport_ = std::make_shared<MockHttpTransport>();
@@ -93,7 +95,7 @@ TEST_F(RefreshTokenSourceTest, V2EndpointsAskForAScope) {
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([](const HttpRequest& request) {
     EXPECT_THAT(request.body, HasSubstr("&scope=https%3A%2F%2Fapi.partnercenter.microsoft.com%2Fuser_impersonation"));
     EXPECT_THAT(request.body, Not(HasSubstr("resource=")));
-    return Json(200, R"({"access_token": "at-v2", "expires_in": 3599})");
+    return JsonResponse(R"({"access_token": "at-v2", "expires_in": 3599})", 200);
   }));
   EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-v2");
 }
@@ -172,8 +174,10 @@ TEST_F(RefreshTokenSourceTest, ConcurrentCallsShareOneRefresh) {
 TEST_F(RefreshTokenSourceTest, InvalidGrantSaysTheRefreshTokenMustBeRenewed) {
   auto source = Make();
   EXPECT_CALL(*transport_, Send(_))
-      .WillOnce(Return(Json(400, R"({"error": "invalid_grant", "error_description": "AADSTS70008: The refresh token )"
-                                 R"(has expired due to inactivity.\r\nTrace ID: abc\r\nCorrelation ID: def"})")));
+      .WillOnce(
+          Return(JsonResponse(R"({"error": "invalid_grant", "error_description": "AADSTS70008: The refresh token )"
+                              R"(has expired due to inactivity.\r\nTrace ID: abc\r\nCorrelation ID: def"})",
+                              400)));
   absl::StatusOr<std::string> token = source->TokenForCall(std::nullopt, absl::InfiniteFuture());
   EXPECT_EQ(token.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(token.status().message()),
@@ -185,11 +189,12 @@ TEST_F(RefreshTokenSourceTest, InvalidGrantSaysTheRefreshTokenMustBeRenewed) {
 TEST_F(RefreshTokenSourceTest, OtherFailuresAreClassified) {
   auto source = Make();
   EXPECT_CALL(*transport_, Send(_))
-      .WillOnce(Return(Json(401, R"({"error": "invalid_client", "error_description": "AADSTS7000215: bad secret"})")))
-      .WillOnce(Return(Json(429, R"({"error": "temporarily_unavailable"})")))
-      .WillOnce(Return(Json(503, "")))
+      .WillOnce(
+          Return(JsonResponse(R"({"error": "invalid_client", "error_description": "AADSTS7000215: bad secret"})", 401)))
+      .WillOnce(Return(JsonResponse(R"({"error": "temporarily_unavailable"})", 429)))
+      .WillOnce(Return(JsonResponse("", 503)))
       .WillOnce(Return(absl::UnavailableError("connection refused")))
-      .WillOnce(Return(Json(200, R"({"access_token": "", "expires_in": "3600"})")));
+      .WillOnce(Return(JsonResponse(R"({"access_token": "", "expires_in": "3600"})", 200)));
   absl::Status status = source->TokenForCall(std::nullopt, absl::InfiniteFuture()).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(GetErrorInfo(status)->reason(), "TOKEN_REQUEST_REJECTED");
@@ -203,7 +208,7 @@ TEST_F(RefreshTokenSourceTest, OtherFailuresAreClassified) {
 
 TEST_F(RefreshTokenSourceTest, AFailureIsHeldDownInsteadOfRetriedByEveryCall) {
   auto source = Make();
-  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(Json(503, ""))).WillOnce(Return(Granted("at-1")));
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse("", 503))).WillOnce(Return(Granted("at-1")));
   EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).status().code(),
             absl::StatusCode::kUnavailable);  // from memory
@@ -215,7 +220,7 @@ TEST_F(RefreshTokenSourceTest, AFailureIsHeldDownInsteadOfRetriedByEveryCall) {
 TEST_F(RefreshTokenSourceTest, ARefusedRefreshTokenIsRetriedOnlyOnceTheFileHoldsANewOne) {
   auto source = Make();
   EXPECT_CALL(*transport_, Send(_))
-      .WillOnce(Return(Json(400, R"({"error": "invalid_grant", "error_description": "AADSTS70008: expired"})")))
+      .WillOnce(Return(JsonResponse(R"({"error": "invalid_grant", "error_description": "AADSTS70008: expired"})", 400)))
       .WillOnce(Invoke([](const HttpRequest& request) {
         EXPECT_THAT(request.body, HasSubstr("refresh_token=rt-renewed&"));
         return Granted("at-1");
@@ -234,7 +239,7 @@ TEST_F(RefreshTokenSourceTest, ARefusedRefreshTokenIsRetriedOnlyOnceTheFileHolds
 
 TEST_F(RefreshTokenSourceTest, ThrottledTokenEndpointIsUnavailableWithItsRetryAfter) {
   auto source = Make();
-  HttpResponse throttled = Json(429, R"({"error": "temporarily_unavailable"})");
+  HttpResponse throttled = JsonResponse(R"({"error": "temporarily_unavailable"})", 429);
   throttled.headers.push_back({"retry-after", "12"});
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(throttled));
   absl::Status status = source->TokenForCall(std::nullopt, absl::InfiniteFuture()).status();
@@ -244,16 +249,13 @@ TEST_F(RefreshTokenSourceTest, ThrottledTokenEndpointIsUnavailableWithItsRetryAf
 }
 
 TEST_F(RefreshTokenSourceTest, RetriesTransientFailuresWithinTheCall) {
-  RefreshTokenOptions options;
-  options.token_url = "https://login.example/t1/oauth2/token";
-  options.client_id = "client 1";
-  options.refresh_token_file = path_;
-  auto source = RefreshTokenSource::Create(transport_, options, sleeper_).value();
+  auto source = MakeWithDefaultRetries();
   EXPECT_CALL(*transport_, Send(_))
-      .WillOnce(Return(Json(503, "")))
+      .WillOnce(Return(JsonResponse("", 503)))
       .WillOnce(Return(absl::UnavailableError("connection reset")))
       .WillOnce(Return(Granted("at-after-retries")))
-      .WillOnce(Return(Json(400, R"({"error": "invalid_grant", "error_description": "AADSTS70008: expired"})")));
+      .WillOnce(
+          Return(JsonResponse(R"({"error": "invalid_grant", "error_description": "AADSTS70008: expired"})", 400)));
   EXPECT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "at-after-retries");
   EXPECT_EQ(sleeper_->sleeps().size(), 2u);
   // A refusal is final: not retried.
@@ -263,12 +265,8 @@ TEST_F(RefreshTokenSourceTest, RetriesTransientFailuresWithinTheCall) {
 }
 
 TEST_F(RefreshTokenSourceTest, RetriesNeverWaitPastTheCallsDeadline) {
-  RefreshTokenOptions options;
-  options.token_url = "https://login.example/t1/oauth2/token";
-  options.client_id = "client 1";
-  options.refresh_token_file = path_;
-  auto source = RefreshTokenSource::Create(transport_, options, sleeper_).value();
-  HttpResponse throttled = Json(429, R"({"error": "temporarily_unavailable"})");
+  auto source = MakeWithDefaultRetries();
+  HttpResponse throttled = JsonResponse(R"({"error": "temporarily_unavailable"})", 429);
   throttled.headers.push_back({"retry-after", "5"});
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(throttled));
   absl::Status status = source->TokenForCall(std::nullopt, sleeper_->Now() + absl::Seconds(2)).status();

@@ -3,7 +3,6 @@
 // supervise it. It serves until SIGTERM or SIGINT.
 
 #include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +24,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "server/common/port_file.h"
+#include "server/common/stop_signals.h"
 #include "tests/emulator/emulator_server.h"
 #include "tests/emulator/fault_script.h"
 
@@ -145,13 +145,7 @@ int Run(int argc, char** argv) {
     return kExitUsage;
   }
 
-  // Blocked before any thread starts, so that every thread inherits the mask
-  // and the signals wait for sigwait below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  BlockStopSignals();  // before any thread starts
 
   PartnerCenterEmulator emulator(*options);
   const std::string host = absl::GetFlag(FLAGS_host);
@@ -173,8 +167,7 @@ int Run(int argc, char** argv) {
     }
   }
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  WaitForStopSignal();
   emulator.Stop();
   return 0;
 }
