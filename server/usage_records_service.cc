@@ -163,7 +163,7 @@ absl::StatusOr<StreamPosition> UsageRecordsService::StartPosition(const v1::List
   return resumed;
 }
 
-grpc::Status UsageRecordsService::Finish(absl::Status status, const CallRecord& record) const {
+grpc::Status UsageRecordsService::Finish(absl::Status status, const CallRecord& record) {
   const std::string summary =
       absl::StrCat("ListUsageRecords [MS-CorrelationId ", record.correlation_id, "] caller ", record.caller, " peer ",
                    record.peer, record.resumed ? " (resumed)" : "", ": ", record.records, " records from ",

@@ -49,7 +49,7 @@ class UsageRecordsService final : public partnercenter::usage::v1::UsageRecordsS
                                                absl::string_view resume_identity) const;
 
   // Logs the call's one summary line and makes its status.
-  grpc::Status Finish(absl::Status status, const CallRecord& record) const;
+  static grpc::Status Finish(absl::Status status, const CallRecord& record);
 
   std::shared_ptr<const partner_center::UsageClient> client_;
   std::shared_ptr<tokens::AccessTokenSource> token_source_;

@@ -36,6 +36,7 @@ using testing_util::JsonResponse;
 // A page with records "<prefix>0" .. "<prefix><count-1>", linking to `next_token` when non-empty.
 std::string Page(const std::string& prefix, int count, const std::string& next_token = "") {
   std::vector<std::string> items;
+  items.reserve(static_cast<std::size_t>(count));
   for (int i = 0; i < count; ++i) {
     items.push_back(absl::StrCat(R"({"resourceId": ")", prefix, i, R"(", "totalCost": 1.10})"));
   }
@@ -108,8 +109,9 @@ class UsageRecordsServiceTest : public testing::Test {
     while (reader->Read(&message)) result.messages.push_back(message);
     result.status = reader->Finish();
     auto it = context.GetServerInitialMetadata().find(kCorrelationIdMetadata);
-    if (it != context.GetServerInitialMetadata().end())
+    if (it != context.GetServerInitialMetadata().end()) {
       result.correlation_id = std::string(it->second.data(), it->second.size());
+    }
     return result;
   }
 

@@ -213,6 +213,76 @@ std::string StatusCodeName(grpc::StatusCode code) {
   return name.empty() ? absl::StrCat("CODE_", static_cast<int>(code)) : name;
 }
 
+// Prints records as they stream in, as a table (at the end) or as JSON lines (one by one).
+class RecordPrinter {
+ public:
+  explicit RecordPrinter(bool jsonl) : jsonl_(jsonl) {}
+
+  // False once stdout fails: the stream should stop.
+  bool Print(const v1::CustomerMonthlyUsageRecord& record) {
+    if (!jsonl_) {
+      table_.AddRecord(record);
+      return true;
+    }
+    const std::string line = RecordToJsonLine(record);
+    if (line.empty()) {
+      ++unprintable_;
+      std::cerr << kProgram << ": cannot print the record of tenant \"" << record.resource_id() << "\" as JSON\n";
+      return true;
+    }
+    std::cout << line << '\n' << std::flush;
+    output_failed_ = !std::cout;
+    return !output_failed_;
+  }
+
+  // Writes the table, if any, once the stream has ended.
+  void Finish(const grpc::Status& status) {
+    if (jsonl_ || !(status.ok() || table_.size() > 0)) return;
+    table_.Write(std::cout);
+    std::cout.flush();
+    output_failed_ = !std::cout;
+  }
+
+  bool output_failed() const { return output_failed_; }
+  int64_t unprintable() const { return unprintable_; }
+
+ private:
+  const bool jsonl_;
+  TableWriter table_;
+  int64_t unprintable_ = 0;
+  bool output_failed_ = false;
+};
+
+// The summary on stderr, and the exit status.
+int Report(const ListSummary& summary, const RecordPrinter& printer) {
+  std::cerr << summary.records << " records in " << summary.messages << " messages; Partner Center totalCount "
+            << (summary.partner_center_total_count.has_value() ? absl::StrCat(*summary.partner_center_total_count)
+                                                               : "unknown")
+            << "; MS-CorrelationId " << (summary.correlation_id.empty() ? "unknown" : summary.correlation_id) << "\n";
+  if (printer.output_failed()) {
+    std::cerr << kProgram << ": writing to stdout failed\n";
+    return kExitFailure;
+  }
+  if (!summary.status.ok()) {
+    std::cerr << kProgram << ": " << StatusCodeName(summary.status.error_code()) << ": "
+              << summary.status.error_message() << "\n";
+    if (summary.error_info.has_value()) std::cerr << kProgram << ": reason " << summary.error_info->reason() << "\n";
+    if (summary.retry_info.has_value()) {
+      std::cerr << kProgram << ": the server suggests retrying after " << summary.retry_info->retry_delay().seconds()
+                << "s\n";
+    }
+    if (!summary.resume_token.empty() && summary.records > 0) {
+      std::cerr << kProgram << ": continue with --resume_token=" << summary.resume_token << "\n";
+    }
+    return kExitFailure;
+  }
+  if (printer.unprintable() > 0) {
+    std::cerr << kProgram << ": " << printer.unprintable() << " records could not be printed\n";
+    return kExitFailure;
+  }
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   absl::StatusOr<CommandLine> command_line = ParseArguments(argc, argv);
   if (!command_line.ok()) return UsageError(command_line.status().message());
@@ -234,59 +304,12 @@ int Run(int argc, char** argv) {
   options.access_token = *std::move(token);
   options.correlation_id = absl::GetFlag(FLAGS_correlation_id);
   options.resume_token = absl::GetFlag(FLAGS_resume_token);
-  const bool jsonl = absl::GetFlag(FLAGS_format) == "jsonl";
-
   UsageRecordsClient client(grpc::CreateChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials()));
-  TableWriter table;
-  int64_t unprintable = 0;
-  bool output_failed = false;
-  const ListSummary summary = client.ListUsageRecords(options, [&](const v1::CustomerMonthlyUsageRecord& record) {
-    if (!jsonl) {
-      table.AddRecord(record);
-      return true;
-    }
-    const std::string line = RecordToJsonLine(record);
-    if (line.empty()) {
-      ++unprintable;
-      std::cerr << kProgram << ": cannot print the record of tenant \"" << record.resource_id() << "\" as JSON\n";
-      return true;
-    }
-    std::cout << line << '\n' << std::flush;
-    output_failed = !std::cout;
-    return !output_failed;
-  });
-  if (!jsonl && (summary.status.ok() || table.size() > 0)) {
-    table.Write(std::cout);
-    std::cout.flush();
-    output_failed = !std::cout;
-  }
-
-  std::cerr << summary.records << " records in " << summary.messages << " messages; Partner Center totalCount "
-            << (summary.partner_center_total_count.has_value() ? absl::StrCat(*summary.partner_center_total_count)
-                                                               : "unknown")
-            << "; MS-CorrelationId " << (summary.correlation_id.empty() ? "unknown" : summary.correlation_id) << "\n";
-  if (output_failed) {
-    std::cerr << kProgram << ": writing to stdout failed\n";
-    return kExitFailure;
-  }
-  if (!summary.status.ok()) {
-    std::cerr << kProgram << ": " << StatusCodeName(summary.status.error_code()) << ": "
-              << summary.status.error_message() << "\n";
-    if (summary.error_info.has_value()) std::cerr << kProgram << ": reason " << summary.error_info->reason() << "\n";
-    if (summary.retry_info.has_value()) {
-      std::cerr << kProgram << ": the server suggests retrying after " << summary.retry_info->retry_delay().seconds()
-                << "s\n";
-    }
-    if (!summary.resume_token.empty() && summary.records > 0) {
-      std::cerr << kProgram << ": continue with --resume_token=" << summary.resume_token << "\n";
-    }
-    return kExitFailure;
-  }
-  if (unprintable > 0) {
-    std::cerr << kProgram << ": " << unprintable << " records could not be printed\n";
-    return kExitFailure;
-  }
-  return 0;
+  RecordPrinter printer(absl::GetFlag(FLAGS_format) == "jsonl");
+  const ListSummary summary = client.ListUsageRecords(
+      options, [&printer](const v1::CustomerMonthlyUsageRecord& record) { return printer.Print(record); });
+  printer.Finish(summary.status);
+  return Report(summary, printer);
 }
 
 }  // namespace

@@ -241,7 +241,7 @@ void TableWriter::Write(std::ostream& out) const {
   std::vector<std::string> header;
   std::vector<int> widths;
   for (const Column& column : kColumns) {
-    header.push_back(column.title);
+    header.emplace_back(column.title);
     widths.push_back(DisplayWidth(column.title));
   }
   for (const std::vector<std::string>& row : rows_) {

@@ -215,7 +215,8 @@ TEST(TableWriterTest, WritesNoTrailingSpaces) {
 
 TEST(TableWriterTest, ReplacesControlCharactersAndMalformedUtf8) {
   v1::CustomerMonthlyUsageRecord record;
-  record.set_resource_name("Evil\x1B[2J\nCorp\t\u202E\xFF");
+  // The bidirectional override is the point: the table must escape it.
+  record.set_resource_name("Evil\x1B[2J\nCorp\t\u202E\xFF");  // NOLINT(misc-misleading-bidirectional)
   record.set_resource_id("tenant");
   TableWriter table;
   table.AddRecord(record);

@@ -19,13 +19,7 @@ std::string InitialMetadata(const grpc::ClientContext& context, const char* key)
   return std::string(it->second.data(), it->second.size());
 }
 
-}  // namespace
-
-UsageRecordsClient::UsageRecordsClient(std::shared_ptr<grpc::Channel> channel)
-    : stub_(v1::UsageRecordsService::NewStub(std::move(channel))) {}
-
-ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, const RecordCallback& on_record) const {
-  grpc::ClientContext context;
+void SetUpContext(const ListOptions& options, grpc::ClientContext& context) {
   if (options.timeout != absl::InfiniteDuration()) {
     context.set_deadline(absl::ToChronoTime(absl::Now() + options.timeout));
   }
@@ -34,33 +28,59 @@ ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, con
   }
   if (!options.correlation_id.empty()) context.AddMetadata(kCorrelationIdMetadata, options.correlation_id);
   if (!options.api_key.empty()) context.AddMetadata(kApiKeyMetadata, options.api_key);
+}
 
-  v1::ListUsageRecordsRequest request;
-  request.set_page_size(options.page_size);
-  request.set_resume_token(options.resume_token);
-  std::unique_ptr<grpc::ClientReader<v1::ListUsageRecordsResponse>> reader = stub_->ListUsageRecords(&context, request);
-
-  ListSummary summary;
-  bool refused = false;
+// Reads every message into `summary` and hands each record to `on_record`; false when on_record refused one.
+bool ReadAll(grpc::ClientReader<v1::ListUsageRecordsResponse>& reader,
+             const UsageRecordsClient::RecordCallback& on_record, ListSummary& summary) {
   v1::ListUsageRecordsResponse response;
-  while (!refused && reader->Read(&response)) {
+  while (reader.Read(&response)) {
     if (summary.messages == 0 && response.has_partner_center_total_count()) {
       summary.partner_center_total_count = response.partner_center_total_count();
     }
     ++summary.messages;
     for (const v1::CustomerMonthlyUsageRecord& record : response.usage_records()) {
       ++summary.records;
-      if (on_record && !on_record(record)) {
-        refused = true;
-        break;
-      }
+      if (on_record && !on_record(record)) return false;
     }
-    if (!refused) summary.resume_token = response.resume_token();
+    summary.resume_token = response.resume_token();
   }
+  return true;
+}
+
+// The ErrorInfo and RetryInfo of the status's grpc-status-details-bin, if any.
+void ReadErrorDetails(ListSummary& summary) {
+  google::rpc::Status details;
+  if (summary.status.error_details().empty() || !details.ParseFromString(summary.status.error_details())) return;
+  for (const google::protobuf::Any& detail : details.details()) {
+    if (google::rpc::ErrorInfo info; detail.Is<google::rpc::ErrorInfo>() && detail.UnpackTo(&info)) {
+      summary.error_info = std::move(info);
+    } else if (google::rpc::RetryInfo retry; detail.Is<google::rpc::RetryInfo>() && detail.UnpackTo(&retry)) {
+      summary.retry_info = std::move(retry);
+    }
+  }
+}
+
+}  // namespace
+
+UsageRecordsClient::UsageRecordsClient(std::shared_ptr<grpc::Channel> channel)
+    : stub_(v1::UsageRecordsService::NewStub(std::move(channel))) {}
+
+ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, const RecordCallback& on_record) const {
+  grpc::ClientContext context;
+  SetUpContext(options, context);
+  v1::ListUsageRecordsRequest request;
+  request.set_page_size(options.page_size);
+  request.set_resume_token(options.resume_token);
+  std::unique_ptr<grpc::ClientReader<v1::ListUsageRecordsResponse>> reader = stub_->ListUsageRecords(&context, request);
+
+  ListSummary summary;
+  const bool refused = !ReadAll(*reader, on_record, summary);
   if (refused) {
     context.TryCancel();
     // Finish may only follow a Read that failed; after TryCancel that comes at once.
-    while (reader->Read(&response)) {
+    v1::ListUsageRecordsResponse ignored;
+    while (reader->Read(&ignored)) {
     }
   }
   summary.status = reader->Finish();
@@ -70,16 +90,7 @@ ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, con
                                   absl::StrCat("on_record stopped the stream after ", summary.records, " records"));
   }
   summary.correlation_id = InitialMetadata(context, kCorrelationIdMetadata);
-  google::rpc::Status details;
-  if (!summary.status.error_details().empty() && details.ParseFromString(summary.status.error_details())) {
-    for (const google::protobuf::Any& detail : details.details()) {
-      if (google::rpc::ErrorInfo info; detail.UnpackTo(&info) && detail.Is<google::rpc::ErrorInfo>()) {
-        summary.error_info = std::move(info);
-      } else if (google::rpc::RetryInfo retry; detail.Is<google::rpc::RetryInfo>() && detail.UnpackTo(&retry)) {
-        summary.retry_info = std::move(retry);
-      }
-    }
-  }
+  ReadErrorDetails(summary);
   return summary;
 }
 

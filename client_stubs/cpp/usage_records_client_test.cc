@@ -47,6 +47,7 @@ const std::vector<std::vector<int>>& Batches() {
 
 std::vector<std::string> TenantIds(int count) {
   std::vector<std::string> ids;
+  ids.reserve(static_cast<std::size_t>(count));
   for (int i = 0; i < count; ++i) ids.push_back(Record(i).resource_id());
   return ids;
 }

@@ -15,7 +15,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 std::string Write(const std::string& name, const std::string& contents) {
-  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
+  std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
   std::ofstream(path, std::ios::trunc) << contents;
   return path;
 }

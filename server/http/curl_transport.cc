@@ -29,15 +29,15 @@ constexpr std::size_t kMaxIdleHandles = 16;
 constexpr int64_t kMaxTimeoutMs = std::numeric_limits<int32_t>::max();
 
 absl::Status GlobalInit() {
-  static const CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (code == CURLE_OK) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("curl_global_init failed: ", curl_easy_strerror(code)));
+  static const CURLcode kInitCode = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (kInitCode == CURLE_OK) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("curl_global_init failed: ", curl_easy_strerror(kInitCode)));
 }
 
 // Rounds up so that a sub-millisecond timeout does not become 0, which libcurl reads as "no timeout".
-long TimeoutMillis(absl::Duration timeout) {  // NOLINT(runtime/int): libcurl takes long.
+long TimeoutMillis(absl::Duration timeout) {  // NOLINT(google-runtime-int): libcurl takes long.
   if (timeout >= absl::Milliseconds(kMaxTimeoutMs)) return static_cast<long>(kMaxTimeoutMs);  // NOLINT
-  return static_cast<long>(                                                                   // NOLINT(runtime/int)
+  return static_cast<long>(                                                                   // NOLINT
       std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1)))));
 }
 
@@ -137,8 +137,7 @@ absl::StatusOr<Slist> HeaderList(const HttpRequest& request, const std::string& 
         header.value.empty() ? absl::StrCat(header.name, ";") : absl::StrCat(header.name, ": ", header.value);
     curl_slist* appended = curl_slist_append(headers.get(), line.c_str());
     if (appended == nullptr) return absl::InternalError(absl::StrCat(where, ": curl_slist_append failed"));
-    headers.release();
-    headers.reset(appended);
+    if (headers == nullptr) headers.reset(appended);  // later appends return the same first item
   }
   return headers;
 }

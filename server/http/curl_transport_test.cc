@@ -440,6 +440,7 @@ TEST_F(CurlTransportTest, ConcurrentGetsAllSucceed) {
   constexpr int kGetsPerThread = 10;
   std::atomic<int> successes{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([this, t, &successes] {
       for (int i = 0; i < kGetsPerThread; ++i) {

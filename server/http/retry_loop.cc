@@ -4,8 +4,7 @@
 #include "server/common/error_details.h"
 #include "server/common/log.h"
 
-namespace pcusage::http {
-namespace internal {
+namespace pcusage::http::internal {
 namespace {
 
 std::map<std::string, std::string> WithAttempts(std::map<std::string, std::string> metadata, int attempt) {
@@ -64,5 +63,4 @@ absl::Status AfterFailure(const RetryPolicy& policy, Sleeper& sleeper, const Cal
   return absl::OkStatus();
 }
 
-}  // namespace internal
-}  // namespace pcusage::http
+}  // namespace pcusage::http::internal

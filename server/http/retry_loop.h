@@ -22,6 +22,7 @@ namespace pcusage::http {
 template <typename T>
 struct Attempt {
   Attempt(T value) : result(std::move(value)) {}  // NOLINT(google-explicit-constructor): an attempt that worked
+  // NOLINTNEXTLINE(google-explicit-constructor): `return {status, kind}` reads as the failed attempt it is
   Attempt(absl::Status error, FailureKind failure = FailureKind::kPermanent,
           std::optional<absl::Duration> retry_after = std::nullopt)
       : result(std::move(error)), failure(failure), retry_after(retry_after) {}

@@ -27,7 +27,7 @@ class RetryLoopTest : public ::testing::Test {
   }
 
   // Runs the loop over `outcomes`, one an attempt; records each attempt's number and time left.
-  absl::StatusOr<std::string> Run(std::vector<Attempt<std::string>> outcomes, CallBounds call = {}) {
+  absl::StatusOr<std::string> Run(std::vector<Attempt<std::string>> outcomes, const CallBounds& call = {}) {
     RetryPolicy policy(options_, [] { return 0.5; });
     std::size_t next = 0;
     return RetryLoop<std::string>(policy, sleeper_, call, scope_,

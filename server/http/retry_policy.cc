@@ -22,7 +22,7 @@ double ThreadLocalUniform01() {
 }  // namespace
 
 RetryPolicy::RetryPolicy(RetryOptions options, std::function<double()> uniform01)
-    : options_(std::move(options)), uniform01_(uniform01 ? std::move(uniform01) : ThreadLocalUniform01) {}
+    : options_(options), uniform01_(uniform01 ? std::move(uniform01) : ThreadLocalUniform01) {}
 
 std::optional<absl::Duration> RetryPolicy::DelayBeforeRetry(int failed_attempt, FailureKind kind,
                                                             std::optional<absl::Duration> retry_after) const {

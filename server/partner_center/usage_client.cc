@@ -140,8 +140,8 @@ class LiveWalk final : public PageSource {
     return absl::OkStatus();
   }
 
-  absl::Status PagingError(std::string message) const {
-    return WithErrorInfo(absl::InternalError(std::move(message)), reason::kPartnerCenterPagingLoop);
+  static absl::Status PagingError(absl::string_view message) {
+    return WithErrorInfo(absl::InternalError(message), reason::kPartnerCenterPagingLoop);
   }
 
   absl::StatusOr<UsageRecordsPage> FetchWithRetries(PageRequest& request) {

@@ -19,9 +19,7 @@ namespace {
 
 using ::testing::_;
 using ::testing::AllOf;
-using ::testing::Contains;
 using ::testing::ElementsAre;
-using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::Invoke;
 using ::testing::Not;
@@ -34,6 +32,7 @@ using testing_util::JsonResponse;
 // A page of records named `ids`, linking to the page whose continuation token is `next_token` when non-empty.
 std::string Page(const std::vector<std::string>& ids, const std::string& next_token = "") {
   std::vector<std::string> items;
+  items.reserve(ids.size());
   for (const std::string& id : ids) items.push_back(absl::StrCat(R"({"resourceId": ")", id, "\"}"));
   return testing_util::UsageRecordsPageJson(items, next_token);
 }
@@ -43,12 +42,12 @@ std::optional<std::string> HeaderOf(const http::HttpRequest& request, absl::stri
 }
 
 // Pulls every page of `pages` through `consume`, as the service does; an error from `consume` stops the pulling.
-absl::Status Drain(PageSource& pages, const std::function<absl::Status(FetchedPage)>& consume) {
+absl::Status Drain(PageSource& pages, const std::function<absl::Status(const FetchedPage&)>& consume) {
   for (;;) {
     absl::StatusOr<std::optional<FetchedPage>> page = pages.Next();
     if (!page.ok()) return page.status();
     if (!page->has_value()) return absl::OkStatus();
-    if (absl::Status status = consume(**std::move(page)); !status.ok()) return status;
+    if (absl::Status status = consume(**page); !status.ok()) return status;
   }
 }
 
@@ -61,7 +60,7 @@ class UsageClientTest : public testing::Test {
     return *std::move(client);
   }
 
-  ListCall Call() {
+  static ListCall Call() {
     ListCall call;
     call.access_token = "token-123";
     call.correlation_id = "aaaa0000-bb11-2222-33cc-444444dddddd";
@@ -70,13 +69,14 @@ class UsageClientTest : public testing::Test {
 
   // Runs a call and collects the resource ids of the records delivered, page by page.
   absl::Status List(const UsageClient& client, std::vector<std::vector<std::string>>* pages,
-                    std::optional<ListCall> call = std::nullopt) {
-    return Drain(*client.ListUsageRecords(call.value_or(Call()), client.FirstPage()), [pages](FetchedPage fetched) {
-      std::vector<std::string> ids;
-      for (const auto& record : fetched.page.records) ids.push_back(record.resource_id());
-      pages->push_back(ids);
-      return absl::OkStatus();
-    });
+                    const std::optional<ListCall>& call = std::nullopt) {
+    return Drain(*client.ListUsageRecords(call.value_or(Call()), client.FirstPage()),
+                 [pages](const FetchedPage& fetched) {
+                   std::vector<std::string> ids;
+                   for (const auto& record : fetched.page.records) ids.push_back(record.resource_id());
+                   pages->push_back(ids);
+                   return absl::OkStatus();
+                 });
   }
 
   std::shared_ptr<http::MockHttpTransport> transport_ = std::make_shared<http::MockHttpTransport>();
@@ -227,7 +227,7 @@ TEST_F(UsageClientTest, ConsumerErrorStopsPaging) {
   auto client = MakeClient();
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(Page({"a"}, "t2"))));
   absl::Status status = Drain(*client->ListUsageRecords(Call(), client->FirstPage()),
-                              [](FetchedPage) { return absl::CancelledError("caller went away"); });
+                              [](const FetchedPage&) { return absl::CancelledError("caller went away"); });
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
 }
 
@@ -437,7 +437,7 @@ TEST_F(UsageClientTest, StartsAtAGivenPosition) {
     return JsonResponse(Page({"e"}));
   }));
   std::vector<int> page_numbers;
-  ASSERT_TRUE(Drain(*client->ListUsageRecords(Call(), position), [&page_numbers](FetchedPage fetched) {
+  ASSERT_TRUE(Drain(*client->ListUsageRecords(Call(), position), [&page_numbers](const FetchedPage& fetched) {
                 page_numbers.push_back(fetched.position.page_number);
                 return absl::OkStatus();
               }).ok());

@@ -41,7 +41,7 @@ class CallerTokenSource final : public AccessTokenSource {
 // an external job can rotate it without a restart. Surrounding whitespace is ignored. Thread safe.
 class FileTokenSource final : public AccessTokenSource {
  public:
-  static constexpr std::size_t kMaxTokenFileBytes = 64 * 1024;
+  static constexpr std::size_t kMaxTokenFileBytes = std::size_t{64} << 10;
 
   // Reads the file once; the error says why it cannot be used (missing, unreadable, empty).
   static absl::StatusOr<std::unique_ptr<FileTokenSource>> Create(std::string path);

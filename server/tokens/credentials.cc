@@ -32,7 +32,7 @@ absl::Status RejectFlags(const CredentialsConfig& config, absl::string_view mode
 }
 
 absl::StatusOr<std::string> ReadSecretFile(absl::string_view flag, const std::string& path) {
-  constexpr std::size_t kMaxSecretBytes = 64 * 1024;
+  constexpr std::size_t kMaxSecretBytes = std::size_t{64} << 10;
   absl::StatusOr<std::string> contents = ReadSmallFile(path, kMaxSecretBytes);
   if (!contents.ok()) return Invalid(flag, contents.status().message());
   std::string secret(absl::StripAsciiWhitespace(*contents));

@@ -65,7 +65,7 @@ class RefreshTokenSource final : public AccessTokenSource {
   static constexpr absl::Duration kFailureHoldDown = absl::Seconds(5);
 
   // The largest refresh token file read.
-  static constexpr std::size_t kMaxRefreshTokenFileBytes = 64 * 1024;
+  static constexpr std::size_t kMaxRefreshTokenFileBytes = std::size_t{64} << 10;
 
   // Token endpoint requests made so far (for tests and logs).
   int64_t refreshes() const;

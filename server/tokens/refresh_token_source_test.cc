@@ -158,6 +158,7 @@ TEST_F(RefreshTokenSourceTest, ConcurrentCallsShareOneRefresh) {
     return Granted("at-shared");
   }));
   std::vector<std::thread> callers;
+  callers.reserve(8);
   std::vector<std::string> tokens(8);
   for (int i = 0; i < 8; ++i) {
     callers.emplace_back([&source, &tokens, i] {
