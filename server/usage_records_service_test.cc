@@ -1,13 +1,16 @@
 #include "server/usage_records_service.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
@@ -262,6 +265,41 @@ google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
   }
   ADD_FAILURE() << "no ErrorInfo in " << status.error_message();
   return info;
+}
+
+TEST_F(UsageRecordsServiceTest, StreamsPastTheLimitAreRefusedWithRetryInfoUntilOneEnds) {
+  max_concurrent_streams_ = 1;
+  StartServer();
+  absl::Notification upstream_entered;
+  absl::Notification release_upstream;
+  EXPECT_CALL(*transport_, Send(_))
+      .WillOnce(Invoke([&](const HttpRequest&) {
+        upstream_entered.Notify();
+        release_upstream.WaitForNotification();
+        return JsonResponse(Page("a", 2));
+      }))
+      .WillOnce(Return(JsonResponse(Page("b", 1))));
+  StreamResult first;
+  std::thread holder([this, &first] { first = List(10); });
+  upstream_entered.WaitForNotification();  // the first stream holds the only slot
+
+  StreamResult refused = List(10);
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ErrorInfoOf(refused.status).reason(), "STREAM_LIMIT_REACHED");
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(refused.status.error_details()));
+  google::rpc::RetryInfo retry;
+  EXPECT_TRUE(std::any_of(details.details().begin(), details.details().end(),
+                          [&retry](const google::protobuf::Any& detail) { return detail.UnpackTo(&retry); }));
+  EXPECT_EQ(retry.retry_delay().seconds(), 1);
+  EXPECT_FALSE(refused.correlation_id.empty());  // refused at the edge, still with its correlation id
+
+  release_upstream.Notify();
+  holder.join();
+  EXPECT_TRUE(first.status.ok()) << first.status.error_message();
+  StreamResult after = List(10);  // the slot is back
+  EXPECT_TRUE(after.status.ok()) << after.status.error_message();
+  EXPECT_THAT(after.ResourceIds(), testing::ElementsAre("b0"));
 }
 
 TEST_F(UsageRecordsServiceTest, WithApiKeysOnlyCallersPresentingOneGetIn) {

@@ -68,8 +68,8 @@ class UsageClientTest : public testing::Test {
   }
 
   // Runs a call and collects the resource ids of the records delivered, page by page.
-  absl::Status List(const UsageClient& client, std::vector<std::vector<std::string>>* pages,
-                    const std::optional<ListCall>& call = std::nullopt) {
+  static absl::Status List(const UsageClient& client, std::vector<std::vector<std::string>>* pages,
+                           const std::optional<ListCall>& call = std::nullopt) {
     return Drain(*client.ListUsageRecords(call.value_or(Call()), client.FirstPage()),
                  [pages](const FetchedPage& fetched) {
                    std::vector<std::string> ids;
