@@ -19,7 +19,7 @@ BatchWriter::BatchWriter(MessageSink sink, int batch_size, const ResumeTokenCode
       caller_(std::move(caller)),
       start_(std::move(start)) {}
 
-absl::Status BatchWriter::WritePage(partner_center::FetchedPage fetched) {
+absl::Status BatchWriter::WritePage(const partner_center::FetchedPage& fetched) {
   std::size_t next = 0;
   fingerprint_ = kEmptyFingerprint;
   if (pages_ == 0 && start_.skip_records > 0) {
@@ -33,11 +33,11 @@ absl::Status BatchWriter::WritePage(partner_center::FetchedPage fetched) {
 }
 
 absl::StatusOr<std::size_t> BatchWriter::SkipDelivered(const partner_center::FetchedPage& fetched) {
-  const auto& records = fetched.page.records;
+  const partner_center::PageRecords& records = fetched.page.records;
   const auto skip = static_cast<std::size_t>(start_.skip_records);
   uint64_t fingerprint = kEmptyFingerprint;
   for (std::size_t i = 0; i < std::min(skip, records.size()); ++i) {
-    fingerprint = ExtendFingerprint(fingerprint, records[i]);
+    fingerprint = ExtendFingerprint(fingerprint, records.ResourceId(i));
   }
   if (skip > records.size() || fingerprint != start_.delivered_fingerprint) {
     return WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
@@ -49,25 +49,27 @@ absl::StatusOr<std::size_t> BatchWriter::SkipDelivered(const partner_center::Fet
   return skip;
 }
 
-absl::Status BatchWriter::WriteBatches(partner_center::FetchedPage& fetched, std::size_t next) {
-  auto& records = fetched.page.records;
+absl::Status BatchWriter::WriteBatches(const partner_center::FetchedPage& fetched, std::size_t next) {
+  const partner_center::PageRecords& records = fetched.page.records;
   while (next < records.size() || messages_ == 0) {
-    v1::ListUsageRecordsResponse response;
-    if (messages_ == 0 && fetched.page.total_count.has_value()) {
-      response.set_partner_center_total_count(*fetched.page.total_count);
-    }
     const std::size_t end = std::min(records.size(), next + static_cast<std::size_t>(batch_size_));
-    for (; next < end; ++next) {
-      fingerprint_ = ExtendFingerprint(fingerprint_, records[next]);
-      *response.add_usage_records() = std::move(records[next]);
+    for (std::size_t i = next; i < end; ++i) fingerprint_ = ExtendFingerprint(fingerprint_, records.ResourceId(i));
+    // The records' bytes as the translator wrote them, then the message's own fields.
+    const absl::string_view entries = records.Entries(next, end);
+    message_.assign(entries.data(), entries.size());
+    v1::ListUsageRecordsResponse fields;
+    if (messages_ == 0 && fetched.page.total_count.has_value()) {
+      fields.set_partner_center_total_count(*fetched.page.total_count);
     }
-    response.set_resume_token(resume_tokens_.Encode(PositionAfter(fetched, end), absl::Now()));
-    if (!sink_(response)) {
+    fields.set_resume_token(resume_tokens_.Encode(PositionAfter(fetched, end), absl::Now()));
+    fields.AppendToString(&message_);
+    if (!sink_(message_)) {
       return WithErrorInfo(absl::CancelledError(absl::StrCat("the caller went away after ", records_, " records")),
                            reason::kCancelled);
     }
     ++messages_;
-    records_ += response.usage_records_size();
+    records_ += static_cast<int64_t>(end - next);
+    next = end;
   }
   return absl::OkStatus();
 }

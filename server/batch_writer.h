@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "partnercenter/usage/v1/usage_records.pb.h"
 #include "server/partner_center/page_source.h"
 #include "server/resume_token.h"
@@ -18,8 +19,8 @@ namespace pcusage {
 
 class BatchWriter {
  public:
-  // Sends one message; false when the caller has gone away.
-  using MessageSink = std::function<bool(const partnercenter::usage::v1::ListUsageRecordsResponse&)>;
+  // Sends one message, a serialized ListUsageRecordsResponse; false when the caller has gone away.
+  using MessageSink = std::function<bool(absl::string_view message)>;
 
   // `caller` is whom the resume tokens belong to (empty when callers are not authenticated); `start` is where the
   // stream starts (skip_records > 0 for a stream resumed inside a page).
@@ -29,7 +30,7 @@ class BatchWriter {
   // Writes `fetched`'s records. The first message of the stream is always sent, even for an empty page, and
   // carries Partner Center's totalCount. FAILED_PRECONDITION (RESUME_TOKEN_EXPIRED) when the first page of a
   // resumed stream no longer starts as the token recorded; CANCELLED (CALL_CANCELLED) when the sink refuses.
-  absl::Status WritePage(partner_center::FetchedPage fetched);
+  absl::Status WritePage(const partner_center::FetchedPage& fetched);
 
   int64_t records() const { return records_; }
   int pages() const { return pages_; }
@@ -38,7 +39,7 @@ class BatchWriter {
   // For the first page of a resumed stream: checks and skips the records delivered before; returns the index of
   // the first record to send.
   absl::StatusOr<std::size_t> SkipDelivered(const partner_center::FetchedPage& fetched);
-  absl::Status WriteBatches(partner_center::FetchedPage& fetched, std::size_t next);
+  absl::Status WriteBatches(const partner_center::FetchedPage& fetched, std::size_t next);
   // The position after the first `delivered` records of `fetched`: inside the page, or the start of the next one.
   StreamPosition PositionAfter(const partner_center::FetchedPage& fetched, std::size_t delivered) const;
 
@@ -48,6 +49,7 @@ class BatchWriter {
   std::string caller_;
   StreamPosition start_;
   uint64_t fingerprint_ = kEmptyFingerprint;  // of the current page's records written so far
+  std::string message_;                       // the message being written, its buffer reused
   int messages_ = 0;
   int64_t records_ = 0;
   int pages_ = 0;

@@ -18,7 +18,11 @@ partner_center::FetchedPage MakePage(int number, const std::vector<std::string>&
   partner_center::FetchedPage page;
   page.position.url = "https://pc.example.test/v1/customers/usagerecords";
   page.position.page_number = number;
-  for (const std::string& id : ids) page.page.records.emplace_back().set_resource_id(id);
+  for (const std::string& id : ids) {
+    v1::CustomerMonthlyUsageRecord record;
+    record.set_resource_id(id);
+    page.page.records.Append(record);
+  }
   page.page.total_count = 42;
   if (has_next) {
     page.next = page.position;
@@ -32,8 +36,8 @@ class BatchWriterTest : public ::testing::Test {
  protected:
   BatchWriter Writer(int batch_size, StreamPosition start = {}) {
     return BatchWriter(
-        [this](const v1::ListUsageRecordsResponse& message) {
-          messages_.push_back(message);
+        [this](absl::string_view serialized) {
+          EXPECT_TRUE(messages_.emplace_back().ParseFromString(std::string(serialized)));
           return accept_;
         },
         batch_size, *codec_, "alice", std::move(start));

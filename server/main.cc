@@ -90,6 +90,9 @@ ABSL_FLAG(int, max_streams_per_connection, 100,
 ABSL_FLAG(int, max_threads, 128,
           "Most threads gRPC may use to serve calls (each stream holds one); past it gRPC answers "
           "RESOURCE_EXHAUSTED. At least --max_concurrent_streams + 4.");
+ABSL_FLAG(bool, prefetch_pages, true,
+          "Fetch and translate the next Partner Center page while the current one is written to the caller (one "
+          "page ahead at most: a thread and a page more per stream).");
 ABSL_FLAG(std::string, ca_bundle_file, "",
           "PEM bundle of CAs to verify the TLS certificates of Partner Center and the token endpoint with, instead "
           "of the system's.");
@@ -134,6 +137,7 @@ ServerOptions OptionsFromFlags() {
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   options.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
+  options.prefetch_pages = absl::GetFlag(FLAGS_prefetch_pages);
   return options;
 }
 

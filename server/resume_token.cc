@@ -24,14 +24,18 @@ absl::Status Malformed() {
 
 }  // namespace
 
-uint64_t ExtendFingerprint(uint64_t fingerprint, const partnercenter::usage::v1::CustomerMonthlyUsageRecord& record) {
+uint64_t ExtendFingerprint(uint64_t fingerprint, absl::string_view resource_id) {
   const auto mix = [&fingerprint](unsigned char byte) {
     fingerprint ^= byte;
     fingerprint *= 0x100000001b3ULL;  // FNV-1a 64 prime
   };
-  for (unsigned char c : record.resource_id()) mix(c);
+  for (unsigned char c : resource_id) mix(c);
   mix(0);  // ends each id, so ("ab", "c") and ("a", "bc") differ
   return fingerprint;
+}
+
+uint64_t ExtendFingerprint(uint64_t fingerprint, const partnercenter::usage::v1::CustomerMonthlyUsageRecord& record) {
+  return ExtendFingerprint(fingerprint, record.resource_id());
 }
 
 absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> ResumeTokenCodec::Create(std::string key, absl::Duration ttl) {

@@ -18,6 +18,7 @@ namespace pcusage {
 // Fingerprints of the resource ids of a page's first records, in order: equal fingerprints mean the same customers
 // came first. Start from kEmptyFingerprint and extend it record by record.
 inline constexpr uint64_t kEmptyFingerprint = 0xcbf29ce484222325ULL;  // FNV-1a 64 offset basis
+uint64_t ExtendFingerprint(uint64_t fingerprint, absl::string_view resource_id);
 uint64_t ExtendFingerprint(uint64_t fingerprint, const partnercenter::usage::v1::CustomerMonthlyUsageRecord& record);
 
 struct StreamPosition {

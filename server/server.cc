@@ -117,7 +117,7 @@ absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Buil
   parts->service = std::make_unique<UsageRecordsService>(
       *std::move(client), credentials->source, *std::move(resume_tokens),
       std::make_shared<callers::CallGate>(parts->listener.callers, options.max_concurrent_streams),
-      options.max_call_duration);
+      options.max_call_duration, options.prefetch_pages);
   parts->description =
       absl::StrCat(parts->listener.tls ? " (TLS" : " (plaintext",
                    parts->exposure.callers_authenticated ? ", callers authenticated)" : ")", " -> Partner Center ",

@@ -35,6 +35,8 @@ struct ServerOptions {
   int max_concurrent_streams = 100;
   int max_streams_per_connection = 100;
   int max_threads = 128;
+  // Fetch the next Partner Center page while the current one is written: one extra thread and page per stream.
+  bool prefetch_pages = true;
 };
 
 class PcusageServer {

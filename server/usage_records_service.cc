@@ -8,11 +8,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "grpcpp/impl/codegen/method_handler.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
+#include "grpcpp/impl/codegen/rpc_service_method.h"
+#include "grpcpp/support/slice.h"
 #include "server/batch_writer.h"
 #include "server/common/error_details.h"
 #include "server/common/guid.h"
 #include "server/common/log.h"
 #include "server/grpc_status.h"
+#include "server/partner_center/prefetched_pages.h"
 
 namespace pcusage {
 namespace {
@@ -55,7 +60,7 @@ absl::Status WritePages(partner_center::PageSource& pages, BatchWriter& batches)
     absl::StatusOr<std::optional<partner_center::FetchedPage>> page = pages.Next();
     if (!page.ok()) return page.status();
     if (!page->has_value()) return absl::OkStatus();
-    if (absl::Status written = batches.WritePage(**std::move(page)); !written.ok()) return written;
+    if (absl::Status written = batches.WritePage(**page); !written.ok()) return written;
   }
 }
 
@@ -77,16 +82,27 @@ struct UsageRecordsService::CallRecord {
 UsageRecordsService::UsageRecordsService(std::shared_ptr<const partner_center::UsageClient> client,
                                          std::shared_ptr<tokens::AccessTokenSource> token_source,
                                          std::shared_ptr<const ResumeTokenCodec> resume_tokens,
-                                         std::shared_ptr<callers::CallGate> gate, absl::Duration max_call_duration)
+                                         std::shared_ptr<callers::CallGate> gate, absl::Duration max_call_duration,
+                                         bool prefetch_pages)
     : client_(std::move(client)),
       token_source_(std::move(token_source)),
       resume_tokens_(std::move(resume_tokens)),
       gate_(std::move(gate)),
-      max_call_duration_(max_call_duration) {}
+      max_call_duration_(max_call_duration),
+      prefetch_pages_(prefetch_pages) {
+  AddMethod(new grpc::internal::RpcServiceMethod(
+      kListUsageRecordsMethod, grpc::internal::RpcMethod::SERVER_STREAMING,
+      new grpc::internal::ServerStreamingHandler<UsageRecordsService, v1::ListUsageRecordsRequest, grpc::ByteBuffer>(
+          [](UsageRecordsService* service, grpc::ServerContext* context, const v1::ListUsageRecordsRequest* request,
+             grpc::ServerWriter<grpc::ByteBuffer>* writer) {
+            return service->ListUsageRecords(context, request, writer);
+          },
+          this)));
+}
 
 grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
                                                    const v1::ListUsageRecordsRequest* request,
-                                                   grpc::ServerWriter<v1::ListUsageRecordsResponse>* writer) {
+                                                   grpc::ServerWriter<grpc::ByteBuffer>* writer) {
   CallRecord record;
   record.started = absl::Now();
   const absl::Time caller_deadline = absl::FromChrono(context->deadline());
@@ -110,7 +126,7 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
 }
 
 absl::Status UsageRecordsService::Stream(grpc::ServerContext& context, const v1::ListUsageRecordsRequest& request,
-                                         grpc::ServerWriter<v1::ListUsageRecordsResponse>& writer, CallRecord& record) {
+                                         grpc::ServerWriter<grpc::ByteBuffer>& writer, CallRecord& record) {
   absl::StatusOr<callers::AdmittedCall> admitted = gate_->Admit(context);
   if (!admitted.ok()) return admitted.status();
   record.caller = admitted->caller_name();
@@ -131,8 +147,13 @@ absl::Status UsageRecordsService::Stream(grpc::ServerContext& context, const v1:
     return token_source_->TokenAfterRejection(rejected, deadline);
   };
   std::unique_ptr<partner_center::PageSource> pages = client_->ListUsageRecords(std::move(call), start->page);
-  BatchWriter batches([&writer](const v1::ListUsageRecordsResponse& response) { return writer.Write(response); },
-                      *batch_size, *resume_tokens_, admitted->resume_identity(), *std::move(start));
+  if (prefetch_pages_) pages = std::make_unique<partner_center::PrefetchedPages>(std::move(pages));
+  BatchWriter batches(
+      [&writer](absl::string_view message) {
+        grpc::Slice slice(message.data(), message.size());
+        return writer.Write(grpc::ByteBuffer(&slice, 1));
+      },
+      *batch_size, *resume_tokens_, admitted->resume_identity(), *std::move(start));
   absl::Status status = WritePages(*pages, batches);
   record.records = batches.records();
   record.pages = batches.pages();

@@ -1,6 +1,8 @@
 // The ListUsageRecords RPC, wiring only: admits the call at the edge (CallGate), validates the request, picks the
 // Partner Center token, then pulls pages from the Partner Center client and hands them to the BatchWriter. No HTTP,
-// no JSON; every failure becomes the caller's status in one place (ToGrpcStatus).
+// no JSON; every failure becomes the caller's status in one place (ToGrpcStatus). Messages leave as the bytes the
+// translator and the BatchWriter wrote: the method is registered with a ByteBuffer writer (as the generated code
+// registers its own, through gRPC's method-handler API), so no record is built as an object or serialized twice.
 #ifndef PCUSAGE_SERVER_USAGE_RECORDS_SERVICE_H_
 #define PCUSAGE_SERVER_USAGE_RECORDS_SERVICE_H_
 
@@ -9,7 +11,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "partnercenter/usage/v1/usage_records.grpc.pb.h"
+#include "grpcpp/impl/codegen/service_type.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/sync_stream.h"
+#include "partnercenter/usage/v1/usage_records.pb.h"
 #include "server/call_watchdog.h"
 #include "server/callers/call_gate.h"
 #include "server/partner_center/usage_client.h"
@@ -24,24 +30,27 @@ inline constexpr int kMaxBatchSize = 1000;
 // Caller metadata naming the MS-CorrelationId to use; also returned in the initial metadata.
 inline constexpr char kCorrelationIdMetadata[] = "x-ms-correlation-id";
 
-class UsageRecordsService final : public partnercenter::usage::v1::UsageRecordsService::Service {
+// The method's full name, as the generated service names it.
+inline constexpr char kListUsageRecordsMethod[] = "/partnercenter.usage.v1.UsageRecordsService/ListUsageRecords";
+
+class UsageRecordsService final : public grpc::Service {
  public:
   UsageRecordsService(std::shared_ptr<const partner_center::UsageClient> client,
                       std::shared_ptr<tokens::AccessTokenSource> token_source,
                       std::shared_ptr<const ResumeTokenCodec> resume_tokens, std::shared_ptr<callers::CallGate> gate,
-                      absl::Duration max_call_duration = absl::Hours(1));
+                      absl::Duration max_call_duration = absl::Hours(1), bool prefetch_pages = true);
 
-  grpc::Status ListUsageRecords(
-      grpc::ServerContext* context, const partnercenter::usage::v1::ListUsageRecordsRequest* request,
-      grpc::ServerWriter<partnercenter::usage::v1::ListUsageRecordsResponse>* writer) override;
+  // Each message written is a serialized partnercenter.usage.v1.ListUsageRecordsResponse.
+  grpc::Status ListUsageRecords(grpc::ServerContext* context,
+                                const partnercenter::usage::v1::ListUsageRecordsRequest* request,
+                                grpc::ServerWriter<grpc::ByteBuffer>* writer);
 
  private:
   struct CallRecord;
 
   // Everything after the correlation id is settled: admission, validation, the token, the stream itself.
   absl::Status Stream(grpc::ServerContext& context, const partnercenter::usage::v1::ListUsageRecordsRequest& request,
-                      grpc::ServerWriter<partnercenter::usage::v1::ListUsageRecordsResponse>& writer,
-                      CallRecord& record);
+                      grpc::ServerWriter<grpc::ByteBuffer>& writer, CallRecord& record);
 
   // Where the stream starts: the first page, or where the request's resume token points, if it was issued to
   // `resume_identity`.
@@ -58,6 +67,8 @@ class UsageRecordsService final : public partnercenter::usage::v1::UsageRecordsS
   // Bounds a call whose caller set no deadline, so a forgotten stream cannot hold a handler thread for ever; the
   // watchdog enforces it even on a handler blocked writing to a caller that stopped reading.
   absl::Duration max_call_duration_;
+  // Whether the next Partner Center page is fetched while the current one is written (PrefetchedPages).
+  bool prefetch_pages_;
   CallWatchdog watchdog_;
 };
 

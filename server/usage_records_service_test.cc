@@ -17,6 +17,7 @@
 #include "google/rpc/status.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "partnercenter/usage/v1/usage_records.grpc.pb.h"
 #include "server/common/guid.h"
 #include "server/http/mock_http_transport.h"
 #include "tests/testing/fake_sleeper.h"

@@ -1,11 +1,11 @@
 #include "server/partner_center/json_scalars.h"
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
 
 namespace pcusage::partner_center {
 namespace {
@@ -21,6 +21,69 @@ absl::string_view ConsumeDigits(absl::string_view& text) {
 
 bool AllZeros(absl::string_view digits) { return digits.find_first_not_of('0') == absl::string_view::npos; }
 
+// -?[0-9]+(.[0-9]+)? : decimal text NormalizeDecimal leaves as it is.
+bool IsPlainDecimal(absl::string_view text) {
+  std::size_t i = (!text.empty() && text.front() == '-') ? 1 : 0;
+  const std::size_t integer_start = i;
+  while (i < text.size() && absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == integer_start) return false;
+  if (i == text.size()) return true;
+  if (text[i] != '.') return false;
+  const std::size_t fraction_start = ++i;
+  while (i < text.size() && absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  return i > fraction_start && i == text.size();
+}
+
+// Consumes exactly `digits` ASCII digits into `value`.
+bool ConsumeNumber(absl::string_view& text, std::size_t digits, int* value) {
+  if (text.size() < digits) return false;
+  int number = 0;
+  for (std::size_t i = 0; i < digits; ++i) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) return false;
+    number = number * 10 + (text[i] - '0');
+  }
+  text.remove_prefix(digits);
+  *value = number;
+  return true;
+}
+
+// Consumes one character that is one of `accepted`.
+bool ConsumeChar(absl::string_view& text, absl::string_view accepted) {
+  if (text.empty() || accepted.find(text.front()) == absl::string_view::npos) return false;
+  text.remove_prefix(1);
+  return true;
+}
+
+// Z, z, +hh:mm or -hh:mm, as minutes east of UTC; nothing at all is UTC too. nullopt for anything else.
+std::optional<int> ConsumeOffset(absl::string_view& text) {
+  if (text.empty()) return 0;
+  if (ConsumeChar(text, "Zz")) return 0;
+  const bool east = text.front() == '+';
+  int hours = 0, minutes = 0;
+  if (!ConsumeChar(text, "+-") || !ConsumeNumber(text, 2, &hours) || !ConsumeChar(text, ":") ||
+      !ConsumeNumber(text, 2, &minutes) || hours > 23 || minutes > 59) {
+    return std::nullopt;
+  }
+  return (east ? 1 : -1) * (hours * 60 + minutes);
+}
+
+bool IsLeapYear(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+int DaysInMonth(int year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
+}
+
+// Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's days_from_civil).
+int64_t DaysFromCivil(int year, int month, int day) {
+  year -= month <= 2 ? 1 : 0;
+  const int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const int64_t year_of_era = year - era * 400;
+  const int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return era * 146097 + day_of_era - 719468;
+}
+
 absl::Status NotADecimal(absl::string_view text) {
   if (text.size() > 40) text = text.substr(0, 40);
   return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a decimal number"));
@@ -29,9 +92,19 @@ absl::Status NotADecimal(absl::string_view text) {
 }  // namespace
 
 absl::StatusOr<std::string> NormalizeDecimal(absl::string_view text) {
+  std::string normalized;
+  if (absl::Status status = NormalizeDecimalTo(text, &normalized); !status.ok()) return status;
+  return normalized;
+}
+
+absl::Status NormalizeDecimalTo(absl::string_view text, std::string* out) {
   if (text.size() > kMaxDecimalTextLength) {
     return absl::InvalidArgumentError(
         absl::StrCat("decimal text of ", text.size(), " characters is longer than ", kMaxDecimalTextLength));
+  }
+  if (IsPlainDecimal(text)) {  // what Partner Center sends nearly always: already normalized
+    out->assign(text.data(), text.size());
+    return absl::OkStatus();
   }
   absl::string_view rest = text;
   absl::string_view sign;
@@ -62,35 +135,52 @@ absl::StatusOr<std::string> NormalizeDecimal(absl::string_view text) {
   }
   if (!rest.empty()) return NotADecimal(text);
 
-  std::string normalized;
-  normalized.reserve(text.size() + 1);
-  if (sign == "-") normalized.push_back('-');
-  absl::StrAppend(&normalized, integer.empty() ? "0" : integer);
-  if (has_point) absl::StrAppend(&normalized, ".", fraction);
+  out->clear();
+  if (sign == "-") out->push_back('-');
+  absl::StrAppend(out, integer.empty() ? "0" : integer);
+  if (has_point) absl::StrAppend(out, ".", fraction);
   if (!exponent.empty() && !AllZeros(exponent)) {
-    absl::StrAppend(&normalized, "E", exponent_sign.empty() ? "+" : exponent_sign, exponent);
+    absl::StrAppend(out, "E", exponent_sign.empty() ? "+" : exponent_sign, exponent);
   }
-  return normalized;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<google::protobuf::Timestamp> ParseRfc3339Timestamp(absl::string_view text) {
-  absl::Time time;
-  std::string error;
-  const std::string input(text);
-  if (!absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*S%Ez", input, &time, &error) &&
-      !absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*S", input, absl::UTCTimeZone(), &time, &error)) {
+  const auto not_rfc3339 = [text] {
     return absl::InvalidArgumentError(absl::StrCat("\"", text.substr(0, 40), "\" is not an RFC 3339 date-time"));
+  };
+  absl::string_view rest = text;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!ConsumeNumber(rest, 4, &year) || !ConsumeChar(rest, "-") || !ConsumeNumber(rest, 2, &month) ||
+      !ConsumeChar(rest, "-") || !ConsumeNumber(rest, 2, &day) || !ConsumeChar(rest, "Tt") ||
+      !ConsumeNumber(rest, 2, &hour) || !ConsumeChar(rest, ":") || !ConsumeNumber(rest, 2, &minute) ||
+      !ConsumeChar(rest, ":") || !ConsumeNumber(rest, 2, &second)) {
+    return not_rfc3339();
   }
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 || minute > 59 ||
+      second > 60) {
+    return not_rfc3339();
+  }
+  int32_t nanos = 0;
+  if (!rest.empty() && rest.front() == '.') {
+    rest.remove_prefix(1);
+    const absl::string_view fraction = ConsumeDigits(rest);
+    if (fraction.empty()) return not_rfc3339();
+    for (std::size_t i = 0; i < 9; ++i) nanos = nanos * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+  }
+  std::optional<int> offset_minutes = ConsumeOffset(rest);
+  if (!offset_minutes.has_value() || !rest.empty()) return not_rfc3339();
+  const int64_t seconds =
+      DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - int64_t{*offset_minutes} * 60;
   // Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
   constexpr int64_t kMinSeconds = -62135596800;
   constexpr int64_t kMaxSeconds = 253402300799;
-  const int64_t seconds = absl::ToUnixSeconds(time);
   if (seconds < kMinSeconds || seconds > kMaxSeconds) {
     return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is outside the years 1 to 9999"));
   }
   google::protobuf::Timestamp timestamp;
   timestamp.set_seconds(seconds);
-  timestamp.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
+  timestamp.set_nanos(nanos);
   return timestamp;
 }
 

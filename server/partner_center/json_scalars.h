@@ -21,9 +21,13 @@ inline constexpr std::size_t kMaxDecimalTextLength = 256;
 // ("2.5e8" -> "2.5E+8"), and an all-zero exponent dropped. INVALID_ARGUMENT for anything else.
 absl::StatusOr<std::string> NormalizeDecimal(absl::string_view text);
 
-// Parses an RFC 3339 date-time such as "2019-05-28T16:47:45.4430149-07:00" (any number of fractional digits up
-// to nanoseconds, 'Z' or a numeric offset). A date-time without an offset is taken as UTC, as Partner Center's
-// servers run in UTC. INVALID_ARGUMENT for anything else, or for a time outside Timestamp's range (years 1-9999).
+// NormalizeDecimal into `out` (replacing its contents), without an allocation of its own.
+absl::Status NormalizeDecimalTo(absl::string_view text, std::string* out);
+
+// Parses an RFC 3339 date-time such as "2019-05-28T16:47:45.4430149-07:00" (any number of fractional digits,
+// kept to the nanosecond; 'Z' or a numeric offset +hh:mm; 'T' and 'Z' in either case). A date-time without an
+// offset is taken as UTC, as Partner Center's servers run in UTC. A leap second (:60) is the second after :59.
+// INVALID_ARGUMENT for anything else, or for a time outside Timestamp's range (years 1-9999).
 absl::StatusOr<google::protobuf::Timestamp> ParseRfc3339Timestamp(absl::string_view text);
 
 }  // namespace pcusage::partner_center

@@ -25,6 +25,10 @@ class PageSource {
   // The next page, in order; nullopt after the last one. Every record of the collection is in exactly one page
   // returned. An error ends the source: later calls return it again and fetch nothing.
   virtual absl::StatusOr<std::optional<FetchedPage>> Next() = 0;
+
+  // Makes a Next() running on another thread return CANCELLED as soon as it can, and every later one at once.
+  // Safe to call from any thread, any number of times.
+  virtual void Cancel() = 0;
 };
 
 }  // namespace pcusage::partner_center

@@ -1,6 +1,7 @@
 #include "server/partner_center/usage_client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -82,7 +83,14 @@ absl::Status CheckOptions(const UsageClientOptions& options) {
 class LiveWalk final : public PageSource {
  public:
   LiveWalk(const UsageClient& client, ListCall call, PagePosition start)
-      : client_(client), call_(std::move(call)), position_(std::move(start)) {}
+      : client_(client), call_(std::move(call)), position_(std::move(start)) {
+    // Cancel() stops transfers and waits the same way the caller's own cancellation does.
+    call_.is_cancelled = [this, caller_left = std::move(call_.is_cancelled)] {
+      return cancelled_.load() || (caller_left && caller_left());
+    };
+  }
+
+  void Cancel() override { cancelled_.store(true); }
 
   absl::StatusOr<std::optional<FetchedPage>> Next() override {
     if (!status_.ok()) return status_;
@@ -190,6 +198,7 @@ class LiveWalk final : public PageSource {
   }
 
   const UsageClient& client_;
+  std::atomic<bool> cancelled_{false};
   ListCall call_;                         // a 401 may renew its token
   std::optional<PagePosition> position_;  // the next page to fetch; unset after the last one or an error
   absl::Status status_;

@@ -3,7 +3,9 @@
 #ifndef PCUSAGE_SERVER_PARTNER_CENTER_USAGE_RECORDS_PARSER_H_
 #define PCUSAGE_SERVER_PARTNER_CENTER_USAGE_RECORDS_PARSER_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,18 +24,72 @@ struct NextPageLink {
   std::vector<http::HttpHeader> headers;
 };
 
+// The records of one page, already in protobuf wire format: the translator writes each record's bytes once, as a
+// `usage_records` entry of ListUsageRecordsResponse (tag, length, CustomerMonthlyUsageRecord), back to back, so a
+// batch of consecutive records is one contiguous run of bytes that goes to the caller as it is. Parsed records are
+// decoded only when asked for (tests and tools), never on the streaming path.
+class PageRecords {
+ public:
+  using Record = partnercenter::usage::v1::CustomerMonthlyUsageRecord;
+
+  std::size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+
+  // Records [begin, end) as consecutive `usage_records` entries of a ListUsageRecordsResponse.
+  absl::string_view Entries(std::size_t begin, std::size_t end) const;
+  // The resource id of record `i` (what resume fingerprints are made of).
+  absl::string_view ResourceId(std::size_t i) const {
+    return absl::string_view(resource_ids_).substr(entries_[i].resource_id_offset, entries_[i].resource_id_size);
+  }
+
+  // Record `i`, parsed; all records are decoded on first use.
+  const Record& operator[](std::size_t i) const { return Decoded()[i]; }
+  auto begin() const { return Decoded().begin(); }
+  auto end() const { return Decoded().end(); }
+
+  // Appends one record, given as its serialized CustomerMonthlyUsageRecord and its resource id.
+  void AppendSerialized(absl::string_view record, absl::string_view resource_id);
+  // Appends one record (for tests and tools that build pages).
+  void Append(const Record& record);
+  void Clear();
+  // Makes room for `bytes` of serialized records (a page's records take somewhat less than its JSON).
+  void Reserve(std::size_t bytes);
+
+  // The bytes the records take, for memory accounting.
+  std::size_t bytes() const { return wire_.size() + resource_ids_.size() + entries_.size() * sizeof(Entry); }
+
+ private:
+  struct Entry {
+    std::size_t offset;  // of the entry (tag included) in wire_
+    std::size_t size;
+    std::size_t resource_id_offset;  // in resource_ids_
+    std::size_t resource_id_size;
+  };
+  const std::vector<Record>& Decoded() const;
+
+  std::string wire_;
+  std::string resource_ids_;  // every record's resource id, back to back
+  std::vector<Entry> entries_;
+  mutable std::vector<Record> decoded_;  // filled by Decoded(), for the accessors above
+};
+
 struct UsageRecordsPage {
   // Every item of the page, in order.
-  std::vector<partnercenter::usage::v1::CustomerMonthlyUsageRecord> records;
+  PageRecords records;
   // The page's `totalCount`, Partner Center's own figure (not the item count).
   std::optional<int64_t> total_count;
   // Absent on the last page.
   std::optional<NextPageLink> next;
 };
 
-// Parses a page with nlohmann/json's SAX interface, translating each item as soon as it is complete. Unknown
-// fields are ignored and `null` means absent. A value of the wrong type, malformed JSON, or a page that is not a
-// collection gives INVALID_ARGUMENT naming the field path, e.g. "items[1].budget.amount: ...".
+// The deepest nesting accepted where records are read (a record's fields, `links`); Partner Center's go 4 deep.
+inline constexpr int kMaxKeptDepth = 16;
+
+// Translates a page straight from the JSON text (simdjson On-Demand) into protobuf wire format, with no tree and no
+// message objects: each number's source text kept, unknown members skipped without being stored (however large or
+// deep), `null` as absent, member names matched case-insensitively, and of a member sent twice the last one counts.
+// A value of the wrong type, malformed JSON (invalid UTF-8 included), or a page that is not a collection gives
+// INVALID_ARGUMENT naming the field path, e.g. "items[1].budget.amount: ...".
 absl::StatusOr<UsageRecordsPage> ParseUsageRecordsPage(absl::string_view json);
 
 }  // namespace pcusage::partner_center
