@@ -253,5 +253,45 @@ TEST(UsageRecordsParserTest, ErrorInALaterRecordDropsThePageNotSilentlyARecord) 
   EXPECT_THAT(std::string(page.status().message()), HasSubstr("items[1].totalCost"));
 }
 
+TEST(UsageRecordsParserTest, OfAMemberSentTwiceTheLastOneCounts) {
+  UsageRecordsPage page = ParseOk(R"({"items": [{"resourceId": "first"}], "items": [
+      {"resourceId": "r1", "totalCost": 1, "totalCost": 2.50, "ResourceId": "r1-again",
+       "budget": {"amount": 5, "attributes": {"objectType": "SpendingBudget"}}, "budget": {"amount": null},
+       "percentUsed": 7, "percentUsed": null}]})");
+  ASSERT_EQ(page.records.size(), 1u);
+  const auto& record = page.records[0];
+  EXPECT_EQ(record.resource_id(), "r1-again");
+  EXPECT_EQ(record.total_cost().value(), "2.50");
+  EXPECT_TRUE(record.has_budget());
+  EXPECT_FALSE(record.budget().has_amount());
+  EXPECT_EQ(record.budget().object_type(), "");
+  EXPECT_FALSE(record.has_percent_used());
+}
+
+TEST(UsageRecordsParserTest, ANegativeZeroIntegerKeepsItsSign) {
+  EXPECT_EQ(ParseOk(PageWith(R"({"totalCost": -0})")).records[0].total_cost().value(), "-0");
+}
+
+TEST(UsageRecordsParserTest, TheBytesAreWhatProtobufWouldWrite) {
+  for (const std::string& json :
+       {ReadRunfile("tests/emulator/data/sample-usagerecords-response.json"),
+        std::string(R"({"items": [{"lastModifiedDate": "1969-12-31T23:59:59.9Z", "isUpgraded": false,
+                        "budget": {}, "usageSpendingBudget": {"amount": "1e-7"}, "name": ""}]})")}) {
+    UsageRecordsPage page = ParseOk(json);
+    partnercenter::usage::v1::ListUsageRecordsResponse canonical;
+    for (const auto& record : page.records) *canonical.add_usage_records() = record;
+    EXPECT_EQ(std::string(page.records.Entries(0, page.records.size())), canonical.SerializeAsString());
+    for (std::size_t i = 0; i < page.records.size(); ++i)
+      EXPECT_EQ(page.records.ResourceId(i), page.records[i].resource_id());
+  }
+}
+
+TEST(UsageRecordsParserTest, MembersPcusageDoesNotReadAreCheckedForStructureOnly) {
+  // Their brackets, strings and UTF-8 must be valid; their atoms are not read, so not checked either.
+  EXPECT_TRUE(ParseUsageRecordsPage(R"({"future": [NaN, 01], "items": []})").ok());
+  EXPECT_FALSE(ParseUsageRecordsPage(std::string(R"({"future": [1, ")") + "\xff" + R"("], "items": []})").ok());
+  EXPECT_FALSE(ParseUsageRecordsPage(R"({"future": [1, 2, "items": []})").ok());
+}
+
 }  // namespace
 }  // namespace pcusage::partner_center
