@@ -12,9 +12,10 @@ namespace pcusage {
 namespace v1 = ::partnercenter::usage::v1;
 
 BatchWriter::BatchWriter(MessageSink sink, int batch_size, const ResumeTokenCodec& resume_tokens, std::string caller,
-                         StreamPosition start)
+                         StreamPosition start, std::size_t max_record_bytes)
     : sink_(std::move(sink)),
       batch_size_(batch_size),
+      max_record_bytes_(max_record_bytes),
       resume_tokens_(resume_tokens),
       caller_(std::move(caller)),
       start_(std::move(start)) {}
@@ -52,7 +53,7 @@ absl::StatusOr<std::size_t> BatchWriter::SkipDelivered(const partner_center::Fet
 absl::Status BatchWriter::WriteBatches(const partner_center::FetchedPage& fetched, std::size_t next) {
   const partner_center::PageRecords& records = fetched.page.records;
   while (next < records.size() || messages_ == 0) {
-    const std::size_t end = std::min(records.size(), next + static_cast<std::size_t>(batch_size_));
+    const std::size_t end = BatchEnd(records, next);
     for (std::size_t i = next; i < end; ++i) fingerprint_ = ExtendFingerprint(fingerprint_, records.ResourceId(i));
     // The records' bytes as the translator wrote them, then the message's own fields.
     const absl::string_view entries = records.Entries(next, end);
@@ -72,6 +73,18 @@ absl::Status BatchWriter::WriteBatches(const partner_center::FetchedPage& fetche
     next = end;
   }
   return absl::OkStatus();
+}
+
+std::size_t BatchWriter::BatchEnd(const partner_center::PageRecords& records, std::size_t next) const {
+  const std::size_t most = std::min(records.size(), next + static_cast<std::size_t>(batch_size_));
+  std::size_t end = next;
+  std::size_t bytes = 0;
+  while (end < most) {
+    bytes += records.Entries(end, end + 1).size();
+    if (bytes > max_record_bytes_ && end > next) break;
+    ++end;
+  }
+  return end;
 }
 
 StreamPosition BatchWriter::PositionAfter(const partner_center::FetchedPage& fetched, std::size_t delivered) const {

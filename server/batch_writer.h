@@ -1,7 +1,8 @@
-// Turns pages into the messages of one ListUsageRecords stream: batches of at most `batch_size` records (a message
-// never spans two Partner Center pages), each with the signed resume token of the position after it. Resume
-// bookkeeping lives here: a resumed stream skips the records of its first page that the token says were
-// delivered, after checking that page still starts with the same customers. Knows nothing of gRPC.
+// Turns pages into the messages of one ListUsageRecords stream: batches of at most `batch_size` records and
+// `max_record_bytes` bytes of them (at least one record; a message never spans two Partner Center pages), each with the
+// signed resume token of the position after it. Resume bookkeeping lives here: a resumed stream skips the records of
+// its first page that the token says were delivered, after checking that page still starts with the same customers.
+// Knows nothing of gRPC.
 #ifndef PCUSAGE_SERVER_BATCH_WRITER_H_
 #define PCUSAGE_SERVER_BATCH_WRITER_H_
 
@@ -17,6 +18,9 @@
 
 namespace pcusage {
 
+// The most bytes a message's records take: well under the 4 MiB gRPC clients accept by default.
+inline constexpr std::size_t kMaxMessageRecordBytes = 1 << 20;
+
 class BatchWriter {
  public:
   // Sends one message, a serialized ListUsageRecordsResponse; false when the caller has gone away.
@@ -25,7 +29,7 @@ class BatchWriter {
   // `caller` is whom the resume tokens belong to (empty when callers are not authenticated); `start` is where the
   // stream starts (skip_records > 0 for a stream resumed inside a page).
   BatchWriter(MessageSink sink, int batch_size, const ResumeTokenCodec& resume_tokens, std::string caller,
-              StreamPosition start);
+              StreamPosition start, std::size_t max_record_bytes = kMaxMessageRecordBytes);
 
   // Writes `fetched`'s records. The first message of the stream is always sent, even for an empty page, and
   // carries Partner Center's totalCount. FAILED_PRECONDITION (RESUME_TOKEN_EXPIRED) when the first page of a
@@ -40,11 +44,14 @@ class BatchWriter {
   // the first record to send.
   absl::StatusOr<std::size_t> SkipDelivered(const partner_center::FetchedPage& fetched);
   absl::Status WriteBatches(const partner_center::FetchedPage& fetched, std::size_t next);
+  // Where the batch starting at record `next` ends: batch_size records, or fewer to stay under max_record_bytes.
+  std::size_t BatchEnd(const partner_center::PageRecords& records, std::size_t next) const;
   // The position after the first `delivered` records of `fetched`: inside the page, or the start of the next one.
   StreamPosition PositionAfter(const partner_center::FetchedPage& fetched, std::size_t delivered) const;
 
   MessageSink sink_;
   int batch_size_;
+  std::size_t max_record_bytes_;
   const ResumeTokenCodec& resume_tokens_;
   std::string caller_;
   StreamPosition start_;

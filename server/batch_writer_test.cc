@@ -34,13 +34,13 @@ partner_center::FetchedPage MakePage(int number, const std::vector<std::string>&
 
 class BatchWriterTest : public ::testing::Test {
  protected:
-  BatchWriter Writer(int batch_size, StreamPosition start = {}) {
+  BatchWriter Writer(int batch_size, StreamPosition start = {}, std::size_t max_record_bytes = kMaxMessageRecordBytes) {
     return BatchWriter(
         [this](absl::string_view serialized) {
           EXPECT_TRUE(messages_.emplace_back().ParseFromString(std::string(serialized)));
           return accept_;
         },
-        batch_size, *codec_, "alice", std::move(start));
+        batch_size, *codec_, "alice", std::move(start), max_record_bytes);
   }
 
   std::vector<std::vector<std::string>> Batches() const {
@@ -119,6 +119,17 @@ TEST_F(BatchWriterTest, ACallerThatWentAwayEndsTheStream) {
   EXPECT_EQ(GetErrorInfo(status)->reason(), "CALL_CANCELLED");
   EXPECT_EQ(messages_.size(), 1u);
   EXPECT_EQ(writer.records(), 0);
+}
+
+TEST_F(BatchWriterTest, MessagesAreBoundedByBytesTooButCarryAtLeastOneRecord) {
+  // Each record takes 6 bytes: its entry's tag and length, then the resource id field (tag, length, "rN").
+  BatchWriter writer = Writer(100, {}, /*max_record_bytes=*/15);
+  ASSERT_TRUE(writer.WritePage(MakePage(1, {"r1", "r2", "r3", "r4", "r5"}, false)).ok());
+  EXPECT_THAT(Batches(), ElementsAre(ElementsAre("r1", "r2"), ElementsAre("r3", "r4"), ElementsAre("r5")));
+  messages_.clear();
+  BatchWriter tiny = Writer(100, {}, /*max_record_bytes=*/1);
+  ASSERT_TRUE(tiny.WritePage(MakePage(1, {"r1", "r2"}, false)).ok());
+  EXPECT_THAT(Batches(), ElementsAre(ElementsAre("r1"), ElementsAre("r2")));
 }
 
 }  // namespace

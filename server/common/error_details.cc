@@ -1,5 +1,6 @@
 #include "server/common/error_details.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -49,6 +50,8 @@ absl::Status WithErrorMetadata(absl::Status status, absl::string_view key, absl:
 
 absl::Status WithRetryInfo(absl::Status status, absl::Duration delay) {
   if (status.ok()) return status;
+  // google.protobuf.Duration's range is +-10,000 years; a wait is never negative, and nobody waits a day.
+  delay = std::clamp(delay, absl::ZeroDuration(), kMaxRetryDelay);
   google::rpc::RetryInfo info;
   const int64_t seconds = absl::IDivDuration(delay, absl::Seconds(1), &delay);
   info.mutable_retry_delay()->set_seconds(seconds);

@@ -52,7 +52,11 @@ absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
 // Adds one metadata entry to the status's ErrorInfo (creating none if it has none). OK stays OK.
 absl::Status WithErrorMetadata(absl::Status status, absl::string_view key, absl::string_view value);
 
-// `status` with a RetryInfo asking the caller to wait `delay` before retrying. OK stays OK.
+// The longest wait a RetryInfo suggests.
+inline constexpr absl::Duration kMaxRetryDelay = absl::Hours(24);
+
+// `status` with a RetryInfo asking the caller to wait `delay` (clamped to 0..kMaxRetryDelay, so always a valid
+// google.protobuf.Duration) before retrying. OK stays OK.
 absl::Status WithRetryInfo(absl::Status status, absl::Duration delay);
 
 // `status` with `text` appended to its message; code and details are kept. OK stays OK.

@@ -52,5 +52,19 @@ TEST(ErrorDetailsTest, OkStaysOkAndPlainStatusesHaveNoDetails) {
   EXPECT_FALSE(GetErrorInfo(WithErrorMetadata(absl::InternalError("plain"), "k", "v")).has_value());
 }
 
+TEST(ErrorDetailsTest, RetryInfoIsAlwaysAValidDuration) {
+  for (const auto& [delay, seconds] : {std::pair<absl::Duration, int64_t>{absl::InfiniteDuration(), 86400},
+                                       {absl::Seconds(99999999999), 86400},
+                                       {-absl::Seconds(5), 0},
+                                       {-absl::InfiniteDuration(), 0},
+                                       {absl::Milliseconds(1500), 1}}) {
+    std::optional<google::rpc::RetryInfo> info = GetRetryInfo(WithRetryInfo(absl::UnavailableError("x"), delay));
+    ASSERT_TRUE(info.has_value());
+    EXPECT_EQ(info->retry_delay().seconds(), seconds) << delay;
+    EXPECT_GE(info->retry_delay().nanos(), 0) << delay;
+    EXPECT_LT(info->retry_delay().nanos(), 1000000000) << delay;
+  }
+}
+
 }  // namespace
 }  // namespace pcusage

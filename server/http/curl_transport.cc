@@ -1,6 +1,7 @@
 #include "server/http/curl_transport.h"
 
 #include <curl/curl.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -203,8 +204,12 @@ CURLcode Configure(CURL* curl, const HttpRequest& request, const CurlTransportOp
 }
 
 // Why a transfer produced no complete response (see HttpTransport::Send), or OK when it did.
-absl::Status TransferFailure(const Transfer& transfer, CURLcode code, const char* error, const std::string& where,
-                             std::size_t max_response_bytes) {
+bool IsHttpUrl(absl::string_view url) {
+  return absl::StartsWithIgnoreCase(url, "http://") || absl::StartsWithIgnoreCase(url, "https://");
+}
+
+absl::Status TransferFailure(const Transfer& transfer, CURLcode code, const char* error, absl::string_view url,
+                             const std::string& where, std::size_t max_response_bytes) {
   switch (transfer.abort) {
     case Transfer::Abort::kCancelled:
       return absl::CancelledError(absl::StrCat(where, " cancelled"));
@@ -220,8 +225,12 @@ absl::Status TransferFailure(const Transfer& transfer, CURLcode code, const char
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
       return absl::DeadlineExceededError(absl::StrCat(where, " timed out: ", detail));
-    case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
+      if (IsHttpUrl(url)) {  // then the answer was the problem: HTTP/0.9, or not HTTP at all
+        return absl::InternalError(absl::StrCat(where, ": the answer is not HTTP/1.x or HTTP/2: ", detail));
+      }
+      return absl::InvalidArgumentError(absl::StrCat(where, ": bad URL: ", detail));
+    case CURLE_URL_MALFORMAT:
       return absl::InvalidArgumentError(absl::StrCat(where, ": bad URL: ", detail));
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
@@ -232,6 +241,15 @@ absl::Status TransferFailure(const Transfer& transfer, CURLcode code, const char
     default:
       return absl::UnavailableError(absl::StrCat(where, " failed: ", detail));
   }
+}
+
+// Whether the idle connection of `curl` has bytes (or an end) waiting that no request asked for. A peer that sends
+// past a response's end would otherwise answer the next request, perhaps another call's, with them.
+bool HasUnreadBytes(CURL* curl) {
+  curl_socket_t socket = CURL_SOCKET_BAD;
+  if (curl_easy_getinfo(curl, CURLINFO_ACTIVESOCKET, &socket) != CURLE_OK || socket == CURL_SOCKET_BAD) return false;
+  pollfd idle = {socket, POLLIN, 0};
+  return poll(&idle, 1, 0) > 0;
 }
 
 }  // namespace
@@ -246,13 +264,16 @@ CurlTransport::~CurlTransport() {
 }
 
 CurlTransport::Handle* CurlTransport::AcquireHandle() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!idle_handles_.empty()) {
-      Handle* handle = idle_handles_.back();
+  for (;;) {
+    Handle* handle = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      if (idle_handles_.empty()) break;
+      handle = idle_handles_.back();
       idle_handles_.pop_back();
-      return handle;
     }
+    if (!HasUnreadBytes(handle)) return handle;
+    curl_easy_cleanup(handle);  // closes the connection with it
   }
   return curl_easy_init();
 }
@@ -291,7 +312,8 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
     return absl::InternalError(absl::StrCat(where, ": configuring libcurl failed: ", curl_easy_strerror(code)));
   }
   code = curl_easy_perform(curl);
-  if (absl::Status failed = TransferFailure(transfer, code, error, where, options_.max_response_bytes); !failed.ok()) {
+  if (absl::Status failed = TransferFailure(transfer, code, error, request.url, where, options_.max_response_bytes);
+      !failed.ok()) {
     return failed;
   }
   long status_code = 0;  // NOLINT(google-runtime-int): libcurl's type.

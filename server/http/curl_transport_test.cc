@@ -425,6 +425,117 @@ TEST_F(CurlTransportTest, RejectsOtherSchemesAndMalformedUrls) {
   }
 }
 
+// Answers each request on each connection with the next of `responses`, as raw bytes; counts the connections.
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::vector<std::string> responses) : responses_(std::move(responses)) {
+    listen_fd_ = BindLoopback();
+    if (listen_fd_ < 0 || listen(listen_fd_, 4) != 0) return;
+    port_ = BoundPort(listen_fd_);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedServer() {
+    if (listen_fd_ >= 0) shutdown(listen_fd_, SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    if (listen_fd_ >= 0) close(listen_fd_);
+  }
+  int port() const { return port_; }
+  int connections() {
+    if (thread_.joinable()) thread_.join();
+    return connections_;
+  }
+
+ private:
+  void Serve() {
+    std::size_t next = 0;
+    while (next < responses_.size()) {
+      const int fd = accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;
+      ++connections_;
+      timeval receive_timeout = {2, 0};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receive_timeout, sizeof(receive_timeout));
+      std::string received;
+      char buffer[4096];
+      while (next < responses_.size()) {
+        const std::size_t end = received.find("\r\n\r\n");
+        if (end == std::string::npos) {
+          const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+          if (n <= 0) break;  // the client closed this connection: expect a new one
+          received.append(buffer, static_cast<std::size_t>(n));
+          continue;
+        }
+        received.erase(0, end + 4);
+        // "\f" splits a response into what is sent at once and what follows 50 ms later.
+        const std::string& response = responses_[next];
+        const std::size_t split = response.find('\f');
+        send(fd, response.data(), std::min(split, response.size()), MSG_NOSIGNAL);
+        if (split != std::string::npos) {
+          absl::SleepFor(absl::Milliseconds(50));
+          send(fd, response.data() + split + 1, response.size() - split - 1, MSG_NOSIGNAL);
+        }
+        ++next;
+      }
+      close(fd);
+    }
+  }
+
+  std::vector<std::string> responses_;
+  int listen_fd_ = -1;
+  int port_ = -1;
+  int connections_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(CurlTransportTest, AnAnswerThatIsNotHttpIsInternal) {
+  OneShotServer server("hello, this is not HTTP\r\n");
+  HttpRequest request;
+  request.url = absl::StrCat("http://127.0.0.1:", server.port(), "/x");
+  absl::StatusOr<HttpResponse> response = transport_->Send(request);
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kInternal) << response.status();
+  EXPECT_THAT(std::string(response.status().message()), HasSubstr("not HTTP/1.x"));
+}
+
+TEST_F(CurlTransportTest, BytesPastTheBodyNeverAnswerTheNextRequest) {
+  ScriptedServer server(
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirstHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nLEFTOVER",
+       "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"});
+  HttpRequest request;
+  request.url = absl::StrCat("http://127.0.0.1:", server.port(), "/x");
+  absl::StatusOr<HttpResponse> first = transport_->Send(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->body, "first");
+  absl::StatusOr<HttpResponse> second = transport_->Send(request);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->body, "second");
+  EXPECT_EQ(server.connections(), 2);  // the connection that sent too much was not used again
+}
+
+TEST_F(CurlTransportTest, BytesArrivingAfterTheBodyNeverAnswerTheNextRequest) {
+  ScriptedServer server(
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst\fHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nLEFTOVER",
+       "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"});
+  HttpRequest request;
+  request.url = absl::StrCat("http://127.0.0.1:", server.port(), "/x");
+  absl::StatusOr<HttpResponse> first = transport_->Send(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::SleepFor(absl::Milliseconds(100));  // the stray bytes are waiting on the idle connection
+  absl::StatusOr<HttpResponse> second = transport_->Send(request);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->body, "second");
+}
+
+TEST_F(CurlTransportTest, ContradictoryContentLengthsAreNotAnAnswer) {
+  ScriptedServer server({"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 13\r\n\r\nfirstLEFTOVER!",
+                         "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"});
+  HttpRequest request;
+  request.url = absl::StrCat("http://127.0.0.1:", server.port(), "/x");
+  absl::StatusOr<HttpResponse> first = transport_->Send(request);
+  EXPECT_FALSE(first.ok() && first->body == "first") << "a framing the peer contradicts was trusted";
+  absl::StatusOr<HttpResponse> second = transport_->Send(request);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->body, "second");
+}
+
 TEST_F(CurlTransportTest, ReusesConnectionAcrossGets) {
   absl::StatusOr<HttpResponse> first = Get("/peer");
   absl::StatusOr<HttpResponse> second = Get("/peer");

@@ -276,6 +276,13 @@ absl::StatusOr<std::string> UsageClient::ResolveNextUri(absl::string_view uri) c
 }
 
 absl::StatusOr<PagePosition> UsageClient::NextPosition(const NextPageLink& link, int page_number) const {
+  std::size_t link_bytes = link.uri.size();
+  for (const http::HttpHeader& header : link.headers) link_bytes += header.name.size() + header.value.size();
+  if (link_bytes > kMaxNextLinkBytes) {
+    return absl::InternalError(absl::StrCat("Partner Center's links.next on page ", page_number, " takes ",
+                                            link_bytes, " bytes; more than ", kMaxNextLinkBytes,
+                                            " is not followed (nor put in a resume token)"));
+  }
   absl::StatusOr<std::string> url = ResolveNextUri(link.uri);
   if (!url.ok()) return url.status();
   PagePosition next;

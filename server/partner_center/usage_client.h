@@ -20,6 +20,10 @@
 
 namespace pcusage::partner_center {
 
+// The most a links.next (URI and headers together) may take: it is sent as request headers, and every resume token
+// of the following page carries it. Partner Center's continuation tokens take a few hundred bytes.
+inline constexpr std::size_t kMaxNextLinkBytes = 16 << 10;
+
 struct UsageClientOptions {
   // Partner Center's API root, without the version segment.
   std::string base_url = "https://api.partnercenter.microsoft.com";

@@ -523,6 +523,17 @@ TEST_F(UsageClientTest, RefusesNextUrisThatLeaveTheApiHost) {
   }
 }
 
+TEST_F(UsageClientTest, AnOversizedContinuationIsRefusedNotSentOrRetried) {
+  auto client = MakeClient();
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(JsonResponse(Page({"a"}, std::string(1 << 20, 't')))));
+  std::vector<std::vector<std::string>> pages;
+  absl::Status status = List(*client, &pages);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("is not followed"));
+  EXPECT_TRUE(pages.empty());  // like any unusable links.next, it fails the page that carries it
+  EXPECT_TRUE(sleeper_->sleeps().empty());
+}
+
 TEST_F(UsageClientTest, NextLinkToAnotherHostIsNotFollowed) {
   auto client = MakeClient();
   EXPECT_CALL(*transport_, Send(_))

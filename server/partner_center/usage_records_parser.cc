@@ -515,6 +515,10 @@ absl::Status ReadRecord(od::value& item, const Path& path, Slot (&slots)[kRecord
   if (!status.ok()) return status;
   encoded->resize(std::max(encoded->size(), RecordBound(slots)));
   const char* end = EncodeRecord(slots, encoded->data());
+  if (const auto size = static_cast<std::size_t>(end - encoded->data()); size > kMaxRecordBytes) {
+    return FieldError(
+        path, absl::StrCat("the record takes ", size, " bytes; pcusage sends records of at most ", kMaxRecordBytes));
+  }
   const Slot& resource_id = slots[kResourceIdField];
   records->AppendSerialized(absl::string_view(encoded->data(), static_cast<std::size_t>(end - encoded->data())),
                             resource_id.present ? resource_id.text : absl::string_view());

@@ -82,14 +82,18 @@ struct UsageRecordsPage {
   std::optional<NextPageLink> next;
 };
 
+// The largest record accepted, serialized; Partner Center's take about a kilobyte. A bound, so that a message of
+// records always fits in what gRPC clients accept (4 MiB by default).
+inline constexpr std::size_t kMaxRecordBytes = 256 << 10;
+
 // The deepest nesting accepted where records are read (a record's fields, `links`); Partner Center's go 4 deep.
 inline constexpr int kMaxKeptDepth = 16;
 
 // Translates a page straight from the JSON text (simdjson On-Demand) into protobuf wire format, with no tree and no
 // message objects: each number's source text kept, unknown members skipped without being stored (however large or
 // deep), `null` as absent, member names matched case-insensitively, and of a member sent twice the last one counts.
-// A value of the wrong type, malformed JSON (invalid UTF-8 included), or a page that is not a collection gives
-// INVALID_ARGUMENT naming the field path, e.g. "items[1].budget.amount: ...".
+// A value of the wrong type, a record larger than kMaxRecordBytes, malformed JSON (invalid UTF-8 included), or a
+// page that is not a collection gives INVALID_ARGUMENT naming the field path, e.g. "items[1].budget.amount: ...".
 absl::StatusOr<UsageRecordsPage> ParseUsageRecordsPage(absl::string_view json);
 
 }  // namespace pcusage::partner_center

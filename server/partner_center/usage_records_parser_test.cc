@@ -293,5 +293,11 @@ TEST(UsageRecordsParserTest, MembersPcusageDoesNotReadAreCheckedForStructureOnly
   EXPECT_FALSE(ParseUsageRecordsPage(R"({"future": [1, 2, "items": []})").ok());
 }
 
+TEST(UsageRecordsParserTest, ARecordTooLargeToSendIsAnError) {
+  absl::Status status = ParseError(PageWith(R"({"resourceName": ")" + std::string(kMaxRecordBytes, 'n') + R"("})"));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("items[0]: the record takes"));
+}
+
 }  // namespace
 }  // namespace pcusage::partner_center

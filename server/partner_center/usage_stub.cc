@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "server/common/error_details.h"
 #include "server/common/log.h"
 #include "server/common/printable.h"
@@ -67,11 +68,21 @@ PageAttempt HttpFailure(const PageRequest& request, const http::HttpResponse& re
   return {std::move(failure), kind, retry_after};
 }
 
+// Whether a Content-Type names JSON: application/json, or any type/subtype+json (parameters such as charset aside).
+bool IsJsonMediaType(absl::string_view content_type) {
+  const absl::string_view media_type = absl::StripAsciiWhitespace(content_type.substr(0, content_type.find(';')));
+  const std::size_t slash = media_type.find('/');
+  if (slash == absl::string_view::npos) return false;
+  const absl::string_view subtype = media_type.substr(slash + 1);
+  return absl::EqualsIgnoreCase(media_type, "application/json") ||
+         (subtype.size() > 5 && absl::EndsWithIgnoreCase(subtype, "+json"));
+}
+
 // A 2xx answer: the page, or INTERNAL when it is not one.
 PageAttempt ReadPage(const PageRequest& request, const http::HttpResponse& response) {
   const std::map<std::string, std::string> metadata = PageMetadata(request);
   if (std::optional<std::string> content_type = response.Header("content-type");
-      content_type.has_value() && !absl::StrContains(absl::AsciiStrToLower(*content_type), "json")) {
+      content_type.has_value() && !IsJsonMediaType(*content_type)) {
     return {WithErrorInfo(absl::InternalError(absl::StrCat("Partner Center answered ", PageName(request),
                                                            " with Content-Type ", Printable(*content_type, 64),
                                                            ", not JSON [MS-RequestId ", request.request_id, "]")),
@@ -127,6 +138,17 @@ http::Attempt<UsageRecordsPage> RestUsageStub::FetchPage(const PageRequest& requ
   if (!response.ok()) {
     LogWarning(DescribePageRequest(request), attempt, " failed after ", took, ": ", response.status().message());
     return TransportFailure(request, response.status());
+  }
+  if (std::optional<std::string> echoed = response->Header("ms-requestid");
+      echoed.has_value() && !absl::EqualsIgnoreCase(*echoed, request.request_id)) {
+    // Partner Center echoes the request's id: this answer belongs to another request (a confused proxy, or bytes
+    // left on a connection). Never deliver it; a retry goes out on a fresh connection.
+    LogWarning(DescribePageRequest(request), attempt, " -> an answer to MS-RequestId ", Printable(*echoed, 64));
+    return {WithErrorInfo(absl::UnavailableError(absl::StrCat(
+                              "Partner Center's answer to ", PageName(request), " names another request (MS-RequestId ",
+                              Printable(*echoed, 64), ", not ", request.request_id, ")")),
+                          reason::kPartnerCenterUnreachable, PageMetadata(request)),
+            http::FailureKind::kConnection};
   }
   if (response->status_code < 200 || response->status_code > 299) {
     LogWarning(DescribePageRequest(request), attempt, " -> HTTP ", response->status_code, " in ", took);

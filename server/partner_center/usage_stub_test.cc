@@ -168,5 +168,41 @@ TEST_F(UsageStubTest, AnAnswerThatIsNotAPageIsPermanentAndNamesWhy) {
   }
 }
 
+TEST_F(UsageStubTest, OnlyJsonMediaTypesAreRead) {
+  const std::pair<const char*, bool> types[] = {
+      {"application/json", true},
+      {"application/json; charset=utf-8", true},
+      {"Application/JSON", true},
+      {"application/problem+json", true},
+      {"text/html; x=notjson", false},
+      {"text/json-ish", false},
+      {"application/jsonp", false},
+      {"json", false},
+      {"", false},
+  };
+  for (const auto& [type, accepted] : types) {
+    http::HttpResponse response = JsonResponse(testing_util::UsageRecordsPageJson({}));
+    response.headers = {{"content-type", type}};
+    EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(response));
+    EXPECT_EQ(Fetch().result.ok(), accepted) << type;
+    testing::Mock::VerifyAndClearExpectations(transport_.get());
+  }
+}
+
+TEST_F(UsageStubTest, AnAnswerToAnotherRequestIsNeverDelivered) {
+  http::HttpResponse stray = JsonResponse(testing_util::UsageRecordsPageJson({R"({"resourceId": "not-yours"})"}));
+  stray.headers.push_back({"ms-requestid", "cccc0000-bb11-2222-33cc-444444dddddd"});
+  http::HttpResponse echoed = JsonResponse(testing_util::UsageRecordsPageJson({R"({"resourceId": "yours"})"}));
+  echoed.headers.push_back({"ms-requestid", "BBBB0000-BB11-2222-33CC-444444DDDDDD"});  // the same id, in capitals
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(stray)).WillOnce(Return(echoed));
+  http::Attempt<UsageRecordsPage> attempt = Fetch();
+  EXPECT_EQ(attempt.result.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(attempt.failure, http::FailureKind::kConnection);
+  EXPECT_THAT(std::string(attempt.result.status().message()), HasSubstr("names another request"));
+  attempt = Fetch();
+  ASSERT_TRUE(attempt.result.ok());
+  EXPECT_EQ(attempt.result->records[0].resource_id(), "yours");
+}
+
 }  // namespace
 }  // namespace pcusage::partner_center
