@@ -24,6 +24,9 @@ import (
 
 var recordMarker = []byte(`"CustomerMonthlyUsageRecord"`)
 
+// client reads with a large buffer: pages are tens of kilobytes to a megabyte.
+var client = &http.Client{Transport: &http.Transport{ReadBufferSize: 1 << 20, DisableCompression: true}}
+
 type result struct {
 	Records int     `json:"records"`
 	Pages   int     `json:"pages"`
@@ -104,7 +107,7 @@ func fetch(url, token string, headers map[string]string, body *bytes.Buffer) err
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
