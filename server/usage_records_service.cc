@@ -34,9 +34,10 @@ std::optional<absl::string_view> Metadata(const grpc::ServerContext& context, ab
 // The request's page_size, as the most records one message carries.
 absl::StatusOr<int> BatchSize(int page_size) {
   if (page_size < 0) {
-    return WithErrorInfo(
-        absl::InvalidArgumentError(absl::StrCat("page_size must not be negative (got ", page_size, ")")),
-        reason::kInvalidArgument, {{"field", "page_size"}});
+    const std::string problem = absl::StrCat("page_size must not be negative (got ", page_size, ")");
+    return WithFieldViolation(
+        WithErrorInfo(absl::InvalidArgumentError(problem), reason::kInvalidArgument, {{"field", "page_size"}}),
+        "page_size", problem);
   }
   if (page_size == 0) return kDefaultBatchSize;
   return std::min(page_size, kMaxBatchSize);
@@ -46,10 +47,11 @@ absl::StatusOr<std::string> CorrelationId(const grpc::ServerContext& context) {
   std::optional<absl::string_view> sent = Metadata(context, kCorrelationIdMetadata);
   if (!sent.has_value()) return NewGuid();
   if (!IsGuid(*sent)) {
-    return WithErrorInfo(
-        absl::InvalidArgumentError(absl::StrCat(
-            kCorrelationIdMetadata, " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd")),
-        reason::kInvalidArgument, {{"field", kCorrelationIdMetadata}});
+    const std::string problem = absl::StrCat(kCorrelationIdMetadata,
+                                             " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd");
+    return WithFieldViolation(WithErrorInfo(absl::InvalidArgumentError(problem), reason::kInvalidArgument,
+                                            {{"field", kCorrelationIdMetadata}}),
+                              kCorrelationIdMetadata, problem);
   }
   return std::string(*sent);
 }
@@ -169,9 +171,10 @@ absl::StatusOr<StreamPosition> UsageRecordsService::StartPosition(const v1::List
   }
   absl::StatusOr<StreamPosition> resumed = resume_tokens_->Decode(request.resume_token(), absl::Now());
   if (!resumed.ok()) {
-    return WithErrorInfo(resumed.status(), resumed.status().code() == absl::StatusCode::kFailedPrecondition
-                                               ? reason::kResumeTokenExpired
-                                               : reason::kResumeTokenInvalid);
+    const bool expired = resumed.status().code() == absl::StatusCode::kFailedPrecondition;
+    absl::Status refused =
+        WithErrorInfo(resumed.status(), expired ? reason::kResumeTokenExpired : reason::kResumeTokenInvalid);
+    return expired ? refused : WithFieldViolation(refused, "resume_token", resumed.status().message());
   }
   if (!client_->IsOnApiHost(resumed->page.url)) {
     return WithErrorInfo(absl::InvalidArgumentError("resume_token was issued for another Partner Center URL"),

@@ -442,5 +442,24 @@ TEST_F(UsageRecordsServiceTest, ResumingIntoAPageThatChangedIsAFailedPreconditio
   EXPECT_EQ(ErrorInfoOf(resumed.status).reason(), "RESUME_TOKEN_EXPIRED");
 }
 
+TEST_F(UsageRecordsServiceTest, InvalidArgumentsNameTheFieldInABadRequest) {
+  StartServer();
+  for (const auto& [result, field] :
+       {std::pair<StreamResult, std::string>{List(-5), "page_size"},
+        {List(10, {{"authorization", "Bearer t"}, {"x-ms-correlation-id", "nope"}}), "x-ms-correlation-id"},
+        {List(10, {{"authorization", "Bearer t"}}, "v1.not.valid"), "resume_token"}}) {
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    google::rpc::Status details;
+    ASSERT_TRUE(details.ParseFromString(result.status.error_details()));
+    google::rpc::BadRequest bad_request;
+    bool found = false;
+    for (const auto& detail : details.details()) found = found || detail.UnpackTo(&bad_request);
+    ASSERT_TRUE(found) << field;
+    ASSERT_EQ(bad_request.field_violations_size(), 1) << field;
+    EXPECT_EQ(bad_request.field_violations(0).field(), field);
+    EXPECT_FALSE(bad_request.field_violations(0).description().empty());
+  }
+}
+
 }  // namespace
 }  // namespace pcusage

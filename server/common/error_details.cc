@@ -12,6 +12,7 @@ namespace {
 
 constexpr char kErrorInfoType[] = "type.googleapis.com/google.rpc.ErrorInfo";
 constexpr char kRetryInfoType[] = "type.googleapis.com/google.rpc.RetryInfo";
+constexpr char kBadRequestType[] = "type.googleapis.com/google.rpc.BadRequest";
 
 template <typename Message>
 std::optional<Message> GetPayload(const absl::Status& status, absl::string_view type_url) {
@@ -70,6 +71,20 @@ absl::Status AppendToMessage(const absl::Status& status, absl::string_view text)
 
 std::optional<google::rpc::ErrorInfo> GetErrorInfo(const absl::Status& status) {
   return GetPayload<google::rpc::ErrorInfo>(status, kErrorInfoType);
+}
+
+absl::Status WithFieldViolation(absl::Status status, absl::string_view field, absl::string_view description) {
+  if (status.ok()) return status;
+  google::rpc::BadRequest bad_request = GetBadRequest(status).value_or(google::rpc::BadRequest());
+  google::rpc::BadRequest::FieldViolation* violation = bad_request.add_field_violations();
+  violation->set_field(std::string(field));
+  violation->set_description(std::string(description));
+  SetPayload(status, kBadRequestType, bad_request);
+  return status;
+}
+
+std::optional<google::rpc::BadRequest> GetBadRequest(const absl::Status& status) {
+  return GetPayload<google::rpc::BadRequest>(status, kBadRequestType);
 }
 
 std::optional<google::rpc::RetryInfo> GetRetryInfo(const absl::Status& status) {

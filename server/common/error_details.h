@@ -59,12 +59,17 @@ inline constexpr absl::Duration kMaxRetryDelay = absl::Hours(24);
 // google.protobuf.Duration) before retrying. OK stays OK.
 absl::Status WithRetryInfo(absl::Status status, absl::Duration delay);
 
+// `status` with a google.rpc.BadRequest field violation added (AIP-193: the request field, or metadata key, that
+// was wrong, and why). OK stays OK.
+absl::Status WithFieldViolation(absl::Status status, absl::string_view field, absl::string_view description);
+
 // `status` with `text` appended to its message; code and details are kept. OK stays OK.
 absl::Status AppendToMessage(const absl::Status& status, absl::string_view text);
 
 // The ErrorInfo and RetryInfo a status carries, if any.
 std::optional<google::rpc::ErrorInfo> GetErrorInfo(const absl::Status& status);
 std::optional<google::rpc::RetryInfo> GetRetryInfo(const absl::Status& status);
+std::optional<google::rpc::BadRequest> GetBadRequest(const absl::Status& status);
 
 }  // namespace pcusage
 
