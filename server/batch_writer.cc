@@ -56,15 +56,16 @@ absl::Status BatchWriter::WriteBatches(const partner_center::FetchedPage& fetche
     const std::size_t end = BatchEnd(records, next);
     for (std::size_t i = next; i < end; ++i) fingerprint_ = ExtendFingerprint(fingerprint_, records.ResourceId(i));
     // The records' bytes as the translator wrote them, then the message's own fields.
-    const absl::string_view entries = records.Entries(next, end);
-    message_.assign(entries.data(), entries.size());
+    Message message;
+    message.records = records.Entries(next, end);
+    message.keep_alive = records.KeepAlive();
     v1::ListUsageRecordsResponse fields;
     if (messages_ == 0 && fetched.page.total_count.has_value()) {
       fields.set_partner_center_total_count(*fetched.page.total_count);
     }
     fields.set_resume_token(resume_tokens_.Encode(PositionAfter(fetched, end), absl::Now()));
-    fields.AppendToString(&message_);
-    if (!sink_(message_)) {
+    message.fields = fields.SerializeAsString();
+    if (!sink_(message)) {
       return WithErrorInfo(absl::CancelledError(absl::StrCat("the caller went away after ", records_, " records")),
                            reason::kCancelled);
     }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -23,8 +24,15 @@ inline constexpr std::size_t kMaxMessageRecordBytes = 1 << 20;
 
 class BatchWriter {
  public:
-  // Sends one message, a serialized ListUsageRecordsResponse; false when the caller has gone away.
-  using MessageSink = std::function<bool(absl::string_view message)>;
+  // One message, a ListUsageRecordsResponse in two parts: its records' bytes, shared with the page rather than copied
+  // (`keep_alive` holds them), then its other fields, serialized.
+  struct Message {
+    absl::string_view records;
+    std::shared_ptr<const void> keep_alive;
+    std::string fields;
+  };
+  // Sends one message; false when the caller has gone away.
+  using MessageSink = std::function<bool(const Message& message)>;
 
   // `caller` is whom the resume tokens belong to (empty when callers are not authenticated); `start` is where the
   // stream starts (skip_records > 0 for a stream resumed inside a page).

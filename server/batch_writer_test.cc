@@ -36,8 +36,8 @@ class BatchWriterTest : public ::testing::Test {
  protected:
   BatchWriter Writer(int batch_size, StreamPosition start = {}, std::size_t max_record_bytes = kMaxMessageRecordBytes) {
     return BatchWriter(
-        [this](absl::string_view serialized) {
-          EXPECT_TRUE(messages_.emplace_back().ParseFromString(std::string(serialized)));
+        [this](const BatchWriter::Message& message) {
+          EXPECT_TRUE(messages_.emplace_back().ParseFromString(absl::StrCat(message.records, message.fields)));
           return accept_;
         },
         batch_size, *codec_, "alice", std::move(start), max_record_bytes);

@@ -47,13 +47,26 @@ absl::StatusOr<std::string> CorrelationId(const grpc::ServerContext& context) {
   std::optional<absl::string_view> sent = Metadata(context, kCorrelationIdMetadata);
   if (!sent.has_value()) return NewGuid();
   if (!IsGuid(*sent)) {
-    const std::string problem = absl::StrCat(kCorrelationIdMetadata,
-                                             " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd");
+    const std::string problem =
+        absl::StrCat(kCorrelationIdMetadata, " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd");
     return WithFieldViolation(WithErrorInfo(absl::InvalidArgumentError(problem), reason::kInvalidArgument,
                                             {{"field", kCorrelationIdMetadata}}),
                               kCorrelationIdMetadata, problem);
   }
   return std::string(*sent);
+}
+
+// The message as gRPC sends it: the records' bytes without a copy (the slice holds the page's bytes until gRPC is
+// done with them), then the other fields.
+grpc::ByteBuffer ToByteBuffer(const BatchWriter::Message& message) {
+  auto* held = new std::shared_ptr<const void>(message.keep_alive);
+  grpc::Slice slices[] = {
+      grpc::Slice(
+          const_cast<char*>(message.records.data()), message.records.size(),
+          [](void* held) { delete static_cast<std::shared_ptr<const void>*>(held); }, held),
+      grpc::Slice(message.fields.data(), message.fields.size()),
+  };
+  return grpc::ByteBuffer(slices, 2);
 }
 
 // Pulls every page and writes it; the first error of either side ends the stream.
@@ -150,12 +163,8 @@ absl::Status UsageRecordsService::Stream(grpc::ServerContext& context, const v1:
   };
   std::unique_ptr<partner_center::PageSource> pages = client_->ListUsageRecords(std::move(call), start->page);
   if (prefetch_pages_) pages = std::make_unique<partner_center::PrefetchedPages>(std::move(pages));
-  BatchWriter batches(
-      [&writer](absl::string_view message) {
-        grpc::Slice slice(message.data(), message.size());
-        return writer.Write(grpc::ByteBuffer(&slice, 1));
-      },
-      *batch_size, *resume_tokens_, admitted->resume_identity(), *std::move(start));
+  BatchWriter batches([&writer](const BatchWriter::Message& message) { return writer.Write(ToByteBuffer(message)); },
+                      *batch_size, *resume_tokens_, admitted->resume_identity(), *std::move(start));
   absl::Status status = WritePages(*pages, batches);
   record.records = batches.records();
   record.pages = batches.pages();

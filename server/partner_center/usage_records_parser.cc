@@ -737,46 +737,73 @@ absl::StatusOr<UsageRecordsPage> Translate(absl::string_view json, Scratch& scra
 }  // namespace
 
 absl::string_view PageRecords::Entries(std::size_t begin, std::size_t end) const {
-  if (begin >= end || begin >= entries_.size()) return {};
-  end = std::min(end, entries_.size());
-  const std::size_t from = entries_[begin].offset;
-  const std::size_t to = entries_[end - 1].offset + entries_[end - 1].size;
-  return absl::string_view(wire_).substr(from, to - from);
+  if (begin >= end || begin >= size()) return {};
+  end = std::min(end, size());
+  const std::vector<Entry>& entries = storage_->entries;
+  const std::size_t from = entries[begin].offset;
+  const std::size_t to = entries[end - 1].offset + entries[end - 1].size;
+  return absl::string_view(storage_->wire).substr(from, to - from);
+}
+
+absl::string_view PageRecords::ResourceId(std::size_t i) const {
+  const Entry& entry = storage_->entries[i];
+  return absl::string_view(storage_->resource_ids).substr(entry.resource_id_offset, entry.resource_id_size);
+}
+
+PageRecords::Storage& PageRecords::Mutable() {
+  if (storage_ == nullptr) {
+    storage_ = std::make_shared<Storage>();
+  } else if (storage_.use_count() > 1 || storage_->was_decoded.load()) {
+    auto own = std::make_shared<Storage>();
+    own->wire = storage_->wire;
+    own->resource_ids = storage_->resource_ids;
+    own->entries = storage_->entries;
+    storage_ = std::move(own);
+  }
+  return *storage_;
 }
 
 void PageRecords::AppendSerialized(absl::string_view record, absl::string_view resource_id) {
-  const std::size_t offset = wire_.size();
+  Storage& storage = Mutable();
+  const std::size_t offset = storage.wire.size();
   char prefix[1 + 10];  // ListUsageRecordsResponse.usage_records: tag, length
   WireWriter writer(prefix);
   writer.Tag(1, kLengthDelimited);
   writer.Varint(record.size());
-  wire_.append(prefix, static_cast<std::size_t>(writer.position() - prefix));
-  wire_.append(record.data(), record.size());
-  entries_.push_back({offset, wire_.size() - offset, resource_ids_.size(), resource_id.size()});
-  resource_ids_.append(resource_id.data(), resource_id.size());
-  decoded_.clear();
+  storage.wire.append(prefix, static_cast<std::size_t>(writer.position() - prefix));
+  storage.wire.append(record.data(), record.size());
+  storage.entries.push_back({offset, storage.wire.size() - offset, storage.resource_ids.size(), resource_id.size()});
+  storage.resource_ids.append(resource_id.data(), resource_id.size());
 }
 
 void PageRecords::Append(const Record& record) { AppendSerialized(record.SerializeAsString(), record.resource_id()); }
 
-void PageRecords::Reserve(std::size_t bytes) { wire_.reserve(bytes); }
+void PageRecords::Reserve(std::size_t bytes) { Mutable().wire.reserve(bytes); }
 
 void PageRecords::Clear() {
-  wire_.clear();
-  resource_ids_.clear();
-  entries_.clear();
-  decoded_.clear();
+  Storage& storage = Mutable();
+  storage.wire.clear();
+  storage.resource_ids.clear();
+  storage.entries.clear();
+}
+
+std::size_t PageRecords::bytes() const {
+  if (storage_ == nullptr) return 0;
+  return storage_->wire.capacity() + storage_->resource_ids.capacity() + storage_->entries.capacity() * sizeof(Entry);
 }
 
 const std::vector<PageRecords::Record>& PageRecords::Decoded() const {
-  if (decoded_.size() == entries_.size()) return decoded_;
-  decoded_.clear();
-  decoded_.reserve(entries_.size());
-  partnercenter::usage::v1::ListUsageRecordsResponse message;
-  if (message.ParseFromString(std::string(Entries(0, entries_.size())))) {
-    for (Record& record : *message.mutable_usage_records()) decoded_.push_back(std::move(record));
-  }
-  return decoded_;
+  static const std::vector<Record> kNone;
+  if (storage_ == nullptr) return kNone;
+  Storage& storage = *storage_;
+  absl::call_once(storage.decoded_once, [&storage, this] {
+    partnercenter::usage::v1::ListUsageRecordsResponse message;
+    if (message.ParseFromString(std::string(Entries(0, storage.entries.size())))) {
+      for (Record& record : *message.mutable_usage_records()) storage.decoded.push_back(std::move(record));
+    }
+    storage.was_decoded.store(true);
+  });
+  return storage.decoded;
 }
 
 absl::StatusOr<UsageRecordsPage> ParseUsageRecordsPage(absl::string_view json) {

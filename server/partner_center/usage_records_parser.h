@@ -3,6 +3,7 @@
 #ifndef PCUSAGE_SERVER_PARTNER_CENTER_USAGE_RECORDS_PARSER_H_
 #define PCUSAGE_SERVER_PARTNER_CENTER_USAGE_RECORDS_PARSER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "partnercenter/usage/v1/usage_records.pb.h"
@@ -26,21 +28,23 @@ struct NextPageLink {
 
 // The records of one page, already in protobuf wire format: the translator writes each record's bytes once, as a
 // `usage_records` entry of ListUsageRecordsResponse (tag, length, CustomerMonthlyUsageRecord), back to back, so a
-// batch of consecutive records is one contiguous run of bytes that goes to the caller as it is. Parsed records are
-// decoded only when asked for (tests and tools), never on the streaming path.
+// batch of consecutive records is one contiguous run of bytes that goes to the caller as it is. Copies share the
+// bytes (a page read by many callers is held once); changing a copy gives it bytes of its own. Parsed records are
+// decoded only when asked for (tests and tools), never on the streaming path. Thread safe for readers.
 class PageRecords {
  public:
   using Record = partnercenter::usage::v1::CustomerMonthlyUsageRecord;
 
-  std::size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
+  std::size_t size() const { return storage_ ? storage_->entries.size() : 0; }
+  bool empty() const { return size() == 0; }
 
-  // Records [begin, end) as consecutive `usage_records` entries of a ListUsageRecordsResponse.
+  // Records [begin, end) as consecutive `usage_records` entries of a ListUsageRecordsResponse. The bytes stay valid
+  // while this object, a copy of it, or KeepAlive() is held.
   absl::string_view Entries(std::size_t begin, std::size_t end) const;
   // The resource id of record `i` (what resume fingerprints are made of).
-  absl::string_view ResourceId(std::size_t i) const {
-    return absl::string_view(resource_ids_).substr(entries_[i].resource_id_offset, entries_[i].resource_id_size);
-  }
+  absl::string_view ResourceId(std::size_t i) const;
+  // Holds the bytes Entries() points into, for a writer that sends them without copying.
+  std::shared_ptr<const void> KeepAlive() const { return storage_; }
 
   // Record `i`, parsed; all records are decoded on first use.
   const Record& operator[](std::size_t i) const { return Decoded()[i]; }
@@ -56,21 +60,28 @@ class PageRecords {
   void Reserve(std::size_t bytes);
 
   // The bytes the records take, for memory accounting.
-  std::size_t bytes() const { return wire_.size() + resource_ids_.size() + entries_.size() * sizeof(Entry); }
+  std::size_t bytes() const;
 
  private:
   struct Entry {
-    std::size_t offset;  // of the entry (tag included) in wire_
+    std::size_t offset;  // of the entry (tag included) in wire
     std::size_t size;
-    std::size_t resource_id_offset;  // in resource_ids_
+    std::size_t resource_id_offset;  // in resource_ids
     std::size_t resource_id_size;
   };
+  struct Storage {
+    std::string wire;
+    std::string resource_ids;  // every record's resource id, back to back
+    std::vector<Entry> entries;
+    absl::once_flag decoded_once;
+    std::vector<Record> decoded;  // filled once by Decoded(), for the accessors above
+    std::atomic<bool> was_decoded{false};
+  };
+  // The storage, made this object's own before a change.
+  Storage& Mutable();
   const std::vector<Record>& Decoded() const;
 
-  std::string wire_;
-  std::string resource_ids_;  // every record's resource id, back to back
-  std::vector<Entry> entries_;
-  mutable std::vector<Record> decoded_;  // filled by Decoded(), for the accessors above
+  std::shared_ptr<Storage> storage_;
 };
 
 struct UsageRecordsPage {
