@@ -29,7 +29,7 @@ std::string TypicalRecord(int i) {
       R"( Handelsgesellschaft mbH", "name": "Modern Azure Customer )", i, R"( Handelsgesellschaft mbH",)",
       R"( "totalCost": )", i % 10000, ".", 5682999999995904716ULL - static_cast<uint64_t>(i),
       R"(, "currencyLocale": "sv-SE", "currencyCode": "SEK", "currencySymbol": "kr", "usdTotalCost": )", i % 1000, ".",
-      39999999999999985235ULL % 100000000000000000ULL + static_cast<uint64_t>(i),
+      99999999999985235ULL + static_cast<uint64_t>(i),
       R"(, "lastModifiedDate": "2019-09-17T17:08:11.1433333+00:00", "attributes": {"objectType": )",
       R"("CustomerMonthlyUsageRecord"}})");
 }

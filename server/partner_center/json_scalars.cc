@@ -59,7 +59,8 @@ std::optional<int> ConsumeOffset(absl::string_view& text) {
   if (text.empty()) return 0;
   if (ConsumeChar(text, "Zz")) return 0;
   const bool east = text.front() == '+';
-  int hours = 0, minutes = 0;
+  int hours = 0;
+  int minutes = 0;
   if (!ConsumeChar(text, "+-") || !ConsumeNumber(text, 2, &hours) || !ConsumeChar(text, ":") ||
       !ConsumeNumber(text, 2, &minutes) || hours > 23 || minutes > 59) {
     return std::nullopt;
@@ -84,6 +85,75 @@ int64_t DaysFromCivil(int year, int month, int day) {
   return era * 146097 + day_of_era - 719468;
 }
 
+// The pieces of a decimal's text, as written: [sign] integer [. fraction] [e [exponent_sign] exponent].
+struct DecimalParts {
+  absl::string_view sign;
+  absl::string_view integer;
+  bool has_point = false;
+  absl::string_view fraction;
+  absl::string_view exponent_sign;
+  absl::string_view exponent;
+};
+
+// Consumes a leading '+' or '-' and returns it (empty when there is none).
+absl::string_view ConsumeSign(absl::string_view& text) {
+  if (text.empty() || (text.front() != '+' && text.front() != '-')) return {};
+  absl::string_view sign = text.substr(0, 1);
+  text.remove_prefix(1);
+  return sign;
+}
+
+// Splits `text` along google.type.Decimal's grammar; nullopt when it does not match.
+std::optional<DecimalParts> SplitDecimal(absl::string_view text) {
+  DecimalParts parts;
+  parts.sign = ConsumeSign(text);
+  parts.integer = ConsumeDigits(text);
+  if (ConsumeChar(text, ".")) {
+    parts.has_point = true;
+    parts.fraction = ConsumeDigits(text);
+  }
+  if (parts.integer.empty() && parts.fraction.empty()) return std::nullopt;
+  if (ConsumeChar(text, "eE")) {
+    parts.exponent_sign = ConsumeSign(text);
+    parts.exponent = ConsumeDigits(text);
+    if (parts.exponent.empty()) return std::nullopt;
+  }
+  if (!text.empty()) return std::nullopt;
+  return parts;
+}
+
+// A date-time's fields as written, before any range check.
+struct CivilTime {
+  int year = 0;
+  int month = 0;
+  int day = 0;
+  int hour = 0;
+  int minute = 0;
+  int second = 0;
+};
+
+// Consumes "yyyy-mm-ddThh:mm:ss" ('T' in either case).
+bool ConsumeCivilTime(absl::string_view& text, CivilTime* time) {
+  return ConsumeNumber(text, 4, &time->year) && ConsumeChar(text, "-") && ConsumeNumber(text, 2, &time->month) &&
+         ConsumeChar(text, "-") && ConsumeNumber(text, 2, &time->day) && ConsumeChar(text, "Tt") &&
+         ConsumeNumber(text, 2, &time->hour) && ConsumeChar(text, ":") && ConsumeNumber(text, 2, &time->minute) &&
+         ConsumeChar(text, ":") && ConsumeNumber(text, 2, &time->second);
+}
+
+bool IsValidCivilTime(const CivilTime& time) {
+  return time.year >= 1 && time.month >= 1 && time.month <= 12 && time.day >= 1 &&
+         time.day <= DaysInMonth(time.year, time.month) && time.hour <= 23 && time.minute <= 59 && time.second <= 60;
+}
+
+// Consumes an optional ".digits" fraction of a second, kept to the nanosecond; false for a '.' without digits.
+bool ConsumeNanos(absl::string_view& text, int32_t* nanos) {
+  *nanos = 0;
+  if (!ConsumeChar(text, ".")) return true;
+  const absl::string_view fraction = ConsumeDigits(text);
+  for (std::size_t i = 0; i < 9; ++i) *nanos = *nanos * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+  return !fraction.empty();
+}
+
 absl::Status NotADecimal(absl::string_view text) {
   if (text.size() > 40) text = text.substr(0, 40);
   return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a decimal number"));
@@ -106,72 +176,31 @@ absl::Status NormalizeDecimalTo(absl::string_view text, std::string* out) {
     out->assign(text.data(), text.size());
     return absl::OkStatus();
   }
-  absl::string_view rest = text;
-  absl::string_view sign;
-  if (!rest.empty() && (rest.front() == '+' || rest.front() == '-')) {
-    sign = rest.substr(0, 1);
-    rest.remove_prefix(1);
-  }
-  const absl::string_view integer = ConsumeDigits(rest);
-  bool has_point = false;
-  absl::string_view fraction;
-  if (!rest.empty() && rest.front() == '.') {
-    has_point = true;
-    rest.remove_prefix(1);
-    fraction = ConsumeDigits(rest);
-  }
-  if (integer.empty() && fraction.empty()) return NotADecimal(text);
-
-  absl::string_view exponent_sign;
-  absl::string_view exponent;
-  if (!rest.empty() && (rest.front() == 'e' || rest.front() == 'E')) {
-    rest.remove_prefix(1);
-    if (!rest.empty() && (rest.front() == '+' || rest.front() == '-')) {
-      exponent_sign = rest.substr(0, 1);
-      rest.remove_prefix(1);
-    }
-    exponent = ConsumeDigits(rest);
-    if (exponent.empty()) return NotADecimal(text);
-  }
-  if (!rest.empty()) return NotADecimal(text);
-
+  const std::optional<DecimalParts> parts = SplitDecimal(text);
+  if (!parts.has_value()) return NotADecimal(text);
   out->clear();
-  if (sign == "-") out->push_back('-');
-  absl::StrAppend(out, integer.empty() ? "0" : integer);
-  if (has_point) absl::StrAppend(out, ".", fraction);
-  if (!exponent.empty() && !AllZeros(exponent)) {
-    absl::StrAppend(out, "E", exponent_sign.empty() ? "+" : exponent_sign, exponent);
+  if (parts->sign == "-") out->push_back('-');
+  absl::StrAppend(out, parts->integer.empty() ? "0" : parts->integer);
+  if (parts->has_point) absl::StrAppend(out, ".", parts->fraction);
+  if (!parts->exponent.empty() && !AllZeros(parts->exponent)) {
+    absl::StrAppend(out, "E", parts->exponent_sign.empty() ? "+" : parts->exponent_sign, parts->exponent);
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<google::protobuf::Timestamp> ParseRfc3339Timestamp(absl::string_view text) {
-  const auto not_rfc3339 = [text] {
-    return absl::InvalidArgumentError(absl::StrCat("\"", text.substr(0, 40), "\" is not an RFC 3339 date-time"));
-  };
   absl::string_view rest = text;
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!ConsumeNumber(rest, 4, &year) || !ConsumeChar(rest, "-") || !ConsumeNumber(rest, 2, &month) ||
-      !ConsumeChar(rest, "-") || !ConsumeNumber(rest, 2, &day) || !ConsumeChar(rest, "Tt") ||
-      !ConsumeNumber(rest, 2, &hour) || !ConsumeChar(rest, ":") || !ConsumeNumber(rest, 2, &minute) ||
-      !ConsumeChar(rest, ":") || !ConsumeNumber(rest, 2, &second)) {
-    return not_rfc3339();
-  }
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 || minute > 59 ||
-      second > 60) {
-    return not_rfc3339();
-  }
+  CivilTime civil;
   int32_t nanos = 0;
-  if (!rest.empty() && rest.front() == '.') {
-    rest.remove_prefix(1);
-    const absl::string_view fraction = ConsumeDigits(rest);
-    if (fraction.empty()) return not_rfc3339();
-    for (std::size_t i = 0; i < 9; ++i) nanos = nanos * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+  std::optional<int> offset_minutes;
+  if (ConsumeCivilTime(rest, &civil) && IsValidCivilTime(civil) && ConsumeNanos(rest, &nanos)) {
+    offset_minutes = ConsumeOffset(rest);
   }
-  std::optional<int> offset_minutes = ConsumeOffset(rest);
-  if (!offset_minutes.has_value() || !rest.empty()) return not_rfc3339();
-  const int64_t seconds =
-      DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - int64_t{*offset_minutes} * 60;
+  if (!offset_minutes.has_value() || !rest.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", text.substr(0, 40), "\" is not an RFC 3339 date-time"));
+  }
+  const int64_t seconds = DaysFromCivil(civil.year, civil.month, civil.day) * 86400 + int64_t{civil.hour} * 3600 +
+                          int64_t{civil.minute} * 60 + civil.second - int64_t{*offset_minutes} * 60;
   // Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
   constexpr int64_t kMinSeconds = -62135596800;
   constexpr int64_t kMaxSeconds = 253402300799;

@@ -281,8 +281,9 @@ TEST(UsageRecordsParserTest, TheBytesAreWhatProtobufWouldWrite) {
     partnercenter::usage::v1::ListUsageRecordsResponse canonical;
     for (const auto& record : page.records) *canonical.add_usage_records() = record;
     EXPECT_EQ(std::string(page.records.Entries(0, page.records.size())), canonical.SerializeAsString());
-    for (std::size_t i = 0; i < page.records.size(); ++i)
+    for (std::size_t i = 0; i < page.records.size(); ++i) {
       EXPECT_EQ(page.records.ResourceId(i), page.records[i].resource_id());
+    }
   }
 }
 
