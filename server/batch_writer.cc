@@ -12,13 +12,14 @@ namespace pcusage {
 namespace v1 = ::partnercenter::usage::v1;
 
 BatchWriter::BatchWriter(MessageSink sink, int batch_size, const ResumeTokenCodec& resume_tokens, std::string caller,
-                         StreamPosition start, std::size_t max_record_bytes)
+                         StreamPosition start, StreamOrigin origin, std::size_t max_record_bytes)
     : sink_(std::move(sink)),
       batch_size_(batch_size),
       max_record_bytes_(max_record_bytes),
       resume_tokens_(resume_tokens),
       caller_(std::move(caller)),
-      start_(std::move(start)) {}
+      start_(std::move(start)),
+      origin_(std::move(origin)) {}
 
 absl::Status BatchWriter::WritePage(const partner_center::FetchedPage& fetched) {
   std::size_t next = 0;
@@ -60,9 +61,7 @@ absl::Status BatchWriter::WriteBatches(const partner_center::FetchedPage& fetche
     message.records = records.Entries(next, end);
     message.keep_alive = records.KeepAlive();
     v1::ListUsageRecordsResponse fields;
-    if (messages_ == 0 && fetched.page.total_count.has_value()) {
-      fields.set_partner_center_total_count(*fetched.page.total_count);
-    }
+    if (messages_ == 0) SetFirstMessageFields(fetched, fields);
     fields.set_resume_token(resume_tokens_.Encode(PositionAfter(fetched, end), absl::Now()));
     message.fields = fields.SerializeAsString();
     if (!sink_(message)) {
@@ -74,6 +73,16 @@ absl::Status BatchWriter::WriteBatches(const partner_center::FetchedPage& fetche
     next = end;
   }
   return absl::OkStatus();
+}
+
+void BatchWriter::SetFirstMessageFields(const partner_center::FetchedPage& fetched,
+                                        v1::ListUsageRecordsResponse& fields) const {
+  if (fetched.page.total_count.has_value()) fields.set_partner_center_total_count(*fetched.page.total_count);
+  const absl::Duration since_epoch = origin_.snapshot_time - absl::UnixEpoch();
+  fields.mutable_snapshot_time()->set_seconds(absl::ToInt64Seconds(since_epoch));
+  fields.mutable_snapshot_time()->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(since_epoch - absl::Seconds(absl::ToInt64Seconds(since_epoch)))));
+  fields.set_from_shared_snapshot(origin_.shared);
 }
 
 std::size_t BatchWriter::BatchEnd(const partner_center::PageRecords& records, std::size_t next) const {
@@ -91,8 +100,11 @@ std::size_t BatchWriter::BatchEnd(const partner_center::PageRecords& records, st
 StreamPosition BatchWriter::PositionAfter(const partner_center::FetchedPage& fetched, std::size_t delivered) const {
   StreamPosition position;
   position.caller = caller_;
+  position.snapshot_id = origin_.snapshot_id;
+  position.snapshot_page_index = fetched.index_in_walk;
   if (delivered == fetched.page.records.size() && fetched.next.has_value()) {
     position.page = *fetched.next;
+    ++position.snapshot_page_index;
     return position;
   }
   position.page = fetched.position;

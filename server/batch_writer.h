@@ -37,10 +37,11 @@ class BatchWriter {
   // `caller` is whom the resume tokens belong to (empty when callers are not authenticated); `start` is where the
   // stream starts (skip_records > 0 for a stream resumed inside a page).
   BatchWriter(MessageSink sink, int batch_size, const ResumeTokenCodec& resume_tokens, std::string caller,
-              StreamPosition start, std::size_t max_record_bytes = kMaxMessageRecordBytes);
+              StreamPosition start, StreamOrigin origin = {},
+              std::size_t max_record_bytes = kMaxMessageRecordBytes);
 
   // Writes `fetched`'s records. The first message of the stream is always sent, even for an empty page, and
-  // carries Partner Center's totalCount. FAILED_PRECONDITION (RESUME_TOKEN_EXPIRED) when the first page of a
+  // carries Partner Center's totalCount and the origin's snapshot_time and from_shared_snapshot. FAILED_PRECONDITION (RESUME_TOKEN_EXPIRED) when the first page of a
   // resumed stream no longer starts as the token recorded; CANCELLED (CALL_CANCELLED) when the sink refuses.
   absl::Status WritePage(const partner_center::FetchedPage& fetched);
 
@@ -52,6 +53,9 @@ class BatchWriter {
   // the first record to send.
   absl::StatusOr<std::size_t> SkipDelivered(const partner_center::FetchedPage& fetched);
   absl::Status WriteBatches(const partner_center::FetchedPage& fetched, std::size_t next);
+  // Partner Center's totalCount and where the records come from.
+  void SetFirstMessageFields(const partner_center::FetchedPage& fetched,
+                             partnercenter::usage::v1::ListUsageRecordsResponse& fields) const;
   // Where the batch starting at record `next` ends: batch_size records, or fewer to stay under max_record_bytes.
   std::size_t BatchEnd(const partner_center::PageRecords& records, std::size_t next) const;
   // The position after the first `delivered` records of `fetched`: inside the page, or the start of the next one.
@@ -63,6 +67,7 @@ class BatchWriter {
   const ResumeTokenCodec& resume_tokens_;
   std::string caller_;
   StreamPosition start_;
+  StreamOrigin origin_;
   uint64_t fingerprint_ = kEmptyFingerprint;  // of the current page's records written so far
   std::string message_;                       // the message being written, its buffer reused
   int messages_ = 0;

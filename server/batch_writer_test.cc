@@ -34,13 +34,14 @@ partner_center::FetchedPage MakePage(int number, const std::vector<std::string>&
 
 class BatchWriterTest : public ::testing::Test {
  protected:
-  BatchWriter Writer(int batch_size, StreamPosition start = {}, std::size_t max_record_bytes = kMaxMessageRecordBytes) {
+  BatchWriter Writer(int batch_size, StreamPosition start = {}, std::size_t max_record_bytes = kMaxMessageRecordBytes,
+                     StreamOrigin origin = {}) {
     return BatchWriter(
         [this](const BatchWriter::Message& message) {
           EXPECT_TRUE(messages_.emplace_back().ParseFromString(absl::StrCat(message.records, message.fields)));
           return accept_;
         },
-        batch_size, *codec_, "alice", std::move(start), max_record_bytes);
+        batch_size, *codec_, "alice", std::move(start), std::move(origin), max_record_bytes);
   }
 
   std::vector<std::vector<std::string>> Batches() const {
@@ -130,6 +131,40 @@ TEST_F(BatchWriterTest, MessagesAreBoundedByBytesTooButCarryAtLeastOneRecord) {
   BatchWriter tiny = Writer(100, {}, /*max_record_bytes=*/1);
   ASSERT_TRUE(tiny.WritePage(MakePage(1, {"r1", "r2"}, false)).ok());
   EXPECT_THAT(Batches(), ElementsAre(ElementsAre("r1"), ElementsAre("r2")));
+}
+
+TEST_F(BatchWriterTest, TheFirstMessageSaysWhereTheRecordsComeFromAndTokensNameTheSnapshotPage) {
+  StreamOrigin origin;
+  origin.snapshot_time = absl::FromUnixMillis(1700000000123);
+  origin.shared = true;
+  origin.snapshot_id = "snap-1";
+  BatchWriter writer = Writer(2, {}, kMaxMessageRecordBytes, origin);
+  partner_center::FetchedPage first = MakePage(1, {"a", "b", "c"}, true);
+  first.index_in_walk = 4;
+  ASSERT_TRUE(writer.WritePage(first).ok());
+  ASSERT_EQ(messages_.size(), 2u);
+  EXPECT_EQ(messages_[0].snapshot_time().seconds(), 1700000000);
+  EXPECT_EQ(messages_[0].snapshot_time().nanos(), 123000000);
+  EXPECT_TRUE(messages_[0].from_shared_snapshot());
+  EXPECT_FALSE(messages_[1].has_snapshot_time());
+  EXPECT_FALSE(messages_[1].from_shared_snapshot());
+  const StreamPosition inside = Decode(messages_[0]);
+  EXPECT_EQ(inside.snapshot_id, "snap-1");
+  EXPECT_EQ(inside.snapshot_page_index, 4);
+  EXPECT_EQ(inside.skip_records, 2);
+  const StreamPosition after = Decode(messages_[1]);
+  EXPECT_EQ(after.snapshot_id, "snap-1");
+  EXPECT_EQ(after.snapshot_page_index, 5);
+  EXPECT_EQ(after.page.page_number, 2);
+  EXPECT_EQ(after.skip_records, 0);
+}
+
+TEST_F(BatchWriterTest, AStreamOfItsOwnWalkNamesNoSnapshot) {
+  BatchWriter writer = Writer(10);
+  ASSERT_TRUE(writer.WritePage(MakePage(1, {"a"}, false)).ok());
+  ASSERT_EQ(messages_.size(), 1u);
+  EXPECT_FALSE(messages_[0].from_shared_snapshot());
+  EXPECT_TRUE(Decode(messages_[0]).snapshot_id.empty());
 }
 
 }  // namespace

@@ -93,6 +93,13 @@ ABSL_FLAG(int, max_threads, 128,
 ABSL_FLAG(bool, prefetch_pages, true,
           "Fetch and translate the next Partner Center page while the current one is written to the caller (one "
           "page ahead at most: a thread and a page more per stream).");
+ABSL_FLAG(absl::Duration, snapshot_max_staleness, absl::Minutes(5),
+          "Shared snapshots: how old a list fetched for another call may be and still serve a call that does not set "
+          "max_staleness; a call arriving while such a walk of Partner Center runs joins it. 0 turns sharing off: "
+          "every call walks Partner Center on its own.");
+ABSL_FLAG(int64_t, snapshot_cache_bytes, int64_t{256} << 20,
+          "Most bytes of translated pages shared snapshots hold, walks in flight included (least recently used "
+          "complete snapshots are dropped first; a larger walk still reaches every caller, but is not kept).");
 ABSL_FLAG(std::string, ca_bundle_file, "",
           "PEM bundle of CAs to verify the TLS certificates of Partner Center and the token endpoint with, instead "
           "of the system's.");
@@ -138,6 +145,9 @@ ServerOptions OptionsFromFlags() {
   options.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.prefetch_pages = absl::GetFlag(FLAGS_prefetch_pages);
+  options.snapshot_max_staleness = absl::GetFlag(FLAGS_snapshot_max_staleness);
+  const int64_t snapshot_cache_bytes = absl::GetFlag(FLAGS_snapshot_cache_bytes);
+  options.snapshot_cache_bytes = snapshot_cache_bytes < 0 ? 0 : static_cast<std::size_t>(snapshot_cache_bytes);
   return options;
 }
 

@@ -75,6 +75,8 @@ std::string ResumeTokenCodec::Encode(const StreamPosition& position, absl::Time 
   contents.set_skip_records(position.skip_records);
   contents.set_delivered_fingerprint(position.delivered_fingerprint);
   contents.set_caller(position.caller);
+  contents.set_snapshot_id(position.snapshot_id);
+  contents.set_snapshot_page_index(position.snapshot_page_index);
   const std::string serialized = contents.SerializeAsString();
   return absl::StrCat(kVersionPrefix, ".", absl::WebSafeBase64Escape(serialized), ".",
                       absl::WebSafeBase64Escape(Sign(serialized)));
@@ -93,7 +95,8 @@ absl::StatusOr<StreamPosition> ResumeTokenCodec::Decode(absl::string_view token,
     return Malformed();
   }
   internal::ResumeTokenContents contents;
-  if (!contents.ParseFromString(serialized) || contents.page_number() < 1 || contents.skip_records() < 0) {
+  if (!contents.ParseFromString(serialized) || contents.page_number() < 1 || contents.skip_records() < 0 ||
+      contents.snapshot_page_index() < 0) {
     return Malformed();
   }
   const absl::Time issued = absl::FromUnixSeconds(contents.issued_unix_seconds());
@@ -109,6 +112,8 @@ absl::StatusOr<StreamPosition> ResumeTokenCodec::Decode(absl::string_view token,
   position.skip_records = contents.skip_records();
   position.delivered_fingerprint = contents.delivered_fingerprint();
   position.caller = contents.caller();
+  position.snapshot_id = contents.snapshot_id();
+  position.snapshot_page_index = contents.snapshot_page_index();
   return position;
 }
 

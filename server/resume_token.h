@@ -26,6 +26,16 @@ struct StreamPosition {
   int64_t skip_records = 0;                            // records of `page` already delivered
   uint64_t delivered_fingerprint = kEmptyFingerprint;  // of those records
   std::string caller;  // the authenticated caller it belongs to; empty when callers are not authenticated
+  // The shared snapshot the stream read from (empty for a live walk) and the index of `page` in it.
+  std::string snapshot_id;
+  int64_t snapshot_page_index = 0;
+};
+
+// Where a stream's records come from, as its first message tells the caller and its resume tokens remember.
+struct StreamOrigin {
+  absl::Time snapshot_time = absl::UnixEpoch();  // when the walk of Partner Center started
+  bool shared = false;                           // the walk was started by another call
+  std::string snapshot_id;                       // the shared snapshot read; empty for a walk no other call reads
 };
 
 class ResumeTokenCodec {

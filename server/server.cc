@@ -54,6 +54,13 @@ absl::Status CheckBounds(const ServerOptions& options) {
   if (options.max_concurrent_streams < 1 || options.max_streams_per_connection < 1) {
     return absl::InvalidArgumentError("--max_concurrent_streams and --max_streams_per_connection must be positive");
   }
+  if (options.snapshot_max_staleness < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--snapshot_max_staleness must not be negative (0 turns sharing off)");
+  }
+  if (options.snapshot_max_staleness > absl::ZeroDuration() && options.snapshot_cache_bytes < (std::size_t{1} << 20)) {
+    return absl::InvalidArgumentError(
+        "--snapshot_cache_bytes must be at least 1 MiB (to turn shared snapshots off, --snapshot_max_staleness=0)");
+  }
   if (options.max_threads < options.max_concurrent_streams + 4) {
     return absl::InvalidArgumentError(
         "--max_threads must be at least --max_concurrent_streams + 4 (gRPC's pollers, and threads to refuse calls "
@@ -114,14 +121,23 @@ absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Buil
   if (!client.ok()) return ConfigError("Partner Center client flags", client.status());
   absl::StatusOr<std::shared_ptr<const ResumeTokenCodec>> resume_tokens = MakeResumeTokenCodec(options);
   if (!resume_tokens.ok()) return resume_tokens.status();
+  UsageRecordsServiceOptions service_options;
+  service_options.max_call_duration = options.max_call_duration;
+  service_options.pages.prefetch_pages = options.prefetch_pages;
+  service_options.pages.snapshot_max_staleness = options.snapshot_max_staleness;
+  service_options.pages.snapshots.cache_bytes = options.snapshot_cache_bytes;
   parts->service = std::make_unique<UsageRecordsService>(
       *std::move(client), credentials->source, *std::move(resume_tokens),
       std::make_shared<callers::CallGate>(parts->listener.callers, options.max_concurrent_streams),
-      options.max_call_duration, options.prefetch_pages);
+      service_options);
   parts->description =
       absl::StrCat(parts->listener.tls ? " (TLS" : " (plaintext",
                    parts->exposure.callers_authenticated ? ", callers authenticated)" : ")", " -> Partner Center ",
-                   options.client.base_url, ", tokens from ", credentials->description);
+                   options.client.base_url, ", tokens from ", credentials->description,
+                   options.snapshot_max_staleness > absl::ZeroDuration()
+                       ? absl::StrCat(", shared snapshots up to ", absl::FormatDuration(options.snapshot_max_staleness),
+                                      " old by default (", options.snapshot_cache_bytes >> 20, " MiB)")
+                       : ", shared snapshots off");
   return parts;
 }
 

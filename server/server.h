@@ -37,6 +37,9 @@ struct ServerOptions {
   int max_threads = 128;
   // Fetch the next Partner Center page while the current one is written: one extra thread and page per stream.
   bool prefetch_pages = true;
+  // Shared snapshots (docs/api.md): the default max_staleness (zero: no sharing) and the bytes they may hold.
+  absl::Duration snapshot_max_staleness = absl::Minutes(5);
+  std::size_t snapshot_cache_bytes = std::size_t{256} << 20;
 };
 
 class PcusageServer {

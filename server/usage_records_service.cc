@@ -17,7 +17,6 @@
 #include "server/common/guid.h"
 #include "server/common/log.h"
 #include "server/grpc_status.h"
-#include "server/partner_center/prefetched_pages.h"
 
 namespace pcusage {
 namespace {
@@ -41,6 +40,22 @@ absl::StatusOr<int> BatchSize(int page_size) {
   }
   if (page_size == 0) return kDefaultBatchSize;
   return std::min(page_size, kMaxBatchSize);
+}
+
+// The request's max_staleness: unset, or a valid, non-negative google.protobuf.Duration.
+absl::StatusOr<std::optional<absl::Duration>> MaxStaleness(const v1::ListUsageRecordsRequest& request) {
+  if (!request.has_max_staleness()) return std::nullopt;
+  const google::protobuf::Duration& given = request.max_staleness();
+  constexpr int64_t kMaxDurationSeconds = 315576000000;  // google.protobuf.Duration's range: 10,000 years
+  if (given.seconds() < 0 || given.nanos() < 0 || given.nanos() > 999999999 || given.seconds() > kMaxDurationSeconds) {
+    const std::string problem =
+        absl::StrCat("max_staleness must be a non-negative duration (got ", given.seconds(), "s and ", given.nanos(),
+                     "ns); zero asks for a fresh walk of Partner Center");
+    return WithFieldViolation(
+        WithErrorInfo(absl::InvalidArgumentError(problem), reason::kInvalidArgument, {{"field", "max_staleness"}}),
+        "max_staleness", problem);
+  }
+  return absl::Seconds(given.seconds()) + absl::Nanoseconds(given.nanos());
 }
 
 absl::StatusOr<std::string> CorrelationId(const grpc::ServerContext& context) {
@@ -79,6 +94,12 @@ absl::Status WritePages(partner_center::PageSource& pages, BatchWriter& batches)
   }
 }
 
+// Where the records came from, for the call's summary line.
+std::string OriginText(const StreamOrigin& origin) {
+  if (origin.snapshot_id.empty()) return "";
+  return absl::StrCat(" snapshot ", origin.snapshot_id, origin.shared ? " (shared)" : " (its own walk)");
+}
+
 }  // namespace
 
 // What the call's summary line reports.
@@ -89,6 +110,7 @@ struct UsageRecordsService::CallRecord {
   std::string peer;
   bool resumed = false;
   std::string caller = "(refused)";
+  StreamOrigin origin;
   int64_t records = 0;
   int pages = 0;
   std::unique_ptr<CallWatchdog::Watch> watch;  // only for calls that would outlive --max_call_duration
@@ -97,14 +119,16 @@ struct UsageRecordsService::CallRecord {
 UsageRecordsService::UsageRecordsService(std::shared_ptr<const partner_center::UsageClient> client,
                                          std::shared_ptr<tokens::AccessTokenSource> token_source,
                                          std::shared_ptr<const ResumeTokenCodec> resume_tokens,
-                                         std::shared_ptr<callers::CallGate> gate, absl::Duration max_call_duration,
-                                         bool prefetch_pages)
-    : client_(std::move(client)),
-      token_source_(std::move(token_source)),
+                                         std::shared_ptr<callers::CallGate> gate, UsageRecordsServiceOptions options)
+    : client_(client),
       resume_tokens_(std::move(resume_tokens)),
       gate_(std::move(gate)),
-      max_call_duration_(max_call_duration),
-      prefetch_pages_(prefetch_pages) {
+      max_call_duration_(options.max_call_duration),
+      pages_(std::move(client), std::move(token_source), [&options] {
+        PageOpenerOptions pages = options.pages;
+        pages.max_walk_duration = options.max_call_duration;
+        return pages;
+      }()) {
   AddMethod(new grpc::internal::RpcServiceMethod(
       kListUsageRecordsMethod, grpc::internal::RpcMethod::SERVER_STREAMING,
       new grpc::internal::ServerStreamingHandler<UsageRecordsService, v1::ListUsageRecordsRequest, grpc::ByteBuffer>(
@@ -148,27 +172,39 @@ absl::Status UsageRecordsService::Stream(grpc::ServerContext& context, const v1:
   // Everything the request itself decides comes before any token is fetched.
   absl::StatusOr<int> batch_size = BatchSize(request.page_size());
   if (!batch_size.ok()) return batch_size.status();
-  absl::StatusOr<StreamPosition> start = StartPosition(request, admitted->resume_identity());
-  if (!start.ok()) return start.status();
-  absl::StatusOr<std::string> token = token_source_->TokenForCall(Metadata(context, "authorization"), record.deadline);
-  if (!token.ok()) return token.status();
-
-  partner_center::ListCall call;
-  call.access_token = *std::move(token);
-  call.correlation_id = record.correlation_id;
-  call.deadline = record.deadline;
-  call.is_cancelled = [&context] { return context.IsCancelled(); };
-  call.renew_access_token = [this, deadline = record.deadline](absl::string_view rejected) {
-    return token_source_->TokenAfterRejection(rejected, deadline);
-  };
-  std::unique_ptr<partner_center::PageSource> pages = client_->ListUsageRecords(std::move(call), start->page);
-  if (prefetch_pages_) pages = std::make_unique<partner_center::PrefetchedPages>(std::move(pages));
+  absl::StatusOr<PagesRequest> pages_request =
+      ValidatedRequest(context, request, admitted->resume_identity(), record);
+  if (!pages_request.ok()) return pages_request.status();
+  const StreamPosition start = pages_request->start;
+  absl::StatusOr<CallPages> pages = pages_.Open(*pages_request);
+  if (!pages.ok()) return pages.status();
+  record.origin = pages->origin;
   BatchWriter batches([&writer](const BatchWriter::Message& message) { return writer.Write(ToByteBuffer(message)); },
-                      *batch_size, *resume_tokens_, admitted->resume_identity(), *std::move(start));
-  absl::Status status = WritePages(*pages, batches);
+                      *batch_size, *resume_tokens_, admitted->resume_identity(), start, pages->origin);
+  absl::Status status = WritePages(*pages->pages, batches);
   record.records = batches.records();
   record.pages = batches.pages();
   return status;
+}
+
+absl::StatusOr<PagesRequest> UsageRecordsService::ValidatedRequest(const grpc::ServerContext& context,
+                                                                   const v1::ListUsageRecordsRequest& request,
+                                                                   absl::string_view resume_identity,
+                                                                   const CallRecord& record) const {
+  absl::StatusOr<std::optional<absl::Duration>> max_staleness = MaxStaleness(request);
+  if (!max_staleness.ok()) return max_staleness.status();
+  absl::StatusOr<StreamPosition> start = StartPosition(request, resume_identity);
+  if (!start.ok()) return start.status();
+  PagesRequest pages;
+  if (std::optional<absl::string_view> authorization = Metadata(context, "authorization")) {
+    pages.caller_authorization = std::string(*authorization);
+  }
+  pages.correlation_id = record.correlation_id;
+  pages.deadline = record.deadline;
+  pages.is_cancelled = [&context] { return context.IsCancelled(); };
+  pages.start = *std::move(start);
+  pages.max_staleness = *max_staleness;
+  return pages;
 }
 
 absl::StatusOr<StreamPosition> UsageRecordsService::StartPosition(const v1::ListUsageRecordsRequest& request,
@@ -199,8 +235,8 @@ absl::StatusOr<StreamPosition> UsageRecordsService::StartPosition(const v1::List
 grpc::Status UsageRecordsService::Finish(absl::Status status, const CallRecord& record) {
   const std::string summary =
       absl::StrCat("ListUsageRecords [MS-CorrelationId ", record.correlation_id, "] caller ", record.caller, " peer ",
-                   record.peer, record.resumed ? " (resumed)" : "", ": ", record.records, " records from ",
-                   record.pages, " pages in ", absl::FormatDuration(absl::Now() - record.started));
+                   record.peer, record.resumed ? " (resumed)" : "", OriginText(record.origin), ": ", record.records,
+                   " records from ", record.pages, " pages in ", absl::FormatDuration(absl::Now() - record.started));
   if (status.ok()) {
     LogInfo(summary, ": OK");
     return grpc::Status::OK;

@@ -18,6 +18,7 @@
 #include "partnercenter/usage/v1/usage_records.pb.h"
 #include "server/call_watchdog.h"
 #include "server/callers/call_gate.h"
+#include "server/page_opener.h"
 #include "server/partner_center/usage_client.h"
 #include "server/resume_token.h"
 #include "server/tokens/access_token_source.h"
@@ -33,12 +34,21 @@ inline constexpr char kCorrelationIdMetadata[] = "x-ms-correlation-id";
 // The method's full name, as the generated service names it.
 inline constexpr char kListUsageRecordsMethod[] = "/partnercenter.usage.v1.UsageRecordsService/ListUsageRecords";
 
+struct UsageRecordsServiceOptions {
+  // Bounds a call whose caller set no deadline, so a forgotten stream cannot hold a handler thread for ever; the
+  // watchdog enforces it even on a handler blocked writing to a caller that stopped reading. Also the deadline of a
+  // shared walk of Partner Center.
+  absl::Duration max_call_duration = absl::Hours(1);
+  // Where pages come from: prefetching, and shared snapshots (off unless snapshot_max_staleness is positive).
+  PageOpenerOptions pages;
+};
+
 class UsageRecordsService final : public grpc::Service {
  public:
   UsageRecordsService(std::shared_ptr<const partner_center::UsageClient> client,
                       std::shared_ptr<tokens::AccessTokenSource> token_source,
                       std::shared_ptr<const ResumeTokenCodec> resume_tokens, std::shared_ptr<callers::CallGate> gate,
-                      absl::Duration max_call_duration = absl::Hours(1), bool prefetch_pages = true);
+                      UsageRecordsServiceOptions options = {});
 
   // Each message written is a serialized partnercenter.usage.v1.ListUsageRecordsResponse.
   grpc::Status ListUsageRecords(grpc::ServerContext* context,
@@ -52,6 +62,11 @@ class UsageRecordsService final : public grpc::Service {
   absl::Status Stream(grpc::ServerContext& context, const partnercenter::usage::v1::ListUsageRecordsRequest& request,
                       grpc::ServerWriter<grpc::ByteBuffer>& writer, CallRecord& record);
 
+  // What the request asks of the pages, checked: where the stream starts and how old a shared snapshot may be.
+  absl::StatusOr<PagesRequest> ValidatedRequest(const grpc::ServerContext& context,
+                                                const partnercenter::usage::v1::ListUsageRecordsRequest& request,
+                                                absl::string_view resume_identity, const CallRecord& record) const;
+
   // Where the stream starts: the first page, or where the request's resume token points, if it was issued to
   // `resume_identity`.
   absl::StatusOr<StreamPosition> StartPosition(const partnercenter::usage::v1::ListUsageRecordsRequest& request,
@@ -61,14 +76,10 @@ class UsageRecordsService final : public grpc::Service {
   static grpc::Status Finish(absl::Status status, const CallRecord& record);
 
   std::shared_ptr<const partner_center::UsageClient> client_;
-  std::shared_ptr<tokens::AccessTokenSource> token_source_;
   std::shared_ptr<const ResumeTokenCodec> resume_tokens_;
   std::shared_ptr<callers::CallGate> gate_;
-  // Bounds a call whose caller set no deadline, so a forgotten stream cannot hold a handler thread for ever; the
-  // watchdog enforces it even on a handler blocked writing to a caller that stopped reading.
   absl::Duration max_call_duration_;
-  // Whether the next Partner Center page is fetched while the current one is written (PrefetchedPages).
-  bool prefetch_pages_;
+  PageOpener pages_;
   CallWatchdog watchdog_;
 };
 

@@ -37,6 +37,13 @@ using ::testing::Return;
 
 using testing_util::JsonResponse;
 
+google::protobuf::Duration Seconds(int64_t seconds, int32_t nanos = 0) {
+  google::protobuf::Duration duration;
+  duration.set_seconds(seconds);
+  duration.set_nanos(nanos);
+  return duration;
+}
+
 // A page with records "<prefix>0" .. "<prefix><count-1>", linking to `next_token` when non-empty.
 std::string Page(const std::string& prefix, int count, const std::string& next_token = "") {
   std::vector<std::string> items;
@@ -81,8 +88,11 @@ class UsageRecordsServiceTest : public testing::Test {
     auto callers = callers::CallerAuthenticator::Create(api_keys_file_, "");
     ASSERT_TRUE(callers.ok()) << callers.status();
     auto gate = std::make_shared<callers::CallGate>(*std::move(callers), max_concurrent_streams_);
+    UsageRecordsServiceOptions service_options;
+    service_options.max_call_duration = max_call_duration;
+    service_options.pages.snapshot_max_staleness = snapshot_max_staleness_;
     service_ = std::make_unique<UsageRecordsService>(*std::move(client), std::move(token_source), *std::move(codec),
-                                                     std::move(gate), max_call_duration);
+                                                     std::move(gate), service_options);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -100,13 +110,15 @@ class UsageRecordsServiceTest : public testing::Test {
   StreamResult List(int page_size,
                     const std::vector<std::pair<std::string, std::string>>& metadata = {{"authorization",
                                                                                          "Bearer caller-token"}},
-                    const std::string& resume_token = "") {
+                    const std::string& resume_token = "",
+                    std::optional<google::protobuf::Duration> max_staleness = std::nullopt) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
     v1::ListUsageRecordsRequest request;
     request.set_page_size(page_size);
     request.set_resume_token(resume_token);
+    if (max_staleness.has_value()) *request.mutable_max_staleness() = *max_staleness;
     auto reader = stub_->ListUsageRecords(&context, request);
     StreamResult result;
     v1::ListUsageRecordsResponse message;
@@ -122,6 +134,7 @@ class UsageRecordsServiceTest : public testing::Test {
   std::shared_ptr<MockHttpTransport> transport_ = std::make_shared<MockHttpTransport>();
   std::string api_keys_file_;  // none: every caller is let in
   int max_concurrent_streams_ = 100;
+  absl::Duration snapshot_max_staleness_ = absl::ZeroDuration();  // sharing off unless a test turns it on
   std::unique_ptr<UsageRecordsService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::UsageRecordsService::Stub> stub_;
@@ -447,7 +460,9 @@ TEST_F(UsageRecordsServiceTest, InvalidArgumentsNameTheFieldInABadRequest) {
   for (const auto& [result, field] :
        {std::pair<StreamResult, std::string>{List(-5), "page_size"},
         {List(10, {{"authorization", "Bearer t"}, {"x-ms-correlation-id", "nope"}}), "x-ms-correlation-id"},
-        {List(10, {{"authorization", "Bearer t"}}, "v1.not.valid"), "resume_token"}}) {
+        {List(10, {{"authorization", "Bearer t"}}, "v1.not.valid"), "resume_token"},
+        {List(10, {{"authorization", "Bearer t"}}, "", Seconds(-1)), "max_staleness"},
+        {List(10, {{"authorization", "Bearer t"}}, "", Seconds(0, 1000000000)), "max_staleness"}}) {
     EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
     google::rpc::Status details;
     ASSERT_TRUE(details.ParseFromString(result.status.error_details()));
@@ -459,6 +474,64 @@ TEST_F(UsageRecordsServiceTest, InvalidArgumentsNameTheFieldInABadRequest) {
     EXPECT_EQ(bad_request.field_violations(0).field(), field);
     EXPECT_FALSE(bad_request.field_violations(0).description().empty());
   }
+}
+
+TEST_F(UsageRecordsServiceTest, WithSharingOnACallWithinMaxStalenessAsksPartnerCenterNothing) {
+  snapshot_max_staleness_ = absl::Minutes(5);
+  StartServer();
+  EXPECT_CALL(*transport_, Send(_)).Times(4).WillRepeatedly(Invoke([](const HttpRequest& request) {
+    return HeaderOf(request, "MS-ContinuationToken") == "t2" ? JsonResponse(Page("b", 2))
+                                                             : JsonResponse(Page("a", 3, "t2"));
+  }));
+  StreamResult first = List(2);
+  StreamResult second = List(10);
+  StreamResult fresh = List(10, {{"authorization", "Bearer caller-token"}}, "", Seconds(0));
+  for (const StreamResult* result : {&first, &second, &fresh}) {
+    ASSERT_TRUE(result->status.ok()) << result->status.error_message();
+    EXPECT_THAT(result->ResourceIds(), testing::ElementsAre("a0", "a1", "a2", "b0", "b1"));
+    EXPECT_TRUE(result->messages[0].has_snapshot_time());
+  }
+  EXPECT_FALSE(first.messages[0].from_shared_snapshot());
+  EXPECT_TRUE(second.messages[0].from_shared_snapshot());
+  EXPECT_FALSE(fresh.messages[0].from_shared_snapshot());
+  EXPECT_EQ(second.messages[0].snapshot_time().SerializeAsString(),
+            first.messages[0].snapshot_time().SerializeAsString());
+  for (std::size_t i = 1; i < first.messages.size(); ++i) EXPECT_FALSE(first.messages[i].has_snapshot_time());
+}
+
+TEST_F(UsageRecordsServiceTest, ResumeTokensOfASharedStreamContinueInsideTheSnapshot) {
+  snapshot_max_staleness_ = absl::Minutes(5);
+  StartServer();
+  EXPECT_CALL(*transport_, Send(_)).Times(2).WillRepeatedly(Invoke([](const HttpRequest& request) {
+    return HeaderOf(request, "MS-ContinuationToken") == "t2" ? JsonResponse(Page("b", 4))
+                                                             : JsonResponse(Page("a", 5, "t2"));
+  }));
+  StreamResult full = List(2);
+  ASSERT_TRUE(full.status.ok());
+  const std::vector<std::string> all = full.ResourceIds();
+  ASSERT_EQ(all.size(), 9u);
+  std::size_t delivered = 0;
+  for (const auto& message : full.messages) {
+    delivered += static_cast<std::size_t>(message.usage_records_size());
+    StreamResult rest = List(3, {{"authorization", "Bearer caller-token"}}, message.resume_token());
+    ASSERT_TRUE(rest.status.ok()) << rest.status.error_message();
+    EXPECT_EQ(rest.ResourceIds(), std::vector<std::string>(all.begin() + delivered, all.end()));
+    EXPECT_TRUE(rest.messages[0].from_shared_snapshot());
+  }
+}
+
+TEST_F(UsageRecordsServiceTest, PassthroughCallersWithAnotherTokenGetAWalkOfTheirOwn) {
+  snapshot_max_staleness_ = absl::Minutes(5);
+  StartServer();
+  std::vector<std::string> tokens_seen;
+  EXPECT_CALL(*transport_, Send(_)).Times(2).WillRepeatedly(Invoke([&tokens_seen](const HttpRequest& request) {
+    tokens_seen.push_back(HeaderOf(request, "Authorization").value_or(""));
+    return JsonResponse(Page("a", 1));
+  }));
+  EXPECT_TRUE(List(10, {{"authorization", "Bearer token-one"}}).status.ok());
+  EXPECT_TRUE(List(10, {{"authorization", "Bearer token-two"}}).status.ok());
+  EXPECT_TRUE(List(10, {{"authorization", "Bearer token-one"}}).status.ok());
+  EXPECT_THAT(tokens_seen, testing::ElementsAre("Bearer token-one", "Bearer token-two"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #ifndef PCUSAGE_SERVER_PARTNER_CENTER_PAGE_SOURCE_H_
 #define PCUSAGE_SERVER_PARTNER_CENTER_PAGE_SOURCE_H_
 
+#include <cstdint>
 #include <optional>
 
 #include "absl/status/statusor.h"
@@ -16,6 +17,8 @@ struct FetchedPage {
   UsageRecordsPage page;
   PagePosition position;
   std::optional<PagePosition> next;
+  // The page's place among the pages of its walk, from 0 (where a resume into a shared snapshot continues).
+  int64_t index_in_walk = 0;
 };
 
 class PageSource {

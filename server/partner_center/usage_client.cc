@@ -102,6 +102,7 @@ class LiveWalk final : public PageSource {
       return status_;
     }
     position_ = page->next;
+    page->index_in_walk = pages_returned_++;
     records_delivered_ += static_cast<int64_t>(page->page.records.size());
     return std::optional<FetchedPage>(*std::move(page));
   }
@@ -204,6 +205,7 @@ class LiveWalk final : public PageSource {
   absl::Status status_;
   absl::flat_hash_set<std::size_t> pages_seen_;
   int64_t records_delivered_ = 0;
+  int64_t pages_returned_ = 0;
 };
 
 absl::StatusOr<std::unique_ptr<UsageClient>> UsageClient::Create(std::shared_ptr<http::HttpTransport> transport,

@@ -28,6 +28,10 @@ class AccessTokenSource {
   // Another token to try once after Partner Center rejected `rejected` (HTTP 401). NOT_FOUND when there is none
   // (the default), and the 401 stands; another error says why getting one failed.
   virtual absl::StatusOr<std::string> TokenAfterRejection(absl::string_view rejected, absl::Time deadline);
+
+  // Whether each call brings its own token (passthrough), so that calls with different tokens may read different
+  // partners' data; false when every call uses the server's own credentials.
+  virtual bool TokensComeFromCallers() const { return false; }
 };
 
 // Uses the caller's "Bearer <token>": UNAUTHENTICATED when it is missing or not a bearer token.
@@ -35,6 +39,7 @@ class CallerTokenSource final : public AccessTokenSource {
  public:
   absl::StatusOr<std::string> TokenForCall(std::optional<absl::string_view> caller_authorization,
                                            absl::Time deadline) override;
+  bool TokensComeFromCallers() const override { return true; }
 };
 
 // Reads the token from a file and re-reads it whenever the file changes (modification time, size or inode), so

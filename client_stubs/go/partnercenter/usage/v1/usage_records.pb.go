@@ -16,6 +16,7 @@ import (
 	decimal "google.golang.org/genproto/googleapis/type/decimal"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -40,7 +41,12 @@ type ListUsageRecordsRequest struct {
 	// first record that stream had not delivered. Tokens expire (an hour by default) and are only valid on the
 	// server (or servers sharing a key) that issued them: FAILED_PRECONDITION when expired or when Partner Center's
 	// data moved under it, INVALID_ARGUMENT when malformed or foreign. See docs/api.md.
-	ResumeToken   string `protobuf:"bytes,2,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	ResumeToken string `protobuf:"bytes,2,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	// How old a shared snapshot may be and still serve this call: a list another call fetched from Partner Center
+	// that recently is served again, without asking Partner Center; a call arriving while such a walk is under way
+	// joins it. Unset means the server's default (`--snapshot_max_staleness`, 5 minutes); zero asks for a fresh walk.
+	// Negative values are rejected with INVALID_ARGUMENT. See docs/api.md, "Shared snapshots".
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -89,6 +95,13 @@ func (x *ListUsageRecordsRequest) GetResumeToken() string {
 	return ""
 }
 
+func (x *ListUsageRecordsRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
 // One message of the `ListUsageRecords` stream: a batch of records. The
 // first message of a stream is always sent, even when there are no records,
 // and carries the stream's metadata.
@@ -103,9 +116,14 @@ type ListUsageRecordsResponse struct {
 	PartnerCenterTotalCount *int64 `protobuf:"varint,2,opt,name=partner_center_total_count,json=partnerCenterTotalCount,proto3,oneof" json:"partner_center_total_count,omitempty"`
 	// Where this stream stands after this message: pass it as ListUsageRecordsRequest.resume_token to continue
 	// after a failure without receiving any record twice. Opaque and signed; not secret.
-	ResumeToken   string `protobuf:"bytes,3,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ResumeToken string `protobuf:"bytes,3,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	// When the walk of Partner Center these records come from started, set on the first message only.
+	SnapshotTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=snapshot_time,json=snapshotTime,proto3" json:"snapshot_time,omitempty"`
+	// Whether these records come from a walk another call started (a snapshot it joined or read), set on the first
+	// message only; false for the call that started its own walk.
+	FromSharedSnapshot bool `protobuf:"varint,5,opt,name=from_shared_snapshot,json=fromSharedSnapshot,proto3" json:"from_shared_snapshot,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ListUsageRecordsResponse) Reset() {
@@ -157,6 +175,20 @@ func (x *ListUsageRecordsResponse) GetResumeToken() string {
 		return x.ResumeToken
 	}
 	return ""
+}
+
+func (x *ListUsageRecordsResponse) GetSnapshotTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SnapshotTime
+	}
+	return nil
+}
+
+func (x *ListUsageRecordsResponse) GetFromSharedSnapshot() bool {
+	if x != nil {
+		return x.FromSharedSnapshot
+	}
+	return false
 }
 
 // A customer's usage of Azure in the current month, as Partner Center's
@@ -411,14 +443,17 @@ var File_partnercenter_usage_v1_usage_records_proto protoreflect.FileDescriptor
 
 const file_partnercenter_usage_v1_usage_records_proto_rawDesc = "" +
 	"\n" +
-	"*partnercenter/usage/v1/usage_records.proto\x12\x16partnercenter.usage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19google/type/decimal.proto\"Y\n" +
+	"*partnercenter/usage/v1/usage_records.proto\x12\x16partnercenter.usage.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19google/type/decimal.proto\"\x99\x01\n" +
 	"\x17ListUsageRecordsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12!\n" +
-	"\fresume_token\x18\x02 \x01(\tR\vresumeToken\"\xf7\x01\n" +
+	"\fresume_token\x18\x02 \x01(\tR\vresumeToken\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xea\x02\n" +
 	"\x18ListUsageRecordsResponse\x12W\n" +
 	"\rusage_records\x18\x01 \x03(\v22.partnercenter.usage.v1.CustomerMonthlyUsageRecordR\fusageRecords\x12@\n" +
 	"\x1apartner_center_total_count\x18\x02 \x01(\x03H\x00R\x17partnerCenterTotalCount\x88\x01\x01\x12!\n" +
-	"\fresume_token\x18\x03 \x01(\tR\vresumeTokenB\x1d\n" +
+	"\fresume_token\x18\x03 \x01(\tR\vresumeToken\x12?\n" +
+	"\rsnapshot_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fsnapshotTime\x120\n" +
+	"\x14from_shared_snapshot\x18\x05 \x01(\bR\x12fromSharedSnapshotB\x1d\n" +
 	"\x1b_partner_center_total_count\"\xc6\x06\n" +
 	"\x1aCustomerMonthlyUsageRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -469,26 +504,29 @@ var file_partnercenter_usage_v1_usage_records_proto_goTypes = []any{
 	(*ListUsageRecordsResponse)(nil),   // 1: partnercenter.usage.v1.ListUsageRecordsResponse
 	(*CustomerMonthlyUsageRecord)(nil), // 2: partnercenter.usage.v1.CustomerMonthlyUsageRecord
 	(*SpendingBudget)(nil),             // 3: partnercenter.usage.v1.SpendingBudget
-	(*decimal.Decimal)(nil),            // 4: google.type.Decimal
+	(*durationpb.Duration)(nil),        // 4: google.protobuf.Duration
 	(*timestamppb.Timestamp)(nil),      // 5: google.protobuf.Timestamp
+	(*decimal.Decimal)(nil),            // 6: google.type.Decimal
 }
 var file_partnercenter_usage_v1_usage_records_proto_depIdxs = []int32{
-	2,  // 0: partnercenter.usage.v1.ListUsageRecordsResponse.usage_records:type_name -> partnercenter.usage.v1.CustomerMonthlyUsageRecord
-	3,  // 1: partnercenter.usage.v1.CustomerMonthlyUsageRecord.budget:type_name -> partnercenter.usage.v1.SpendingBudget
-	3,  // 2: partnercenter.usage.v1.CustomerMonthlyUsageRecord.customer_spending_budget:type_name -> partnercenter.usage.v1.SpendingBudget
-	3,  // 3: partnercenter.usage.v1.CustomerMonthlyUsageRecord.usage_spending_budget:type_name -> partnercenter.usage.v1.SpendingBudget
-	4,  // 4: partnercenter.usage.v1.CustomerMonthlyUsageRecord.percent_used:type_name -> google.type.Decimal
-	4,  // 5: partnercenter.usage.v1.CustomerMonthlyUsageRecord.total_cost:type_name -> google.type.Decimal
-	4,  // 6: partnercenter.usage.v1.CustomerMonthlyUsageRecord.usd_total_cost:type_name -> google.type.Decimal
-	5,  // 7: partnercenter.usage.v1.CustomerMonthlyUsageRecord.last_modified_time:type_name -> google.protobuf.Timestamp
-	4,  // 8: partnercenter.usage.v1.SpendingBudget.amount:type_name -> google.type.Decimal
-	0,  // 9: partnercenter.usage.v1.UsageRecordsService.ListUsageRecords:input_type -> partnercenter.usage.v1.ListUsageRecordsRequest
-	1,  // 10: partnercenter.usage.v1.UsageRecordsService.ListUsageRecords:output_type -> partnercenter.usage.v1.ListUsageRecordsResponse
-	10, // [10:11] is the sub-list for method output_type
-	9,  // [9:10] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	4,  // 0: partnercenter.usage.v1.ListUsageRecordsRequest.max_staleness:type_name -> google.protobuf.Duration
+	2,  // 1: partnercenter.usage.v1.ListUsageRecordsResponse.usage_records:type_name -> partnercenter.usage.v1.CustomerMonthlyUsageRecord
+	5,  // 2: partnercenter.usage.v1.ListUsageRecordsResponse.snapshot_time:type_name -> google.protobuf.Timestamp
+	3,  // 3: partnercenter.usage.v1.CustomerMonthlyUsageRecord.budget:type_name -> partnercenter.usage.v1.SpendingBudget
+	3,  // 4: partnercenter.usage.v1.CustomerMonthlyUsageRecord.customer_spending_budget:type_name -> partnercenter.usage.v1.SpendingBudget
+	3,  // 5: partnercenter.usage.v1.CustomerMonthlyUsageRecord.usage_spending_budget:type_name -> partnercenter.usage.v1.SpendingBudget
+	6,  // 6: partnercenter.usage.v1.CustomerMonthlyUsageRecord.percent_used:type_name -> google.type.Decimal
+	6,  // 7: partnercenter.usage.v1.CustomerMonthlyUsageRecord.total_cost:type_name -> google.type.Decimal
+	6,  // 8: partnercenter.usage.v1.CustomerMonthlyUsageRecord.usd_total_cost:type_name -> google.type.Decimal
+	5,  // 9: partnercenter.usage.v1.CustomerMonthlyUsageRecord.last_modified_time:type_name -> google.protobuf.Timestamp
+	6,  // 10: partnercenter.usage.v1.SpendingBudget.amount:type_name -> google.type.Decimal
+	0,  // 11: partnercenter.usage.v1.UsageRecordsService.ListUsageRecords:input_type -> partnercenter.usage.v1.ListUsageRecordsRequest
+	1,  // 12: partnercenter.usage.v1.UsageRecordsService.ListUsageRecords:output_type -> partnercenter.usage.v1.ListUsageRecordsResponse
+	12, // [12:13] is the sub-list for method output_type
+	11, // [11:12] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_partnercenter_usage_v1_usage_records_proto_init() }

@@ -1,0 +1,132 @@
+// Shared snapshots: one walk of Partner Center serves every caller of the same identity who asks for the list while
+// it runs or soon after. A snapshot is the translated pages of one walk, with the time the walk started; readers
+// read it from the first page at their own pace, each with an index of its own, so a slow or stuck reader never
+// slows the walk or another reader. Partner Center throttles per partner tenant: this is how pcusage asks it once.
+#ifndef PCUSAGE_SERVER_SNAPSHOTS_SNAPSHOT_STORE_H_
+#define PCUSAGE_SERVER_SNAPSHOTS_SNAPSHOT_STORE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/partner_center/page_source.h"
+
+namespace pcusage::snapshots {
+
+// Whose list a snapshot is. Never a claim read from a token: the server's own credentials are one identity; a
+// caller's bearer token (passthrough) is named by the SHA-256 of the token itself, so a forged token can only name
+// itself. Identities are never logged.
+std::string ServerCredentialsIdentity();
+std::string BearerTokenIdentity(absl::string_view token);
+
+struct SnapshotOptions {
+  // The most the pages of all snapshots together may take, walks in flight and complete ones alike. A page that
+  // would pass it first drops complete snapshots, least recently used first; if that is not enough, the walk
+  // adding it will not be kept, drops the pages all its readers have passed, lets go of its slowest readers
+  // (UNAVAILABLE, SNAPSHOT_READER_TOO_SLOW) until those left read the same page, and then runs at most a page
+  // ahead of them. So the pages held stay within this bound plus two pages per walk in flight, and a reader is
+  // only ever let go for one that reads faster.
+  std::size_t cache_bytes = std::size_t{256} << 20;
+};
+
+// The call a reader reads for: a reader waiting for the walk ends with CANCELLED soon after `is_cancelled` turns
+// true, and with DEADLINE_EXCEEDED at `deadline`.
+struct ReaderContext {
+  std::function<bool()> is_cancelled;  // may be empty
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+// How often a reader waiting for the walk looks at its call.
+inline constexpr absl::Duration kReaderPollInterval = absl::Milliseconds(50);
+
+// A caller's view of a snapshot.
+struct OpenedSnapshot {
+  std::unique_ptr<partner_center::PageSource> pages;
+  std::string snapshot_id;
+  absl::Time snapshot_time;  // when its walk started
+  bool shared = false;       // the walk was started by another call
+};
+
+class Snapshot;
+struct ByteBudget;
+
+class SnapshotStore {
+ public:
+  // Starts a walk of Partner Center for a new snapshot; called on the walk's own thread. An error fails the walk
+  // (and every reader) like an error of the walk itself.
+  using StartWalk = std::function<absl::StatusOr<std::unique_ptr<partner_center::PageSource>>()>;
+
+  explicit SnapshotStore(SnapshotOptions options, std::function<absl::Time()> now = nullptr);
+  // Cancels the walks in flight and waits for them. Readers must be gone first.
+  ~SnapshotStore();
+  SnapshotStore(const SnapshotStore&) = delete;
+  SnapshotStore& operator=(const SnapshotStore&) = delete;
+
+  // A reader, from its first page, of the newest snapshot of `identity` whose walk started no more than
+  // `max_staleness` ago (a walk still in flight, or one complete), or else of a new walk `start_walk` begins on a
+  // thread of its own. A zero `max_staleness` always starts a new walk (which later calls may join). A walk runs
+  // while it has readers: when the last one leaves, it stops and is not kept.
+  OpenedSnapshot Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk,
+                      ReaderContext context = {});
+
+  // A reader of the snapshot `snapshot_id` from its page `page_index`, when the store still holds that page for
+  // `identity`; nullopt otherwise (then the caller resumes from Partner Center).
+  std::optional<OpenedSnapshot> Resume(const std::string& identity, const std::string& snapshot_id,
+                                       int64_t page_index, ReaderContext context = {});
+
+  struct Stats {
+    int64_t walks = 0;           // walks started
+    int64_t hits = 0;            // calls served by a complete snapshot
+    int64_t joins = 0;           // calls that joined a walk in flight
+    int64_t resumes = 0;         // calls resumed inside a held snapshot
+    int kept = 0;                // complete snapshots held for later calls
+    std::size_t kept_bytes = 0;  // what their pages take
+    std::size_t held_bytes = 0;  // what the pages of every snapshot take, in flight or complete
+    int walks_in_flight = 0;
+  };
+  Stats stats() const;
+
+ private:
+  friend class Snapshot;
+  struct Walker {
+    std::thread thread;
+    std::shared_ptr<Snapshot> snapshot;
+    std::shared_ptr<std::atomic<bool>> finished;  // set as the thread's last act
+  };
+
+  // Called by a walk before it adds a page of `bytes`: drops complete snapshots until it fits, if it can.
+  void MakeRoom(std::size_t bytes);
+  // Called by a walk when it ends: keeps its snapshot for later calls, or forgets it.
+  void WalkEnded(const std::shared_ptr<Snapshot>& snapshot);
+  // Stops keeping `snapshot` for later calls (its readers read on).
+  void DropLocked(const std::shared_ptr<Snapshot>& snapshot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReapWalkersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const SnapshotOptions options_;
+  const std::function<absl::Time()> now_;
+  const std::shared_ptr<ByteBudget> budget_;
+  mutable absl::Mutex mu_;
+  // The newest snapshot of each identity (in flight, or complete and kept): the one new calls may read.
+  std::map<std::string, std::shared_ptr<Snapshot>> by_identity_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::weak_ptr<Snapshot>> by_id_ ABSL_GUARDED_BY(mu_);
+  std::list<std::shared_ptr<Snapshot>> completed_ ABSL_GUARDED_BY(mu_);  // kept, most recently used first
+  std::list<Walker> walkers_ ABSL_GUARDED_BY(mu_);
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace pcusage::snapshots
+
+#endif  // PCUSAGE_SERVER_SNAPSHOTS_SNAPSHOT_STORE_H_
