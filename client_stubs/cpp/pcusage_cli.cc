@@ -11,6 +11,7 @@
 #include <cstring>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +48,10 @@ ABSL_FLAG(std::string, resume_token, "",
           "Continue a stream that failed: the token printed by that run. Records it had already printed are not "
           "sent again.");
 
+ABSL_FLAG(std::string, max_staleness, "",
+          "How old a list the server fetched for another call may be and still serve this one, e.g. 30s, 5m; 0 asks "
+          "for a fresh walk of Partner Center. Empty: the server's default.");
+
 namespace pcusage::client {
 namespace {
 
@@ -58,8 +63,8 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 // The flags this program accepts, in the order --help lists them.
-constexpr const char* kFlagNames[] = {"server",         "format",      "page_size", "timeout", "access_token_file",
-                                      "correlation_id", "resume_token"};
+constexpr const char* kFlagNames[] = {"server",         "format",       "page_size",    "timeout", "access_token_file",
+                                      "correlation_id", "resume_token", "max_staleness"};
 
 constexpr char kSynopsis[] = "Usage: pcusage_cli list [flags]\n";
 
@@ -195,6 +200,18 @@ absl::StatusOr<std::string> AccessToken() {
   return token;
 }
 
+// --max_staleness: unset when empty, else a non-negative duration.
+absl::StatusOr<std::optional<absl::Duration>> MaxStaleness() {
+  const std::string text = absl::GetFlag(FLAGS_max_staleness);
+  if (text.empty()) return std::nullopt;
+  absl::Duration duration;
+  if (!absl::ParseDuration(text, &duration) || duration < absl::ZeroDuration() || duration == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_staleness must be a non-negative duration such as 30s or 5m, not \"", text, "\""));
+  }
+  return duration;
+}
+
 absl::Status CheckFlags() {
   const std::string format = absl::GetFlag(FLAGS_format);
   if (format != "table" && format != "jsonl") {
@@ -205,6 +222,7 @@ absl::Status CheckFlags() {
     return absl::InvalidArgumentError("--timeout must be positive (or inf for none)");
   }
   if (absl::GetFlag(FLAGS_server).empty()) return absl::InvalidArgumentError("--server must not be empty");
+  if (!MaxStaleness().ok()) return MaxStaleness().status();
   return absl::OkStatus();
 }
 
@@ -252,12 +270,22 @@ class RecordPrinter {
   bool output_failed_ = false;
 };
 
+// Where the records came from, for the summary: when their walk of Partner Center started, and whether it was
+// another call's.
+std::string SnapshotText(const ListSummary& summary) {
+  if (!summary.snapshot_time.has_value()) return "";
+  return absl::StrCat("; listed by Partner Center from ", absl::FormatTime(absl::RFC3339_sec, *summary.snapshot_time,
+                                                                           absl::UTCTimeZone()),
+                      summary.from_shared_snapshot ? " (a snapshot shared with other calls)" : "");
+}
+
 // The summary on stderr, and the exit status.
 int Report(const ListSummary& summary, const RecordPrinter& printer) {
   std::cerr << summary.records << " records in " << summary.messages << " messages; Partner Center totalCount "
             << (summary.partner_center_total_count.has_value() ? absl::StrCat(*summary.partner_center_total_count)
                                                                : "unknown")
-            << "; MS-CorrelationId " << (summary.correlation_id.empty() ? "unknown" : summary.correlation_id) << "\n";
+            << "; MS-CorrelationId " << (summary.correlation_id.empty() ? "unknown" : summary.correlation_id)
+            << SnapshotText(summary) << "\n";
   if (printer.output_failed()) {
     std::cerr << kProgram << ": writing to stdout failed\n";
     return kExitFailure;
@@ -303,6 +331,7 @@ int Run(int argc, char** argv) {
   options.access_token = *std::move(token);
   options.correlation_id = absl::GetFlag(FLAGS_correlation_id);
   options.resume_token = absl::GetFlag(FLAGS_resume_token);
+  options.max_staleness = *MaxStaleness();
   UsageRecordsClient client(grpc::CreateChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials()));
   RecordPrinter printer(absl::GetFlag(FLAGS_format) == "jsonl");
   const ListSummary summary = client.ListUsageRecords(

@@ -30,14 +30,23 @@ void SetUpContext(const ListOptions& options, grpc::ClientContext& context) {
   if (!options.api_key.empty()) context.AddMetadata(kApiKeyMetadata, options.api_key);
 }
 
+void ReadFirstMessageFields(const v1::ListUsageRecordsResponse& response, ListSummary& summary) {
+  if (response.has_partner_center_total_count()) {
+    summary.partner_center_total_count = response.partner_center_total_count();
+  }
+  if (response.has_snapshot_time()) {
+    summary.snapshot_time =
+        absl::FromUnixSeconds(response.snapshot_time().seconds()) + absl::Nanoseconds(response.snapshot_time().nanos());
+  }
+  summary.from_shared_snapshot = response.from_shared_snapshot();
+}
+
 // Reads every message into `summary` and hands each record to `on_record`; false when on_record refused one.
 bool ReadAll(grpc::ClientReader<v1::ListUsageRecordsResponse>& reader,
              const UsageRecordsClient::RecordCallback& on_record, ListSummary& summary) {
   v1::ListUsageRecordsResponse response;
   while (reader.Read(&response)) {
-    if (summary.messages == 0 && response.has_partner_center_total_count()) {
-      summary.partner_center_total_count = response.partner_center_total_count();
-    }
+    if (summary.messages == 0) ReadFirstMessageFields(response, summary);
     ++summary.messages;
     for (const v1::CustomerMonthlyUsageRecord& record : response.usage_records()) {
       ++summary.records;
@@ -72,6 +81,12 @@ ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, con
   v1::ListUsageRecordsRequest request;
   request.set_page_size(options.page_size);
   request.set_resume_token(options.resume_token);
+  if (options.max_staleness.has_value()) {
+    const int64_t seconds = absl::ToInt64Seconds(*options.max_staleness);
+    request.mutable_max_staleness()->set_seconds(seconds);
+    request.mutable_max_staleness()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(*options.max_staleness - absl::Seconds(seconds))));
+  }
   std::unique_ptr<grpc::ClientReader<v1::ListUsageRecordsResponse>> reader = stub_->ListUsageRecords(&context, request);
 
   ListSummary summary;

@@ -36,6 +36,9 @@ struct ListOptions {
   std::string resume_token;
   // Sent as "x-api-key" when non-empty, for a server that authenticates its callers with API keys.
   std::string api_key;
+  // How old a list the server fetched for another call may be and still serve this one (max_staleness); unset lets
+  // the server choose, zero asks for a fresh walk of Partner Center.
+  std::optional<absl::Duration> max_staleness;
 };
 
 // The outcome of one ListUsageRecords call.
@@ -50,6 +53,10 @@ struct ListSummary {
   int64_t records = 0;
   // Response messages received.
   int64_t messages = 0;
+  // When the walk of Partner Center these records come from started, and whether another call started it (from
+  // the first message).
+  std::optional<absl::Time> snapshot_time;
+  bool from_shared_snapshot = false;
   // The resume token after the last message whose records on_record all accepted: pass it as
   // ListOptions::resume_token to continue from the first record not yet handed over. Empty before any message.
   std::string resume_token;

@@ -787,6 +787,14 @@ void PageRecords::Clear() {
   storage.entries.clear();
 }
 
+void PageRecords::ShrinkToFit() {
+  if (storage_ == nullptr) return;
+  Storage& storage = Mutable();
+  storage.wire.shrink_to_fit();
+  storage.resource_ids.shrink_to_fit();
+  storage.entries.shrink_to_fit();
+}
+
 std::size_t PageRecords::bytes() const {
   if (storage_ == nullptr) return 0;
   return storage_->wire.capacity() + storage_->resource_ids.capacity() + storage_->entries.capacity() * sizeof(Entry);

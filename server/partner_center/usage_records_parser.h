@@ -59,6 +59,10 @@ class PageRecords {
   // Makes room for `bytes` of serialized records (a page's records take somewhat less than its JSON).
   void Reserve(std::size_t bytes);
 
+  // Gives back what Reserve() set aside beyond the records, for pages held long (a page's JSON is larger than its
+  // records' bytes).
+  void ShrinkToFit();
+
   // The bytes the records take, for memory accounting.
   std::size_t bytes() const;
 

@@ -300,5 +300,22 @@ TEST(UsageRecordsParserTest, ARecordTooLargeToSendIsAnError) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("items[0]: the record takes"));
 }
 
+TEST(PageRecordsTest, ShrinkToFitKeepsTheRecordsAndGivesBackTheSlack) {
+  PageRecords records;
+  records.Reserve(1 << 20);
+  PageRecords::Record record;
+  record.set_resource_id("r1");
+  record.set_name("Contoso");
+  records.Append(record);
+  const PageRecords shared = records;  // a copy sharing the bytes keeps its own view
+  const std::string before(records.Entries(0, 1));
+  ASSERT_GE(records.bytes(), std::size_t{1} << 20);
+  records.ShrinkToFit();
+  EXPECT_LT(records.bytes(), std::size_t{1} << 10);
+  EXPECT_EQ(std::string(records.Entries(0, 1)), before);
+  EXPECT_EQ(std::string(shared.Entries(0, 1)), before);
+  EXPECT_EQ(records.ResourceId(0), "r1");
+}
+
 }  // namespace
 }  // namespace pcusage::partner_center

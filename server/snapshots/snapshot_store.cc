@@ -113,10 +113,11 @@ class Snapshot {
     TrimLocked();
   }
 
-  // A new reader at page `index`; -1 when that page is no longer held or the walk was stopped.
+  // A new reader at page `index`; -1 when that page is no longer held, or the walk was stopped or failed (a later
+  // call starts a new walk rather than meet the same failure).
   int AddReader(int64_t index) {
     absl::MutexLock lock(&mu_);
-    if (cancelled_ || index < base_ || (done_ && index > EndLocked())) return -1;
+    if (cancelled_ || index < base_ || (done_ && (index > EndLocked() || !status_.ok()))) return -1;
     readers_[next_reader_] = Reader{index};
     return next_reader_++;
   }
@@ -176,6 +177,7 @@ class Snapshot {
       absl::StatusOr<std::optional<partner_center::FetchedPage>> page = walk.Next();
       if (!page.ok()) return page.status();
       if (!page->has_value()) return absl::OkStatus();
+      (*page)->page.records.ShrinkToFit();  // held for every reader, and maybe kept: no slack
       const std::size_t bytes = (*page)->page.records.bytes();
       store.MakeRoom(bytes);
       absl::MutexLock lock(&mu_);

@@ -289,6 +289,11 @@ TEST(SnapshotStoreTest, AFailingWalkEndsEveryReaderWithTheSameStatusAfterWhatItF
   EXPECT_EQ(second_out.status, failure);
   ASSERT_TRUE(GetErrorInfo(second_out.status).has_value());
 
+  // A resume into the failed walk is refused while its pages are still in memory, so that the caller asks
+  // Partner Center again rather than meet the same failure.
+  EXPECT_FALSE(store.Resume("partner", first.snapshot_id, 1).has_value());
+  EXPECT_FALSE(store.Resume("partner", first.snapshot_id, 3).has_value());
+
   AwaitSettled(store, 0);
   OpenedSnapshot later = store.Open("partner", kStaleness, upstream.Starter());
   EXPECT_FALSE(later.shared);

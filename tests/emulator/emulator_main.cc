@@ -44,8 +44,8 @@ ABSL_FLAG(std::string, dataset, "seed",
 ABSL_FLAG(int, customers, 250, "Number of customers in the generated data set (>= 0).");
 ABSL_FLAG(int, page_size, 40, "Records per generated page (>= 1).");
 ABSL_FLAG(std::string, access_token, "emulator-token",
-          "A token requests may present as 'Authorization: Bearer <token>', "
-          "and that never expires; empty for none. Tokens the token endpoint "
+          "Tokens requests may present as 'Authorization: Bearer <token>', "
+          "comma-separated, that never expire; empty for none. Tokens the token endpoint "
           "issued work too until they expire; anything else gets 401.");
 ABSL_FLAG(std::string, faults, "",
           "A fault script: a JSON array of rules such as "

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "tests/emulator/content_faults.h"
 #include "tests/emulator/error_bodies.h"
@@ -46,7 +47,9 @@ std::optional<std::string> UsageRoute::AuthorizationFailure(absl::string_view au
   // The scheme is case-insensitive.
   if (!absl::StartsWithIgnoreCase(authorization, "Bearer ")) return kTokenNotValid;
   const absl::string_view token = authorization.substr(7);
-  if (!access_token_.empty() && token == access_token_) return std::nullopt;
+  for (absl::string_view accepted : absl::StrSplit(access_token_, ',', absl::SkipEmpty())) {
+    if (token == accepted) return std::nullopt;
+  }
   const std::optional<absl::Time> expiry = state_.issued_token_expiry(std::string(token));
   if (!expiry.has_value()) return kTokenNotValid;
   if (absl::Now() >= *expiry) return kTokenExpired;

@@ -30,7 +30,8 @@ class UsageRoute {
   };
 
   // Serves the pages of `dataset`, or the seed sample as page 0 without one. Requests must carry
-  // "Authorization: Bearer <token>" with `access_token` (which never expires; empty for none) or a live issued token.
+  // "Authorization: Bearer <token>" with one of the comma-separated `access_token`s (which never expire; empty for
+  // none) or a live issued token.
   UsageRoute(std::string access_token, std::optional<GeneratedDataset> dataset, State state);
 
   // The reply to `request`, with Reply::page set to the page it asks for. Requests that fail authentication or name

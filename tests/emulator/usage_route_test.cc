@@ -56,6 +56,17 @@ TEST_F(EmulatorTest, AcceptsTheConfiguredToken) {
   EXPECT_EQ(client_->Get(kPath, {{"Authorization", "bearer another-token"}})->status, 200);
 }
 
+TEST_F(EmulatorTest, AcceptsEachOfSeveralConfiguredTokens) {
+  EmulatorOptions options;
+  options.access_token = "partner-a,partner-b";
+  Serve(options);
+  EXPECT_EQ(client_->Get(kPath, {{"Authorization", "Bearer partner-a"}})->status, 200);
+  EXPECT_EQ(client_->Get(kPath, {{"Authorization", "Bearer partner-b"}})->status, 200);
+  for (const char* authorization : {"Bearer partner-a,partner-b", "Bearer partner", "Bearer "}) {
+    EXPECT_EQ(client_->Get(kPath, {{"Authorization", authorization}})->status, 401) << authorization;
+  }
+}
+
 TEST_F(EmulatorTest, AnEmptyAccessTokenAcceptsNoStaticToken) {
   EmulatorOptions options;
   options.access_token = "";

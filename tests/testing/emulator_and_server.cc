@@ -62,12 +62,24 @@ int EmulatorAndServer::StopServer() {
 }
 
 EmulatorAndServer::Listing EmulatorAndServer::List(const client::ListOptions& options, int stop_after) const {
+  if (stop_after < 0) return List(options, nullptr);
+  std::size_t kept = 0;
+  Listing listing = List(options, [&kept, stop_after](const partnercenter::usage::v1::CustomerMonthlyUsageRecord&) {
+    return ++kept < static_cast<std::size_t>(stop_after) + 1;
+  });
+  // The record that made the call stop is not kept, as on_record refused it.
+  if (listing.records.size() > static_cast<std::size_t>(stop_after)) listing.records.resize(stop_after);
+  return listing;
+}
+
+EmulatorAndServer::Listing EmulatorAndServer::List(
+    const client::ListOptions& options,
+    const std::function<bool(const partnercenter::usage::v1::CustomerMonthlyUsageRecord&)>& observe) const {
   Listing listing;
   listing.summary = client_->ListUsageRecords(
-      options, [&listing, stop_after](const partnercenter::usage::v1::CustomerMonthlyUsageRecord& record) {
-        if (stop_after >= 0 && listing.records.size() >= static_cast<std::size_t>(stop_after)) return false;
+      options, [&listing, &observe](const partnercenter::usage::v1::CustomerMonthlyUsageRecord& record) {
         listing.records.push_back(record);
-        return true;
+        return !observe || observe(record);
       });
   return listing;
 }

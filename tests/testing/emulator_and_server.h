@@ -3,6 +3,7 @@
 #ifndef PCUSAGE_TESTS_TESTING_EMULATOR_AND_SERVER_H_
 #define PCUSAGE_TESTS_TESTING_EMULATOR_AND_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ class EmulatorAndServer {
   // Lists through the server, keeping every record; with `stop_after` >= 0 the caller stops (cancels) once it has
   // that many.
   Listing List(const client::ListOptions& options, int stop_after = -1) const;
+  // Lists through the server, keeping every record and then handing it to `observe` (on the calling thread, as
+  // it arrives); `observe` returning false cancels the call. Safe to call from several threads at once.
+  Listing List(const client::ListOptions& options,
+               const std::function<bool(const partnercenter::usage::v1::CustomerMonthlyUsageRecord&)>& observe) const;
 
   // The emulator's request log (GET /emulator/requests), oldest first; null when it could not be read.
   nlohmann::json EmulatorRequests() const;
