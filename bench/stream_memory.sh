@@ -41,8 +41,9 @@ for size in "${sizes[@]}"; do
   emulator_pid=$!
   pids+=("${emulator_pid}")
   emulator_port="$(wait_for_port "${work}/emulator.port")"
+  # Sharing off: this measures what one stream holds, not what a held snapshot of the whole list takes.
   "${bin}/server/pcusage_server" --listen=127.0.0.1:0 --port_file="${work}/server.port" \
-    --partner_center_url="http://127.0.0.1:${emulator_port}" 2>/dev/null &
+    --partner_center_url="http://127.0.0.1:${emulator_port}" --snapshot_max_staleness=0 2>/dev/null &
   server_pid=$!
   pids+=("${server_pid}")
   server_port="$(wait_for_port "${work}/server.port")"

@@ -131,6 +131,21 @@ class UsageRecordsServiceTest : public testing::Test {
     return result;
   }
 
+  // Resuming after each message of `full` delivers exactly the records that followed it (from a shared snapshot,
+  // when `from_shared_snapshot`).
+  void ExpectEveryResumeTokenContinuesExactly(const StreamResult& full, bool from_shared_snapshot = false) {
+    const std::vector<std::string> all = full.ResourceIds();
+    std::size_t delivered = 0;
+    for (const auto& message : full.messages) {
+      ASSERT_FALSE(message.resume_token().empty());
+      delivered += static_cast<std::size_t>(message.usage_records_size());
+      StreamResult rest = List(3, {{"authorization", "Bearer caller-token"}}, message.resume_token());
+      ASSERT_TRUE(rest.status.ok()) << rest.status.error_message();
+      EXPECT_EQ(rest.ResourceIds(), std::vector<std::string>(all.begin() + delivered, all.end()));
+      EXPECT_EQ(rest.messages[0].from_shared_snapshot(), from_shared_snapshot);
+    }
+  }
+
   std::shared_ptr<MockHttpTransport> transport_ = std::make_shared<MockHttpTransport>();
   std::string api_keys_file_;  // none: every caller is let in
   int max_concurrent_streams_ = 100;
@@ -414,17 +429,8 @@ TEST_F(UsageRecordsServiceTest, EveryMessageCarriesAResumeTokenThatContinuesExac
   }));
   StreamResult full = List(2);
   ASSERT_TRUE(full.status.ok());
-  const std::vector<std::string> all = full.ResourceIds();
-  ASSERT_EQ(all.size(), 9u);
-  std::size_t delivered = 0;
-  for (const auto& message : full.messages) {
-    ASSERT_FALSE(message.resume_token().empty());
-    delivered += static_cast<std::size_t>(message.usage_records_size());
-    // Resuming after this message delivers exactly the records that followed it.
-    StreamResult rest = List(3, {{"authorization", "Bearer caller-token"}}, message.resume_token());
-    ASSERT_TRUE(rest.status.ok()) << rest.status.error_message();
-    EXPECT_EQ(rest.ResourceIds(), std::vector<std::string>(all.begin() + delivered, all.end()));
-  }
+  ASSERT_EQ(full.ResourceIds().size(), 9u);
+  ExpectEveryResumeTokenContinuesExactly(full);
 }
 
 TEST_F(UsageRecordsServiceTest, BadResumeTokensAreRejectedBeforeCallingPartnerCenter) {
@@ -508,16 +514,8 @@ TEST_F(UsageRecordsServiceTest, ResumeTokensOfASharedStreamContinueInsideTheSnap
   }));
   StreamResult full = List(2);
   ASSERT_TRUE(full.status.ok());
-  const std::vector<std::string> all = full.ResourceIds();
-  ASSERT_EQ(all.size(), 9u);
-  std::size_t delivered = 0;
-  for (const auto& message : full.messages) {
-    delivered += static_cast<std::size_t>(message.usage_records_size());
-    StreamResult rest = List(3, {{"authorization", "Bearer caller-token"}}, message.resume_token());
-    ASSERT_TRUE(rest.status.ok()) << rest.status.error_message();
-    EXPECT_EQ(rest.ResourceIds(), std::vector<std::string>(all.begin() + delivered, all.end()));
-    EXPECT_TRUE(rest.messages[0].from_shared_snapshot());
-  }
+  ASSERT_EQ(full.ResourceIds().size(), 9u);
+  ExpectEveryResumeTokenContinuesExactly(full, /*from_shared_snapshot=*/true);
 }
 
 TEST_F(UsageRecordsServiceTest, PassthroughCallersWithAnotherTokenGetAWalkOfTheirOwn) {

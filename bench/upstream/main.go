@@ -13,7 +13,8 @@
 // currency group (currencyCode, else "locale:<currencyLocale>"), the record
 // count and the exact sum of totalCost, computed from the decimal text. The
 // same JSON is printed on stdout once the server is listening, before the
-// port is written to --port_file.
+// port is written to --port_file. GET /bench/requests counts the usage-records
+// requests answered so far: {"usage_requests": N}.
 package main
 
 import (
@@ -114,6 +115,9 @@ func (d *dataset) handler(expected []byte) http.Handler {
 	mux.HandleFunc("GET /bench/expected", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, expected)
 	})
+	mux.HandleFunc("GET /bench/requests", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, []byte(fmt.Sprintf(`{"usage_requests": %d}`, d.served.Load())))
+	})
 	return mux
 }
 
@@ -134,6 +138,7 @@ func (d *dataset) serveUsageRecords(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	d.served.Add(1)
 	writeJSON(w, http.StatusOK, d.pages[index])
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 )
 
 const (
@@ -55,6 +56,7 @@ type dataset struct {
 	pages    [][]byte
 	tokens   map[string]int
 	expected expectation
+	served   atomic.Int64 // usage-records requests answered (GET /bench/requests)
 }
 
 // newDataset renders `records` records in pages of `pageSize` (at least one

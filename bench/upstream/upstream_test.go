@@ -77,6 +77,13 @@ func TestPagesChainThroughContinuationTokens(t *testing.T) {
 	if items != 250 || pages != 3 {
 		t.Errorf("%d items in %d pages, want 250 in 3", items, pages)
 	}
+	var served struct {
+		UsageRequests int `json:"usage_requests"`
+	}
+	get(t, server.URL+"/bench/requests", nil, &served)
+	if served.UsageRequests != 3 {
+		t.Errorf("/bench/requests counted %d usage requests, want 3", served.UsageRequests)
+	}
 }
 
 func get(t *testing.T, url string, headers map[string]string, v any) {

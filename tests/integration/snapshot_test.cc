@@ -55,6 +55,13 @@ std::vector<std::string> Ids(const std::vector<v1::CustomerMonthlyUsageRecord>& 
   return ids;
 }
 
+// About what the records take in a snapshot (their protobuf bytes).
+std::size_t TranslatedBytes(const std::vector<v1::CustomerMonthlyUsageRecord>& records) {
+  std::size_t bytes = 0;
+  for (const auto& record : records) bytes += record.ByteSizeLong();
+  return bytes;
+}
+
 // The usage-route requests in the emulator's log, and how many of them asked for the first page (walks started).
 struct UpstreamRequests {
   int total = 0;
@@ -280,8 +287,7 @@ TEST(SnapshotMemoryTest, TheLeastRecentlyUsedSnapshotIsDroppedWhenTheBoundIsReac
     EmulatorAndServer::Listing listing = stack->List(Options(std::nullopt, token));
     ASSERT_TRUE(listing.summary.status.ok()) << listing.summary.status.error_message();
     EXPECT_EQ(listing.records.size(), static_cast<std::size_t>(kFewerCustomers));
-    std::size_t translated = 0;
-    for (const auto& record : listing.records) translated += record.ByteSizeLong();
+    const std::size_t translated = TranslatedBytes(listing.records);
     ASSERT_GT(translated, std::size_t{1} << 19) << "the data set no longer fills half the bound";
     ASSERT_LT(translated, std::size_t{1} << 20) << "the data set no longer fits the bound";
     shared.push_back(listing.summary.from_shared_snapshot);
@@ -300,9 +306,7 @@ TEST(SnapshotMemoryTest, AWalkOverTheByteBoundStillDeliversEverythingButIsNotKep
     EmulatorAndServer::Listing listing = stack->List(Options(std::nullopt, kPartnerA));
     ASSERT_TRUE(listing.summary.status.ok()) << listing.summary.status.error_message();
     EXPECT_EQ(listing.records.size(), static_cast<std::size_t>(kMoreCustomers));
-    std::size_t translated = 0;
-    for (const auto& record : listing.records) translated += record.ByteSizeLong();
-    ASSERT_GT(translated, std::size_t{1} << 20) << "the data set no longer exceeds the bound it tests";
+    ASSERT_GT(TranslatedBytes(listing.records), std::size_t{1} << 20) << "the data set no longer exceeds the bound";
     EXPECT_FALSE(listing.summary.from_shared_snapshot) << "call " << call << ": the walk was over the bound";
     EXPECT_EQ(Upstream(*stack).walks, call);
   }
