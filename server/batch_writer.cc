@@ -24,14 +24,23 @@ BatchWriter::BatchWriter(MessageSink sink, int batch_size, const ResumeTokenCode
 absl::Status BatchWriter::WritePage(const partner_center::FetchedPage& fetched) {
   std::size_t next = 0;
   fingerprint_ = kEmptyFingerprint;
-  if (pages_ == 0 && start_.skip_records > 0) {
-    absl::StatusOr<std::size_t> skipped = SkipDelivered(fetched);
-    if (!skipped.ok()) return skipped.status();
-    next = *skipped;
+  if (pages_ == 0) {
+    total_count_ = fetched.page.total_count;
+    if (start_.skip_records > 0) {
+      absl::StatusOr<std::size_t> skipped = SkipDelivered(fetched);
+      if (!skipped.ok()) return skipped.status();
+      next = *skipped;
+    }
   }
-  if (absl::Status written = WriteBatches(fetched, next); !written.ok()) return written;
   ++pages_;
-  return absl::OkStatus();
+  // Even a page that adds no record moves the stream's position past it.
+  waiting_position_ = PositionAfter(fetched, next);
+  return AddRecords(fetched, next);
+}
+
+absl::Status BatchWriter::Flush() {
+  if (waiting_records_ == 0 && messages_ > 0) return absl::OkStatus();
+  return Send();
 }
 
 absl::StatusOr<std::size_t> BatchWriter::SkipDelivered(const partner_center::FetchedPage& fetched) {
@@ -51,50 +60,68 @@ absl::StatusOr<std::size_t> BatchWriter::SkipDelivered(const partner_center::Fet
   return skip;
 }
 
-absl::Status BatchWriter::WriteBatches(const partner_center::FetchedPage& fetched, std::size_t next) {
+absl::Status BatchWriter::AddRecords(const partner_center::FetchedPage& fetched, std::size_t next) {
   const partner_center::PageRecords& records = fetched.page.records;
-  while (next < records.size() || messages_ == 0) {
+  while (next < records.size()) {
     const std::size_t end = BatchEnd(records, next);
-    for (std::size_t i = next; i < end; ++i) fingerprint_ = ExtendFingerprint(fingerprint_, records.ResourceId(i));
-    // The records' bytes as the translator wrote them, then the message's own fields.
-    Message message;
-    message.records = records.Entries(next, end);
-    message.keep_alive = records.KeepAlive();
-    v1::ListUsageRecordsResponse fields;
-    if (messages_ == 0) SetFirstMessageFields(fetched, fields);
-    fields.set_resume_token(resume_tokens_.Encode(PositionAfter(fetched, end), absl::Now()));
-    message.fields = fields.SerializeAsString();
-    if (!sink_(message)) {
-      return WithErrorInfo(absl::CancelledError(absl::StrCat("the caller went away after ", records_, " records")),
-                           reason::kCancelled);
+    if (end == next) {  // the waiting message has no room left
+      if (absl::Status sent = Send(); !sent.ok()) return sent;
+      continue;
     }
-    ++messages_;
-    records_ += static_cast<int64_t>(end - next);
+    for (std::size_t i = next; i < end; ++i) fingerprint_ = ExtendFingerprint(fingerprint_, records.ResourceId(i));
+    const absl::string_view bytes = records.Entries(next, end);
+    waiting_.records.push_back({bytes, records.KeepAlive()});
+    waiting_records_ += end - next;
+    waiting_bytes_ += bytes.size();
+    waiting_position_ = PositionAfter(fetched, end);
     next = end;
+    if (waiting_records_ == static_cast<std::size_t>(batch_size_)) {
+      if (absl::Status sent = Send(); !sent.ok()) return sent;
+    }
   }
   return absl::OkStatus();
 }
 
-void BatchWriter::SetFirstMessageFields(const partner_center::FetchedPage& fetched,
-                                        v1::ListUsageRecordsResponse& fields) const {
-  if (fetched.page.total_count.has_value()) fields.set_partner_center_total_count(*fetched.page.total_count);
+std::size_t BatchWriter::BatchEnd(const partner_center::PageRecords& records, std::size_t next) const {
+  const std::size_t room = static_cast<std::size_t>(batch_size_) - waiting_records_;
+  const std::size_t most = std::min(records.size(), next + room);
+  std::size_t end = next;
+  std::size_t bytes = waiting_bytes_;
+  while (end < most) {
+    bytes += records.Entries(end, end + 1).size();
+    // Over the byte bound only with the message's first record, which must go somewhere.
+    if (bytes > max_record_bytes_ && (end > next || waiting_records_ > 0)) break;
+    ++end;
+  }
+  return end;
+}
+
+absl::Status BatchWriter::Send() {
+  v1::ListUsageRecordsResponse fields;
+  if (messages_ == 0) SetFirstMessageFields(fields);
+  if (waiting_position_.has_value()) {
+    fields.set_resume_token(resume_tokens_.Encode(*waiting_position_, absl::Now()));
+  }
+  waiting_.fields = fields.SerializeAsString();
+  if (!sink_(waiting_)) {
+    return WithErrorInfo(absl::CancelledError(absl::StrCat("the caller went away after ", records_, " records")),
+                         reason::kCancelled);
+  }
+  ++messages_;
+  records_ += static_cast<int64_t>(waiting_records_);
+  waiting_.records.clear();
+  waiting_records_ = 0;
+  waiting_bytes_ = 0;
+  return absl::OkStatus();
+}
+
+void BatchWriter::SetFirstMessageFields(v1::ListUsageRecordsResponse& fields) const {
+  if (total_count_.has_value()) fields.set_partner_center_total_count(*total_count_);
   const absl::Duration since_epoch = origin_.snapshot_time - absl::UnixEpoch();
   fields.mutable_snapshot_time()->set_seconds(absl::ToInt64Seconds(since_epoch));
   fields.mutable_snapshot_time()->set_nanos(
       static_cast<int32_t>(absl::ToInt64Nanoseconds(since_epoch - absl::Seconds(absl::ToInt64Seconds(since_epoch)))));
   fields.set_from_shared_snapshot(origin_.shared);
-}
-
-std::size_t BatchWriter::BatchEnd(const partner_center::PageRecords& records, std::size_t next) const {
-  const std::size_t most = std::min(records.size(), next + static_cast<std::size_t>(batch_size_));
-  std::size_t end = next;
-  std::size_t bytes = 0;
-  while (end < most) {
-    bytes += records.Entries(end, end + 1).size();
-    if (bytes > max_record_bytes_ && end > next) break;
-    ++end;
-  }
-  return end;
 }
 
 StreamPosition BatchWriter::PositionAfter(const partner_center::FetchedPage& fetched, std::size_t delivered) const {

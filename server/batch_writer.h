@@ -1,7 +1,8 @@
 // Turns pages into the messages of one ListUsageRecords stream: batches of at most `batch_size` records and
-// `max_record_bytes` bytes of them (at least one record; a message never spans two Partner Center pages), each with the
-// signed resume token of the position after it. Resume bookkeeping lives here: a resumed stream skips the records of
-// its first page that the token says were delivered, after checking that page still starts with the same customers.
+// `max_record_bytes` bytes of them (at least one record), each with the signed resume token of the position after it.
+// A message holds records of consecutive Partner Center pages only when the caller had the next page at hand (it
+// never waits for a page to fill a message). Resume bookkeeping lives here: a resumed stream skips the records of its
+// first page that the token says were delivered, after checking that page still starts with the same customers.
 // Knows nothing of gRPC.
 #ifndef PCUSAGE_SERVER_BATCH_WRITER_H_
 #define PCUSAGE_SERVER_BATCH_WRITER_H_
@@ -9,9 +10,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "partnercenter/usage/v1/usage_records.pb.h"
 #include "server/partner_center/page_source.h"
@@ -24,11 +28,14 @@ inline constexpr std::size_t kMaxMessageRecordBytes = 1 << 20;
 
 class BatchWriter {
  public:
-  // One message, a ListUsageRecordsResponse in two parts: its records' bytes, shared with the page rather than copied
-  // (`keep_alive` holds them), then its other fields, serialized.
-  struct Message {
-    absl::string_view records;
+  // One message, a ListUsageRecordsResponse in parts: its records' bytes, a slice per page they come from, shared with
+  // the page rather than copied (`keep_alive` holds them), then its other fields, serialized.
+  struct RecordBytes {
+    absl::string_view bytes;
     std::shared_ptr<const void> keep_alive;
+  };
+  struct Message {
+    std::vector<RecordBytes> records;
     std::string fields;
   };
   // Sends one message; false when the caller has gone away.
@@ -40,10 +47,15 @@ class BatchWriter {
               StreamPosition start, StreamOrigin origin = {},
               std::size_t max_record_bytes = kMaxMessageRecordBytes);
 
-  // Writes `fetched`'s records. The first message of the stream is always sent, even for an empty page, and
-  // carries Partner Center's totalCount and the origin's snapshot_time and from_shared_snapshot. FAILED_PRECONDITION (RESUME_TOKEN_EXPIRED) when the first page of a
-  // resumed stream no longer starts as the token recorded; CANCELLED (CALL_CANCELLED) when the sink refuses.
+  // Adds `fetched`'s records, sending every message they fill; what is left waits for the next page or Flush().
+  // FAILED_PRECONDITION (RESUME_TOKEN_EXPIRED) when the first page of a resumed stream no longer starts as the token
+  // recorded; CANCELLED (CALL_CANCELLED) when the sink refuses.
   absl::Status WritePage(const partner_center::FetchedPage& fetched);
+
+  // Sends the records still waiting, if any. The first message of the stream is always sent, even when there are no
+  // records, and carries Partner Center's totalCount and the origin's snapshot_time and from_shared_snapshot. Call
+  // it whenever the next page is not at hand, and after the last page.
+  absl::Status Flush();
 
   int64_t records() const { return records_; }
   int pages() const { return pages_; }
@@ -52,12 +64,13 @@ class BatchWriter {
   // For the first page of a resumed stream: checks and skips the records delivered before; returns the index of
   // the first record to send.
   absl::StatusOr<std::size_t> SkipDelivered(const partner_center::FetchedPage& fetched);
-  absl::Status WriteBatches(const partner_center::FetchedPage& fetched, std::size_t next);
-  // Partner Center's totalCount and where the records come from.
-  void SetFirstMessageFields(const partner_center::FetchedPage& fetched,
-                             partnercenter::usage::v1::ListUsageRecordsResponse& fields) const;
-  // Where the batch starting at record `next` ends: batch_size records, or fewer to stay under max_record_bytes.
+  // Adds records [next, end) of the page to the waiting message, sending it whenever it is full.
+  absl::Status AddRecords(const partner_center::FetchedPage& fetched, std::size_t next);
+  // Where the batch starting at record `next` ends: as many records as the waiting message has room for.
   std::size_t BatchEnd(const partner_center::PageRecords& records, std::size_t next) const;
+  absl::Status Send();
+  // Partner Center's totalCount and where the records come from.
+  void SetFirstMessageFields(partnercenter::usage::v1::ListUsageRecordsResponse& fields) const;
   // The position after the first `delivered` records of `fetched`: inside the page, or the start of the next one.
   StreamPosition PositionAfter(const partner_center::FetchedPage& fetched, std::size_t delivered) const;
 
@@ -68,8 +81,13 @@ class BatchWriter {
   std::string caller_;
   StreamPosition start_;
   StreamOrigin origin_;
-  uint64_t fingerprint_ = kEmptyFingerprint;  // of the current page's records written so far
-  std::string message_;                       // the message being written, its buffer reused
+  std::optional<int64_t> total_count_;        // of the stream's first page
+  uint64_t fingerprint_ = kEmptyFingerprint;  // of the current page's records added so far
+  // The message waiting to be sent: its records, how many and how many bytes, and the position after them.
+  Message waiting_;
+  std::size_t waiting_records_ = 0;
+  std::size_t waiting_bytes_ = 0;
+  std::optional<StreamPosition> waiting_position_;
   int messages_ = 0;
   int64_t records_ = 0;
   int pages_ = 0;

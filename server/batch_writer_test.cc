@@ -38,7 +38,9 @@ class BatchWriterTest : public ::testing::Test {
                      StreamOrigin origin = {}) {
     return BatchWriter(
         [this](const BatchWriter::Message& message) {
-          EXPECT_TRUE(messages_.emplace_back().ParseFromString(absl::StrCat(message.records, message.fields)));
+          std::string bytes;
+          for (const BatchWriter::RecordBytes& records : message.records) absl::StrAppend(&bytes, records.bytes);
+          EXPECT_TRUE(messages_.emplace_back().ParseFromString(absl::StrCat(bytes, message.fields)));
           return accept_;
         },
         batch_size, *codec_, "alice", std::move(start), std::move(origin), max_record_bytes);
@@ -57,15 +59,21 @@ class BatchWriterTest : public ::testing::Test {
     return codec_->Decode(message.resume_token(), absl::Now()).value();
   }
 
+  // Writes the page as the service does when the next page is not at hand yet: then flushes.
+  static absl::Status WriteAlone(BatchWriter& writer, const partner_center::FetchedPage& page) {
+    absl::Status written = writer.WritePage(page);
+    return written.ok() ? writer.Flush() : written;
+  }
+
   std::unique_ptr<ResumeTokenCodec> codec_ = ResumeTokenCodec::Create(std::string(32, 'k'), absl::Hours(1)).value();
   std::vector<v1::ListUsageRecordsResponse> messages_;
   bool accept_ = true;
 };
 
-TEST_F(BatchWriterTest, BatchesNeverSpanPagesAndOnlyTheFirstCarriesTheTotalCount) {
+TEST_F(BatchWriterTest, WithoutTheNextPageAtHandABatchEndsWithItsPageAndOnlyTheFirstCarriesTheTotalCount) {
   BatchWriter writer = Writer(2);
-  ASSERT_TRUE(writer.WritePage(MakePage(1, {"a", "b", "c"}, true)).ok());
-  ASSERT_TRUE(writer.WritePage(MakePage(2, {"d"}, false)).ok());
+  ASSERT_TRUE(WriteAlone(writer, MakePage(1, {"a", "b", "c"}, true)).ok());
+  ASSERT_TRUE(WriteAlone(writer, MakePage(2, {"d"}, false)).ok());
   EXPECT_THAT(Batches(), ElementsAre(ElementsAre("a", "b"), ElementsAre("c"), ElementsAre("d")));
   EXPECT_EQ(messages_[0].partner_center_total_count(), 42);
   EXPECT_EQ(messages_[1].partner_center_total_count(), 0);
@@ -73,9 +81,35 @@ TEST_F(BatchWriterTest, BatchesNeverSpanPagesAndOnlyTheFirstCarriesTheTotalCount
   EXPECT_EQ(writer.pages(), 2);
 }
 
-TEST_F(BatchWriterTest, EachResumeTokenNamesThePositionAfterItsMessage) {
+TEST_F(BatchWriterTest, WithTheNextPageAtHandABatchTakesRecordsOfBothAndItsTokenResumesInTheSecond) {
   BatchWriter writer = Writer(2);
   ASSERT_TRUE(writer.WritePage(MakePage(1, {"a", "b", "c"}, true)).ok());
+  ASSERT_TRUE(writer.WritePage(MakePage(2, {"d", "e"}, false)).ok());
+  ASSERT_TRUE(writer.Flush().ok());
+  ASSERT_TRUE(writer.Flush().ok());  // nothing left: no empty message
+  EXPECT_THAT(Batches(), ElementsAre(ElementsAre("a", "b"), ElementsAre("c", "d"), ElementsAre("e")));
+  EXPECT_EQ(writer.records(), 5);
+  const StreamPosition after_d = Decode(messages_[1]);
+  EXPECT_EQ(after_d.page.page_number, 2);
+  EXPECT_EQ(after_d.skip_records, 1);
+  messages_.clear();
+  BatchWriter resumed = Writer(10, after_d);
+  ASSERT_TRUE(WriteAlone(resumed, MakePage(2, {"d", "e"}, false)).ok());
+  EXPECT_THAT(Batches(), ElementsAre(ElementsAre("e")));
+}
+
+TEST_F(BatchWriterTest, RecordsAtHandAreSentBeforeAFailureEndsTheStream) {
+  BatchWriter writer = Writer(10);
+  ASSERT_TRUE(writer.WritePage(MakePage(1, {"a", "b"}, true)).ok());
+  EXPECT_TRUE(messages_.empty());  // waiting for the next page, which is at hand
+  ASSERT_TRUE(writer.Flush().ok());  // what the service does when that page turns out to be an error
+  EXPECT_THAT(Batches(), ElementsAre(ElementsAre("a", "b")));
+  EXPECT_EQ(Decode(messages_[0]).page.page_number, 2);
+}
+
+TEST_F(BatchWriterTest, EachResumeTokenNamesThePositionAfterItsMessage) {
+  BatchWriter writer = Writer(2);
+  ASSERT_TRUE(WriteAlone(writer, MakePage(1, {"a", "b", "c"}, true)).ok());
   const StreamPosition inside = Decode(messages_[0]);
   EXPECT_EQ(inside.page.page_number, 1);
   EXPECT_EQ(inside.skip_records, 2);
@@ -88,7 +122,7 @@ TEST_F(BatchWriterTest, EachResumeTokenNamesThePositionAfterItsMessage) {
 
 TEST_F(BatchWriterTest, AnEmptyCollectionStillSendsOneMessage) {
   BatchWriter writer = Writer(100);
-  ASSERT_TRUE(writer.WritePage(MakePage(1, {}, false)).ok());
+  ASSERT_TRUE(WriteAlone(writer, MakePage(1, {}, false)).ok());
   ASSERT_EQ(messages_.size(), 1u);
   EXPECT_EQ(messages_[0].partner_center_total_count(), 42);
   EXPECT_EQ(messages_[0].usage_records_size(), 0);
@@ -96,17 +130,17 @@ TEST_F(BatchWriterTest, AnEmptyCollectionStillSendsOneMessage) {
 
 TEST_F(BatchWriterTest, AResumedStreamSkipsWhatWasDeliveredIfThePageStillStartsTheSame) {
   BatchWriter first = Writer(2);
-  ASSERT_TRUE(first.WritePage(MakePage(1, {"a", "b", "c"}, false)).ok());
+  ASSERT_TRUE(WriteAlone(first, MakePage(1, {"a", "b", "c"}, false)).ok());
   const StreamPosition resume = Decode(messages_[0]);
   messages_.clear();
 
   BatchWriter resumed = Writer(10, resume);
-  ASSERT_TRUE(resumed.WritePage(MakePage(1, {"a", "b", "c"}, false)).ok());
+  ASSERT_TRUE(WriteAlone(resumed, MakePage(1, {"a", "b", "c"}, false)).ok());
   EXPECT_THAT(Batches(), ElementsAre(ElementsAre("c")));
 
   messages_.clear();
   BatchWriter moved = Writer(10, resume);
-  absl::Status status = moved.WritePage(MakePage(1, {"b", "a", "c"}, false));
+  absl::Status status = WriteAlone(moved, MakePage(1, {"b", "a", "c"}, false));
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(GetErrorInfo(status)->reason(), "RESUME_TOKEN_EXPIRED");
   EXPECT_TRUE(messages_.empty());
@@ -115,7 +149,7 @@ TEST_F(BatchWriterTest, AResumedStreamSkipsWhatWasDeliveredIfThePageStillStartsT
 TEST_F(BatchWriterTest, ACallerThatWentAwayEndsTheStream) {
   accept_ = false;
   BatchWriter writer = Writer(1);
-  absl::Status status = writer.WritePage(MakePage(1, {"a", "b"}, false));
+  absl::Status status = WriteAlone(writer, MakePage(1, {"a", "b"}, false));
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(GetErrorInfo(status)->reason(), "CALL_CANCELLED");
   EXPECT_EQ(messages_.size(), 1u);
@@ -125,11 +159,11 @@ TEST_F(BatchWriterTest, ACallerThatWentAwayEndsTheStream) {
 TEST_F(BatchWriterTest, MessagesAreBoundedByBytesTooButCarryAtLeastOneRecord) {
   // Each record takes 6 bytes: its entry's tag and length, then the resource id field (tag, length, "rN").
   BatchWriter writer = Writer(100, {}, /*max_record_bytes=*/15);
-  ASSERT_TRUE(writer.WritePage(MakePage(1, {"r1", "r2", "r3", "r4", "r5"}, false)).ok());
+  ASSERT_TRUE(WriteAlone(writer, MakePage(1, {"r1", "r2", "r3", "r4", "r5"}, false)).ok());
   EXPECT_THAT(Batches(), ElementsAre(ElementsAre("r1", "r2"), ElementsAre("r3", "r4"), ElementsAre("r5")));
   messages_.clear();
   BatchWriter tiny = Writer(100, {}, /*max_record_bytes=*/1);
-  ASSERT_TRUE(tiny.WritePage(MakePage(1, {"r1", "r2"}, false)).ok());
+  ASSERT_TRUE(WriteAlone(tiny, MakePage(1, {"r1", "r2"}, false)).ok());
   EXPECT_THAT(Batches(), ElementsAre(ElementsAre("r1"), ElementsAre("r2")));
 }
 
@@ -141,7 +175,7 @@ TEST_F(BatchWriterTest, TheFirstMessageSaysWhereTheRecordsComeFromAndTokensNameT
   BatchWriter writer = Writer(2, {}, kMaxMessageRecordBytes, origin);
   partner_center::FetchedPage first = MakePage(1, {"a", "b", "c"}, true);
   first.index_in_walk = 4;
-  ASSERT_TRUE(writer.WritePage(first).ok());
+  ASSERT_TRUE(WriteAlone(writer, first).ok());
   ASSERT_EQ(messages_.size(), 2u);
   EXPECT_EQ(messages_[0].snapshot_time().seconds(), 1700000000);
   EXPECT_EQ(messages_[0].snapshot_time().nanos(), 123000000);
@@ -161,7 +195,7 @@ TEST_F(BatchWriterTest, TheFirstMessageSaysWhereTheRecordsComeFromAndTokensNameT
 
 TEST_F(BatchWriterTest, AStreamOfItsOwnWalkNamesNoSnapshot) {
   BatchWriter writer = Writer(10);
-  ASSERT_TRUE(writer.WritePage(MakePage(1, {"a"}, false)).ok());
+  ASSERT_TRUE(WriteAlone(writer, MakePage(1, {"a"}, false)).ok());
   ASSERT_EQ(messages_.size(), 1u);
   EXPECT_FALSE(messages_[0].from_shared_snapshot());
   EXPECT_TRUE(Decode(messages_[0]).snapshot_id.empty());

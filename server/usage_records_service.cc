@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -71,26 +72,36 @@ absl::StatusOr<std::string> CorrelationId(const grpc::ServerContext& context) {
   return std::string(*sent);
 }
 
-// The message as gRPC sends it: the records' bytes without a copy (the slice holds the page's bytes until gRPC is
+// The message as gRPC sends it: the records' bytes without a copy (each slice holds its page's bytes until gRPC is
 // done with them), then the other fields.
 grpc::ByteBuffer ToByteBuffer(const BatchWriter::Message& message) {
-  auto* held = new std::shared_ptr<const void>(message.keep_alive);
-  grpc::Slice slices[] = {
-      grpc::Slice(
-          const_cast<char*>(message.records.data()), message.records.size(),
-          [](void* held) { delete static_cast<std::shared_ptr<const void>*>(held); }, held),
-      grpc::Slice(message.fields.data(), message.fields.size()),
-  };
-  return grpc::ByteBuffer(slices, 2);
+  std::vector<grpc::Slice> slices;
+  slices.reserve(message.records.size() + 1);
+  for (const BatchWriter::RecordBytes& records : message.records) {
+    auto* held = new std::shared_ptr<const void>(records.keep_alive);
+    slices.emplace_back(
+        const_cast<char*>(records.bytes.data()), records.bytes.size(),
+        [](void* held) { delete static_cast<std::shared_ptr<const void>*>(held); }, held);
+  }
+  slices.emplace_back(message.fields.data(), message.fields.size());
+  return grpc::ByteBuffer(slices.data(), slices.size());
 }
 
-// Pulls every page and writes it; the first error of either side ends the stream.
+// Pulls every page and writes it; the first error of either side ends the stream, after the records already at
+// hand. A message is filled from pages at hand only: the writer flushes whenever the next page is not.
 absl::Status WritePages(partner_center::PageSource& pages, BatchWriter& batches) {
   for (;;) {
     absl::StatusOr<std::optional<partner_center::FetchedPage>> page = pages.Next();
-    if (!page.ok()) return page.status();
-    if (!page->has_value()) return absl::OkStatus();
+    if (!page.ok()) {
+      if (batches.pages() == 0) return page.status();
+      absl::Status flushed = batches.Flush();
+      return flushed.ok() ? page.status() : flushed;
+    }
+    if (!page->has_value()) return batches.Flush();
     if (absl::Status written = batches.WritePage(**page); !written.ok()) return written;
+    if (!pages.NextIsReady()) {
+      if (absl::Status flushed = batches.Flush(); !flushed.ok()) return flushed;
+    }
   }
 }
 

@@ -1,5 +1,5 @@
-// Pages pulled one at a time: what the service reads, whether the pages come from a live walk of Partner Center or,
-// later, from a snapshot another call already fetched.
+// Pages pulled one at a time: what the service reads, whether the pages come from a live walk of Partner Center or
+// from a snapshot another call fetched.
 #ifndef PCUSAGE_SERVER_PARTNER_CENTER_PAGE_SOURCE_H_
 #define PCUSAGE_SERVER_PARTNER_CENTER_PAGE_SOURCE_H_
 
@@ -32,6 +32,10 @@ class PageSource {
   // Makes a Next() running on another thread return CANCELLED as soon as it can, and every later one at once.
   // Safe to call from any thread, any number of times.
   virtual void Cancel() = 0;
+
+  // Whether Next() would return at once (a page, the end or an error) rather than wait for Partner Center. A reader
+  // uses it to fill a message from pages already at hand without ever waiting to fill one.
+  virtual bool NextIsReady() { return false; }
 };
 
 }  // namespace pcusage::partner_center

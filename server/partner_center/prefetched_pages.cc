@@ -50,4 +50,9 @@ absl::StatusOr<std::optional<FetchedPage>> PrefetchedPages::Next() {
   return page;
 }
 
+bool PrefetchedPages::NextIsReady() {
+  absl::MutexLock lock(&mu_);
+  return ready_.has_value() || finished_;
+}
+
 }  // namespace pcusage::partner_center

@@ -26,6 +26,7 @@ class PrefetchedPages final : public PageSource {
 
   absl::StatusOr<std::optional<FetchedPage>> Next() override;
   void Cancel() override;
+  bool NextIsReady() override;
 
  private:
   void Prefetch();

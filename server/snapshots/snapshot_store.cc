@@ -137,6 +137,13 @@ class Snapshot {
     TrimLocked();
   }
 
+  // Whether Read() would return at once.
+  bool ReadyFor(int reader) const {
+    absl::MutexLock lock(&mu_);
+    const Reader& self = readers_.at(reader);
+    return self.cancelled || self.evicted || done_ || self.next < EndLocked();
+  }
+
   // The reader's next page, waiting for the walk until `wake_by` when it is not there yet (then nullopt: ask
   // again); an empty page optional after the last page.
   std::optional<absl::StatusOr<std::optional<partner_center::FetchedPage>>> Read(int reader, absl::Time wake_by) {
@@ -313,6 +320,7 @@ class SnapshotReader final : public partner_center::PageSource {
     }
   }
   void Cancel() override { snapshot_->CancelReader(reader_); }
+  bool NextIsReady() override { return snapshot_->ReadyFor(reader_); }
 
  private:
   std::shared_ptr<Snapshot> snapshot_;
