@@ -72,6 +72,19 @@ TEST(PrefetchedPagesTest, DeliversEveryPageInOrderThenTheEnd) {
   EXPECT_EQ(scripted->asked(), 4);
 }
 
+TEST(PrefetchedPagesTest, SaysWhenTheNextPageIsAtHand) {
+  auto scripted = std::make_unique<ScriptedPages>(1, absl::OkStatus());
+  ScriptedPages* pages = scripted.get();
+  pages->BlockNextFetch();
+  PrefetchedPages prefetched(std::move(scripted));
+  pages->entered_block_.WaitForNotification();
+  EXPECT_FALSE(prefetched.NextIsReady());  // the fetch is still under way
+  prefetched.Cancel();
+  for (int i = 0; i < 5000 && !prefetched.NextIsReady(); ++i) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_TRUE(prefetched.NextIsReady());  // its outcome, CANCELLED, is at hand
+  EXPECT_EQ(prefetched.Next().status().code(), absl::StatusCode::kCancelled);
+}
+
 TEST(PrefetchedPagesTest, RunsAtMostOnePageAhead) {
   auto* scripted = new ScriptedPages(10, absl::OkStatus());
   PrefetchedPages pages{std::unique_ptr<PageSource>(scripted)};

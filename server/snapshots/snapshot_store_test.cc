@@ -201,6 +201,21 @@ TEST(SnapshotStoreTest, AJoinerMidWalkReadsFromTheFirstPageThenFollowsLive) {
   EXPECT_EQ(upstream.walks(), 1);
 }
 
+TEST(SnapshotStoreTest, AReaderKnowsWhetherItsNextPageIsAtHand) {
+  FakeUpstream upstream(2, /*gated=*/true);
+  SnapshotStore store(SnapshotOptions{});
+  OpenedSnapshot opened = store.Open("partner", kStaleness, upstream.Starter());
+  EXPECT_FALSE(opened.pages->NextIsReady());
+  upstream.Release(1);
+  for (int i = 0; i < 5000 && !opened.pages->NextIsReady(); ++i) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_TRUE(opened.pages->NextIsReady());
+  ASSERT_TRUE(opened.pages->Next().ok());
+  EXPECT_FALSE(opened.pages->NextIsReady());  // page 2 is not released yet
+  upstream.Release(1);
+  EXPECT_EQ(ReadAll(*opened.pages).ids, ExpectedIds(0, 1, 2));
+  EXPECT_TRUE(opened.pages->NextIsReady());  // the end is known
+}
+
 TEST(SnapshotStoreTest, AReaderThatStopsReadingDelaysNeitherTheWalkNorOthers) {
   FakeUpstream upstream(8, /*gated=*/false);
   SnapshotStore store(SnapshotOptions{});
