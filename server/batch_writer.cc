@@ -23,7 +23,6 @@ BatchWriter::BatchWriter(MessageSink sink, int batch_size, const ResumeTokenCode
 
 absl::Status BatchWriter::WritePage(const partner_center::FetchedPage& fetched) {
   std::size_t next = 0;
-  fingerprint_ = kEmptyFingerprint;
   if (pages_ == 0) {
     total_count_ = fetched.page.total_count;
     if (start_.skip_records > 0) {
@@ -43,20 +42,33 @@ absl::Status BatchWriter::Flush() {
   return Send();
 }
 
-absl::StatusOr<std::size_t> BatchWriter::SkipDelivered(const partner_center::FetchedPage& fetched) {
-  const partner_center::PageRecords& records = fetched.page.records;
-  const auto skip = static_cast<std::size_t>(start_.skip_records);
+absl::Status BatchWriter::Finish() {
+  if (waiting_records_ == 0 && messages_ > 0) return absl::OkStatus();
+  return Send(/*last=*/true);
+}
+
+namespace {
+
+// The fingerprint of the first `count` records of `records` (at most all of them).
+uint64_t FingerprintOfFirst(const partner_center::PageRecords& records, std::size_t count) {
   uint64_t fingerprint = kEmptyFingerprint;
-  for (std::size_t i = 0; i < std::min(skip, records.size()); ++i) {
+  for (std::size_t i = 0; i < std::min(count, records.size()); ++i) {
     fingerprint = ExtendFingerprint(fingerprint, records.ResourceId(i));
   }
-  if (skip > records.size() || fingerprint != start_.delivered_fingerprint) {
+  return fingerprint;
+}
+
+}  // namespace
+
+absl::StatusOr<std::size_t> BatchWriter::SkipDelivered(const partner_center::FetchedPage& fetched) const {
+  const partner_center::PageRecords& records = fetched.page.records;
+  const auto skip = static_cast<std::size_t>(start_.skip_records);
+  if (skip > records.size() || FingerprintOfFirst(records, skip) != start_.delivered_fingerprint) {
     return WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
                              "Partner Center's page ", fetched.position.page_number,
                              " no longer matches the resume_token (its records moved); list again from the start")),
                          reason::kResumeTokenExpired);
   }
-  fingerprint_ = fingerprint;
   return skip;
 }
 
@@ -68,7 +80,6 @@ absl::Status BatchWriter::AddRecords(const partner_center::FetchedPage& fetched,
       if (absl::Status sent = Send(); !sent.ok()) return sent;
       continue;
     }
-    for (std::size_t i = next; i < end; ++i) fingerprint_ = ExtendFingerprint(fingerprint_, records.ResourceId(i));
     const absl::string_view bytes = records.Entries(next, end);
     waiting_.records.push_back({bytes, records.KeepAlive()});
     waiting_records_ += end - next;
@@ -96,14 +107,14 @@ std::size_t BatchWriter::BatchEnd(const partner_center::PageRecords& records, st
   return end;
 }
 
-absl::Status BatchWriter::Send() {
+absl::Status BatchWriter::Send(bool last) {
   v1::ListUsageRecordsResponse fields;
   if (messages_ == 0) SetFirstMessageFields(fields);
   if (waiting_position_.has_value()) {
     fields.set_resume_token(resume_tokens_.Encode(*waiting_position_, absl::Now()));
   }
   waiting_.fields = fields.SerializeAsString();
-  if (!sink_(waiting_)) {
+  if (!sink_(waiting_, last)) {
     return WithErrorInfo(absl::CancelledError(absl::StrCat("the caller went away after ", records_, " records")),
                          reason::kCancelled);
   }
@@ -136,7 +147,8 @@ StreamPosition BatchWriter::PositionAfter(const partner_center::FetchedPage& fet
   }
   position.page = fetched.position;
   position.skip_records = static_cast<int64_t>(delivered);
-  position.delivered_fingerprint = fingerprint_;
+  // Computed only for positions inside a page, which few messages end at.
+  position.delivered_fingerprint = FingerprintOfFirst(fetched.page.records, delivered);
   return position;
 }
 

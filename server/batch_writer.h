@@ -38,8 +38,9 @@ class BatchWriter {
     std::vector<RecordBytes> records;
     std::string fields;
   };
-  // Sends one message; false when the caller has gone away.
-  using MessageSink = std::function<bool(const Message& message)>;
+  // Sends one message (`last`: the stream's final one, which may go out with its status); false when the caller has
+  // gone away.
+  using MessageSink = std::function<bool(const Message& message, bool last)>;
 
   // `caller` is whom the resume tokens belong to (empty when callers are not authenticated); `start` is where the
   // stream starts (skip_records > 0 for a stream resumed inside a page).
@@ -57,18 +58,21 @@ class BatchWriter {
   // it whenever the next page is not at hand, and after the last page.
   absl::Status Flush();
 
+  // Flush() after the last page: the message sent, if any, is the stream's last.
+  absl::Status Finish();
+
   int64_t records() const { return records_; }
   int pages() const { return pages_; }
 
  private:
   // For the first page of a resumed stream: checks and skips the records delivered before; returns the index of
   // the first record to send.
-  absl::StatusOr<std::size_t> SkipDelivered(const partner_center::FetchedPage& fetched);
+  absl::StatusOr<std::size_t> SkipDelivered(const partner_center::FetchedPage& fetched) const;
   // Adds records [next, end) of the page to the waiting message, sending it whenever it is full.
   absl::Status AddRecords(const partner_center::FetchedPage& fetched, std::size_t next);
   // Where the batch starting at record `next` ends: as many records as the waiting message has room for.
   std::size_t BatchEnd(const partner_center::PageRecords& records, std::size_t next) const;
-  absl::Status Send();
+  absl::Status Send(bool last = false);
   // Partner Center's totalCount and where the records come from.
   void SetFirstMessageFields(partnercenter::usage::v1::ListUsageRecordsResponse& fields) const;
   // The position after the first `delivered` records of `fetched`: inside the page, or the start of the next one.
@@ -82,7 +86,6 @@ class BatchWriter {
   StreamPosition start_;
   StreamOrigin origin_;
   std::optional<int64_t> total_count_;        // of the stream's first page
-  uint64_t fingerprint_ = kEmptyFingerprint;  // of the current page's records added so far
   // The message waiting to be sent: its records, how many and how many bytes, and the position after them.
   Message waiting_;
   std::size_t waiting_records_ = 0;

@@ -37,7 +37,8 @@ class BatchWriterTest : public ::testing::Test {
   BatchWriter Writer(int batch_size, StreamPosition start = {}, std::size_t max_record_bytes = kMaxMessageRecordBytes,
                      StreamOrigin origin = {}) {
     return BatchWriter(
-        [this](const BatchWriter::Message& message) {
+        [this](const BatchWriter::Message& message, bool last) {
+          lasts_.push_back(last);
           std::string bytes;
           for (const BatchWriter::RecordBytes& records : message.records) absl::StrAppend(&bytes, records.bytes);
           EXPECT_TRUE(messages_.emplace_back().ParseFromString(absl::StrCat(bytes, message.fields)));
@@ -67,6 +68,7 @@ class BatchWriterTest : public ::testing::Test {
 
   std::unique_ptr<ResumeTokenCodec> codec_ = ResumeTokenCodec::Create(std::string(32, 'k'), absl::Hours(1)).value();
   std::vector<v1::ListUsageRecordsResponse> messages_;
+  std::vector<bool> lasts_;  // whether each message was sent as the stream's last
   bool accept_ = true;
 };
 
@@ -96,6 +98,29 @@ TEST_F(BatchWriterTest, WithTheNextPageAtHandABatchTakesRecordsOfBothAndItsToken
   BatchWriter resumed = Writer(10, after_d);
   ASSERT_TRUE(WriteAlone(resumed, MakePage(2, {"d", "e"}, false)).ok());
   EXPECT_THAT(Batches(), ElementsAre(ElementsAre("e")));
+}
+
+TEST_F(BatchWriterTest, FinishSendsWhatIsLeftAsTheLastMessage) {
+  BatchWriter writer = Writer(2);
+  ASSERT_TRUE(writer.WritePage(MakePage(1, {"a", "b", "c"}, false)).ok());
+  ASSERT_TRUE(writer.Finish().ok());
+  EXPECT_THAT(Batches(), ElementsAre(ElementsAre("a", "b"), ElementsAre("c")));
+  EXPECT_THAT(lasts_, ElementsAre(false, true));
+
+  messages_.clear();
+  lasts_.clear();
+  BatchWriter even = Writer(2);
+  ASSERT_TRUE(even.WritePage(MakePage(1, {"a", "b"}, false)).ok());
+  ASSERT_TRUE(even.Finish().ok());  // nothing left: the status goes alone
+  EXPECT_THAT(lasts_, ElementsAre(false));
+
+  messages_.clear();
+  lasts_.clear();
+  BatchWriter empty = Writer(2);
+  ASSERT_TRUE(empty.WritePage(MakePage(1, {}, false)).ok());
+  ASSERT_TRUE(empty.Finish().ok());
+  EXPECT_EQ(messages_.size(), 1u);
+  EXPECT_THAT(lasts_, ElementsAre(true));
 }
 
 TEST_F(BatchWriterTest, RecordsAtHandAreSentBeforeAFailureEndsTheStream) {

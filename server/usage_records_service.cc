@@ -97,7 +97,7 @@ absl::Status WritePages(partner_center::PageSource& pages, BatchWriter& batches)
       absl::Status flushed = batches.Flush();
       return flushed.ok() ? page.status() : flushed;
     }
-    if (!page->has_value()) return batches.Flush();
+    if (!page->has_value()) return batches.Finish();
     if (absl::Status written = batches.WritePage(**page); !written.ok()) return written;
     if (!pages.NextIsReady()) {
       if (absl::Status flushed = batches.Flush(); !flushed.ok()) return flushed;
@@ -190,7 +190,12 @@ absl::Status UsageRecordsService::Stream(grpc::ServerContext& context, const v1:
   absl::StatusOr<CallPages> pages = pages_.Open(*pages_request);
   if (!pages.ok()) return pages.status();
   record.origin = pages->origin;
-  BatchWriter batches([&writer](const BatchWriter::Message& message) { return writer.Write(ToByteBuffer(message)); },
+  BatchWriter batches(
+      [&writer](const BatchWriter::Message& message, bool last) {
+        // The last message goes out with the call's status, in one batch of operations.
+        return last ? writer.Write(ToByteBuffer(message), grpc::WriteOptions().set_last_message())
+                    : writer.Write(ToByteBuffer(message));
+      },
                       *batch_size, *resume_tokens_, admitted->resume_identity(), start, pages->origin);
   absl::Status status = WritePages(*pages->pages, batches);
   record.records = batches.records();

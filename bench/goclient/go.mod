@@ -6,6 +6,7 @@ require (
 	github.com/pcusage/pcusage/client_stubs/go v0.0.0
 	github.com/shopspring/decimal v1.4.0
 	google.golang.org/grpc v1.80.0
+	google.golang.org/protobuf v1.36.11
 )
 
 require (
@@ -14,7 +15,6 @@ require (
 	golang.org/x/text v0.33.0 // indirect
 	google.golang.org/genproto v0.0.0-20260120221211-b8f7ae30c516 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260120221211-b8f7ae30c516 // indirect
-	google.golang.org/protobuf v1.36.11 // indirect
 )
 
 replace github.com/pcusage/pcusage/client_stubs/go => ../../client_stubs/go
