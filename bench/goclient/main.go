@@ -5,10 +5,11 @@
 // reports its time to first record, measured from just before the call (the
 // connection is made lazily, so that time includes it).
 //
-//	goclient --server=127.0.0.1:PORT [--page_size=1000] [--timeout=2h]
+//	goclient --server=127.0.0.1:PORT [--page_size=1000] [--timeout=2h] [--count_only]
 //
 // Prints one JSON line: {"records": N, "counts": {...}, "totals": {...},
-// "ttfr_s": S}; totals are exact decimals in plain notation.
+// "ttfr_s": S}; totals are exact decimals in plain notation. With
+// --count_only it only counts (counts and totals stay empty).
 package main
 
 import (
@@ -38,9 +39,10 @@ type result struct {
 func main() {
 	server := flag.String("server", "127.0.0.1:50051", "pcusage server `host:port`")
 	pageSize := flag.Int("page_size", 1000, "records per response message")
+	countOnly := flag.Bool("count_only", false, "only count the records (no sums): the \"Go client that counts\" of issue 10's goal")
 	timeout := flag.Duration("timeout", 2*time.Hour, "deadline of the listing")
 	flag.Parse()
-	res, err := run(*server, int32(*pageSize), *timeout)
+	res, err := run(*server, int32(*pageSize), *timeout, *countOnly)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "goclient: %v\n", err)
 		os.Exit(1)
@@ -49,7 +51,7 @@ func main() {
 	fmt.Println(string(out))
 }
 
-func run(server string, pageSize int32, timeout time.Duration) (result, error) {
+func run(server string, pageSize int32, timeout time.Duration, countOnly bool) (result, error) {
 	conn, err := grpc.NewClient(server, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return result{}, err
@@ -58,7 +60,25 @@ func run(server string, pageSize int32, timeout time.Duration) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	lister := &pcusage.Lister{Client: usagev1.NewUsageRecordsServiceClient(conn), PageSize: pageSize}
+	if countOnly {
+		return count(time.Now(), lister.Records(ctx))
+	}
 	return sum(time.Now(), lister.Records(ctx))
+}
+
+// count counts the records.
+func count(start time.Time, records iter.Seq2[*usagev1.CustomerMonthlyUsageRecord, error]) (result, error) {
+	var res result
+	for _, err := range records {
+		if err != nil {
+			return res, err
+		}
+		if res.Records == 0 {
+			res.TTFR = time.Since(start).Seconds()
+		}
+		res.Records++
+	}
+	return res, nil
 }
 
 // sum counts the records and adds up their total_cost per currency group.

@@ -34,8 +34,8 @@
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "host:port of the pcusage server (plaintext gRPC).");
 ABSL_FLAG(std::string, format, "table",
           "table: aligned columns, printed once the stream has ended (widths depend on every row). "
-          "jsonl: one JSON object per record (protobuf JSON, lowerCamel names), written and flushed as each "
-          "record arrives.");
+          "jsonl: one JSON object per record (protobuf JSON, lowerCamel names), written as each response "
+          "message arrives.");
 ABSL_FLAG(int32_t, page_size, 0, "Records per response message; 0 = server default (100); the server caps it at 1000.");
 ABSL_FLAG(absl::Duration, timeout, absl::Minutes(5), "Deadline for the whole stream, e.g. 30s, 5m, 1h; inf for none.");
 ABSL_FLAG(std::string, access_token_file, "",
@@ -72,8 +72,8 @@ constexpr char kDescription[] =
     "\n"
     "Streams the current month's usage record of every customer of the signed-in partner from a pcusage server.\n"
     "Records go to stdout; a summary (records, messages, Partner Center totalCount, MS-CorrelationId) goes to\n"
-    "stderr. With --format=table nothing is printed until the stream ends; with --format=jsonl each record is\n"
-    "printed as soon as it arrives. Money values are printed digit for digit as Partner Center sent them.\n"
+    "stderr. With --format=table nothing is printed until the stream ends; with --format=jsonl records are\n"
+    "printed as soon as their message arrives. Money values are printed digit for digit as Partner Center sent them.\n"
     "\n"
     "Exit status: 0 when the server delivered every record; 1 when the call failed (printed to stderr as\n"
     "\"pcusage_cli: <gRPC code>: <message>\", after any records already received); 2 for usage errors.\n"
@@ -205,7 +205,8 @@ absl::StatusOr<std::optional<absl::Duration>> MaxStaleness() {
   const std::string text = absl::GetFlag(FLAGS_max_staleness);
   if (text.empty()) return std::nullopt;
   absl::Duration duration;
-  if (!absl::ParseDuration(text, &duration) || duration < absl::ZeroDuration() || duration == absl::InfiniteDuration()) {
+  if (!absl::ParseDuration(text, &duration) || duration < absl::ZeroDuration() ||
+      duration == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--max_staleness must be a non-negative duration such as 30s or 5m, not \"", text, "\""));
   }
@@ -242,19 +243,29 @@ class RecordPrinter {
       table_.AddRecord(record);
       return true;
     }
-    const std::string line = RecordToJsonLine(record);
-    if (line.empty()) {
+    if (!AppendRecordJsonLine(record, &lines_)) {
       ++unprintable_;
       std::cerr << kProgram << ": cannot print the record of tenant \"" << record.resource_id() << "\" as JSON\n";
       return true;
     }
-    std::cout << line << '\n';  // buffered (main): a write per 64 KiB, not per record
-    output_failed_ = !std::cout;
+    lines_.push_back('\n');
+    if (lines_.size() >= kLinesPerWrite) WriteLines();
     return !output_failed_;
+  }
+
+  // Writes the JSON lines buffered so far: called at the end of each message, so a record never waits in the
+  // buffer for the next message to arrive.
+  void WriteLines() {
+    if (lines_.empty() || output_failed_) return;
+    std::cout.write(lines_.data(), static_cast<std::streamsize>(lines_.size()));
+    std::cout.flush();
+    lines_.clear();
+    output_failed_ = !std::cout;
   }
 
   // Writes the table, if any, once the stream has ended, and flushes what is buffered.
   void Finish(const grpc::Status& status) {
+    WriteLines();
     if (!jsonl_ && (status.ok() || table_.size() > 0)) table_.Write(std::cout);
     std::cout.flush();
     output_failed_ = output_failed_ || !std::cout;
@@ -264,7 +275,11 @@ class RecordPrinter {
   int64_t unprintable() const { return unprintable_; }
 
  private:
+  // JSON lines go to stdout in writes of about this many bytes (or a message's worth), not one per record.
+  static constexpr std::size_t kLinesPerWrite = 1 << 16;
+
   const bool jsonl_;
+  std::string lines_;
   TableWriter table_;
   int64_t unprintable_ = 0;
   bool output_failed_ = false;
@@ -274,8 +289,8 @@ class RecordPrinter {
 // another call's.
 std::string SnapshotText(const ListSummary& summary) {
   if (!summary.snapshot_time.has_value()) return "";
-  return absl::StrCat("; listed by Partner Center from ", absl::FormatTime(absl::RFC3339_sec, *summary.snapshot_time,
-                                                                           absl::UTCTimeZone()),
+  return absl::StrCat("; listed by Partner Center from ",
+                      absl::FormatTime(absl::RFC3339_sec, *summary.snapshot_time, absl::UTCTimeZone()),
                       summary.from_shared_snapshot ? " (a snapshot shared with other calls)" : "");
 }
 
@@ -335,7 +350,8 @@ int Run(int argc, char** argv) {
   UsageRecordsClient client(grpc::CreateChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials()));
   RecordPrinter printer(absl::GetFlag(FLAGS_format) == "jsonl");
   const ListSummary summary = client.ListUsageRecords(
-      options, [&printer](const v1::CustomerMonthlyUsageRecord& record) { return printer.Print(record); });
+      options, [&printer](const v1::CustomerMonthlyUsageRecord& record) { return printer.Print(record); },
+      [&printer] { printer.WriteLines(); });
   printer.Finish(summary.status);
   return Report(summary, printer);
 }

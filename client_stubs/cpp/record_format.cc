@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <sstream>
 
-#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace pcusage::client {
@@ -197,15 +196,6 @@ void WriteLine(const std::vector<std::string>& cells, const std::vector<int>& wi
 }
 
 }  // namespace
-
-std::string RecordToJsonLine(const v1::CustomerMonthlyUsageRecord& record) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = false;
-  options.preserve_proto_field_names = false;
-  std::string json;
-  if (!google::protobuf::util::MessageToJsonString(record, &json, options).ok()) return "";
-  return json;
-}
 
 int DisplayWidth(absl::string_view utf8) {
   int width = 0;

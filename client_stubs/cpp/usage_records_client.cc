@@ -43,7 +43,8 @@ void ReadFirstMessageFields(const v1::ListUsageRecordsResponse& response, ListSu
 
 // Reads every message into `summary` and hands each record to `on_record`; false when on_record refused one.
 bool ReadAll(grpc::ClientReader<v1::ListUsageRecordsResponse>& reader,
-             const UsageRecordsClient::RecordCallback& on_record, ListSummary& summary) {
+             const UsageRecordsClient::RecordCallback& on_record,
+             const UsageRecordsClient::MessageEndCallback& on_message_end, ListSummary& summary) {
   v1::ListUsageRecordsResponse response;
   while (reader.Read(&response)) {
     if (summary.messages == 0) ReadFirstMessageFields(response, summary);
@@ -53,6 +54,7 @@ bool ReadAll(grpc::ClientReader<v1::ListUsageRecordsResponse>& reader,
       if (on_record && !on_record(record)) return false;
     }
     summary.resume_token = response.resume_token();
+    if (on_message_end) on_message_end();
   }
   return true;
 }
@@ -75,7 +77,8 @@ void ReadErrorDetails(ListSummary& summary) {
 UsageRecordsClient::UsageRecordsClient(std::shared_ptr<grpc::Channel> channel)
     : stub_(v1::UsageRecordsService::NewStub(std::move(channel))) {}
 
-ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, const RecordCallback& on_record) const {
+ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, const RecordCallback& on_record,
+                                                 const MessageEndCallback& on_message_end) const {
   grpc::ClientContext context;
   SetUpContext(options, context);
   v1::ListUsageRecordsRequest request;
@@ -90,7 +93,7 @@ ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, con
   std::unique_ptr<grpc::ClientReader<v1::ListUsageRecordsResponse>> reader = stub_->ListUsageRecords(&context, request);
 
   ListSummary summary;
-  const bool refused = !ReadAll(*reader, on_record, summary);
+  const bool refused = !ReadAll(*reader, on_record, on_message_end, summary);
   if (refused) {
     context.TryCancel();
     // Finish may only follow a Read that failed; after TryCancel that comes at once.

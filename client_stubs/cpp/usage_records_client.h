@@ -69,14 +69,17 @@ struct ListSummary {
 class UsageRecordsClient {
  public:
   using RecordCallback = std::function<bool(const partnercenter::usage::v1::CustomerMonthlyUsageRecord&)>;
+  using MessageEndCallback = std::function<void()>;
 
   explicit UsageRecordsClient(std::shared_ptr<grpc::Channel> channel);
 
   // Streams ListUsageRecords, calling on_record for each record in the order the server sent them, on the calling
   // thread, as each message arrives. When on_record returns false the call is cancelled and the summary's status is
   // CANCELLED. Blocks until the stream ends; never throws (on_record must not throw either). An empty on_record
-  // accepts every record.
-  ListSummary ListUsageRecords(const ListOptions& options, const RecordCallback& on_record) const;
+  // accepts every record. on_message_end, when set, runs after the records of each message, before the next is
+  // awaited: where a caller that buffers its output should write it.
+  ListSummary ListUsageRecords(const ListOptions& options, const RecordCallback& on_record,
+                               const MessageEndCallback& on_message_end = nullptr) const;
 
  private:
   std::unique_ptr<partnercenter::usage::v1::UsageRecordsService::Stub> stub_;

@@ -196,6 +196,25 @@ TEST_F(UsageRecordsClientTest, DeliversEveryRecordInOrder) {
   EXPECT_EQ(received.page_size, 3);
 }
 
+TEST_F(UsageRecordsClientTest, CallsOnMessageEndAfterEachMessagesRecords) {
+  std::vector<std::string> events;
+  const ListSummary summary = client_->ListUsageRecords(
+      ListOptions(),
+      [&](const v1::CustomerMonthlyUsageRecord& record) {
+        events.push_back(record.resource_id());
+        return true;
+      },
+      [&] { events.push_back("end"); });
+
+  ASSERT_TRUE(summary.status.ok()) << summary.status.error_message();
+  std::vector<std::string> expected;
+  for (const std::vector<int>& batch : Batches()) {
+    for (int record : batch) expected.push_back(Record(record).resource_id());
+    expected.push_back("end");
+  }
+  EXPECT_EQ(events, expected);
+}
+
 TEST_F(UsageRecordsClientTest, SendsNoOptionalMetadataByDefault) {
   std::vector<std::string> tenants;
   const ListSummary summary = List(ListOptions(), &tenants);
