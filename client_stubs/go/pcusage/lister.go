@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	usagev1 "github.com/pcusage/pcusage/client_stubs/go/partnercenter/usage/v1"
 )
@@ -40,6 +41,11 @@ type Lister struct {
 	// PageSize is the most records one response message carries; 0 means the
 	// server's default (100).
 	PageSize int32
+
+	// MaxStaleness, when set, is how old a list the server fetched for another
+	// call may be and still serve this one (the request's max_staleness): zero
+	// asks for a fresh walk of Partner Center. Nil lets the server choose.
+	MaxStaleness *time.Duration
 
 	// ResumeToken is where the next call starts: empty for the first record.
 	// Once all of a message has been consumed, it is set to that message's
@@ -140,10 +146,14 @@ func (l *Lister) call(ctx context.Context, consume func(*usagev1.ListUsageRecord
 	// Cancels the stream when the consumer stops early or the stream fails.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := l.Client.ListUsageRecords(ctx, &usagev1.ListUsageRecordsRequest{
+	req := &usagev1.ListUsageRecordsRequest{
 		PageSize:    l.PageSize,
 		ResumeToken: l.ResumeToken,
-	}, l.CallOptions...)
+	}
+	if l.MaxStaleness != nil {
+		req.MaxStaleness = durationpb.New(*l.MaxStaleness)
+	}
+	stream, err := l.Client.ListUsageRecords(ctx, req, l.CallOptions...)
 	if err != nil {
 		return false, false, err
 	}

@@ -481,6 +481,42 @@ func TestInvalidRequests(t *testing.T) {
 	requireStatus(t, err, codes.InvalidArgument, pcusage.ReasonResumeTokenInvalid)
 }
 
+// The Lister sends MaxStaleness: a negative one is the server's
+// INVALID_ARGUMENT, zero a fresh walk whose first message says when it began.
+func TestListerSendsMaxStaleness(t *testing.T) {
+	stack, ctx, client := setUp(t)
+	negative := -time.Second
+	lister := &pcusage.Lister{Client: client, MaxStaleness: &negative}
+	var err error
+	for _, err = range lister.Records(ctx) {
+		break
+	}
+	requireStatus(t, err, codes.InvalidArgument, pcusage.ReasonInvalidArgument)
+	if !strings.Contains(status.Convert(err).Message(), "max_staleness") {
+		t.Fatalf("the error does not name max_staleness: %v", err)
+	}
+
+	fresh := time.Duration(0)
+	lister = &pcusage.Lister{Client: client, MaxStaleness: &fresh}
+	before := time.Now().Add(-time.Second)
+	var records []*usagev1.CustomerMonthlyUsageRecord
+	first := true
+	for resp, err := range lister.Responses(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first {
+			if resp.GetFromSharedSnapshot() || resp.GetSnapshotTime().AsTime().Before(before) {
+				t.Fatalf("a fresh walk's first message says shared=%v, snapshot_time=%v (call made after %v)",
+					resp.GetFromSharedSnapshot(), resp.GetSnapshotTime().AsTime(), before)
+			}
+			first = false
+		}
+		records = append(records, resp.GetUsageRecords()...)
+	}
+	requireSameIDs(t, records, rawIDs(stack.RawRecords(t)))
+}
+
 // Stopping after the first message and calling again with its resume token
 // delivers the rest: together, every record exactly once.
 func TestResumeAfterFirstMessage(t *testing.T) {

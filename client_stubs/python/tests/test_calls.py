@@ -107,6 +107,23 @@ def test_foreign_resume_token_is_invalid(client: UsageRecordsClient) -> None:
     assert (details.code, details.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "RESUME_TOKEN_INVALID")
 
 
+def test_negative_max_staleness_is_invalid(client: UsageRecordsClient) -> None:
+    with pytest.raises(grpc.RpcError) as failure:
+        list(client.list_usage_records(max_staleness=datetime.timedelta(seconds=-1), timeout=30))
+    details = error_details(failure.value)
+    assert (details.code, details.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    assert "max_staleness" in failure.value.details()
+
+
+def test_zero_max_staleness_is_a_fresh_walk(client: UsageRecordsClient, raw_pages: list[dict[str, Any]]) -> None:
+    called_at = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+    with client.list_usage_records(max_staleness=datetime.timedelta(0), timeout=60) as stream:
+        records = list(stream)
+        assert stream.snapshot_time is not None and stream.snapshot_time >= called_at
+        assert not stream.from_shared_snapshot
+    assert _ids(records) == [r["id"] for page in raw_pages for r in page["items"]]
+
+
 def test_resume_after_the_first_message_delivers_the_rest_exactly_once(
     client: UsageRecordsClient, raw_pages: list[dict[str, Any]]
 ) -> None:

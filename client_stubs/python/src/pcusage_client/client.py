@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
 from collections.abc import Iterator, Sequence
 from types import TracebackType
@@ -63,6 +64,8 @@ class UsageRecordStream:
         self._cancelled = False
         self._resume_token = ""
         self._total_count: int | None = None
+        self._snapshot_time: datetime.datetime | None = None
+        self._from_shared_snapshot = False
 
     @property
     def resume_token(self) -> str:
@@ -77,6 +80,16 @@ class UsageRecordStream:
     def partner_center_total_count(self) -> int | None:
         """Partner Center's ``totalCount`` once the first message arrived; not the number of records (count them)."""
         return self._total_count
+
+    @property
+    def snapshot_time(self) -> datetime.datetime | None:
+        """When the walk of Partner Center these records come from started (UTC), once the first message arrived."""
+        return self._snapshot_time
+
+    @property
+    def from_shared_snapshot(self) -> bool:
+        """Whether the records come from a list another call fetched (a shared snapshot), once the first arrived."""
+        return self._from_shared_snapshot
 
     @property
     def correlation_id(self) -> str | None:
@@ -96,6 +109,9 @@ class UsageRecordStream:
             for response in self._call:
                 if response.HasField("partner_center_total_count"):
                     self._total_count = response.partner_center_total_count
+                if response.HasField("snapshot_time"):
+                    self._snapshot_time = response.snapshot_time.ToDatetime(tzinfo=datetime.timezone.utc)
+                    self._from_shared_snapshot = response.from_shared_snapshot
                 yield response
                 self._resume_token = response.resume_token
         except grpc.RpcError as err:
@@ -148,6 +164,7 @@ class UsageRecordsClient:
         resume_token: str = "",
         timeout: float | None = DEFAULT_TIMEOUT,
         correlation_id: str | None = None,
+        max_staleness: datetime.timedelta | None = None,
         metadata: Sequence[tuple[str, str]] = (),
     ) -> UsageRecordStream:
         """Starts streaming every customer's usage record.
@@ -155,6 +172,8 @@ class UsageRecordsClient:
         ``timeout`` (seconds) is the deadline of the whole stream; ``None`` leaves it to the server's bound (1 h).
         ``resume_token`` continues an earlier stream after its last fully processed message. ``correlation_id``
         (a GUID) is sent to Partner Center as MS-CorrelationId; the server makes one up when it is absent.
+        ``max_staleness`` is how old a list the server fetched for another call may be and still serve this one:
+        zero asks for a fresh walk of Partner Center, ``None`` lets the server choose (its default is 5 minutes).
         """
         call_metadata = list(metadata)
         if self._access_token:
@@ -162,5 +181,7 @@ class UsageRecordsClient:
         if correlation_id:
             call_metadata.append((CORRELATION_ID_HEADER, correlation_id))
         request = ListUsageRecordsRequest(page_size=page_size, resume_token=resume_token)
+        if max_staleness is not None:
+            request.max_staleness.FromTimedelta(max_staleness)
         call = self._stub.ListUsageRecords(request, timeout=timeout, metadata=call_metadata)
         return UsageRecordStream(call)

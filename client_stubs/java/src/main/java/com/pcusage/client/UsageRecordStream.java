@@ -9,6 +9,7 @@ import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
@@ -38,6 +39,8 @@ public final class UsageRecordStream implements Iterator<CustomerMonthlyUsageRec
   private String batchResumeToken = "";
   private String resumeToken = "";
   private Long partnerCenterTotalCount;
+  private Instant snapshotTime;
+  private boolean fromSharedSnapshot;
   private boolean finished;
 
   private UsageRecordStream(
@@ -106,6 +109,11 @@ public final class UsageRecordStream implements Iterator<CustomerMonthlyUsageRec
       if (partnerCenterTotalCount == null && response.hasPartnerCenterTotalCount()) {
         partnerCenterTotalCount = response.getPartnerCenterTotalCount();
       }
+      if (snapshotTime == null && response.hasSnapshotTime()) {
+        snapshotTime =
+            Instant.ofEpochSecond(response.getSnapshotTime().getSeconds(), response.getSnapshotTime().getNanos());
+        fromSharedSnapshot = response.getFromSharedSnapshot();
+      }
       batch = response.getUsageRecordsList().iterator();
       batchResumeToken = response.getResumeToken();
       if (!batch.hasNext()) {
@@ -144,6 +152,21 @@ public final class UsageRecordStream implements Iterator<CustomerMonthlyUsageRec
    */
   public OptionalLong partnerCenterTotalCount() {
     return partnerCenterTotalCount == null ? OptionalLong.empty() : OptionalLong.of(partnerCenterTotalCount);
+  }
+
+  /**
+   * When the walk of Partner Center these records come from started, from the first message, once it has arrived.
+   */
+  public Optional<Instant> snapshotTime() {
+    return Optional.ofNullable(snapshotTime);
+  }
+
+  /**
+   * Whether the records come from a list another call fetched (a shared snapshot, at most the request's {@code
+   * max_staleness} old), from the first message; false before it.
+   */
+  public boolean fromSharedSnapshot() {
+    return fromSharedSnapshot;
   }
 
   /**

@@ -67,6 +67,23 @@ public final class UsageRecordsClient {
   }
 
   /**
+   * Streams every record from a list at most {@code maxStaleness} old: one the server fetched for another call that
+   * recently is served again without asking Partner Center, and {@link Duration#ZERO} asks for a fresh walk.
+   */
+  public UsageRecordStream listUsageRecords(Duration timeout, Duration maxStaleness) {
+    // java.time keeps nanos non-negative; protobuf wants them to share the seconds' sign.
+    long seconds = maxStaleness.getSeconds();
+    int nanos = maxStaleness.getNano();
+    if (seconds < 0 && nanos > 0) {
+      seconds += 1;
+      nanos -= 1_000_000_000;
+    }
+    com.google.protobuf.Duration staleness =
+        com.google.protobuf.Duration.newBuilder().setSeconds(seconds).setNanos(nanos).build();
+    return listUsageRecords(ListUsageRecordsRequest.newBuilder().setMaxStaleness(staleness).build(), timeout);
+  }
+
+  /**
    * Continues an earlier stream after the last message it fully delivered: pass that stream's {@link
    * UsageRecordStream#resumeToken()}.
    */

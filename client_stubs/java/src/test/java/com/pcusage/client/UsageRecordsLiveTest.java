@@ -22,6 +22,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.math.BigDecimal;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -423,5 +424,34 @@ class UsageRecordsLiveTest {
     ErrorDetails details = ErrorDetails.from(error);
     assertEquals(Status.Code.INVALID_ARGUMENT, details.code(), details.toString());
     assertEquals("RESUME_TOKEN_INVALID", details.reason());
+  }
+
+  @Test
+  void zeroMaxStalenessIsAFreshWalk() throws Exception {
+    List<String> all = ids(listAll(ListUsageRecordsRequest.getDefaultInstance()));
+    Instant calledAt = Instant.now().minusSeconds(1);
+    List<CustomerMonthlyUsageRecord> records = new ArrayList<>();
+    try (UsageRecordStream stream = client.listUsageRecords(CALL_TIMEOUT, Duration.ZERO)) {
+      stream.forEachRemaining(records::add);
+      Instant snapshotTime = stream.snapshotTime().orElseThrow();
+      assertFalse(snapshotTime.isBefore(calledAt), "a fresh walk began after the call: " + snapshotTime);
+      assertFalse(stream.fromSharedSnapshot());
+    }
+    assertEquals(all, ids(records));
+  }
+
+  @Test
+  void negativeMaxStalenessIsInvalidArgument() {
+    StatusRuntimeException error =
+        assertThrows(
+            StatusRuntimeException.class,
+            () -> {
+              try (UsageRecordStream stream = client.listUsageRecords(CALL_TIMEOUT, Duration.ofSeconds(-1))) {
+                stream.forEachRemaining(record -> {});
+              }
+            });
+    ErrorDetails details = ErrorDetails.from(error);
+    assertEquals(Status.Code.INVALID_ARGUMENT, details.code(), details.toString());
+    assertTrue(error.getStatus().getDescription().contains("max_staleness"), error.getStatus().getDescription());
   }
 }
