@@ -86,15 +86,19 @@ absl::Status BatchWriter::AddRecords(const partner_center::FetchedPage& fetched,
     waiting_bytes_ += bytes.size();
     waiting_position_ = PositionAfter(fetched, end);
     next = end;
-    if (waiting_records_ == static_cast<std::size_t>(batch_size_)) {
+    if (waiting_records_ == MessageRecordLimit()) {
       if (absl::Status sent = Send(); !sent.ok()) return sent;
     }
   }
   return absl::OkStatus();
 }
 
+std::size_t BatchWriter::MessageRecordLimit() const {
+  return static_cast<std::size_t>(messages_ == 0 ? std::min(batch_size_, kFirstMessageMaxRecords) : batch_size_);
+}
+
 std::size_t BatchWriter::BatchEnd(const partner_center::PageRecords& records, std::size_t next) const {
-  const std::size_t room = static_cast<std::size_t>(batch_size_) - waiting_records_;
+  const std::size_t room = MessageRecordLimit() - waiting_records_;
   const std::size_t most = std::min(records.size(), next + room);
   std::size_t end = next;
   std::size_t bytes = waiting_bytes_;

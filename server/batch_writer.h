@@ -1,9 +1,9 @@
-// Turns pages into the messages of one ListUsageRecords stream: batches of at most `batch_size` records and
-// `max_record_bytes` bytes of them (at least one record), each with the signed resume token of the position after it.
-// A message holds records of consecutive Partner Center pages only when the caller had the next page at hand (it
-// never waits for a page to fill a message). Resume bookkeeping lives here: a resumed stream skips the records of its
-// first page that the token says were delivered, after checking that page still starts with the same customers.
-// Knows nothing of gRPC.
+// Turns pages into the messages of one ListUsageRecords stream: batches of at most `batch_size` records (the first
+// at most kFirstMessageMaxRecords) and `max_record_bytes` bytes of them (at least one record), each with the signed
+// resume token of the position after it. A message holds records of consecutive Partner Center pages only when the
+// caller had the next page at hand (it never waits for a page to fill a message). Resume bookkeeping lives here: a
+// resumed stream skips the records of its first page that the token says were delivered, after checking that page still
+// starts with the same customers. Knows nothing of gRPC.
 #ifndef PCUSAGE_SERVER_BATCH_WRITER_H_
 #define PCUSAGE_SERVER_BATCH_WRITER_H_
 
@@ -26,6 +26,10 @@ namespace pcusage {
 // The most bytes a message's records take: well under the 4 MiB gRPC clients accept by default.
 inline constexpr std::size_t kMaxMessageRecordBytes = 1 << 20;
 
+// The most records the stream's first message takes, whatever the batch size: a caller's first record then waits
+// for the translation and transfer of this many, not of a whole batch of 1000.
+inline constexpr int kFirstMessageMaxRecords = 100;
+
 class BatchWriter {
  public:
   // One message, a ListUsageRecordsResponse in parts: its records' bytes, a slice per page they come from, shared with
@@ -45,8 +49,7 @@ class BatchWriter {
   // `caller` is whom the resume tokens belong to (empty when callers are not authenticated); `start` is where the
   // stream starts (skip_records > 0 for a stream resumed inside a page).
   BatchWriter(MessageSink sink, int batch_size, const ResumeTokenCodec& resume_tokens, std::string caller,
-              StreamPosition start, StreamOrigin origin = {},
-              std::size_t max_record_bytes = kMaxMessageRecordBytes);
+              StreamPosition start, StreamOrigin origin = {}, std::size_t max_record_bytes = kMaxMessageRecordBytes);
 
   // Adds `fetched`'s records, sending every message they fill; what is left waits for the next page or Flush().
   // FAILED_PRECONDITION (RESUME_TOKEN_EXPIRED) when the first page of a resumed stream no longer starts as the token
@@ -72,6 +75,8 @@ class BatchWriter {
   absl::Status AddRecords(const partner_center::FetchedPage& fetched, std::size_t next);
   // Where the batch starting at record `next` ends: as many records as the waiting message has room for.
   std::size_t BatchEnd(const partner_center::PageRecords& records, std::size_t next) const;
+  // The most records the waiting message may take: kFirstMessageMaxRecords for the first, batch_size after.
+  std::size_t MessageRecordLimit() const;
   absl::Status Send(bool last = false);
   // Partner Center's totalCount and where the records come from.
   void SetFirstMessageFields(partnercenter::usage::v1::ListUsageRecordsResponse& fields) const;
@@ -85,7 +90,7 @@ class BatchWriter {
   std::string caller_;
   StreamPosition start_;
   StreamOrigin origin_;
-  std::optional<int64_t> total_count_;        // of the stream's first page
+  std::optional<int64_t> total_count_;  // of the stream's first page
   // The message waiting to be sent: its records, how many and how many bytes, and the position after them.
   Message waiting_;
   std::size_t waiting_records_ = 0;

@@ -100,6 +100,19 @@ TEST_F(BatchWriterTest, WithTheNextPageAtHandABatchTakesRecordsOfBothAndItsToken
   EXPECT_THAT(Batches(), ElementsAre(ElementsAre("e")));
 }
 
+TEST_F(BatchWriterTest, TheFirstMessageIsSmallSoTheFirstRecordComesSoon) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1500; ++i) ids.push_back(absl::StrCat("r", i));
+  BatchWriter writer = Writer(1000);
+  ASSERT_TRUE(writer.WritePage(MakePage(1, ids, false)).ok());
+  ASSERT_TRUE(writer.Finish().ok());
+  std::vector<std::size_t> sizes;
+  for (const auto& batch : Batches()) sizes.push_back(batch.size());
+  EXPECT_THAT(sizes, ElementsAre(kFirstMessageMaxRecords, 1000, 1500 - 1000 - kFirstMessageMaxRecords));
+  EXPECT_EQ(messages_[0].partner_center_total_count(), 42);
+  EXPECT_EQ(Decode(messages_[0]).skip_records, kFirstMessageMaxRecords);
+}
+
 TEST_F(BatchWriterTest, FinishSendsWhatIsLeftAsTheLastMessage) {
   BatchWriter writer = Writer(2);
   ASSERT_TRUE(writer.WritePage(MakePage(1, {"a", "b", "c"}, false)).ok());
@@ -126,7 +139,7 @@ TEST_F(BatchWriterTest, FinishSendsWhatIsLeftAsTheLastMessage) {
 TEST_F(BatchWriterTest, RecordsAtHandAreSentBeforeAFailureEndsTheStream) {
   BatchWriter writer = Writer(10);
   ASSERT_TRUE(writer.WritePage(MakePage(1, {"a", "b"}, true)).ok());
-  EXPECT_TRUE(messages_.empty());  // waiting for the next page, which is at hand
+  EXPECT_TRUE(messages_.empty());    // waiting for the next page, which is at hand
   ASSERT_TRUE(writer.Flush().ok());  // what the service does when that page turns out to be an error
   EXPECT_THAT(Batches(), ElementsAre(ElementsAre("a", "b")));
   EXPECT_EQ(Decode(messages_[0]).page.page_number, 2);

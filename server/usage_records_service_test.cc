@@ -18,6 +18,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "partnercenter/usage/v1/usage_records.grpc.pb.h"
+#include "server/batch_writer.h"
 #include "server/common/guid.h"
 #include "server/http/mock_http_transport.h"
 #include "tests/testing/fake_sleeper.h"
@@ -190,9 +191,10 @@ TEST_F(UsageRecordsServiceTest, PageSizeDefaultsAndIsCappedAtTheMaximum) {
   EXPECT_CALL(*transport_, Send(_)).WillRepeatedly(Return(JsonResponse(Page("r", 1250))));
   StreamResult capped = List(5000);
   ASSERT_TRUE(capped.status.ok()) << capped.status.error_message();
-  ASSERT_EQ(capped.messages.size(), 2u);
-  EXPECT_EQ(capped.messages[0].usage_records_size(), kMaxBatchSize);
-  EXPECT_EQ(capped.messages[1].usage_records_size(), 250);
+  ASSERT_EQ(capped.messages.size(), 3u);
+  EXPECT_EQ(capped.messages[0].usage_records_size(), kFirstMessageMaxRecords);  // a quick first record
+  EXPECT_EQ(capped.messages[1].usage_records_size(), kMaxBatchSize);
+  EXPECT_EQ(capped.messages[2].usage_records_size(), 1250 - kMaxBatchSize - kFirstMessageMaxRecords);
 
   StreamResult by_default = List(0);
   ASSERT_TRUE(by_default.status.ok());

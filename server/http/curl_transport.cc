@@ -9,6 +9,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,7 +64,7 @@ using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 // What one transfer has received so far; the libcurl callbacks write here.
 struct Transfer {
-  enum class Abort { kNone, kCancelled, kBodyTooLarge };
+  enum class Abort { kNone, kCancelled, kBodyTooLarge, kAmbiguousLength };
 
   std::size_t max_body_bytes = 0;
   const std::function<bool()>* is_cancelled = nullptr;
@@ -72,6 +73,9 @@ struct Transfer {
   int64_t last_cancel_check_ns = 0;
   HttpResponse response;
   Abort abort = Abort::kNone;
+  // The final response's Content-Length and Transfer-Encoding headers, which decide where it ends.
+  std::optional<std::string> content_length;
+  bool chunked_or_encoded = false;
 };
 
 // How often a running transfer asks whether it was cancelled.
@@ -88,6 +92,21 @@ std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* user) 
   return bytes;
 }
 
+// Records what `header` says about where the response ends; false (aborting the transfer) when it contradicts an
+// earlier Content-Length, since then the peer and libcurl may disagree on where the next response starts.
+bool NoteFraming(const HttpHeader& header, Transfer& transfer) {
+  if (header.name == "transfer-encoding") {
+    transfer.chunked_or_encoded = true;
+  } else if (header.name == "content-length") {
+    if (transfer.content_length.has_value() && *transfer.content_length != header.value) {
+      transfer.abort = Transfer::Abort::kAmbiguousLength;
+      return false;
+    }
+    transfer.content_length = header.value;
+  }
+  return true;
+}
+
 // libcurl passes every header line of every response it reads (interim 1xx, proxy CONNECT, final, trailers);
 // a status line starts a new response, so only the final response's headers survive.
 std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user) {
@@ -97,6 +116,8 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
   std::vector<HttpHeader>& headers = transfer->response.headers;
   if (absl::StartsWith(line, "HTTP/")) {
     headers.clear();
+    transfer->content_length.reset();
+    transfer->chunked_or_encoded = false;
     return bytes;
   }
   const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
@@ -109,7 +130,7 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
   if (colon == absl::string_view::npos) return bytes;
   headers.push_back({absl::AsciiStrToLower(absl::StripAsciiWhitespace(trimmed.substr(0, colon))),
                      std::string(absl::StripAsciiWhitespace(trimmed.substr(colon + 1)))});
-  return bytes;
+  return NoteFraming(headers.back(), *transfer) ? bytes : 0;
 }
 
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -216,6 +237,9 @@ absl::Status TransferFailure(const Transfer& transfer, CURLcode code, const char
     case Transfer::Abort::kBodyTooLarge:
       return absl::ResourceExhaustedError(
           absl::StrCat(where, ": response body exceeded ", max_response_bytes, " bytes"));
+    case Transfer::Abort::kAmbiguousLength:
+      return absl::UnavailableError(
+          absl::StrCat(where, ": the answer has contradictory Content-Length headers; its connection was closed"));
     case Transfer::Abort::kNone:
       break;
   }
@@ -250,6 +274,21 @@ bool HasUnreadBytes(CURL* curl) {
   if (curl_easy_getinfo(curl, CURLINFO_ACTIVESOCKET, &socket) != CURLE_OK || socket == CURL_SOCKET_BAD) return false;
   pollfd idle = {socket, POLLIN, 0};
   return poll(&idle, 1, 0) > 0;
+}
+
+// UNAVAILABLE when `response` echoes request.echoed_header with another value than the request sent: it answers
+// some other request.
+absl::Status CheckEcho(const HttpRequest& request, const HttpResponse& response, const std::string& where) {
+  if (request.echoed_header.empty()) return absl::OkStatus();
+  std::optional<std::string> echoed = response.Header(request.echoed_header);
+  if (!echoed.has_value()) return absl::OkStatus();
+  for (const HttpHeader& sent : request.headers) {
+    if (absl::EqualsIgnoreCase(sent.name, request.echoed_header) && !absl::EqualsIgnoreCase(sent.value, *echoed)) {
+      return absl::UnavailableError(absl::StrCat(where, ": the answer names another request (", request.echoed_header,
+                                                 " ", Printable(*echoed, 64), "); its connection was closed"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -321,8 +360,11 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   if (code != CURLE_OK) {
     return absl::InternalError(absl::StrCat(where, ": reading the response code failed: ", curl_easy_strerror(code)));
   }
-  reusable = true;
   transfer.response.status_code = static_cast<int>(status_code);
+  if (absl::Status mismatch = CheckEcho(request, transfer.response, where); !mismatch.ok()) return mismatch;
+  // RFC 9112 6.3: a message with both Content-Length and Transfer-Encoding may be an attempt at request smuggling
+  // and its connection must be closed after it.
+  reusable = !(transfer.content_length.has_value() && transfer.chunked_or_encoded);
   return std::move(transfer.response);
 }
 

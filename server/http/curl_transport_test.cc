@@ -530,10 +530,57 @@ TEST_F(CurlTransportTest, ContradictoryContentLengthsAreNotAnAnswer) {
   HttpRequest request;
   request.url = absl::StrCat("http://127.0.0.1:", server.port(), "/x");
   absl::StatusOr<HttpResponse> first = transport_->Send(request);
-  EXPECT_FALSE(first.ok() && first->body == "first") << "a framing the peer contradicts was trusted";
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kUnavailable) << "a framing the peer contradicts was trusted";
+  EXPECT_THAT(std::string(first.status().message()), HasSubstr("contradictory Content-Length"));
   absl::StatusOr<HttpResponse> second = transport_->Send(request);
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->body, "second");
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST_F(CurlTransportTest, RepeatedEqualContentLengthsAreOneAnswer) {
+  ScriptedServer server({"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nfirst",
+                         "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"});
+  HttpRequest request;
+  request.url = absl::StrCat("http://127.0.0.1:", server.port(), "/x");
+  absl::StatusOr<HttpResponse> first = transport_->Send(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->body, "first");
+  absl::StatusOr<HttpResponse> second = transport_->Send(request);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->body, "second");
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST_F(CurlTransportTest, ChunkedAnswerWithContentLengthClosesItsConnection) {
+  ScriptedServer server(
+      {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n0\r\n\r\n",
+       "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"});
+  HttpRequest request;
+  request.url = absl::StrCat("http://127.0.0.1:", server.port(), "/x");
+  absl::StatusOr<HttpResponse> first = transport_->Send(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->body, "first");
+  absl::StatusOr<HttpResponse> second = transport_->Send(request);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->body, "second");
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST_F(CurlTransportTest, AnAnswerToAnotherRequestClosesItsConnection) {
+  ScriptedServer server({"HTTP/1.1 200 OK\r\nMS-RequestId: someone-else\r\nContent-Length: 5\r\n\r\nfirst",
+                         "HTTP/1.1 200 OK\r\nms-requestid: MINE\r\nContent-Length: 6\r\n\r\nsecond"});
+  HttpRequest request;
+  request.url = absl::StrCat("http://127.0.0.1:", server.port(), "/x");
+  request.headers = {{"MS-RequestId", "mine"}};
+  request.echoed_header = "MS-RequestId";
+  absl::StatusOr<HttpResponse> first = transport_->Send(request);
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kUnavailable) << first.status();
+  EXPECT_THAT(std::string(first.status().message()), HasSubstr("someone-else"));
+  absl::StatusOr<HttpResponse> second = transport_->Send(request);  // the echo is compared without case
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->body, "second");
+  EXPECT_EQ(server.connections(), 2);
 }
 
 TEST_F(CurlTransportTest, ReusesConnectionAcrossGets) {

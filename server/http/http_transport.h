@@ -24,6 +24,9 @@ struct HttpRequest {
   absl::Duration timeout = absl::Minutes(2);
   // Polled while the transfer runs; when it returns true the transfer is aborted and Send returns CANCELLED.
   std::function<bool()> is_cancelled;
+  // The name of one of `headers` that the server echoes in its response (a request id). A response echoing another
+  // value answers some other request: Send fails with UNAVAILABLE and the connection is not used again.
+  std::string echoed_header;
 };
 
 struct HttpResponse {

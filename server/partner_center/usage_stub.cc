@@ -127,6 +127,7 @@ http::HttpRequest RestUsageStub::BuildRequest(const PageRequest& request) const 
   };
   http_request.headers.insert(http_request.headers.end(), request.position.headers.begin(),
                               request.position.headers.end());
+  http_request.echoed_header = "MS-RequestId";
   return http_request;
 }
 
@@ -142,7 +143,8 @@ http::Attempt<UsageRecordsPage> RestUsageStub::FetchPage(const PageRequest& requ
   if (std::optional<std::string> echoed = response->Header("ms-requestid");
       echoed.has_value() && !absl::EqualsIgnoreCase(*echoed, request.request_id)) {
     // Partner Center echoes the request's id: this answer belongs to another request (a confused proxy, or bytes
-    // left on a connection). Never deliver it; a retry goes out on a fresh connection.
+    // left on a connection). Never deliver it. The transport has already closed that connection (echoed_header), so
+    // a retry goes out on a fresh one; this check holds for any transport.
     LogWarning(DescribePageRequest(request), attempt, " -> an answer to MS-RequestId ", Printable(*echoed, 64));
     return {WithErrorInfo(absl::UnavailableError(absl::StrCat(
                               "Partner Center's answer to ", PageName(request), " names another request (MS-RequestId ",

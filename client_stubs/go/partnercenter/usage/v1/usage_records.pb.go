@@ -35,7 +35,8 @@ type ListUsageRecordsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The most records one response message carries. 0 means the default
 	// (100); values above 1000 are treated as 1000. Negative values are
-	// rejected with INVALID_ARGUMENT.
+	// rejected with INVALID_ARGUMENT. The first message carries at most 100
+	// records whatever this says, for a quick first record.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Continue an earlier stream: the `resume_token` of the last message received. The new stream starts with the
 	// first record that stream had not delivered. Tokens expire (an hour by default) and are only valid on the
