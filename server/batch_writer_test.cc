@@ -102,6 +102,7 @@ TEST_F(BatchWriterTest, WithTheNextPageAtHandABatchTakesRecordsOfBothAndItsToken
 
 TEST_F(BatchWriterTest, TheFirstMessageIsSmallSoTheFirstRecordComesSoon) {
   std::vector<std::string> ids;
+  ids.reserve(1500);
   for (int i = 0; i < 1500; ++i) ids.push_back(absl::StrCat("r", i));
   BatchWriter writer = Writer(1000);
   ASSERT_TRUE(writer.WritePage(MakePage(1, ids, false)).ok());

@@ -71,8 +71,8 @@ TEST(RecordJsonTest, EscapesEveryCodePointAsProtobufDoes) {
 TEST(RecordJsonTest, WritesTimestampsAsProtobufDoes) {
   const std::vector<int64_t> seconds = {TimeUtil::kTimestampMinSeconds,
                                         TimeUtil::kTimestampMinSeconds + 86399,
-                                        -62135596800 + 86400 * 59,  // 0001-03-01
-                                        -2208988800,                // 1900-01-01
+                                        -62135596800 + int64_t{86400} * 59,  // 0001-03-01
+                                        -2208988800,                         // 1900-01-01
                                         -1,
                                         0,
                                         951782400,   // 2000-02-29

@@ -204,13 +204,13 @@ TEST_F(UsageRecordsClientTest, CallsOnMessageEndAfterEachMessagesRecords) {
         events.push_back(record.resource_id());
         return true;
       },
-      [&] { events.push_back("end"); });
+      [&] { events.emplace_back("end"); });
 
   ASSERT_TRUE(summary.status.ok()) << summary.status.error_message();
   std::vector<std::string> expected;
   for (const std::vector<int>& batch : Batches()) {
     for (int record : batch) expected.push_back(Record(record).resource_id());
-    expected.push_back("end");
+    expected.emplace_back("end");
   }
   EXPECT_EQ(events, expected);
 }
