@@ -73,9 +73,6 @@ struct Transfer {
   int64_t last_cancel_check_ns = 0;
   HttpResponse response;
   Abort abort = Abort::kNone;
-  // The final response's Content-Length and Transfer-Encoding headers, which decide where it ends.
-  std::optional<std::string> content_length;
-  bool chunked_or_encoded = false;
 };
 
 // How often a running transfer asks whether it was cancelled.
@@ -92,19 +89,14 @@ std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* user) 
   return bytes;
 }
 
-// Records what `header` says about where the response ends; false (aborting the transfer) when it contradicts an
-// earlier Content-Length, since then the peer and libcurl may disagree on where the next response starts.
-bool NoteFraming(const HttpHeader& header, Transfer& transfer) {
-  if (header.name == "transfer-encoding") {
-    transfer.chunked_or_encoded = true;
-  } else if (header.name == "content-length") {
-    if (transfer.content_length.has_value() && *transfer.content_length != header.value) {
-      transfer.abort = Transfer::Abort::kAmbiguousLength;
-      return false;
-    }
-    transfer.content_length = header.value;
-  }
-  return true;
+// Whether the last of `headers` is a Content-Length contradicting an earlier one of the same response: then the peer
+// and libcurl may disagree on where the next response starts.
+bool ContradictsContentLength(const std::vector<HttpHeader>& headers) {
+  const HttpHeader& added = headers.back();
+  if (added.name != "content-length") return false;
+  return std::any_of(headers.begin(), headers.end() - 1, [&added](const HttpHeader& earlier) {
+    return earlier.name == "content-length" && earlier.value != added.value;
+  });
 }
 
 // libcurl passes every header line of every response it reads (interim 1xx, proxy CONNECT, final, trailers);
@@ -116,8 +108,6 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
   std::vector<HttpHeader>& headers = transfer->response.headers;
   if (absl::StartsWith(line, "HTTP/")) {
     headers.clear();
-    transfer->content_length.reset();
-    transfer->chunked_or_encoded = false;
     return bytes;
   }
   const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
@@ -130,7 +120,11 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
   if (colon == absl::string_view::npos) return bytes;
   headers.push_back({absl::AsciiStrToLower(absl::StripAsciiWhitespace(trimmed.substr(0, colon))),
                      std::string(absl::StripAsciiWhitespace(trimmed.substr(colon + 1)))});
-  return NoteFraming(headers.back(), *transfer) ? bytes : 0;
+  if (ContradictsContentLength(headers)) {
+    transfer->abort = Transfer::Abort::kAmbiguousLength;
+    return 0;  // aborts the transfer
+  }
+  return bytes;
 }
 
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -364,7 +358,8 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   if (absl::Status mismatch = CheckEcho(request, transfer.response, where); !mismatch.ok()) return mismatch;
   // RFC 9112 6.3: a message with both Content-Length and Transfer-Encoding may be an attempt at request smuggling
   // and its connection must be closed after it.
-  reusable = !(transfer.content_length.has_value() && transfer.chunked_or_encoded);
+  reusable = !(transfer.response.Header("content-length").has_value() &&
+               transfer.response.Header("transfer-encoding").has_value());
   return std::move(transfer.response);
 }
 
