@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <sstream>
 
+#include "client_stubs/cpp/utf8.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace pcusage::client {
@@ -13,7 +14,6 @@ namespace {
 namespace v1 = ::partnercenter::usage::v1;
 using ::google::protobuf::util::TimeUtil;
 
-constexpr char32_t kReplacementCharacter = 0xFFFD;
 constexpr char kMissing[] = "-";
 
 struct CodePointRange {
@@ -61,42 +61,6 @@ template <std::size_t N>
 bool InRanges(char32_t c, const std::array<CodePointRange, N>& ranges) {
   return std::any_of(ranges.begin(), ranges.end(),
                      [c](const CodePointRange& range) { return range.first <= c && c <= range.last; });
-}
-
-// Decodes the code point at the start of `text` and stores the bytes it takes in `length` (at least 1). Malformed
-// UTF-8 (bad or missing continuation bytes, overlong forms, surrogates, values above U+10FFFF) decodes as
-// U+FFFD of length 1.
-char32_t DecodeUtf8(absl::string_view text, std::size_t* length) {
-  const auto byte = [&text](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(0);
-  *length = 1;
-  if (lead < 0x80) return lead;
-  std::size_t size;
-  char32_t c;
-  char32_t smallest;
-  if ((lead & 0xE0) == 0xC0) {
-    size = 2;
-    c = lead & 0x1F;
-    smallest = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    size = 3;
-    c = lead & 0x0F;
-    smallest = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    size = 4;
-    c = lead & 0x07;
-    smallest = 0x10000;
-  } else {
-    return kReplacementCharacter;
-  }
-  if (text.size() < size) return kReplacementCharacter;
-  for (std::size_t i = 1; i < size; ++i) {
-    if ((byte(i) & 0xC0) != 0x80) return kReplacementCharacter;
-    c = (c << 6) | (byte(i) & 0x3F);
-  }
-  if (c < smallest || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return kReplacementCharacter;
-  *length = size;
-  return c;
 }
 
 void AppendUtf8(char32_t c, std::string* out) {

@@ -7,6 +7,7 @@
 
 #include "absl/strings/string_view.h"
 #include "client_stubs/cpp/record_format.h"
+#include "client_stubs/cpp/utf8.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -74,28 +75,6 @@ constexpr std::array<char, 128> MakeAsciiEscapes() {
 }
 constexpr std::array<char, 128> kAsciiEscapes = MakeAsciiEscapes();
 
-// Decodes the multi-byte UTF-8 sequence at the start of `text` (its lead byte ≥ 0x80); false when it is malformed.
-bool DecodeMultiByte(absl::string_view text, char32_t* c, std::size_t* length) {
-  const auto byte = [&text](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(0);
-  char32_t smallest;
-  if ((lead & 0xE0) == 0xC0) {
-    *length = 2, *c = lead & 0x1F, smallest = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    *length = 3, *c = lead & 0x0F, smallest = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    *length = 4, *c = lead & 0x07, smallest = 0x10000;
-  } else {
-    return false;
-  }
-  if (text.size() < *length) return false;
-  for (std::size_t i = 1; i < *length; ++i) {
-    if ((byte(i) & 0xC0) != 0x80) return false;
-    *c = (*c << 6) | (byte(i) & 0x3F);
-  }
-  return *c >= smallest && *c <= 0x10FFFF && (*c < 0xD800 || *c > 0xDFFF);
-}
-
 // Appends `text` as a quoted JSON string; false (with `out` partly written) when it is not valid UTF-8.
 bool AppendString(absl::string_view text, std::string* out) {
   out->push_back('"');
@@ -118,9 +97,9 @@ bool AppendString(absl::string_view text, std::string* out) {
       plain_start = ++i;
       continue;
     }
-    char32_t c;
     std::size_t length;
-    if (!DecodeMultiByte(text.substr(i), &c, &length)) return false;
+    const char32_t c = DecodeUtf8(text.substr(i), &length);
+    if (c == kReplacementCharacter && length == 1) return false;  // malformed
     if (!IsEscapedNonAscii(c)) {
       out->append(text.data() + i, length);
     } else if (c < 0x10000) {
