@@ -513,6 +513,17 @@ absl::Status ReadRecord(od::value& item, const Path& path, Slot (&slots)[kRecord
         return absl::OkStatus();
       });
   if (!status.ok()) return status;
+  // Every text is written whole, so a record whose texts alone are too large is refused before it is encoded (a
+  // 32 MiB name would take 32 MiB more to find that out).
+  std::size_t texts = 0;
+  for (const Slot& slot : slots) {
+    if (!slot.present) continue;
+    texts += slot.text.size() + (slot.amount_present ? slot.amount_text.size() : 0) + slot.object_type.size();
+  }
+  if (texts > kMaxRecordBytes) {
+    return FieldError(path, absl::StrCat("the record takes more than ", texts,
+                                         " bytes; pcusage sends records of at most ", kMaxRecordBytes));
+  }
   encoded->resize(std::max(encoded->size(), RecordBound(slots)));
   const char* end = EncodeRecord(slots, encoded->data());
   if (const auto size = static_cast<std::size_t>(end - encoded->data()); size > kMaxRecordBytes) {
@@ -525,7 +536,8 @@ absl::Status ReadRecord(od::value& item, const Path& path, Slot (&slots)[kRecord
   return absl::OkStatus();
 }
 
-absl::Status ReadItems(od::value& value, const Path& path, PageRecords* records) {
+// `max_records`: MaxPageRecords of the page.
+absl::Status ReadItems(od::value& value, const Path& path, std::size_t max_records, PageRecords* records) {
   absl::StatusOr<od::json_type> type = TypeOf(value);
   if (!type.ok()) return type.status();
   if (*type != od::json_type::array) return WrongType(value, *type, path, "an array");
@@ -536,6 +548,10 @@ absl::Status ReadItems(od::value& value, const Path& path, PageRecords* records)
   std::vector<char> encoded;
   std::size_t index = 0;
   for (auto element : items) {
+    if (index == max_records) {
+      return FieldError(path, absl::StrCat("more than ", max_records, " records, the most a page of its size may hold",
+                                           " (one for every ", kMinPageBytesPerRecord, " bytes)"));
+    }
     od::value item;
     if (auto error = element.get(item)) return JsonError(error);
     if (absl::Status status = ReadRecord(item, path.Element(index++), slots, &encoded, records); !status.ok()) {
@@ -648,14 +664,15 @@ absl::StatusOr<std::optional<NextPageLink>> ReadLinks(od::value& value, const Pa
 }
 
 // The members of the collection itself: items, totalCount, links; everything else is skipped unread.
-absl::Status ReadCollection(od::value& root, UsageRecordsPage* page, bool* saw_items) {
+absl::Status ReadCollection(od::value& root, std::size_t max_records, UsageRecordsPage* page, bool* saw_items) {
   const Path path;
   return ForEachMember(
       root, path,
-      [page, saw_items](absl::string_view name, od::value& member, const Path& member_path) -> absl::Status {
+      [page, saw_items, max_records](absl::string_view name, od::value& member,
+                                     const Path& member_path) -> absl::Status {
         if (absl::EqualsIgnoreCase(name, "items")) {
           *saw_items = true;
-          return ReadItems(member, member_path, &page->records);
+          return ReadItems(member, member_path, max_records, &page->records);
         }
         if (absl::EqualsIgnoreCase(name, "totalCount")) {
           absl::StatusOr<std::optional<int64_t>> count = ReadTotalCount(member, member_path);
@@ -721,9 +738,12 @@ absl::StatusOr<UsageRecordsPage> Translate(absl::string_view json, Scratch& scra
   od::value root;
   if (auto error = document.get_value().get(root)) return JsonError(error);
   UsageRecordsPage page;
-  page.records.Reserve(json.size());
+  // Room that is only touched as records arrive: a page's records fit in its size, and are at most MaxPageRecords.
+  page.records.Reserve(json.size(), MaxPageRecords(json.size()));
   bool saw_items = false;
-  if (absl::Status status = ReadCollection(root, &page, &saw_items); !status.ok()) return status;
+  if (absl::Status status = ReadCollection(root, MaxPageRecords(json.size()), &page, &saw_items); !status.ok()) {
+    return status;
+  }
   if (const char* at = nullptr; !document.current_location().get(at)) {
     return JsonError(simdjson::TRAILING_CONTENT, "text follows the collection");
   }
@@ -740,14 +760,15 @@ absl::string_view PageRecords::Entries(std::size_t begin, std::size_t end) const
   if (begin >= end || begin >= size()) return {};
   end = std::min(end, size());
   const std::vector<Entry>& entries = storage_->entries;
-  const std::size_t from = entries[begin].offset;
-  const std::size_t to = entries[end - 1].offset + entries[end - 1].size;
+  const std::size_t from = begin == 0 ? 0 : entries[begin - 1].end;
+  const std::size_t to = entries[end - 1].end;
   return absl::string_view(storage_->wire).substr(from, to - from);
 }
 
 absl::string_view PageRecords::ResourceId(std::size_t i) const {
-  const Entry& entry = storage_->entries[i];
-  return absl::string_view(storage_->resource_ids).substr(entry.resource_id_offset, entry.resource_id_size);
+  const std::vector<Entry>& entries = storage_->entries;
+  const std::size_t from = i == 0 ? 0 : entries[i - 1].resource_id_end;
+  return absl::string_view(storage_->resource_ids).substr(from, entries[i].resource_id_end - from);
 }
 
 PageRecords::Storage& PageRecords::Mutable() {
@@ -765,20 +786,23 @@ PageRecords::Storage& PageRecords::Mutable() {
 
 void PageRecords::AppendSerialized(absl::string_view record, absl::string_view resource_id) {
   Storage& storage = Mutable();
-  const std::size_t offset = storage.wire.size();
   char prefix[1 + 10];  // ListUsageRecordsResponse.usage_records: tag, length
   WireWriter writer(prefix);
   writer.Tag(1, kLengthDelimited);
   writer.Varint(record.size());
   storage.wire.append(prefix, static_cast<std::size_t>(writer.position() - prefix));
   storage.wire.append(record.data(), record.size());
-  storage.entries.push_back({offset, storage.wire.size() - offset, storage.resource_ids.size(), resource_id.size()});
   storage.resource_ids.append(resource_id.data(), resource_id.size());
+  storage.entries.push_back({storage.wire.size(), storage.resource_ids.size()});
 }
 
 void PageRecords::Append(const Record& record) { AppendSerialized(record.SerializeAsString(), record.resource_id()); }
 
-void PageRecords::Reserve(std::size_t bytes) { Mutable().wire.reserve(bytes); }
+void PageRecords::Reserve(std::size_t bytes, std::size_t records) {
+  Storage& storage = Mutable();
+  storage.wire.reserve(bytes);
+  storage.entries.reserve(records);
+}
 
 void PageRecords::Clear() {
   Storage& storage = Mutable();

@@ -56,8 +56,9 @@ class PageRecords {
   // Appends one record (for tests and tools that build pages).
   void Append(const Record& record);
   void Clear();
-  // Makes room for `bytes` of serialized records (a page's records take somewhat less than its JSON).
-  void Reserve(std::size_t bytes);
+  // Makes room for `bytes` of serialized records (a page's records take somewhat less than its JSON) and for
+  // `records` records, so that the page does not pass through copies of itself as it grows.
+  void Reserve(std::size_t bytes, std::size_t records = 0);
 
   // Gives back what Reserve() set aside beyond the records, for pages held long (a page's JSON is larger than its
   // records' bytes).
@@ -67,11 +68,11 @@ class PageRecords {
   std::size_t bytes() const;
 
  private:
+  // Where record i's entry (tag included) and resource id end in wire and resource_ids; they start where record
+  // i - 1's end (0 for the first).
   struct Entry {
-    std::size_t offset;  // of the entry (tag included) in wire
-    std::size_t size;
-    std::size_t resource_id_offset;  // in resource_ids
-    std::size_t resource_id_size;
+    std::size_t end;
+    std::size_t resource_id_end;
   };
   struct Storage {
     std::string wire;
@@ -104,11 +105,23 @@ inline constexpr std::size_t kMaxRecordBytes = 256 << 10;
 // The deepest nesting accepted where records are read (a record's fields, `links`); Partner Center's go 4 deep.
 inline constexpr int kMaxKeptDepth = 16;
 
+// The most records a page may hold: one for every kMinPageBytesPerRecord bytes of its JSON (Partner Center's take
+// about 840), and kMinMaxPageRecords whatever its size. What is kept for each record besides its bytes is then a
+// small part of the page; a page of `{}` records would otherwise cost many times its size (docs/security.md,
+// "Limits").
+inline constexpr std::size_t kMinPageBytesPerRecord = 64;
+inline constexpr std::size_t kMinMaxPageRecords = 4096;
+inline constexpr std::size_t MaxPageRecords(std::size_t page_bytes) {
+  return page_bytes / kMinPageBytesPerRecord > kMinMaxPageRecords ? page_bytes / kMinPageBytesPerRecord
+                                                                  : kMinMaxPageRecords;
+}
+
 // Translates a page straight from the JSON text (simdjson On-Demand) into protobuf wire format, with no tree and no
 // message objects: each number's source text kept, unknown members skipped without being stored (however large or
 // deep), `null` as absent, member names matched case-insensitively, and of a member sent twice the last one counts.
-// A value of the wrong type, a record larger than kMaxRecordBytes, malformed JSON (invalid UTF-8 included), or a
-// page that is not a collection gives INVALID_ARGUMENT naming the field path, e.g. "items[1].budget.amount: ...".
+// A value of the wrong type, a record larger than kMaxRecordBytes, more records than MaxPageRecords(json.size()),
+// malformed JSON (invalid UTF-8 included), or a page that is not a collection gives INVALID_ARGUMENT naming the field
+// path, e.g. "items[1].budget.amount: ...".
 absl::StatusOr<UsageRecordsPage> ParseUsageRecordsPage(absl::string_view json);
 
 }  // namespace pcusage::partner_center

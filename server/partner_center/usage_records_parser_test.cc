@@ -1,5 +1,6 @@
 #include "server/partner_center/usage_records_parser.h"
 
+#include <cstddef>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -298,6 +299,30 @@ TEST(UsageRecordsParserTest, ARecordTooLargeToSendIsAnError) {
   absl::Status status = ParseError(PageWith(R"({"resourceName": ")" + std::string(kMaxRecordBytes, 'n') + R"("})"));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()), HasSubstr("items[0]: the record takes"));
+}
+
+TEST(UsageRecordsParserTest, ARecordWhoseTextsAloneAreTooLargeIsRefusedUnencoded) {
+  const std::string text(kMaxRecordBytes / 2 + 1, 'n');
+  absl::Status status = ParseError(PageWith(R"({"name": ")" + text + R"(", "resourceName": ")" + text + R"("})"));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("items[0]: the record takes more than"));
+}
+
+// A page of `count` empty records.
+std::string EmptyRecords(std::size_t count) {
+  std::string items;
+  for (std::size_t i = 0; i < count; ++i) items += i == 0 ? "{}" : ",{}";
+  return R"({"items": [)" + items + "]}";
+}
+
+TEST(UsageRecordsParserTest, APageHoldsOneRecordForEverySoManyBytesOfIt) {
+  EXPECT_EQ(MaxPageRecords(0), kMinMaxPageRecords);
+  EXPECT_EQ(MaxPageRecords(64 << 20), (std::size_t{64} << 20) / kMinPageBytesPerRecord);
+  EXPECT_EQ(ParseOk(EmptyRecords(kMinMaxPageRecords)).records.size(), kMinMaxPageRecords);
+  absl::Status status = ParseError(EmptyRecords(kMinMaxPageRecords + 1));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("items: more than " + std::to_string(kMinMaxPageRecords) + " records"));
 }
 
 TEST(PageRecordsTest, ShrinkToFitKeepsTheRecordsAndGivesBackTheSlack) {
