@@ -1,9 +1,11 @@
 #include "server/grpc_status.h"
 
+#include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "server/common/error_details.h"
+#include "server/common/secrets.h"
 
 namespace pcusage {
 namespace {
@@ -68,6 +70,42 @@ TEST(ToGrpcStatusTest, ErrorInfoAndRetryInfoBecomeDetails) {
   EXPECT_EQ(error_info.reason(), "PARTNER_CENTER_RATE_LIMITED");
   EXPECT_EQ(error_info.metadata().at("http_status"), "429");
   EXPECT_EQ(retry_info.retry_delay().seconds(), 3);
+}
+
+google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
+  google::rpc::ErrorInfo info;
+  const google::rpc::Status details = Details(status);
+  for (const google::protobuf::Any& detail : details.details()) {
+    if (detail.Is<google::rpc::ErrorInfo>()) EXPECT_TRUE(detail.UnpackTo(&info));
+  }
+  return info;
+}
+
+TEST(ToGrpcStatusTest, HeldSecretsAndCredentialsNeverReachTheCaller) {
+  SecretHold hold = HoldSecret("the-servers-own-token-1234");
+  const absl::Status status = WithErrorInfo(
+      absl::UnauthenticatedError("Partner Center answered HTTP 401: token the-servers-own-token-1234 is invalid"),
+      reason::kPartnerCenterUnauthenticated,
+      {{"partner_center_error_code", "the-servers-own-token-1234"}, {"echo", "refresh_token=abcdef&x=1"}});
+  const grpc::Status converted = ToGrpcStatus(status, {{"ms_correlation_id", "Bearer the-servers-own-token-1234"}});
+  EXPECT_EQ(converted.error_message(), "Partner Center answered HTTP 401: token [redacted] is invalid");
+  const google::rpc::ErrorInfo info = ErrorInfoOf(converted);
+  EXPECT_EQ(info.reason(), "PARTNER_CENTER_UNAUTHENTICATED");
+  EXPECT_EQ(info.metadata().at("partner_center_error_code"), "[redacted]");
+  EXPECT_EQ(info.metadata().at("echo"), "refresh_token=[redacted]&x=1");
+  EXPECT_EQ(info.metadata().at("ms_correlation_id"), "Bearer [redacted]");
+  EXPECT_EQ(Details(converted).message(), converted.error_message());
+}
+
+TEST(ToGrpcStatusTest, MessagesAndMetadataAreBoundedOneLineUtf8) {
+  const std::string huge(20000, 'x');
+  const absl::Status status = WithErrorInfo(absl::InternalError(absl::StrCat("line one\nline two \xff ", huge)),
+                                            reason::kPartnerCenterBadResponse, {{"partner_center_error_code", huge}});
+  const grpc::Status converted = ToGrpcStatus(status);
+  EXPECT_LE(converted.error_message().size(), 2048u + 3);
+  EXPECT_EQ(converted.error_message().rfind("line one line two ? xxx", 0), 0u) << converted.error_message();
+  EXPECT_LE(ErrorInfoOf(converted).metadata().at("partner_center_error_code").size(), 256u + 3);
+  EXPECT_LT(converted.error_details().size(), 4096u) << "trailers stay far below gRPC's 16 KiB metadata limit";
 }
 
 }  // namespace

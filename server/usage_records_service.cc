@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
@@ -17,6 +19,7 @@
 #include "server/common/error_details.h"
 #include "server/common/guid.h"
 #include "server/common/log.h"
+#include "server/common/secrets.h"
 #include "server/grpc_status.h"
 
 namespace pcusage {
@@ -29,6 +32,15 @@ std::optional<absl::string_view> Metadata(const grpc::ServerContext& context, ab
   auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
   if (it == metadata.end()) return std::nullopt;
   return absl::string_view(it->second.data(), it->second.size());
+}
+
+// The caller's own bearer token is kept out of everything its call says, to it and in the log (secrets.h).
+SecretHold HoldCallerToken(const grpc::ServerContext& context) {
+  const std::optional<absl::string_view> authorization = Metadata(context, "authorization");
+  if (!authorization.has_value()) return {};
+  absl::string_view token = absl::StripAsciiWhitespace(*authorization);
+  if (absl::StartsWithIgnoreCase(token, "bearer ")) token = absl::StripAsciiWhitespace(token.substr(7));
+  return HoldSecret(token);
 }
 
 // The request's page_size, as the most records one message carries.
@@ -153,6 +165,7 @@ UsageRecordsService::UsageRecordsService(std::shared_ptr<const partner_center::U
 grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
                                                    const v1::ListUsageRecordsRequest* request,
                                                    grpc::ServerWriter<grpc::ByteBuffer>* writer) {
+  const SecretHold caller_token = HoldCallerToken(*context);
   CallRecord record;
   record.started = absl::Now();
   const absl::Time caller_deadline = absl::FromChrono(context->deadline());

@@ -1,5 +1,6 @@
-// One-line log records on stderr: "2026-11-24T09:05:27.123Z INFO  message". Thread safe. Callers never pass
-// secrets: tokens and credential file contents are never formatted into a message.
+// One-line log records on stderr: "2026-11-24T09:05:27.123Z INFO  message". Thread safe. Callers never format
+// tokens or credential file contents into a message; as a second net, every record goes through RedactSecrets
+// (secrets.h).
 #ifndef PCUSAGE_SERVER_COMMON_LOG_H_
 #define PCUSAGE_SERVER_COMMON_LOG_H_
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "absl/strings/ascii.h"
+#include "server/common/secrets.h"
 
 namespace pcusage {
 namespace {
@@ -47,7 +48,7 @@ std::string ValidUtf8(absl::string_view text) {
 }
 
 std::string Printable(absl::string_view text, std::size_t max_bytes) {
-  std::string clean = ValidUtf8(text);
+  std::string clean = RedactSecrets(ValidUtf8(text));
   std::replace_if(clean.begin(), clean.end(), IsControl, ' ');
   absl::StripAsciiWhitespace(&clean);
   if (clean.size() > max_bytes) {

@@ -1,6 +1,7 @@
 #include "server/common/printable.h"
 
 #include "gtest/gtest.h"
+#include "server/common/secrets.h"
 
 namespace pcusage {
 namespace {
@@ -24,6 +25,12 @@ TEST(PrintableTest, InvalidUtf8BecomesQuestionMarks) {
   EXPECT_EQ(Printable("\xed\xa0\x80", 100), "???");    // a UTF-16 surrogate
   EXPECT_EQ(Printable("\xe6\x9d", 100), "??");          // cut short
   EXPECT_EQ(Printable("Zürich 東京 🚀", 100), "Zürich 東京 🚀");
+}
+
+TEST(PrintableTest, RedactsSecretsBeforeCutting) {
+  SecretHold hold = HoldSecret("a-secret-longer-than-the-cut");
+  EXPECT_EQ(Printable("token a-secret-longer-than-the-cut", 12), "token [redac...");
+  EXPECT_EQ(Printable("refresh_token=abc&x", 100), "refresh_token=[redacted]&x");
 }
 
 TEST(PrintableTest, FindsControlCharacters) {

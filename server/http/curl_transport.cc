@@ -285,9 +285,24 @@ absl::Status CheckEcho(const HttpRequest& request, const HttpResponse& response,
   return absl::OkStatus();
 }
 
+// Holds the userinfo of `url` (everything between "://" and its last '@', however malformed) and the password in it.
+std::vector<SecretHold> HoldUserinfo(absl::string_view url) {
+  std::vector<SecretHold> holds;
+  const std::size_t start = url.find("://");
+  const std::size_t at = url.rfind('@');
+  if (start == absl::string_view::npos || at == absl::string_view::npos || at < start + 3) return holds;
+  const absl::string_view userinfo = url.substr(start + 3, at - start - 3);
+  holds.push_back(HoldSecret(userinfo));
+  if (const std::size_t colon = userinfo.find(':'); colon != absl::string_view::npos) {
+    holds.push_back(HoldSecret(userinfo.substr(colon + 1)));
+  }
+  return holds;
+}
+
 }  // namespace
 
-CurlTransport::CurlTransport(CurlTransportOptions options) : options_(std::move(options)) {
+CurlTransport::CurlTransport(CurlTransportOptions options)
+    : options_(std::move(options)), proxy_credential_holds_(HoldUserinfo(options_.proxy)) {
   // Initialise here too, so that it normally happens on the constructing thread before any handler threads run.
   GlobalInit().IgnoreError();
 }

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/common/secrets.h"
 #include "server/http/http_transport.h"
 
 namespace pcusage::http {
@@ -49,6 +50,7 @@ class CurlTransport final : public HttpTransport {
   void ReleaseHandle(Handle* handle, bool reusable);
 
   const CurlTransportOptions options_;
+  const std::vector<SecretHold> proxy_credential_holds_;  // libcurl's errors may quote the proxy URL
   absl::Mutex mu_;
   std::vector<Handle*> idle_handles_ ABSL_GUARDED_BY(mu_);
 };

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/printable.h"
 
 namespace pcusage::partner_center {
 namespace {
@@ -155,8 +156,7 @@ bool ConsumeNanos(absl::string_view& text, int32_t* nanos) {
 }
 
 absl::Status NotADecimal(absl::string_view text) {
-  if (text.size() > 40) text = text.substr(0, 40);
-  return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a decimal number"));
+  return absl::InvalidArgumentError(absl::StrCat("\"", Printable(text, 40), "\" is not a decimal number"));
 }
 
 }  // namespace
@@ -197,7 +197,7 @@ absl::StatusOr<google::protobuf::Timestamp> ParseRfc3339Timestamp(absl::string_v
     offset_minutes = ConsumeOffset(rest);
   }
   if (!offset_minutes.has_value() || !rest.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", text.substr(0, 40), "\" is not an RFC 3339 date-time"));
+    return absl::InvalidArgumentError(absl::StrCat("\"", Printable(text, 40), "\" is not an RFC 3339 date-time"));
   }
   const int64_t seconds = DaysFromCivil(civil.year, civil.month, civil.day) * 86400 + int64_t{civil.hour} * 3600 +
                           int64_t{civil.minute} * 60 + civil.second - int64_t{*offset_minutes} * 60;
@@ -205,7 +205,7 @@ absl::StatusOr<google::protobuf::Timestamp> ParseRfc3339Timestamp(absl::string_v
   constexpr int64_t kMinSeconds = -62135596800;
   constexpr int64_t kMaxSeconds = 253402300799;
   if (seconds < kMinSeconds || seconds > kMaxSeconds) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is outside the years 1 to 9999"));
+    return absl::InvalidArgumentError(absl::StrCat("\"", Printable(text, 40), "\" is outside the years 1 to 9999"));
   }
   google::protobuf::Timestamp timestamp;
   timestamp.set_seconds(seconds);

@@ -16,6 +16,7 @@
 #include "server/common/error_details.h"
 #include "server/common/guid.h"
 #include "server/common/log.h"
+#include "server/common/secrets.h"
 #include "server/common/loopback.h"
 #include "server/common/printable.h"
 #include "server/http/retry_loop.h"
@@ -83,7 +84,10 @@ absl::Status CheckOptions(const UsageClientOptions& options) {
 class LiveWalk final : public PageSource {
  public:
   LiveWalk(const UsageClient& client, ListCall call, PagePosition start)
-      : client_(client), call_(std::move(call)), position_(std::move(start)) {
+      : client_(client),
+        call_(std::move(call)),
+        token_hold_(HoldSecret(call_.access_token)),
+        position_(std::move(start)) {
     // Cancel() stops transfers and waits the same way the caller's own cancellation does.
     call_.is_cancelled = [this, caller_left = std::move(call_.is_cancelled)] {
       return cancelled_.load() || (caller_left && caller_left());
@@ -181,6 +185,7 @@ class LiveWalk final : public PageSource {
     if (!renewed.ok() || *renewed == call_.access_token) return outcome;
     LogInfo(trace, " -> HTTP 401; retrying at once with a renewed access token");
     call_.access_token = *renewed;
+    renewed_token_hold_ = HoldSecret(call_.access_token);
     request.access_token = *std::move(renewed);
     const absl::Duration left = call_.deadline - client_.sleeper_->Now();
     if (left <= absl::ZeroDuration()) {
@@ -200,7 +205,9 @@ class LiveWalk final : public PageSource {
 
   const UsageClient& client_;
   std::atomic<bool> cancelled_{false};
-  ListCall call_;                         // a 401 may renew its token
+  ListCall call_;          // a 401 may renew its token
+  SecretHold token_hold_;  // the call's tokens are redacted from what it says (secrets.h)
+  SecretHold renewed_token_hold_;
   std::optional<PagePosition> position_;  // the next page to fetch; unset after the last one or an error
   absl::Status status_;
   absl::flat_hash_set<std::size_t> pages_seen_;

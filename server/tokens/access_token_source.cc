@@ -73,6 +73,8 @@ absl::Status FileTokenSource::Reload() {
         absl::StrCat("access token file ", path_, " must hold one token, without spaces or line breaks inside"));
   }
   if (version_.has_value()) LogInfo("access token file ", path_, " changed; using the new token");
+  token_holds_[1] = std::move(token_holds_[0]);
+  token_holds_[0] = HoldSecret(token);
   token_ = std::move(token);
   version_ = version;
   return absl::OkStatus();

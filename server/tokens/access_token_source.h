@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/common/files.h"
+#include "server/common/secrets.h"
 
 namespace pcusage::tokens {
 
@@ -66,6 +67,7 @@ class FileTokenSource final : public AccessTokenSource {
   const std::string path_;
   absl::Mutex mu_;
   std::string token_ ABSL_GUARDED_BY(mu_);
+  SecretHold token_holds_[2] ABSL_GUARDED_BY(mu_);  // the token and the one before it, kept out of text
   std::optional<FileVersion> version_ ABSL_GUARDED_BY(mu_);
 };
 

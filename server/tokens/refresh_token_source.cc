@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "server/common/error_details.h"
+#include "server/common/form_encoding.h"
 #include "server/common/log.h"
 #include "server/common/printable.h"
 #include "server/http/http_status.h"
@@ -101,21 +102,6 @@ http::FailureKind TransportFailureKind(const absl::Status& error) {
 
 }  // namespace
 
-std::string FormEncode(absl::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string encoded;
-  for (unsigned char c : value) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      encoded.push_back(static_cast<char>(c));
-    } else {
-      encoded.push_back('%');
-      encoded.push_back(kHex[c >> 4]);
-      encoded.push_back(kHex[c & 0x0F]);
-    }
-  }
-  return encoded;
-}
-
 absl::StatusOr<std::unique_ptr<RefreshTokenSource>> RefreshTokenSource::Create(
     std::shared_ptr<http::HttpTransport> transport, RefreshTokenOptions options,
     std::shared_ptr<http::Sleeper> sleeper) {
@@ -134,9 +120,16 @@ RefreshTokenSource::RefreshTokenSource(std::shared_ptr<http::HttpTransport> tran
     : transport_(std::move(transport)),
       options_(std::move(options)),
       sleeper_(std::move(sleeper)),
-      retry_policy_(options_.retry) {
+      retry_policy_(options_.retry),
+      client_secret_hold_(HoldSecret(options_.client_secret)) {
   absl::MutexLock lock(&mu_);
-  refresh_token_ = std::move(refresh_token);
+  SetRefreshToken(std::move(refresh_token));
+}
+
+void RefreshTokenSource::SetRefreshToken(std::string token) {
+  refresh_token_holds_[1] = std::move(refresh_token_holds_[0]);
+  refresh_token_holds_[0] = HoldSecret(token);
+  refresh_token_ = std::move(token);
 }
 
 absl::StatusOr<std::string> RefreshTokenSource::TokenForCall(std::optional<absl::string_view>, absl::Time deadline) {
@@ -160,7 +153,7 @@ void RefreshTokenSource::ReloadRefreshTokenIfChanged() {
   refresh_token_file_version_ = version;
   if (*token == refresh_token_) return;
   LogInfo("refresh token file ", options_.refresh_token_file, " changed; using the new refresh token");
-  refresh_token_ = *std::move(token);
+  SetRefreshToken(*std::move(token));
   retry_after_failure_ = absl::InfinitePast();  // a refused token may have been replaced
 }
 
@@ -218,10 +211,12 @@ absl::Status RefreshTokenSource::RecordGrant(absl::StatusOr<Grant> grant) {
                                : sleeper_->Now() + kFailureHoldDown;
     return grant.status();
   }
+  access_token_holds_[1] = std::move(access_token_holds_[0]);
+  access_token_holds_[0] = HoldSecret(grant->access_token);
   access_token_ = grant->access_token;
   renew_at_ = grant->renew_at;
   if (grant->rotated_refresh_token.has_value() && *grant->rotated_refresh_token != refresh_token_) {
-    refresh_token_ = *grant->rotated_refresh_token;
+    SetRefreshToken(*grant->rotated_refresh_token);
     if (std::optional<FileVersion> saved = SaveRefreshToken(refresh_token_)) refresh_token_file_version_ = saved;
   }
   return absl::OkStatus();

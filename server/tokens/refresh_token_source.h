@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/common/files.h"
+#include "server/common/secrets.h"
 #include "server/http/http_transport.h"
 #include "server/http/retry_loop.h"
 #include "server/http/retry_policy.h"
@@ -95,6 +96,9 @@ class RefreshTokenSource final : public AccessTokenSource {
   // holding the failure down.
   absl::Status RecordGrant(absl::StatusOr<Grant> grant) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Makes `token` the refresh token, held as a secret (secrets.h) with the one before it.
+  void SetRefreshToken(std::string token) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Re-reads the refresh token file when an external job replaced it.
   void ReloadRefreshTokenIfChanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -110,9 +114,14 @@ class RefreshTokenSource final : public AccessTokenSource {
   const std::shared_ptr<http::Sleeper> sleeper_;
   const http::RetryPolicy retry_policy_;
 
+  const SecretHold client_secret_hold_;
+
   mutable absl::Mutex mu_;
   std::string refresh_token_ ABSL_GUARDED_BY(mu_);
   std::string access_token_ ABSL_GUARDED_BY(mu_);
+  // The refresh and access tokens, and the ones before them (calls may still be using those), kept out of text.
+  SecretHold refresh_token_holds_[2] ABSL_GUARDED_BY(mu_);
+  SecretHold access_token_holds_[2] ABSL_GUARDED_BY(mu_);
   absl::Time renew_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool refreshing_ ABSL_GUARDED_BY(mu_) = false;
   int64_t refreshes_ ABSL_GUARDED_BY(mu_) = 0;     // completed or failed exchanges
@@ -120,9 +129,6 @@ class RefreshTokenSource final : public AccessTokenSource {
   absl::Time retry_after_failure_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::optional<FileVersion> refresh_token_file_version_ ABSL_GUARDED_BY(mu_);
 };
-
-// The x-www-form-urlencoded form of `value` (RFC 3986 unreserved characters kept, everything else %XX).
-std::string FormEncode(absl::string_view value);
 
 }  // namespace pcusage::tokens
 

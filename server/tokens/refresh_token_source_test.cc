@@ -296,10 +296,5 @@ TEST_F(RefreshTokenSourceTest, UnusableRefreshTokenFilesAreRejectedAtStart) {
   EXPECT_THAT(std::string(status.message()), Not(HasSubstr("tokens")));
 }
 
-TEST(FormEncodeTest, KeepsOnlyUnreservedCharacters) {
-  EXPECT_EQ(FormEncode("aZ09-._~"), "aZ09-._~");
-  EXPECT_EQ(FormEncode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
-}
-
 }  // namespace
 }  // namespace pcusage::tokens

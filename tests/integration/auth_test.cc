@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -335,6 +336,64 @@ TEST_F(TlsTest, MutualTlsLetsInOnlyAllowedClientIdentities) {
   ExpectCleanStop(server);
 }
 
+TEST_F(TlsTest, AnApiKeyAndACertificateOfTheSameNameCannotResumeEachOthersStreams) {
+  Running emulator = StartEmulator({"--dataset=seed"});
+  // The key is named alice, and so is the certificate identity on the allow list.
+  Running server = StartServer(
+      {"--listen=0.0.0.0:0", "--tls_cert_file=" + pki_.server.cert_file, "--tls_key_file=" + pki_.server.key_file,
+       "--tls_client_ca_file=" + pki_.ca.cert_file, "--client_allow_list_file=" + WriteFile("allow_alice", "alice\n"),
+       "--api_keys_file=" + WriteFile("keys_alice", callers::CallerAuthenticator::HashLine("alice", kApiKey).value()),
+       "--access_token_file=" + token_file_, absl::StrCat("--partner_center_url=http://127.0.0.1:", emulator.port)});
+  ASSERT_NE(server.port, 0);
+  absl::StatusOr<emulator::CertificateFiles> alice_certificate =
+      emulator::MakeClientCertificate(pki_dir_, "alice", "alice", pki_.ca);
+  ASSERT_TRUE(alice_certificate.ok()) << alice_certificate.status();
+  // The key's holder shows a certificate too (the listener asks every caller for one), but not one allowed.
+  absl::StatusOr<emulator::CertificateFiles> other_certificate =
+      emulator::MakeClientCertificate(pki_dir_, "other", "other.example", pki_.ca);
+  ASSERT_TRUE(other_certificate.ok()) << other_certificate.status();
+  client::UsageRecordsClient by_certificate(Tls(server.port, pki_.ca.cert_file, &*alice_certificate));
+  client::UsageRecordsClient by_key(Tls(server.port, pki_.ca.cert_file, &*other_certificate));
+  client::ListOptions options;
+  options.page_size = 2;
+  options.timeout = absl::Seconds(60);
+  client::ListOptions key_options = options;
+  key_options.api_key = kApiKey;
+
+  // Each stops after the first message of two records and keeps that message's resume token.
+  const auto first_message = [](const client::UsageRecordsClient& client, const client::ListOptions& options) {
+    int records = 0;
+    return client.ListUsageRecords(options, [&records](const auto&) { return ++records <= 2; });
+  };
+  const client::ListSummary certificate_stream = first_message(by_certificate, options);
+  const client::ListSummary key_stream = first_message(by_key, key_options);
+  ASSERT_FALSE(certificate_stream.resume_token.empty()) << certificate_stream.status.error_message();
+  ASSERT_FALSE(key_stream.resume_token.empty()) << key_stream.status.error_message();
+
+  for (const auto& [caller, resume_options, token] :
+       {std::tuple<const client::UsageRecordsClient&, client::ListOptions, std::string>{
+            by_key, key_options, certificate_stream.resume_token},
+        {by_certificate, options, key_stream.resume_token}}) {
+    client::ListOptions stolen = resume_options;
+    stolen.resume_token = token;
+    const client::ListSummary refused = caller.ListUsageRecords(stolen, [](const auto&) { return true; });
+    EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << refused.status.error_message();
+    ASSERT_TRUE(refused.error_info.has_value());
+    EXPECT_EQ(refused.error_info->reason(), "RESUME_TOKEN_INVALID");
+  }
+  // Each still resumes its own stream.
+  client::ListOptions own = options;
+  own.resume_token = certificate_stream.resume_token;
+  const client::ListSummary resumed = by_certificate.ListUsageRecords(own, [](const auto&) { return true; });
+  ASSERT_TRUE(resumed.status.ok()) << resumed.status.error_message();
+  EXPECT_EQ(resumed.records, 2);
+  key_options.resume_token = key_stream.resume_token;
+  EXPECT_TRUE(by_key.ListUsageRecords(key_options, [](const auto&) { return true; }).status.ok());
+  EXPECT_THAT(server.process->Log(), HasSubstr("caller cert:alice"));
+  EXPECT_THAT(server.process->Log(), HasSubstr("caller key:alice"));
+  ExpectCleanStop(server);
+}
+
 TEST_F(TlsTest, OffLoopbackServerHeldCredentialsNeedTlsAndCallerAuthentication) {
   const std::string keys_file =
       WriteFile("api_keys", callers::CallerAuthenticator::HashLine("billing", kApiKey).value() + "\n");
@@ -371,6 +430,163 @@ TEST_F(TlsTest, OffLoopbackServerHeldCredentialsNeedTlsAndCallerAuthentication) 
     EXPECT_THAT((*server)->Log(), HasSubstr(c.log_part)) << absl::StrJoin(c.flags, " ");
     secrets_.ExpectAbsentFrom("the server's log", (*server)->Log());
   }
+}
+
+// Upstream answers that echo what they were sent: the access token (in a 401's description, a 403's code, a
+// Retry-After, a record value, an Authorization header), the token request's form, a JWT. In every auth mode
+// none of it reaches the caller's status message, its details or the server's log.
+class EchoedSecretsTest : public ::testing::Test {
+ protected:
+  void StartStack(const std::string& auth_mode) {
+    emulator_ = StartEmulator({"--dataset=generated", "--customers=5", "--page_size=5",
+                               absl::StrCat("--refresh_token=", kInitialRefreshToken),
+                               absl::StrCat("--client_secret=", kClientSecret)});
+    ASSERT_NE(emulator_.port, 0);
+    std::vector<std::string> flags = {absl::StrCat("--partner_center_url=http://127.0.0.1:", emulator_.port),
+                                      "--snapshot_max_staleness=0", "--max_attempts=1"};
+    if (auth_mode == "static") flags.push_back("--access_token_file=" + WriteFile("token", kStaticToken));
+    if (auth_mode == "passthrough") caller_token_ = kStaticToken;
+    if (auth_mode == "refresh_token") {
+      flags.insert(flags.end(),
+                   {"--auth_mode=refresh_token", absl::StrCat("--client_id=", kClientId),
+                    "--client_secret_file=" + WriteFile("client_secret", kClientSecret),
+                    "--refresh_token_file=" + WriteFile("refresh_token", kInitialRefreshToken),
+                    absl::StrCat("--token_url=http://127.0.0.1:", emulator_.port, "/contoso/oauth2/token")});
+    }
+    server_ = StartServer(flags);
+    ASSERT_NE(server_.port, 0);
+    for (const char* secret : {kStaticToken, kInitialRefreshToken, kClientSecret, kJwt}) secrets_.Add(secret);
+  }
+
+  void TearDown() override {
+    if (emulator_.port != 0) secrets_.AddEmulatorTokens(emulator_.port);
+    if (server_.process != nullptr) {
+      EXPECT_EQ(server_.process->Stop(absl::Seconds(15)), 0);
+      secrets_.ExpectAbsentFrom("the server's log", server_.process->Log());
+    }
+  }
+
+  Listing Call() {
+    client::ListOptions options;
+    options.access_token = caller_token_;
+    return List(Plaintext(server_.port), options);
+  }
+
+  // The access token the server sends Partner Center: after one call, from the emulator's request log.
+  std::string ServerAccessToken() {
+    EXPECT_TRUE(Call().summary.status.ok());
+    const nlohmann::json requests = EmulatorGet(emulator_.port, "/emulator/requests");
+    const std::string authorization =
+        requests.empty() ? "" : requests.back()["headers"].value("authorization", std::string());
+    EXPECT_EQ(authorization.rfind("Bearer ", 0), 0u) << requests.dump();
+    return authorization.substr(std::min<std::size_t>(7, authorization.size()));
+  }
+
+  // One call while `faults` are in force: it fails, and its status and details hold no secret.
+  void ExpectCallFailsWithoutSecrets(const std::string& what, const nlohmann::json& fault) {
+    httplib::Client http("127.0.0.1", emulator_.port);
+    httplib::Result set = http.Post("/emulator/faults", nlohmann::json::array({fault}).dump(), "application/json");
+    ASSERT_TRUE(set && set->status == 200) << what << ": " << (set ? set->body : "no answer");
+    Listing listing = Call();
+    EXPECT_FALSE(listing.summary.status.ok()) << what;
+    EXPECT_THAT(listing.summary.status.error_message(), HasSubstr("[redacted]")) << what;
+    secrets_.ExpectAbsentFrom(what + ": status message", listing.summary.status.error_message());
+    secrets_.ExpectAbsentFrom(what + ": status details", listing.summary.status.error_details());
+    http.Delete("/emulator/faults");
+  }
+
+  // Page 0 answered with `status` and `body` (every time, so that a renewed token meets it too).
+  static nlohmann::json UsageFault(int status, const nlohmann::json& body, const std::string& retry_after = "") {
+    nlohmann::json rule = {
+        {"page", 0}, {"times", -1}, {"fault", "http_status"}, {"status", status}, {"body", body.dump()}};
+    if (!retry_after.empty()) rule["retry_after"] = retry_after;
+    return rule;
+  }
+
+  void ExpectPartnerCenterEchoesReachNoOne() {
+    const std::string token = ServerAccessToken();
+    secrets_.Add(token);
+    const std::string form = absl::StrCat("refresh_token=", kInitialRefreshToken, "&client_secret=", kClientSecret);
+    ExpectCallFailsWithoutSecrets("a 401 description",
+                                  UsageFault(401, {{"code", 401},
+                                                   {"description", absl::StrCat("token ", token, " or ", form,
+                                                                                " is not valid; Authorization: "
+                                                                                "Bearer ",
+                                                                                token)}}));
+    ExpectCallFailsWithoutSecrets("a 403 code", UsageFault(403, {{"code", token}, {"description", kJwt}}));
+    ExpectCallFailsWithoutSecrets(
+        "a Retry-After", UsageFault(400, {{"code", 400}, {"description", "no"}}, absl::StrCat(token, " ", kJwt)));
+    ExpectCallFailsWithoutSecrets(
+        "a record value",
+        UsageFault(200, {{"totalCount", 1}, {"items", {{{"resourceId", "c"}, {"totalCost", token}}}}}));
+  }
+
+  // An unsigned JWT nobody holds: redacted by its shape.
+  static constexpr char kJwt[] = "eyJhbGciOiJub25lIn0.eyJ0aWQiOiJTRUNSRVQtand0LTZlMWEifQ.c2lnLVNFQ1JFVA";
+
+  Running emulator_;
+  Running server_;
+  std::string caller_token_;
+  SecretWatch secrets_;
+};
+
+TEST_F(EchoedSecretsTest, PassthroughPartnerCenterEchoesReachNoOne) {
+  StartStack("passthrough");
+  ExpectPartnerCenterEchoesReachNoOne();
+}
+
+TEST_F(EchoedSecretsTest, StaticPartnerCenterEchoesReachNoOne) {
+  StartStack("static");
+  ExpectPartnerCenterEchoesReachNoOne();
+}
+
+TEST_F(EchoedSecretsTest, RefreshTokenPartnerCenterEchoesReachNoOne) {
+  StartStack("refresh_token");
+  ExpectPartnerCenterEchoesReachNoOne();
+}
+
+TEST_F(EchoedSecretsTest, TokenEndpointEchoesReachNoOne) {
+  StartStack("refresh_token");
+  const std::string form = absl::StrCat("grant_type=refresh_token&client_id=", kClientId,
+                                        "&refresh_token=", kInitialRefreshToken, "&client_secret=", kClientSecret);
+  ExpectCallFailsWithoutSecrets(
+      "a token endpoint 400",
+      {{"route", "token"},
+       {"times", -1},
+       {"fault", "http_status"},
+       {"status", 400},
+       {"body",
+        nlohmann::json({{"error", kClientSecret}, {"error_description", "AADSTS900144: got " + form}}).dump()}});
+}
+
+// Credentials in the server's own flags: a proxy URL libcurl cannot parse (its error quotes the URL), and a Partner
+// Center URL with userinfo (refused at start, quoting it).
+TEST_F(EchoedSecretsTest, CredentialsInFlagUrlsReachNoOne) {
+  constexpr char kProxyPassword[] = "proxy/pass-SECRET-31";
+  constexpr char kUrlPassword[] = "pc-url-SECRET-88";
+  secrets_.Add(kProxyPassword);
+  secrets_.Add(kUrlPassword);
+  StartStack("static");
+  Running proxied = StartServer({absl::StrCat("--partner_center_url=http://127.0.0.1:", emulator_.port),
+                                 "--access_token_file=" + WriteFile("token", kStaticToken), "--max_attempts=1",
+                                 absl::StrCat("--proxy=http://user:", kProxyPassword, "@[::1")});
+  ASSERT_NE(proxied.port, 0);
+  Listing listing = List(Plaintext(proxied.port));
+  EXPECT_FALSE(listing.summary.status.ok());
+  secrets_.ExpectAbsentFrom("a proxy error", listing.summary.status.error_message());
+  secrets_.ExpectAbsentFrom("a proxy error's details", listing.summary.status.error_details());
+  EXPECT_EQ(proxied.process->Stop(absl::Seconds(15)), 0);
+  secrets_.ExpectAbsentFrom("the proxied server's log", proxied.process->Log());
+
+  auto refused = ChildProcess::Start(
+      RunfilePath("server/pcusage_server"),
+      {"--listen=127.0.0.1:0", absl::StrCat("--partner_center_url=http://user:", kUrlPassword, "@127.0.0.1:1")},
+      TempPath("refused.log"));
+  ASSERT_TRUE(refused.ok());
+  EXPECT_FALSE((*refused)->WaitForPortFile(TempPath("never.port"), absl::Seconds(10)).ok());
+  EXPECT_NE((*refused)->Stop(), 0);
+  EXPECT_THAT((*refused)->Log(), HasSubstr("Partner Center URL \"http://[redacted]@127.0.0.1:1\""));
+  secrets_.ExpectAbsentFrom("a refused start's log", (*refused)->Log());
 }
 
 }  // namespace
