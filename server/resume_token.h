@@ -25,7 +25,9 @@ struct StreamPosition {
   partner_center::PagePosition page;
   int64_t skip_records = 0;                            // records of `page` already delivered
   uint64_t delivered_fingerprint = kEmptyFingerprint;  // of those records
-  std::string caller;  // the authenticated caller it belongs to; empty when callers are not authenticated
+  // The authenticated caller it belongs to, typed ("key:alice", "cert:alice"); empty when callers are not
+  // authenticated.
+  std::string caller;
   // The shared snapshot the stream read from (empty for a live walk) and the index of `page` in it.
   std::string snapshot_id;
   int64_t snapshot_page_index = 0;

@@ -26,9 +26,10 @@ class AdmittedCall {
   AdmittedCall& operator=(const AdmittedCall&) = delete;
   ~AdmittedCall();
 
-  // For logs: the API key's name, the certificate identity, or "anonymous".
+  // For logs: the caller's typed identity ("key:<API key name>", "cert:<certificate identity>"), or "anonymous".
   const std::string& caller_name() const { return caller_name_; }
-  // Whom the call's resume tokens are bound to: the caller's name when callers are authenticated, else empty.
+  // Whom the call's resume tokens are bound to: the caller's typed identity when callers are authenticated (so a key
+  // and a certificate of the same name never share tokens), else empty.
   const std::string& resume_identity() const { return resume_identity_; }
 
  private:

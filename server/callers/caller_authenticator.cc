@@ -82,7 +82,7 @@ absl::StatusOr<std::string> CallerAuthenticator::Authenticate(const CallerCreden
   if (!enabled()) return std::string("anonymous");
   for (const std::string& identity : caller.certificate_identities) {
     if (std::find(allowed_identities_.begin(), allowed_identities_.end(), identity) != allowed_identities_.end()) {
-      return identity;
+      return absl::StrCat(kCertificateIdentityPrefix, identity);
     }
   }
   if (caller.api_key.has_value() && !keys_.empty()) {
@@ -92,7 +92,7 @@ absl::StatusOr<std::string> CallerAuthenticator::Authenticate(const CallerCreden
       const std::string hash = Sha256(key.salt, *caller.api_key);
       if (CRYPTO_memcmp(hash.data(), key.hash.data(), hash.size()) == 0) match = &key;
     }
-    if (match != nullptr) return match->name;
+    if (match != nullptr) return absl::StrCat(kApiKeyIdentityPrefix, match->name);
     return Denied("the API key is not valid");
   }
   if (!keys_.empty()) return Denied(absl::StrCat("send an API key as \"", kApiKeyMetadata, "\" metadata"));

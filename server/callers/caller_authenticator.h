@@ -18,6 +18,11 @@ namespace pcusage::callers {
 // Caller metadata carrying an API key.
 inline constexpr char kApiKeyMetadata[] = "x-api-key";
 
+// A caller's identity is typed by how it was proved: "key:<API key name>" or "cert:<certificate identity>". An API
+// key named alice and a client certificate naming alice are two callers, whose streams neither can resume.
+inline constexpr char kApiKeyIdentityPrefix[] = "key:";
+inline constexpr char kCertificateIdentityPrefix[] = "cert:";
+
 // What the service knows about a caller: the API key it sent, and the identities (subject CN and SANs) of its
 // verified TLS client certificate.
 struct CallerCredentials {
@@ -35,8 +40,9 @@ class CallerAuthenticator {
   // Whether any caller authentication is configured.
   bool enabled() const { return !keys_.empty() || !allowed_identities_.empty(); }
 
-  // OK with the caller's name (the key's name or the certificate identity) when it is let in; UNAUTHENTICATED,
-  // reason CALLER_UNAUTHENTICATED, otherwise. The message never repeats the key.
+  // OK with the caller's typed identity when it is let in: "key:<name>" for an API key, "cert:<identity>" for an
+  // allowed certificate identity (which wins when the caller shows both), "anonymous" when caller authentication is
+  // off. UNAUTHENTICATED, reason CALLER_UNAUTHENTICATED, otherwise. The message never repeats the key.
   absl::StatusOr<std::string> Authenticate(const CallerCredentials& caller) const;
 
   // A line for the API keys file: `<name> <salt hex> <hash hex>` for `key`, with a fresh random salt.

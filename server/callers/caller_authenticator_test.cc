@@ -34,8 +34,8 @@ TEST(CallerAuthenticatorTest, ApiKeysAreCheckedAgainstSaltedHashes) {
   auto authenticator =
       CallerAuthenticator::Create(Write("keys", "# name salt hash\n" + billing + "\n\n" + reports + "  # note\n"), "");
   ASSERT_TRUE(authenticator.ok()) << authenticator.status();
-  EXPECT_EQ((*authenticator)->Authenticate({std::string("key-two-s3cret"), {}}).value(), "reports");
-  EXPECT_EQ((*authenticator)->Authenticate({std::string("key-one-s3cret"), {}}).value(), "billing-sync");
+  EXPECT_EQ((*authenticator)->Authenticate({std::string("key-two-s3cret"), {}}).value(), "key:reports");
+  EXPECT_EQ((*authenticator)->Authenticate({std::string("key-one-s3cret"), {}}).value(), "key:billing-sync");
 
   absl::Status wrong = (*authenticator)->Authenticate({std::string("key-one-s3creT"), {}}).status();
   EXPECT_EQ(wrong.code(), absl::StatusCode::kUnauthenticated);
@@ -49,8 +49,27 @@ TEST(CallerAuthenticatorTest, CertificateIdentitiesOnTheAllowListGetIn) {
   auto authenticator = CallerAuthenticator::Create("", Write("allow", "billing.client.example\n# other\n"));
   ASSERT_TRUE(authenticator.ok());
   EXPECT_EQ((*authenticator)->Authenticate({std::nullopt, {"x", "billing.client.example"}}).value(),
-            "billing.client.example");
+            "cert:billing.client.example");
   EXPECT_FALSE((*authenticator)->Authenticate({std::nullopt, {"intruder.example"}}).ok());
+}
+
+TEST(CallerAuthenticatorTest, AKeyAndACertificateOfTheSameNameAreTwoCallers) {
+  auto authenticator = CallerAuthenticator::Create(
+      Write("keys_alice", CallerAuthenticator::HashLine("alice", "alice-key-0001").value() + "\n"),
+      Write("allow_alice", "alice\n"));
+  ASSERT_TRUE(authenticator.ok()) << authenticator.status();
+  const absl::StatusOr<std::string> by_key = (*authenticator)->Authenticate({std::string("alice-key-0001"), {}});
+  const absl::StatusOr<std::string> by_certificate = (*authenticator)->Authenticate({std::nullopt, {"alice"}});
+  ASSERT_TRUE(by_key.ok()) << by_key.status();
+  ASSERT_TRUE(by_certificate.ok()) << by_certificate.status();
+  EXPECT_EQ(*by_key, "key:alice");
+  EXPECT_EQ(*by_certificate, "cert:alice");
+  EXPECT_NE(*by_key, *by_certificate);
+  // A key whose name looks typed is still a key.
+  auto tricky =
+      CallerAuthenticator::Create(Write("keys_tricky", CallerAuthenticator::HashLine("cert:alice", "k-3").value()), "");
+  ASSERT_TRUE(tricky.ok()) << tricky.status();
+  EXPECT_EQ((*tricky)->Authenticate({std::string("k-3"), {}}).value(), "key:cert:alice");
 }
 
 TEST(CallerAuthenticatorTest, MalformedFilesAreRejected) {
