@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -448,6 +449,38 @@ TEST_F(UsageRecordsServiceTest, BadResumeTokensAreRejectedBeforeCallingPartnerCe
   position.page.url = "https://pc.example.test/v1/customers/usagerecords";
   result = List(10, {{"authorization", "Bearer t"}}, (*other_server)->Encode(position, absl::Now()));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(UsageRecordsServiceTest, AResumeTokensHeadersNeverReplaceTheRequestsOwn) {
+  StartServer();
+  std::vector<HttpRequest> sent;
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([&sent](const HttpRequest& request) {
+    sent.push_back(request);
+    return JsonResponse(Page("b", 2));
+  }));
+  // Signed with the server's key (as by someone who has it): the headers ask for another host and credentials.
+  auto codec = ResumeTokenCodec::Create(std::string(32, 'k'), absl::Hours(1));
+  StreamPosition forged;
+  forged.page.url = "https://pc.example.test/v1/customers/usagerecords";
+  forged.page.page_number = 2;
+  forged.page.headers = {{"Host", "attacker.example"},
+                         {"authorization", "Bearer attacker-token"},
+                         {"MS-RequestId", "aaaa0000-bb11-2222-33cc-444444dddddd"},
+                         {"Content-Length", "0"},
+                         {"Transfer-Encoding", "chunked"},
+                         {"MS-ContinuationToken", "t2"}};
+  StreamResult result = List(10, {{"authorization", "Bearer caller-token"}}, (*codec)->Encode(forged, absl::Now()));
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_EQ(sent.size(), 1u);
+  std::vector<std::string> names;
+  for (const http::HttpHeader& header : sent[0].headers) names.push_back(absl::AsciiStrToLower(header.name));
+  for (const char* reserved : {"host", "authorization", "ms-requestid", "content-length", "transfer-encoding"}) {
+    EXPECT_LE(std::count(names.begin(), names.end(), reserved), 1) << reserved;
+  }
+  EXPECT_EQ(std::count(names.begin(), names.end(), "host"), 0);
+  EXPECT_EQ(HeaderOf(sent[0], "Authorization"), "Bearer caller-token");
+  EXPECT_NE(HeaderOf(sent[0], "MS-RequestId"), "aaaa0000-bb11-2222-33cc-444444dddddd");
+  EXPECT_EQ(HeaderOf(sent[0], "MS-ContinuationToken"), "t2");  // the continuation itself still goes
 }
 
 TEST_F(UsageRecordsServiceTest, ResumingIntoAPageThatChangedIsAFailedPrecondition) {

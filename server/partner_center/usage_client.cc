@@ -24,16 +24,6 @@
 namespace pcusage::partner_center {
 namespace {
 
-// Headers pcusage sets itself; links.next may not replace them.
-bool IsReservedHeader(absl::string_view name) {
-  static constexpr absl::string_view kReserved[] = {
-      "authorization",    "accept",   "host",       "content-length",      "ms-requestid",
-      "ms-correlationid", "x-locale", "user-agent", "ms-contract-version", "ms-partnercenter-application",
-  };
-  return std::any_of(std::begin(kReserved), std::end(kReserved),
-                     [name](absl::string_view reserved) { return absl::EqualsIgnoreCase(name, reserved); });
-}
-
 // A page's identity for loop detection: a hash of where it is and what continuation it carries (the URL and
 // continuation tokens themselves can be large, and a call may follow thousands of pages).
 std::size_t PageKey(const PagePosition& position) {

@@ -1,5 +1,7 @@
 #include "server/partner_center/usage_stub.h"
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
@@ -100,6 +102,17 @@ PageAttempt ReadPage(const PageRequest& request, const http::HttpResponse& respo
 
 }  // namespace
 
+bool IsReservedHeader(absl::string_view name) {
+  // pcusage's own, then those that say where the request goes, how it is framed or who is asking.
+  static constexpr absl::string_view kReserved[] = {
+      "authorization", "accept",         "ms-requestid",        "ms-correlationid",
+      "x-locale",      "user-agent",     "ms-contract-version", "ms-partnercenter-application",
+      "host",          "content-length", "transfer-encoding",   "connection",
+      "expect",        "upgrade",        "proxy-authorization"};
+  return std::any_of(std::begin(kReserved), std::end(kReserved),
+                     [name](absl::string_view reserved) { return absl::EqualsIgnoreCase(name, reserved); });
+}
+
 std::string DescribePageRequest(const PageRequest& request) {
   return absl::StrCat(PageName(request), " GET ", http::RedactedUrl(request.position.url), " [MS-RequestId ",
                       request.request_id, ", MS-CorrelationId ", request.correlation_id, "]");
@@ -125,8 +138,10 @@ http::HttpRequest RestUsageStub::BuildRequest(const PageRequest& request) const 
       {"X-Locale", headers_.locale},
       {"MS-PartnerCenter-Application", headers_.application_name},
   };
-  http_request.headers.insert(http_request.headers.end(), request.position.headers.begin(),
-                              request.position.headers.end());
+  // Wherever the position came from (links.next, a resume token, a snapshot), its headers never replace these.
+  for (const http::HttpHeader& header : request.position.headers) {
+    if (!IsReservedHeader(header.name)) http_request.headers.push_back(header);
+  }
   http_request.echoed_header = "MS-RequestId";
   return http_request;
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/http/http_transport.h"
 #include "server/http/retry_loop.h"
@@ -33,6 +34,12 @@ struct PartnerCenterHeaders {
   std::string application_name = "pcusage";  // MS-PartnerCenter-Application
   std::string contract_version = "v1";       // MS-Contract-Version
 };
+
+// Whether `name` (any case) is a header pcusage sets on a page request itself, or one that would change where the
+// request goes or how it is framed (Host, Content-Length): a page position's continuation headers never replace
+// them. The one filter every header that reaches Partner Center passes: RestUsageStub applies it to each request,
+// whether the position came from links.next or a resume token.
+bool IsReservedHeader(absl::string_view name);
 
 // "page 3 GET <url without query> [MS-RequestId ..., MS-CorrelationId ...]": how log lines name a page request.
 std::string DescribePageRequest(const PageRequest& request);
