@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/impl/codegen/method_handler.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/impl/codegen/rpc_service_method.h"
@@ -84,6 +85,32 @@ absl::StatusOr<std::string> CorrelationId(const grpc::ServerContext& context) {
   return std::string(*sent);
 }
 
+// The request the caller sent. A resume_token that is not UTF-8 (protobuf refuses such a proto3 string) is an
+// invalid resume token; bytes that are no ListUsageRecordsRequest at all are an invalid argument.
+absl::StatusOr<v1::ListUsageRecordsRequest> ParseRequest(const grpc::ByteBuffer& bytes) {
+  const absl::Status not_a_request = WithErrorInfo(
+      absl::InvalidArgumentError("the request is not a serialized partnercenter.usage.v1.ListUsageRecordsRequest"),
+      reason::kInvalidArgument);
+  grpc::Slice slice;
+  if (!bytes.DumpToSingleSlice(&slice).ok()) return not_a_request;
+  const absl::string_view serialized(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  v1::ListUsageRecordsRequest request;
+  if (request.ParseFromArray(serialized.data(), static_cast<int>(serialized.size()))) return request;
+  // When the request parses without its resume_token, the token is what protobuf refused.
+  google::protobuf::UnknownFieldSet fields;
+  std::string without_token;
+  if (fields.ParseFromArray(serialized.data(), static_cast<int>(serialized.size()))) {
+    fields.DeleteByNumber(v1::ListUsageRecordsRequest::kResumeTokenFieldNumber);
+    if (fields.SerializeToString(&without_token) && request.ParseFromString(without_token)) {
+      const std::string problem =
+          "resume_token is not a token this server issued (it is not UTF-8 text, as a proto3 string must be)";
+      return WithFieldViolation(WithErrorInfo(absl::InvalidArgumentError(problem), reason::kResumeTokenInvalid),
+                                "resume_token", problem);
+    }
+  }
+  return not_a_request;
+}
+
 // The message as gRPC sends it: the records' bytes without a copy (each slice holds its page's bytes until gRPC is
 // done with them), then the other fields.
 grpc::ByteBuffer ToByteBuffer(const BatchWriter::Message& message) {
@@ -154,18 +181,18 @@ UsageRecordsService::UsageRecordsService(std::shared_ptr<const partner_center::U
       }()) {
   AddMethod(new grpc::internal::RpcServiceMethod(
       kListUsageRecordsMethod, grpc::internal::RpcMethod::SERVER_STREAMING,
-      new grpc::internal::ServerStreamingHandler<UsageRecordsService, v1::ListUsageRecordsRequest, grpc::ByteBuffer>(
-          [](UsageRecordsService* service, grpc::ServerContext* context, const v1::ListUsageRecordsRequest* request,
+      new grpc::internal::ServerStreamingHandler<UsageRecordsService, grpc::ByteBuffer, grpc::ByteBuffer>(
+          [](UsageRecordsService* service, grpc::ServerContext* context, const grpc::ByteBuffer* request,
              grpc::ServerWriter<grpc::ByteBuffer>* writer) {
             return service->ListUsageRecords(context, request, writer);
           },
           this)));
 }
 
-grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
-                                                   const v1::ListUsageRecordsRequest* request,
+grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context, const grpc::ByteBuffer* request_bytes,
                                                    grpc::ServerWriter<grpc::ByteBuffer>* writer) {
   const SecretHold caller_token = HoldCallerToken(*context);
+  const absl::StatusOr<v1::ListUsageRecordsRequest> request = ParseRequest(*request_bytes);
   CallRecord record;
   record.started = absl::Now();
   const absl::Time caller_deadline = absl::FromChrono(context->deadline());
@@ -174,7 +201,7 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
   // enforces --max_call_duration, for calls that would outlive it.
   if (caller_deadline > record.deadline) record.watch = watchdog_.Start(context, record.deadline);
   record.peer = context->peer();
-  record.resumed = !request->resume_token().empty();
+  record.resumed = !request.ok() || !request->resume_token().empty();
 
   absl::StatusOr<std::string> correlation_id = CorrelationId(*context);
   if (!correlation_id.ok()) {
@@ -185,19 +212,21 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
   context->AddInitialMetadata(kCorrelationIdMetadata, record.correlation_id);
   // At once, so the caller has the correlation id even if the call ends at its own deadline before any record.
   writer->SendInitialMetadata();
-  return Finish(Stream(*context, *request, *writer, record), record);
+  return Finish(Stream(*context, request, *writer, record), record);
 }
 
-absl::Status UsageRecordsService::Stream(grpc::ServerContext& context, const v1::ListUsageRecordsRequest& request,
+absl::Status UsageRecordsService::Stream(grpc::ServerContext& context,
+                                         const absl::StatusOr<v1::ListUsageRecordsRequest>& parsed,
                                          grpc::ServerWriter<grpc::ByteBuffer>& writer, CallRecord& record) {
   absl::StatusOr<callers::AdmittedCall> admitted = gate_->Admit(context);
   if (!admitted.ok()) return admitted.status();
   record.caller = admitted->caller_name();
+  if (!parsed.ok()) return parsed.status();
+  const v1::ListUsageRecordsRequest& request = *parsed;
   // Everything the request itself decides comes before any token is fetched.
   absl::StatusOr<int> batch_size = BatchSize(request.page_size());
   if (!batch_size.ok()) return batch_size.status();
-  absl::StatusOr<PagesRequest> pages_request =
-      ValidatedRequest(context, request, admitted->resume_identity(), record);
+  absl::StatusOr<PagesRequest> pages_request = ValidatedRequest(context, request, admitted->resume_identity(), record);
   if (!pages_request.ok()) return pages_request.status();
   const StreamPosition start = pages_request->start;
   absl::StatusOr<CallPages> pages = pages_.Open(*pages_request);
@@ -209,7 +238,7 @@ absl::Status UsageRecordsService::Stream(grpc::ServerContext& context, const v1:
         return last ? writer.Write(ToByteBuffer(message), grpc::WriteOptions().set_last_message())
                     : writer.Write(ToByteBuffer(message));
       },
-                      *batch_size, *resume_tokens_, admitted->resume_identity(), start, pages->origin);
+      *batch_size, *resume_tokens_, admitted->resume_identity(), start, pages->origin);
   absl::Status status = WritePages(*pages->pages, batches);
   record.records = batches.records();
   record.pages = batches.pages();

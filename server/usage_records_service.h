@@ -2,7 +2,8 @@
 // Partner Center token, then pulls pages from the Partner Center client and hands them to the BatchWriter. No HTTP,
 // no JSON; every failure becomes the caller's status in one place (ToGrpcStatus). Messages leave as the bytes the
 // translator and the BatchWriter wrote: the method is registered with a ByteBuffer writer (as the generated code
-// registers its own, through gRPC's method-handler API), so no record is built as an object or serialized twice.
+// registers its own, through gRPC's method-handler API), so no record is built as an object or serialized twice; the
+// request arrives as bytes too, so that one protobuf refuses is answered like any other invalid request.
 #ifndef PCUSAGE_SERVER_USAGE_RECORDS_SERVICE_H_
 #define PCUSAGE_SERVER_USAGE_RECORDS_SERVICE_H_
 
@@ -50,16 +51,20 @@ class UsageRecordsService final : public grpc::Service {
                       std::shared_ptr<const ResumeTokenCodec> resume_tokens, std::shared_ptr<callers::CallGate> gate,
                       UsageRecordsServiceOptions options = {});
 
-  // Each message written is a serialized partnercenter.usage.v1.ListUsageRecordsResponse.
-  grpc::Status ListUsageRecords(grpc::ServerContext* context,
-                                const partnercenter::usage::v1::ListUsageRecordsRequest* request,
+  // `request` is a serialized partnercenter.usage.v1.ListUsageRecordsRequest, parsed here rather than by gRPC:
+  // gRPC answers a request protobuf refuses (a resume_token that is not UTF-8) INTERNAL with no message before any
+  // handler runs, where this answers INVALID_ARGUMENT (RESUME_TOKEN_INVALID), after admitting the caller as for any
+  // other request. Each message written is a serialized partnercenter.usage.v1.ListUsageRecordsResponse.
+  grpc::Status ListUsageRecords(grpc::ServerContext* context, const grpc::ByteBuffer* request,
                                 grpc::ServerWriter<grpc::ByteBuffer>* writer);
 
  private:
   struct CallRecord;
 
-  // Everything after the correlation id is settled: admission, validation, the token, the stream itself.
-  absl::Status Stream(grpc::ServerContext& context, const partnercenter::usage::v1::ListUsageRecordsRequest& request,
+  // Everything after the correlation id is settled: admission, the request's parse and validation, the token, the
+  // stream itself.
+  absl::Status Stream(grpc::ServerContext& context,
+                      const absl::StatusOr<partnercenter::usage::v1::ListUsageRecordsRequest>& parsed,
                       grpc::ServerWriter<grpc::ByteBuffer>& writer, CallRecord& record);
 
   // What the request asks of the pages, checked: where the stream starts and how old a shared snapshot may be.

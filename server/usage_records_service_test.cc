@@ -101,8 +101,8 @@ class UsageRecordsServiceTest : public testing::Test {
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = v1::UsageRecordsService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    stub_ = v1::UsageRecordsService::NewStub(channel_);
   }
 
   void TearDown() override {
@@ -154,6 +154,7 @@ class UsageRecordsServiceTest : public testing::Test {
   absl::Duration snapshot_max_staleness_ = absl::ZeroDuration();  // sharing off unless a test turns it on
   std::unique_ptr<UsageRecordsService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::UsageRecordsService::Stub> stub_;
 };
 
@@ -449,6 +450,40 @@ TEST_F(UsageRecordsServiceTest, BadResumeTokensAreRejectedBeforeCallingPartnerCe
   position.page.url = "https://pc.example.test/v1/customers/usagerecords";
   result = List(10, {{"authorization", "Bearer t"}}, (*other_server)->Encode(position, absl::Now()));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Sends `request_bytes` as the serialized request, as a client of another language (or a hostile one) may.
+StreamResult ListRaw(grpc::Channel& channel, const std::string& request_bytes) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  context.AddMetadata("authorization", "Bearer t");
+  grpc::Slice slice(request_bytes);
+  const grpc::ByteBuffer request(&slice, 1);
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+          &channel, grpc::internal::RpcMethod(kListUsageRecordsMethod, grpc::internal::RpcMethod::SERVER_STREAMING),
+          &context, request));
+  StreamResult result;
+  grpc::ByteBuffer message;
+  while (reader->Read(&message)) result.messages.emplace_back();
+  result.status = reader->Finish();
+  return result;
+}
+
+TEST_F(UsageRecordsServiceTest, AResumeTokenThatIsNotUtf8IsAnInvalidResumeToken) {
+  StartServer();
+  EXPECT_CALL(*transport_, Send(_)).Times(0);
+  // page_size 10, then resume_token (field 2, a proto3 string) holding bytes that are not UTF-8.
+  const std::string not_utf8 = std::string("\x08\x0a", 2) + std::string("\x12\x04v1.\xff", 6);
+  StreamResult result = ListRaw(*channel_, not_utf8);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << result.status.error_message();
+  EXPECT_EQ(ErrorInfoOf(result.status).reason(), "RESUME_TOKEN_INVALID");
+  EXPECT_THAT(result.status.error_message(), HasSubstr("resume_token"));
+
+  // Bytes that are no request at all (a field 3 that is not a Duration) are an invalid argument too.
+  StreamResult garbage = ListRaw(*channel_, std::string("\x1a\x02\xff\xff", 4));
+  EXPECT_EQ(garbage.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << garbage.status.error_message();
+  EXPECT_EQ(ErrorInfoOf(garbage.status).reason(), "INVALID_ARGUMENT");
 }
 
 TEST_F(UsageRecordsServiceTest, AResumeTokensHeadersNeverReplaceTheRequestsOwn) {
