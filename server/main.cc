@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/common/fd_limit.h"
 #include "server/common/log.h"
 #include "server/common/port_file.h"
 #include "server/common/stop_signals.h"
@@ -159,7 +160,20 @@ void DrainOnSignal(PcusageServer& server) {
   server.Shutdown(absl::Now() + absl::Seconds(5));
 }
 
+// Every connection takes a descriptor: the soft limit (often 1024) would let a thousand idle peers stop accept.
+void RaiseFdLimit() {
+  absl::StatusOr<FdLimit> limit = RaiseFdLimitToHard();
+  if (!limit.ok()) {
+    LogWarning("file descriptor limit not raised: ", limit.status().message());
+  } else if (limit->after != limit->before) {
+    LogInfo("file descriptor limit (RLIMIT_NOFILE) raised from ", limit->before, " to ", limit->after);
+  } else {
+    LogInfo("file descriptor limit (RLIMIT_NOFILE): ", limit->after, " (the hard limit)");
+  }
+}
+
 int Run() {
+  RaiseFdLimit();
   absl::StatusOr<std::unique_ptr<PcusageServer>> server = PcusageServer::Start(OptionsFromFlags());
   if (!server.ok()) {
     LogError(server.status().message());
