@@ -20,8 +20,9 @@
 #include "server/server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
-          "host:port the gRPC server listens on (TLS with --tls_cert_file). Port 0 picks a free port; see "
-          "--port_file.");
+          "host:port ([v6]:port, unix:path) the gRPC server listens on (TLS with --tls_cert_file). A host name is "
+          "resolved once and only the first address it resolves to is bound, one socket on one port; whether that "
+          "address is loopback decides what the server allows. Port 0 picks a free port; see --port_file.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, the port actually bound is written to this file once the server is serving (for supervisors "
           "and tests that listen on port 0).");

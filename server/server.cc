@@ -3,8 +3,11 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <optional>
+#include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -90,7 +93,9 @@ absl::StatusOr<std::shared_ptr<const ResumeTokenCodec>> MakeResumeTokenCodec(con
 struct PcusageServer::Parts {
   Listener listener;
   ListenerExposure exposure;
-  std::string description;  // for the start-up log line
+  std::string bind_address;            // the one numeric address --listen resolved to
+  std::optional<std::string> warning;  // about the listener's exposure, logged once serving
+  std::string description;             // for the start-up log line
   std::unique_ptr<UsageRecordsService> service;
 
   // Builds every part from `options` (whose empty Partner Center URL becomes the cloud's); nothing listens yet.
@@ -108,12 +113,19 @@ absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Buil
   absl::StatusOr<Listener> listener = MakeListener(options.listener);
   if (!listener.ok()) return listener.status();
   parts->listener = *std::move(listener);
-  parts->exposure.loopback = IsLoopbackListenAddress(options.listen);
+  absl::StatusOr<ListenAddress> listen = ResolveListenAddress(options.listen);
+  if (!listen.ok()) return ConfigError("--listen", listen.status());
+  parts->bind_address = listen->bind;
+  // What the policy and the warning name: the flag, and the address it became when that differs.
+  const std::string listen_text =
+      listen->bind == options.listen ? options.listen : absl::StrCat(options.listen, " (", listen->bind, ")");
+  parts->exposure.loopback = listen->loopback;
   parts->exposure.tls = parts->listener.tls;
   parts->exposure.callers_authenticated = parts->listener.callers->enabled();
   parts->exposure.server_holds_credentials = credentials->server_holds_credentials();
   parts->exposure.insecure = options.insecure;
-  if (absl::Status policy = CheckListenerPolicy(parts->exposure, options.listen); !policy.ok()) return policy;
+  if (absl::Status policy = CheckListenerPolicy(parts->exposure, listen_text); !policy.ok()) return policy;
+  parts->warning = ListenerWarning(parts->exposure, listen_text);
 
   if (options.client.base_url.empty()) options.client.base_url = cloud->partner_center_url;
   absl::StatusOr<std::unique_ptr<partner_center::UsageClient>> client =
@@ -128,8 +140,7 @@ absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Buil
   service_options.pages.snapshots.cache_bytes = options.snapshot_cache_bytes;
   parts->service = std::make_unique<UsageRecordsService>(
       *std::move(client), credentials->source, *std::move(resume_tokens),
-      std::make_shared<callers::CallGate>(parts->listener.callers, options.max_concurrent_streams),
-      service_options);
+      std::make_shared<callers::CallGate>(parts->listener.callers, options.max_concurrent_streams), service_options);
   parts->description =
       absl::StrCat(parts->listener.tls ? " (TLS" : " (plaintext",
                    parts->exposure.callers_authenticated ? ", callers authenticated)" : ")", " -> Partner Center ",
@@ -154,17 +165,23 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
   quota.SetMaxThreads(options.max_threads);
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_streams_per_connection);
+  // With SO_REUSEPORT gRPC opens a second listening socket per poller, bound to the address asked for: for port 0,
+  // another random port, serving the same service and reported nowhere. Without it another process cannot bind the
+  // port beside this one and take its connections either.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
-  builder.AddListeningPort(options.listen, (*parts)->listener.credentials, &port);
+  builder.AddListeningPort((*parts)->bind_address, (*parts)->listener.credentials, &port);
   builder.RegisterService((*parts)->service.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen, " (address in use, or not host:port?)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", (*parts)->bind_address, " (--listen=",
+                                               options.listen, "): address in use, or not on this machine"));
   }
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
-  if (std::optional<std::string> warning = ListenerWarning((*parts)->exposure, options.listen)) LogWarning(*warning);
-  LogInfo("pcusage serving ", kServiceName, " on ", options.listen.substr(0, options.listen.rfind(':')), ":", port,
+  if ((*parts)->warning.has_value()) LogWarning(*(*parts)->warning);
+  const std::string& bound = (*parts)->bind_address;
+  LogInfo("pcusage serving ", kServiceName, " on ",
+          absl::StartsWith(bound, "unix") ? bound : absl::StrCat(bound.substr(0, bound.rfind(':')), ":", port),
           (*parts)->description);
   return std::unique_ptr<PcusageServer>(new PcusageServer(*std::move(parts), std::move(server), port));
 }

@@ -24,14 +24,44 @@ TEST(LoopbackTest, Urls) {
   EXPECT_FALSE(IsLoopbackUrl("ftp://127.0.0.1/"));
 }
 
-TEST(LoopbackTest, ListenAddresses) {
-  EXPECT_TRUE(IsLoopbackListenAddress("127.0.0.1:50051"));
-  EXPECT_TRUE(IsLoopbackListenAddress("localhost:0"));
-  EXPECT_TRUE(IsLoopbackListenAddress("[::1]:50051"));
-  EXPECT_TRUE(IsLoopbackListenAddress("unix:/run/pcusage.sock"));
-  EXPECT_FALSE(IsLoopbackListenAddress("0.0.0.0:50051"));
-  EXPECT_FALSE(IsLoopbackListenAddress("[::]:50051"));
-  EXPECT_FALSE(IsLoopbackListenAddress("10.1.2.3:50051"));
+TEST(LoopbackTest, ListenAddressesAreResolvedToOneNumericAddress) {
+  struct Case {
+    const char* address;
+    const char* bind;
+    bool loopback;
+  };
+  for (const Case& expected : {Case{"127.0.0.1:50051", "127.0.0.1:50051", true},
+                               {"127.0.0.2:0", "127.0.0.2:0", true},
+                               {"[::1]:50051", "[::1]:50051", true},
+                               {"[::ffff:127.0.0.1]:7", "[::ffff:127.0.0.1]:7", true},
+                               {"0.0.0.0:50051", "0.0.0.0:50051", false},
+                               {"[::]:0", "[::]:0", false},
+                               {"10.1.2.3:50051", "10.1.2.3:50051", false},
+                               {"[::ffff:10.1.2.3]:7", "[::ffff:10.1.2.3]:7", false},
+                               {"unix:/run/pcusage.sock", "unix:/run/pcusage.sock", true},
+                               {"unix-abstract:pcusage", "unix-abstract:pcusage", true}}) {
+    absl::StatusOr<ListenAddress> resolved = ResolveListenAddress(expected.address);
+    ASSERT_TRUE(resolved.ok()) << expected.address << ": " << resolved.status();
+    EXPECT_EQ(resolved->bind, expected.bind) << expected.address;
+    EXPECT_EQ(resolved->loopback, expected.loopback) << expected.address;
+  }
+}
+
+TEST(LoopbackTest, ANameBecomesTheOneAddressItResolvesToFirst) {
+  absl::StatusOr<ListenAddress> resolved = ResolveListenAddress("localhost:0");
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  // Whichever family the resolver puts first; loopback because that address is, not because of the name.
+  EXPECT_TRUE(resolved->bind == "127.0.0.1:0" || resolved->bind == "[::1]:0") << resolved->bind;
+  EXPECT_TRUE(resolved->loopback);
+}
+
+TEST(LoopbackTest, MalformedListenAddressesAreRefused) {
+  for (const char* address :
+       {"", "127.0.0.1", ":50051", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:+5", "127.0.0.1: 5",
+        "::1:50051", "[::1]50051", "[::1", "no-such-host.invalid:1"}) {
+    absl::StatusOr<ListenAddress> resolved = ResolveListenAddress(address);
+    EXPECT_EQ(resolved.status().code(), absl::StatusCode::kInvalidArgument) << address;
+  }
 }
 
 }  // namespace
