@@ -86,8 +86,10 @@ absl::StatusOr<StreamPosition> ResumeTokenCodec::Decode(absl::string_view token,
   std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
   std::string serialized;
   std::string mac;
+  // Only the spelling Encode writes: the decoder also takes padding, whitespace and set unused bits.
   if (parts.size() != 3 || parts[0] != kVersionPrefix || !absl::WebSafeBase64Unescape(parts[1], &serialized) ||
-      !absl::WebSafeBase64Unescape(parts[2], &mac)) {
+      !absl::WebSafeBase64Unescape(parts[2], &mac) || absl::WebSafeBase64Escape(serialized) != parts[1] ||
+      absl::WebSafeBase64Escape(mac) != parts[2]) {
     return Malformed();
   }
   const std::string expected = Sign(serialized);

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
 
 namespace pcusage {
@@ -73,6 +74,29 @@ TEST(ResumeTokenTest, ForeignOrTamperedTokensAreInvalid) {
   EXPECT_EQ(codec->Decode(tampered, kNow).status().code(), absl::StatusCode::kInvalidArgument);
   for (const char* bad : {"", "v1", "v1..", "v2.AAAA.AAAA", "not a token", "v1.!!!.???"}) {
     EXPECT_EQ(codec->Decode(bad, kNow).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+// Found by tests/fuzz/resume_token_fuzzer.cc: base64 decoding skipped whitespace, took padding and ignored set unused
+// bits, so one signed position was accepted under many spellings. Only the token Encode writes is.
+TEST(ResumeTokenTest, OnlyTheSpellingEncodeWritesIsAccepted) {
+  auto codec = Codec();
+  const std::string token = codec->Encode(Position(), kNow);
+  ASSERT_TRUE(codec->Decode(token, kNow).ok());
+  const std::size_t mac_at = token.rfind('.') + 1;
+  std::vector<std::string> respelled = {
+      token.substr(0, 10) + "\n" + token.substr(10),                 // whitespace in the contents
+      token.substr(0, mac_at + 4) + " " + token.substr(mac_at + 4),  // whitespace in the signature
+      token + "=",                                                   // padding
+      token + "\r\n",
+  };
+  // The signature's 32 bytes take 43 characters, the last with 2 unused bits: setting one spells the same bytes.
+  constexpr absl::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string unused_bit_set = token;
+  unused_bit_set.back() = kAlphabet[kAlphabet.find(token.back()) | 1];
+  respelled.push_back(unused_bit_set);
+  for (const std::string& spelling : respelled) {
+    EXPECT_EQ(codec->Decode(spelling, kNow).status().code(), absl::StatusCode::kInvalidArgument) << spelling;
   }
 }
 
