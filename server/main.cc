@@ -90,9 +90,20 @@ ABSL_FLAG(int, max_concurrent_streams, 100,
           "Most ListUsageRecords streams served at once; more are refused with RESOURCE_EXHAUSTED and a RetryInfo.");
 ABSL_FLAG(int, max_streams_per_connection, 100,
           "Most concurrent streams one HTTP/2 connection may open (SETTINGS_MAX_CONCURRENT_STREAMS).");
+ABSL_FLAG(int, max_auxiliary_streams, 8,
+          "Most calls of gRPC's reflection and health services served at once, apart from ListUsageRecords's "
+          "streams; more are cancelled at once. They pass caller authentication too when it is configured (see "
+          "--open_health_checks).");
+ABSL_FLAG(bool, open_health_checks, false,
+          "With caller authentication configured, let callers without an API key or allowed certificate use "
+          "grpc.health.v1.Health (load balancers and Kubernetes probes send none); reflection stays authenticated.");
+ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(20),
+          "A connection that has not finished its TLS and HTTP/2 handshake by then is closed.");
+ABSL_FLAG(absl::Duration, max_connection_idle, absl::Minutes(5),
+          "A connection with no stream for this long is sent a GOAWAY (clients reconnect when they next call).");
 ABSL_FLAG(int, max_threads, 128,
           "Most threads gRPC may use to serve calls (each stream holds one); past it gRPC answers "
-          "RESOURCE_EXHAUSTED. At least --max_concurrent_streams + 4.");
+          "RESOURCE_EXHAUSTED. At least --max_concurrent_streams + --max_auxiliary_streams + 4.");
 ABSL_FLAG(bool, prefetch_pages, true,
           "Fetch and translate the next Partner Center page while the current one is written to the caller (one "
           "page ahead at most: a thread and a page more per stream).");
@@ -147,6 +158,10 @@ ServerOptions OptionsFromFlags() {
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   options.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
+  options.max_auxiliary_streams = absl::GetFlag(FLAGS_max_auxiliary_streams);
+  options.open_health_checks = absl::GetFlag(FLAGS_open_health_checks);
+  options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  options.max_connection_idle = absl::GetFlag(FLAGS_max_connection_idle);
   options.prefetch_pages = absl::GetFlag(FLAGS_prefetch_pages);
   options.snapshot_max_staleness = absl::GetFlag(FLAGS_snapshot_max_staleness);
   const int64_t snapshot_cache_bytes = absl::GetFlag(FLAGS_snapshot_cache_bytes);

@@ -2,10 +2,14 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -14,6 +18,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
+#include "server/callers/auxiliary_services_gate.h"
 #include "server/callers/call_gate.h"
 #include "server/common/files.h"
 #include "server/common/log.h"
@@ -47,6 +52,11 @@ void WarnAboutSecretFilePermissions(const ServerOptions& options) {
   }
 }
 
+// A duration as the int milliseconds a channel argument takes.
+int ClampedMilliseconds(absl::Duration duration) {
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), std::numeric_limits<int>::max()));
+}
+
 absl::Status CheckBounds(const ServerOptions& options) {
   if (options.transport.max_response_bytes < 1024) {
     return absl::InvalidArgumentError("--max_response_bytes must be at least 1024");
@@ -64,10 +74,14 @@ absl::Status CheckBounds(const ServerOptions& options) {
     return absl::InvalidArgumentError(
         "--snapshot_cache_bytes must be at least 1 MiB (to turn shared snapshots off, --snapshot_max_staleness=0)");
   }
-  if (options.max_threads < options.max_concurrent_streams + 4) {
+  if (options.max_auxiliary_streams < 1) return absl::InvalidArgumentError("--max_auxiliary_streams must be positive");
+  if (options.handshake_timeout < absl::Milliseconds(1) || options.max_connection_idle < absl::Milliseconds(1)) {
+    return absl::InvalidArgumentError("--handshake_timeout and --max_connection_idle must be at least 1ms");
+  }
+  if (options.max_threads < options.max_concurrent_streams + options.max_auxiliary_streams + 4) {
     return absl::InvalidArgumentError(
-        "--max_threads must be at least --max_concurrent_streams + 4 (gRPC's pollers, and threads to refuse calls "
-        "past the stream limit with a clear error)");
+        "--max_threads must be at least --max_concurrent_streams + --max_auxiliary_streams + 4 (gRPC's pollers, "
+        "and threads to refuse calls past the stream limits with a clear error)");
   }
   return absl::OkStatus();
 }
@@ -165,6 +179,8 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
   quota.SetMaxThreads(options.max_threads);
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_streams_per_connection);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, ClampedMilliseconds(options.handshake_timeout));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ClampedMilliseconds(options.max_connection_idle));
   // With SO_REUSEPORT gRPC opens a second listening socket per poller, bound to the address asked for: for port 0,
   // another random port, serving the same service and reported nowhere. Without it another process cannot bind the
   // port beside this one and take its connections either.
@@ -172,6 +188,11 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
   int port = 0;
   builder.AddListeningPort((*parts)->bind_address, (*parts)->listener.credentials, &port);
   builder.RegisterService((*parts)->service.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<callers::AuxiliaryServicesGate>(
+      std::make_shared<callers::CallGate>((*parts)->listener.callers, options.max_auxiliary_streams),
+      options.open_health_checks));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", (*parts)->bind_address, " (--listen=",

@@ -35,6 +35,14 @@ struct ServerOptions {
   int max_concurrent_streams = 100;
   int max_streams_per_connection = 100;
   int max_threads = 128;
+  // Calls of gRPC's reflection and health services at once (more are cancelled at once), and whether health checks
+  // skip caller authentication (callers/auxiliary_services_gate.h).
+  int max_auxiliary_streams = 8;
+  bool open_health_checks = false;
+  // A connection that has not finished its TLS and HTTP/2 handshake by then is closed; one with no stream for
+  // max_connection_idle gets a GOAWAY (gRPC clients reconnect when they next call).
+  absl::Duration handshake_timeout = absl::Seconds(20);
+  absl::Duration max_connection_idle = absl::Minutes(5);
   // Fetch the next Partner Center page while the current one is written: one extra thread and page per stream.
   bool prefetch_pages = true;
   // Shared snapshots (docs/api.md): the default max_staleness (zero: no sharing) and the bytes they may hold.

@@ -1,9 +1,14 @@
 #include "server/server.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -13,7 +18,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/client_unary_call.h"
+#include "grpcpp/support/sync_stream.h"
 #include "gtest/gtest.h"
+#include "server/callers/caller_authenticator.h"
 
 namespace pcusage {
 namespace {
@@ -71,6 +80,147 @@ TEST(PcusageServerTest, AListenAddressThatDoesNotResolveNamesTheFlag) {
   absl::StatusOr<std::unique_ptr<PcusageServer>> server = PcusageServer::Start(options);
   EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(server.status().message().find("--listen"), std::string::npos) << server.status();
+}
+
+constexpr char kReflectionMethod[] = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+constexpr char kHealthCheckMethod[] = "/grpc.health.v1.Health/Check";
+
+grpc::ByteBuffer Bytes(absl::string_view bytes) {
+  grpc::Slice slice(bytes.data(), bytes.size());
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// A reflection stream (grpc.reflection.v1alpha ServerReflectionInfo) that sends nothing until asked.
+class ReflectionStream {
+ public:
+  explicit ReflectionStream(const std::shared_ptr<grpc::Channel>& channel, const std::string& api_key = "") {
+    if (!api_key.empty()) context_.AddMetadata("x-api-key", api_key);
+    stream_.reset(grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(
+        channel.get(), grpc::internal::RpcMethod(kReflectionMethod, grpc::internal::RpcMethod::BIDI_STREAMING, channel),
+        &context_));
+  }
+  // Whether the server answered a list_services request (ServerReflectionRequest field 7).
+  bool ListServices() {
+    grpc::ByteBuffer response;
+    return stream_->Write(Bytes(absl::string_view("\x3a\x00", 2))) && stream_->Read(&response);
+  }
+  grpc::Status Close() {
+    stream_->WritesDone();
+    grpc::ByteBuffer rest;
+    while (stream_->Read(&rest)) {
+    }
+    return stream_->Finish();
+  }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> stream_;
+};
+
+// grpc.health.v1.Health/Check of the server as a whole; OK means SERVING.
+grpc::Status HealthCheck(const std::shared_ptr<grpc::Channel>& channel, const std::string& api_key = "") {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (!api_key.empty()) context.AddMetadata("x-api-key", api_key);
+  grpc::ByteBuffer response;
+  grpc::Status status = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      channel.get(), grpc::internal::RpcMethod(kHealthCheckMethod, grpc::internal::RpcMethod::NORMAL_RPC, channel),
+      &context, Bytes(""), &response);
+  if (!status.ok()) return status;
+  grpc::Slice slice;
+  EXPECT_TRUE(response.DumpToSingleSlice(&slice).ok());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(slice.begin()), slice.size()), "\x08\x01") << "SERVING";
+  return status;
+}
+
+class AuxiliaryServicesTest : public ::testing::Test {
+ protected:
+  void Start(ServerOptions options) {
+    options.listen = "127.0.0.1:0";
+    absl::StatusOr<std::unique_ptr<PcusageServer>> server = PcusageServer::Start(std::move(options));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials());
+  }
+  void TearDown() override {
+    if (server_ != nullptr) {
+      server_->Shutdown(absl::Now() + absl::Seconds(1));
+      server_->Wait();
+    }
+  }
+
+  std::unique_ptr<PcusageServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST_F(AuxiliaryServicesTest, StreamsPastTheirLimitAreCancelledAtOnceAndUnaryChecksStillPass) {
+  ServerOptions options;
+  options.max_auxiliary_streams = 2;
+  Start(options);
+  ReflectionStream first(channel_);
+  ReflectionStream second(channel_);
+  ASSERT_TRUE(first.ListServices());
+  ASSERT_TRUE(second.ListServices());
+  ReflectionStream third(channel_);
+  EXPECT_FALSE(third.ListServices());
+  EXPECT_EQ(third.Close().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(HealthCheck(channel_).ok()) << "a unary check needs no stream slot";
+  EXPECT_TRUE(first.Close().ok());
+  ReflectionStream fourth(channel_);
+  EXPECT_TRUE(fourth.ListServices()) << "a closed stream gives its slot back";
+  EXPECT_TRUE(fourth.Close().ok());
+  EXPECT_TRUE(second.Close().ok());
+}
+
+TEST_F(AuxiliaryServicesTest, WithApiKeysReflectionAndHealthNeedOneUnlessHealthChecksAreOpen) {
+  const std::string key = "aux-test-key-0123456789";
+  const std::string keys_file = ::testing::TempDir() + "/api_keys";
+  std::ofstream(keys_file) << callers::CallerAuthenticator::HashLine("ops", key).value() << "\n";
+  for (const bool open_health_checks : {false, true}) {
+    ServerOptions options;
+    options.listener.api_keys_file = keys_file;
+    options.open_health_checks = open_health_checks;
+    Start(options);
+    ReflectionStream stranger(channel_);
+    EXPECT_FALSE(stranger.ListServices());
+    EXPECT_EQ(stranger.Close().error_code(), grpc::StatusCode::CANCELLED);
+    ReflectionStream operator_stream(channel_, key);
+    EXPECT_TRUE(operator_stream.ListServices());
+    EXPECT_TRUE(operator_stream.Close().ok());
+    EXPECT_TRUE(HealthCheck(channel_, key).ok());
+    EXPECT_EQ(HealthCheck(channel_).error_code(),
+              open_health_checks ? grpc::StatusCode::OK : grpc::StatusCode::CANCELLED);
+    TearDown();
+    server_.reset();
+  }
+}
+
+TEST(PcusageServerTest, AConnectionThatNeverSpeaksIsClosedAfterTheHandshakeTimeout) {
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.handshake_timeout = absl::Milliseconds(300);
+  absl::StatusOr<std::unique_ptr<PcusageServer>> server = PcusageServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>((*server)->port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  timeval wait{10, 0};  // far longer than the timeout: a read that returns at all shows the server closed it
+  ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait), 0);
+  const absl::Time start = absl::Now();
+  char byte;
+  ssize_t got = 0;
+  do {
+    got = read(fd, &byte, 1);  // the server's SETTINGS come first, then the end of the connection
+  } while (got > 0);
+  EXPECT_EQ(got, 0) << "the server closed the connection (not a read time-out)";
+  EXPECT_LT(absl::Now() - start, absl::Seconds(9));
+  close(fd);
+  (*server)->Shutdown(absl::Now());
+  (*server)->Wait();
 }
 
 }  // namespace

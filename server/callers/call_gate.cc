@@ -11,7 +11,7 @@ namespace pcusage::callers {
 namespace {
 
 // The caller's API key and verified client certificate identities, for the CallerAuthenticator.
-CallerCredentials CredentialsOf(const grpc::ServerContext& context) {
+CallerCredentials CredentialsOf(const grpc::ServerContextBase& context) {
   CallerCredentials caller;
   const auto& metadata = context.client_metadata();
   if (auto key = metadata.find(kApiKeyMetadata); key != metadata.end()) {
@@ -42,9 +42,15 @@ AdmittedCall::~AdmittedCall() {
 CallGate::CallGate(std::shared_ptr<const CallerAuthenticator> callers, int max_concurrent_streams)
     : callers_(std::move(callers)), max_concurrent_streams_(max_concurrent_streams) {}
 
-absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContext& context) {
+absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& context) {
   absl::StatusOr<std::string> caller = callers_->Authenticate(CredentialsOf(context));
   if (!caller.ok()) return caller.status();
+  return TakeSlot(*std::move(caller));
+}
+
+absl::StatusOr<AdmittedCall> CallGate::AdmitAnyone() { return TakeSlot("anonymous"); }
+
+absl::StatusOr<AdmittedCall> CallGate::TakeSlot(std::string caller) {
   if (active_.fetch_add(1) >= max_concurrent_streams_) {
     active_.fetch_sub(1);
     return WithRetryInfo(WithErrorInfo(absl::ResourceExhaustedError(absl::StrCat(
@@ -53,8 +59,8 @@ absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContext& context)
                                        reason::kStreamLimitReached),
                          absl::Seconds(1));
   }
-  std::string resume_identity = callers_->enabled() ? *caller : "";
-  return AdmittedCall(&active_, *std::move(caller), std::move(resume_identity));
+  std::string resume_identity = callers_->enabled() ? caller : "";
+  return AdmittedCall(&active_, std::move(caller), std::move(resume_identity));
 }
 
 }  // namespace pcusage::callers

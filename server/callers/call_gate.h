@@ -50,13 +50,17 @@ class CallGate {
   // UNAUTHENTICATED (CALLER_UNAUTHENTICATED) for a caller not let in; RESOURCE_EXHAUSTED (STREAM_LIMIT_REACHED,
   // with a RetryInfo) when every stream slot is taken. The caller is authenticated before a slot is taken, so
   // unauthenticated callers cannot use up the slots.
-  absl::StatusOr<AdmittedCall> Admit(const grpc::ServerContext& context);
+  absl::StatusOr<AdmittedCall> Admit(const grpc::ServerContextBase& context);
+  // The same without caller authentication (for services an operator chose to open to anyone): only the slot.
+  absl::StatusOr<AdmittedCall> AdmitAnyone();
 
   // Streams admitted and not finished yet.
   int active_streams() const { return active_.load(); }
   bool callers_authenticated() const { return callers_->enabled(); }
 
  private:
+  absl::StatusOr<AdmittedCall> TakeSlot(std::string caller);
+
   std::shared_ptr<const CallerAuthenticator> callers_;
   const int max_concurrent_streams_;
   std::atomic<int> active_{0};

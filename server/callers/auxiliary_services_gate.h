@@ -1,0 +1,42 @@
+// gRPC's own services that the server carries (reflection, health) pass an edge of their own: a server interceptor
+// admits each of their calls through a CallGate (the same caller authentication as pcusage's RPCs, and a small
+// number of stream slots of their own, --max_auxiliary_streams, which unary calls such as a health Check may go
+// past), and cancels a call the gate refuses at once. So no
+// stranger, and no more than that many streams, can hold a handler thread, and they never take the slots or threads
+// of ListUsageRecords. gRPC 1.51's server interceptors cannot answer with a status of their own: a refused call ends
+// CANCELLED, and the server's log says why. pcusage's own RPCs (kOwnMethodPrefix) are left to their handlers, which
+// admit them through their own gate.
+#ifndef PCUSAGE_SERVER_CALLERS_AUXILIARY_SERVICES_GATE_H_
+#define PCUSAGE_SERVER_CALLERS_AUXILIARY_SERVICES_GATE_H_
+
+#include <memory>
+
+#include "grpcpp/support/server_interceptor.h"
+#include "server/callers/call_gate.h"
+
+namespace pcusage::callers {
+
+// Methods under this prefix are pcusage's own.
+inline constexpr char kOwnMethodPrefix[] = "/partnercenter.usage.v1.";
+
+class AuxiliaryServicesGate final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  // With `open_health_checks`, grpc.health.v1.Health lets in callers who are not authenticated (load balancers and
+  // Kubernetes probes send no API key), within the same slots.
+  AuxiliaryServicesGate(std::shared_ptr<CallGate> gate, bool open_health_checks)
+      : gate_(std::move(gate)), open_health_checks_(open_health_checks) {}
+
+  // An interceptor for a call of another service; none (nullptr) for pcusage's own.
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override;
+
+  // Calls of the auxiliary services admitted and not finished yet.
+  int active_streams() const { return gate_->active_streams(); }
+
+ private:
+  std::shared_ptr<CallGate> gate_;
+  const bool open_health_checks_;
+};
+
+}  // namespace pcusage::callers
+
+#endif  // PCUSAGE_SERVER_CALLERS_AUXILIARY_SERVICES_GATE_H_
