@@ -16,9 +16,9 @@
 #include "server/common/error_details.h"
 #include "server/common/guid.h"
 #include "server/common/log.h"
-#include "server/common/secrets.h"
 #include "server/common/loopback.h"
 #include "server/common/printable.h"
+#include "server/common/secrets.h"
 #include "server/http/retry_loop.h"
 
 namespace pcusage::partner_center {
@@ -278,8 +278,8 @@ absl::StatusOr<PagePosition> UsageClient::NextPosition(const NextPageLink& link,
   std::size_t link_bytes = link.uri.size();
   for (const http::HttpHeader& header : link.headers) link_bytes += header.name.size() + header.value.size();
   if (link_bytes > kMaxNextLinkBytes) {
-    return absl::InternalError(absl::StrCat("Partner Center's links.next on page ", page_number, " takes ",
-                                            link_bytes, " bytes; more than ", kMaxNextLinkBytes,
+    return absl::InternalError(absl::StrCat("Partner Center's links.next on page ", page_number, " takes ", link_bytes,
+                                            " bytes; more than ", kMaxNextLinkBytes,
                                             " is not followed (nor put in a resume token)"));
   }
   absl::StatusOr<std::string> url = ResolveNextUri(link.uri);

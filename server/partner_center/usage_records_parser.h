@@ -120,8 +120,9 @@ inline constexpr std::size_t MaxPageRecords(std::size_t page_bytes) {
 // message objects: each number's source text kept, unknown members skipped without being stored (however large or
 // deep), `null` as absent, member names matched case-insensitively, and of a member sent twice the last one counts.
 // A value of the wrong type, a record larger than kMaxRecordBytes, more records than MaxPageRecords(json.size()),
-// malformed JSON (invalid UTF-8 included), or a page that is not a collection gives INVALID_ARGUMENT naming the field
-// path, e.g. "items[1].budget.amount: ...".
+// malformed JSON in what is read (invalid UTF-8 anywhere included), or a page that is not a collection gives
+// INVALID_ARGUMENT naming the field path, e.g. "items[1].budget.amount: ...". The grammar inside a skipped member is
+// not checked (On-Demand skips it by its brackets: `"x":[1 2}` passes), which cannot change a record read.
 absl::StatusOr<UsageRecordsPage> ParseUsageRecordsPage(absl::string_view json);
 
 }  // namespace pcusage::partner_center
