@@ -126,6 +126,7 @@ def build_go_programs() -> None:
     run_checked([go, "build", "-o", BIN / "goclient", "."], cwd=BENCH / "goclient", env=env, what="go build")
     run_checked([go, "build", "-o", BIN / "replayserver", "./cmd/replayserver"], cwd=BENCH / "goclient", env=env,
                 what="go build")
+    run_checked([go, "build", "-o", BIN / "attack", "./cmd/attack"], cwd=BENCH / "goclient", env=env, what="go build")
 
 
 def ensure_bench_venv() -> None:
