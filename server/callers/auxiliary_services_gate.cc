@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/common/log.h"
 
 namespace pcusage::callers {
@@ -15,8 +17,9 @@ using grpc::experimental::InterceptionHookPoints;
 // Admits one call when its metadata has arrived, holds its slot until the call is over, or cancels it.
 class AuxiliaryCallInterceptor final : public grpc::experimental::Interceptor {
  public:
-  AuxiliaryCallInterceptor(grpc::experimental::ServerRpcInfo* info, std::shared_ptr<CallGate> gate, bool authenticate)
-      : info_(info), gate_(std::move(gate)), authenticate_(authenticate) {}
+  AuxiliaryCallInterceptor(grpc::experimental::ServerRpcInfo* info, std::shared_ptr<CallGate> gate, bool authenticate,
+                           RefusalLog* refusals)
+      : info_(info), gate_(std::move(gate)), authenticate_(authenticate), refusals_(refusals) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) Admit();
@@ -37,23 +40,40 @@ class AuxiliaryCallInterceptor final : public grpc::experimental::Interceptor {
       admitted_.emplace(*std::move(admitted));
       return;
     }
-    LogWarning(info_->method(), " peer ", context->peer(), ": cancelled: ", admitted.status().message());
+    refusals_->Refused(info_->method(), context->peer(), admitted.status().message());
     context->TryCancel();
   }
 
   grpc::experimental::ServerRpcInfo* info_;
   std::shared_ptr<CallGate> gate_;
   const bool authenticate_;
+  RefusalLog* refusals_;                  // the factory's, which outlives every call
   std::optional<AdmittedCall> admitted_;  // its slot is given back when the call ends and this is destroyed
 };
 
 }  // namespace
 
+void RefusalLog::Refused(absl::string_view method, absl::string_view peer, absl::string_view why) {
+  int64_t left_out = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    if (now - last_logged_ < absl::Seconds(1)) {
+      ++left_out_;
+      return;
+    }
+    last_logged_ = now;
+    left_out = std::exchange(left_out_, 0);
+  }
+  LogWarning(method, " peer ", peer, ": cancelled: ", why,
+             left_out > 0 ? absl::StrCat(" (and ", left_out, " more refused since the last such line)") : "");
+}
+
 grpc::experimental::Interceptor* AuxiliaryServicesGate::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
   if (absl::StartsWith(info->method(), kOwnMethodPrefix)) return nullptr;
   const bool health = absl::StartsWith(info->method(), "/grpc.health.v1.Health/");
-  return new AuxiliaryCallInterceptor(info, gate_, !(health && open_health_checks_));
+  return new AuxiliaryCallInterceptor(info, gate_, !(health && open_health_checks_), &refusals_);
 }
 
 }  // namespace pcusage::callers

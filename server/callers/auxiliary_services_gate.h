@@ -9,8 +9,13 @@
 #ifndef PCUSAGE_SERVER_CALLERS_AUXILIARY_SERVICES_GATE_H_
 #define PCUSAGE_SERVER_CALLERS_AUXILIARY_SERVICES_GATE_H_
 
+#include <cstdint>
 #include <memory>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "server/callers/call_gate.h"
 
@@ -18,6 +23,18 @@ namespace pcusage::callers {
 
 // Methods under this prefix are pcusage's own.
 inline constexpr char kOwnMethodPrefix[] = "/partnercenter.usage.v1.";
+
+// Log lines about refused calls, at most one a second with a count of those left out, so a flood of refused calls
+// cannot flood the log.
+class RefusalLog {
+ public:
+  void Refused(absl::string_view method, absl::string_view peer, absl::string_view why);
+
+ private:
+  absl::Mutex mu_;
+  absl::Time last_logged_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int64_t left_out_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 class AuxiliaryServicesGate final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
@@ -35,6 +52,7 @@ class AuxiliaryServicesGate final : public grpc::experimental::ServerInterceptor
  private:
   std::shared_ptr<CallGate> gate_;
   const bool open_health_checks_;
+  RefusalLog refusals_;
 };
 
 }  // namespace pcusage::callers
