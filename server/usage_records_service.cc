@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
@@ -39,9 +38,9 @@ std::optional<absl::string_view> Metadata(const grpc::ServerContext& context, ab
 SecretHold HoldCallerToken(const grpc::ServerContext& context) {
   const std::optional<absl::string_view> authorization = Metadata(context, "authorization");
   if (!authorization.has_value()) return {};
-  absl::string_view token = absl::StripAsciiWhitespace(*authorization);
-  if (absl::StartsWithIgnoreCase(token, "bearer ")) token = absl::StripAsciiWhitespace(token.substr(7));
-  return HoldSecret(token);
+  // A value that is no bearer token is never sent upstream, but is held whole all the same.
+  const absl::StatusOr<std::string> token = tokens::BearerToken(*authorization);
+  return HoldSecret(token.ok() ? absl::string_view(*token) : absl::StripAsciiWhitespace(*authorization));
 }
 
 // The request's page_size, as the most records one message carries.

@@ -46,9 +46,6 @@ class AuxiliaryServicesGate final : public grpc::experimental::ServerInterceptor
   // An interceptor for a call of another service; none (nullptr) for pcusage's own.
   grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override;
 
-  // Calls of the auxiliary services admitted and not finished yet.
-  int active_streams() const { return gate_->active_streams(); }
-
  private:
   std::shared_ptr<CallGate> gate_;
   const bool open_health_checks_;

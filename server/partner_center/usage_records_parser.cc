@@ -739,9 +739,10 @@ absl::StatusOr<UsageRecordsPage> Translate(absl::string_view json, Scratch& scra
   if (auto error = document.get_value().get(root)) return JsonError(error);
   UsageRecordsPage page;
   // Room that is only touched as records arrive: a page's records fit in its size, and are at most MaxPageRecords.
-  page.records.Reserve(json.size(), MaxPageRecords(json.size()));
+  const std::size_t max_records = MaxPageRecords(json.size());
+  page.records.Reserve(json.size(), max_records);
   bool saw_items = false;
-  if (absl::Status status = ReadCollection(root, MaxPageRecords(json.size()), &page, &saw_items); !status.ok()) {
+  if (absl::Status status = ReadCollection(root, max_records, &page, &saw_items); !status.ok()) {
     return status;
   }
   if (const char* at = nullptr; !document.current_location().get(at)) {
