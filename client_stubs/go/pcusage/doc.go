@@ -1,6 +1,8 @@
 // Package pcusage holds typed helpers for callers of the pcusage gRPC API
 // (package [usagev1], generated from partnercenter/usage/v1/usage_records.proto):
 //
+//   - connecting: [NewClient] with [ConnectOptions] speaks TLS (a CA file, a
+//     client certificate for mTLS) and sends the caller's API key;
 //   - exact decimals: [ToDecimal] and [ToNullDecimal] turn a google.type.Decimal
 //     into a [decimal.Decimal] without passing through a binary float;
 //   - error details: [ErrorInfo], [Reason] and [RetryDelay] read the

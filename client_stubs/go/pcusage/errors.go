@@ -14,10 +14,15 @@ const ErrorDomain = "pcusage"
 // They are stable: compare [Reason] against them rather than matching
 // messages.
 const (
+	ReasonCallerUnauthenticated         = "CALLER_UNAUTHENTICATED"
+	ReasonStreamLimitReached            = "STREAM_LIMIT_REACHED"
 	ReasonInvalidArgument               = "INVALID_ARGUMENT"
 	ReasonResumeTokenInvalid            = "RESUME_TOKEN_INVALID"
 	ReasonResumeTokenExpired            = "RESUME_TOKEN_EXPIRED"
 	ReasonAccessTokenMissing            = "ACCESS_TOKEN_MISSING"
+	ReasonRefreshTokenInvalid           = "REFRESH_TOKEN_INVALID"
+	ReasonTokenRequestRejected          = "TOKEN_REQUEST_REJECTED"
+	ReasonTokenEndpointUnavailable      = "TOKEN_ENDPOINT_UNAVAILABLE"
 	ReasonPartnerCenterUnauthenticated  = "PARTNER_CENTER_UNAUTHENTICATED"
 	ReasonPartnerCenterPermissionDenied = "PARTNER_CENTER_PERMISSION_DENIED"
 	ReasonPartnerCenterNotFound         = "PARTNER_CENTER_NOT_FOUND"
@@ -29,6 +34,7 @@ const (
 	ReasonPartnerCenterUnreachable      = "PARTNER_CENTER_UNREACHABLE"
 	ReasonPartnerCenterResponseTooLarge = "PARTNER_CENTER_RESPONSE_TOO_LARGE"
 	ReasonPartnerCenterPagingLoop       = "PARTNER_CENTER_PAGING_LOOP"
+	ReasonSnapshotReaderTooSlow         = "SNAPSHOT_READER_TOO_SLOW"
 	ReasonCallDeadlineExceeded          = "CALL_DEADLINE_EXCEEDED"
 	ReasonCallCancelled                 = "CALL_CANCELLED"
 )

@@ -46,6 +46,30 @@ func ExampleLister() {
 	}
 }
 
+// Connects over mTLS with an API key, as a server with --tls_client_ca_file
+// and --api_keys_file asks.
+func ExampleNewClient() {
+	conn, err := pcusage.NewClient("pcusage.example.com:443", pcusage.ConnectOptions{
+		CAFile:   "/etc/pcusage/ca.pem", // trusted for the server's certificate; TLS is on
+		CertFile: "/etc/pcusage/client.pem",
+		KeyFile:  "/etc/pcusage/client.key",
+		APIKey:   "<key>", // sent as x-api-key metadata
+	})
+	if err != nil {
+		log.Fatal(err) // e.g. a PEM file that cannot be read
+	}
+	defer conn.Close()
+	lister := &pcusage.Lister{Client: usagev1.NewUsageRecordsServiceClient(conn)}
+	for record, err := range lister.Records(pcusage.WithAccessToken(context.Background(), "<token>")) {
+		if pcusage.Reason(err) == pcusage.ReasonCallerUnauthenticated {
+			log.Fatal("the server knows neither this API key nor this client certificate")
+		} else if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(record.GetId())
+	}
+}
+
 // Stops after the first message and continues from its resume token later,
 // e.g. in another process: no record is lost or received twice.
 func ExampleLister_resume() {

@@ -11,12 +11,17 @@
 //
 // Usage:
 //
-//	PCUSAGE_ACCESS_TOKEN=... pcusage-totals [--server=host:port] [--timeout=60s] [--page-size=N]
+//	PCUSAGE_ACCESS_TOKEN=... [PCUSAGE_API_KEY=...] pcusage-totals [--server=host:port] [--timeout=60s] [--page-size=N]
+//	    [--tls] [--ca-file=ca.pem] [--cert-file=client.pem --key-file=client.key] [--server-name=name]
 //
 // The server defaults to $PCUSAGE_SERVER, else 127.0.0.1:50051. The Partner
 // Center token in $PCUSAGE_ACCESS_TOKEN is sent as "authorization: Bearer"
-// metadata (a server with its own token needs none). On failure it prints the
-// gRPC code, message, ErrorInfo reason and correlation id to stderr and exits 1.
+// metadata (a server with its own token needs none), and the caller's API key
+// in $PCUSAGE_API_KEY as "x-api-key" (in plaintext only to loopback). The
+// connection speaks TLS with --tls or any other TLS flag: --ca-file trusts
+// those CAs instead of the system's, --cert-file and --key-file show a client
+// certificate (mTLS). On failure it prints the gRPC code, message, ErrorInfo
+// reason and correlation id to stderr and exits 1.
 package main
 
 import (
@@ -34,7 +39,6 @@ import (
 	"github.com/shopspring/decimal"
 	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -53,9 +57,15 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("pcusage-totals", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	server := flags.String("server", defaultServer(), "pcusage server address `host:port` (plaintext gRPC)")
+	server := flags.String("server", defaultServer(), "pcusage server address `host:port`")
 	timeout := flags.Duration("timeout", 60*time.Second, "deadline of the whole listing")
 	pageSize := flags.Int("page-size", 0, "records per response message (0: the server's default)")
+	var connect pcusage.ConnectOptions
+	flags.BoolVar(&connect.TLS, "tls", false, "speak TLS, trusting the system's CAs (implied by the flags below)")
+	flags.StringVar(&connect.CAFile, "ca-file", "", "PEM `file` of the CAs that sign the server's certificate")
+	flags.StringVar(&connect.CertFile, "cert-file", "", "client certificate chain (PEM `file`) for mTLS")
+	flags.StringVar(&connect.KeyFile, "key-file", "", "private key (PEM `file`) of --cert-file")
+	flags.StringVar(&connect.ServerName, "server-name", "", "`name` to verify in the server's certificate (default: the host of --server)")
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
@@ -63,8 +73,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pcusage-totals: unexpected argument %q\n", flags.Arg(0))
 		return 2
 	}
+	connect.APIKey = os.Getenv("PCUSAGE_API_KEY")
 
-	conn, err := grpc.NewClient(*server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := pcusage.NewClient(*server, connect)
 	if err != nil {
 		fmt.Fprintf(stderr, "pcusage-totals: %v\n", err)
 		return 1

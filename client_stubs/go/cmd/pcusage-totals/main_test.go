@@ -163,3 +163,46 @@ func TestBadArguments(t *testing.T) {
 		t.Errorf("exit status %d for an extra argument, want 2", code)
 	}
 }
+
+// Over mTLS with an API key: --ca-file trusts the test's CA, --cert-file and
+// --key-file show the client certificate the listener requires, and
+// $PCUSAGE_API_KEY authenticates the caller.
+func TestTotalsOverMutualTLSWithAPIKey(t *testing.T) {
+	stack := stacktest.FromEnv(t)
+	want := expectedTotals(t, stack.RawRecords(t))
+	serverCA := stacktest.NewCA(t, "totals-server-ca")
+	cert, key := serverCA.IssueServer(t)
+	clientCA := stacktest.NewCA(t, "totals-client-ca")
+	clientCert, clientKey := clientCA.IssueClient(t, "totals")
+	const apiKey = "totals-key-0123456789"
+	server := stack.StartServer(t, "--tls_cert_file="+cert, "--tls_key_file="+key,
+		"--tls_client_ca_file="+clientCA.CertFile,
+		"--api_keys_file="+stacktest.APIKeysFile(t, map[string]string{"totals": apiKey}))
+	args := []string{"--server=" + server, "--ca-file=" + serverCA.CertFile,
+		"--cert-file=" + clientCert, "--key-file=" + clientKey}
+
+	t.Run("with the key", func(t *testing.T) {
+		t.Setenv("PCUSAGE_API_KEY", apiKey)
+		code, got, stderr := runProgram(t, stack.Token, args...)
+		if code != 0 {
+			t.Fatalf("exit status %d; stderr:\n%s", code, stderr)
+		}
+		if got != want {
+			t.Errorf("output:\n%s\nwant (from the emulator's pages):\n%s", got, want)
+		}
+	})
+	t.Run("without the key", func(t *testing.T) {
+		t.Setenv("PCUSAGE_API_KEY", "")
+		code, stdout, stderr := runProgram(t, stack.Token, args...)
+		if code != 1 || stdout != "" || !strings.Contains(stderr, "CALLER_UNAUTHENTICATED") {
+			t.Errorf("exit status %d, stdout %q, stderr:\n%s\nwant 1, nothing, CALLER_UNAUTHENTICATED", code, stdout, stderr)
+		}
+	})
+	t.Run("API key in plaintext off loopback", func(t *testing.T) {
+		t.Setenv("PCUSAGE_API_KEY", apiKey)
+		code, _, stderr := runProgram(t, stack.Token, "--server=pcusage.example.com:443")
+		if code != 1 || !strings.Contains(stderr, "loopback") || strings.Contains(stderr, apiKey) {
+			t.Errorf("exit status %d, stderr:\n%s\nwant 1 and a refusal that does not quote the key", code, stderr)
+		}
+	})
+}
