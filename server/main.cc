@@ -104,6 +104,10 @@ ABSL_FLAG(absl::Duration, max_connection_idle, absl::Minutes(5),
 ABSL_FLAG(int, max_threads, 128,
           "Most threads gRPC may use to serve calls (each stream holds one); past it gRPC answers "
           "RESOURCE_EXHAUSTED. At least --max_concurrent_streams + --max_auxiliary_streams + 4.");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
+          "On SIGTERM/SIGINT: health turns NOT_SERVING and new calls are refused with UNAVAILABLE at once; running "
+          "streams may go on this long, then each ends with UNAVAILABLE (SERVER_DRAINING) after its last message "
+          "(resume with its last resume_token on another replica). Exit status 0.");
 ABSL_FLAG(bool, prefetch_pages, true,
           "Fetch and translate the next Partner Center page while the current one is written to the caller (one "
           "page ahead at most: a thread and a page more per stream).");
@@ -163,6 +167,7 @@ ServerOptions OptionsFromFlags() {
   options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
   options.max_connection_idle = absl::GetFlag(FLAGS_max_connection_idle);
   options.prefetch_pages = absl::GetFlag(FLAGS_prefetch_pages);
+  options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   options.snapshot_max_staleness = absl::GetFlag(FLAGS_snapshot_max_staleness);
   const int64_t snapshot_cache_bytes = absl::GetFlag(FLAGS_snapshot_cache_bytes);
   options.snapshot_cache_bytes = snapshot_cache_bytes < 0 ? 0 : static_cast<std::size_t>(snapshot_cache_bytes);
@@ -172,8 +177,15 @@ ServerOptions OptionsFromFlags() {
 // Waits for SIGINT or SIGTERM (blocked in every thread since main), then drains the server.
 void DrainOnSignal(PcusageServer& server) {
   const int signal_number = WaitForStopSignal();
-  LogInfo("received signal ", signal_number, "; draining calls for up to 5s");
-  server.Shutdown(absl::Now() + absl::Seconds(5));
+  LogInfo("received signal ", signal_number,
+          "; draining: health NOT_SERVING, new calls refused, running calls may go on for up to ",
+          absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)));
+  const int cut_short = server.DrainAndStop();
+  if (cut_short > 0) {
+    LogWarning("--drain_timeout passed with ", cut_short,
+               " calls running; each ended with UNAVAILABLE (SERVER_DRAINING) after its last message, to be resumed "
+               "elsewhere");
+  }
 }
 
 // Every connection takes a descriptor: the soft limit (often 1024) would let a thousand idle peers stop accept.

@@ -23,6 +23,7 @@
 #include "server/common/files.h"
 #include "server/common/log.h"
 #include "server/common/loopback.h"
+#include "server/drain.h"
 #include "server/resume_token.h"
 #include "server/usage_records_service.h"
 
@@ -74,6 +75,9 @@ absl::Status CheckBounds(const ServerOptions& options) {
     return absl::InvalidArgumentError(
         "--snapshot_cache_bytes must be at least 1 MiB (to turn shared snapshots off, --snapshot_max_staleness=0)");
   }
+  if (options.drain_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--drain_timeout must not be negative");
+  }
   if (options.max_auxiliary_streams < 1) return absl::InvalidArgumentError("--max_auxiliary_streams must be positive");
   if (options.handshake_timeout < absl::Milliseconds(1) || options.max_connection_idle < absl::Milliseconds(1)) {
     return absl::InvalidArgumentError("--handshake_timeout and --max_connection_idle must be at least 1ms");
@@ -110,6 +114,7 @@ struct PcusageServer::Parts {
   std::string bind_address;            // the one numeric address --listen resolved to
   std::optional<std::string> warning;  // about the listener's exposure, logged once serving
   std::string description;             // for the start-up log line
+  std::shared_ptr<Drain> drain = std::make_shared<Drain>();
   std::unique_ptr<UsageRecordsService> service;
 
   // Builds every part from `options` (whose empty Partner Center URL becomes the cloud's); nothing listens yet.
@@ -152,6 +157,7 @@ absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Buil
   service_options.pages.prefetch_pages = options.prefetch_pages;
   service_options.pages.snapshot_max_staleness = options.snapshot_max_staleness;
   service_options.pages.snapshots.cache_bytes = options.snapshot_cache_bytes;
+  service_options.drain = parts->drain;
   parts->service = std::make_unique<UsageRecordsService>(
       *std::move(client), credentials->source, *std::move(resume_tokens),
       std::make_shared<callers::CallGate>(parts->listener.callers, options.max_concurrent_streams), service_options);
@@ -204,17 +210,35 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
   LogInfo("pcusage serving ", kServiceName, " on ",
           absl::StartsWith(bound, "unix") ? bound : absl::StrCat(bound.substr(0, bound.rfind(':')), ":", port),
           (*parts)->description);
-  return std::unique_ptr<PcusageServer>(new PcusageServer(*std::move(parts), std::move(server), port));
+  return std::unique_ptr<PcusageServer>(
+      new PcusageServer(*std::move(parts), std::move(server), port, options.drain_timeout));
 }
 
-PcusageServer::PcusageServer(std::unique_ptr<Parts> parts, std::unique_ptr<grpc::Server> server, int port)
-    : parts_(std::move(parts)), server_(std::move(server)), port_(port) {}
+PcusageServer::PcusageServer(std::unique_ptr<Parts> parts, std::unique_ptr<grpc::Server> server, int port,
+                             absl::Duration drain_timeout)
+    : parts_(std::move(parts)), server_(std::move(server)), port_(port), drain_timeout_(drain_timeout) {}
 
 PcusageServer::~PcusageServer() = default;
 
 void PcusageServer::Shutdown(absl::Time deadline) {
   server_->GetHealthCheckService()->Shutdown();
   server_->Shutdown(absl::ToChronoTime(deadline));
+}
+
+int PcusageServer::DrainAndStop() {
+  // Calls that the drain's end asked to stop need a moment to send their last message and status.
+  constexpr absl::Duration kEndingGrace = absl::Seconds(2);
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  const absl::Time deadline = absl::Now() + drain_timeout_;
+  parts_->drain->Begin(deadline);
+  int cut_short = 0;
+  if (!parts_->drain->AwaitCallsEnded(deadline)) {
+    cut_short = parts_->drain->running_calls();
+    parts_->drain->AwaitCallsEnded(absl::Now() + kEndingGrace);
+  }
+  // What still runs now is blocked writing to a caller that stopped reading: gRPC cancels it.
+  Shutdown(absl::Now() + absl::Seconds(1));
+  return cut_short;
 }
 
 void PcusageServer::Wait() { server_->Wait(); }

@@ -48,6 +48,8 @@ struct ServerOptions {
   // Shared snapshots (docs/api.md): the default max_staleness (zero: no sharing) and the bytes they may hold.
   absl::Duration snapshot_max_staleness = absl::Minutes(5);
   std::size_t snapshot_cache_bytes = std::size_t{256} << 20;
+  // How long running calls may go on after a drain begins (DrainAndStop).
+  absl::Duration drain_timeout = absl::Seconds(30);
 };
 
 class PcusageServer {
@@ -66,16 +68,24 @@ class PcusageServer {
   // cancels them.
   void Shutdown(absl::Time deadline);
 
+  // The graceful stop (SIGTERM): health turns NOT_SERVING at once (the listener stays open, so health checks can
+  // see it), new ListUsageRecords calls are refused with UNAVAILABLE (SERVER_DRAINING), running ones go on for up to
+  // --drain_timeout and then end with UNAVAILABLE (SERVER_DRAINING) after their last message; then Shutdown. Returns
+  // how many calls were still running when the drain timed out (0 when all finished on their own).
+  int DrainAndStop();
+
   // Blocks until the server has shut down.
   void Wait();
 
  private:
   struct Parts;
-  PcusageServer(std::unique_ptr<Parts> parts, std::unique_ptr<grpc::Server> server, int port);
+  PcusageServer(std::unique_ptr<Parts> parts, std::unique_ptr<grpc::Server> server, int port,
+                absl::Duration drain_timeout);
 
   std::unique_ptr<Parts> parts_;  // what the gRPC server serves; outlives it
   std::unique_ptr<grpc::Server> server_;
   int port_;
+  absl::Duration drain_timeout_;
 };
 
 }  // namespace pcusage

@@ -126,9 +126,14 @@ grpc::ByteBuffer ToByteBuffer(const BatchWriter::Message& message) {
 }
 
 // Pulls every page and writes it; the first error of either side ends the stream, after the records already at
-// hand. A message is filled from pages at hand only: the writer flushes whenever the next page is not.
-absl::Status WritePages(partner_center::PageSource& pages, BatchWriter& batches) {
+// hand, and so does the end of the server's drain (`drain` may be null). A message is filled from pages at hand
+// only: the writer flushes whenever the next page is not.
+absl::Status WritePages(partner_center::PageSource& pages, BatchWriter& batches, const Drain* drain) {
   for (;;) {
+    if (drain != nullptr && drain->Expired()) {
+      absl::Status flushed = batches.Flush();
+      return flushed.ok() ? Drain::EndedStatus() : flushed;
+    }
     absl::StatusOr<std::optional<partner_center::FetchedPage>> page = pages.Next();
     if (!page.ok()) {
       if (batches.pages() == 0) return page.status();
@@ -173,11 +178,13 @@ UsageRecordsService::UsageRecordsService(std::shared_ptr<const partner_center::U
       resume_tokens_(std::move(resume_tokens)),
       gate_(std::move(gate)),
       max_call_duration_(options.max_call_duration),
-      pages_(std::move(client), std::move(token_source), [&options] {
-        PageOpenerOptions pages = options.pages;
-        pages.max_walk_duration = options.max_call_duration;
-        return pages;
-      }()) {
+      pages_(std::move(client), std::move(token_source),
+             [&options] {
+               PageOpenerOptions pages = options.pages;
+               pages.max_walk_duration = options.max_call_duration;
+               return pages;
+             }()),
+      drain_(options.drain) {
   AddMethod(new grpc::internal::RpcServiceMethod(
       kListUsageRecordsMethod, grpc::internal::RpcMethod::SERVER_STREAMING,
       new grpc::internal::ServerStreamingHandler<UsageRecordsService, grpc::ByteBuffer, grpc::ByteBuffer>(
@@ -191,6 +198,8 @@ UsageRecordsService::UsageRecordsService(std::shared_ptr<const partner_center::U
 grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context, const grpc::ByteBuffer* request_bytes,
                                                    grpc::ServerWriter<grpc::ByteBuffer>* writer) {
   const SecretHold caller_token = HoldCallerToken(*context);
+  std::optional<Drain::Call> running;
+  if (drain_ != nullptr) running.emplace(*drain_);
   const absl::StatusOr<v1::ListUsageRecordsRequest> request = ParseRequest(*request_bytes);
   CallRecord record;
   record.started = absl::Now();
@@ -211,12 +220,18 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
   context->AddInitialMetadata(kCorrelationIdMetadata, record.correlation_id);
   // At once, so the caller has the correlation id even if the call ends at its own deadline before any record.
   writer->SendInitialMetadata();
-  return Finish(Stream(*context, request, *writer, record), record);
+  absl::Status status = Stream(*context, request, *writer, record);
+  // The drain's end cancels what the call waits for; its caller learns why, and that it can resume elsewhere.
+  if (status.code() == absl::StatusCode::kCancelled && drain_ != nullptr && drain_->Expired()) {
+    status = Drain::EndedStatus();
+  }
+  return Finish(std::move(status), record);
 }
 
 absl::Status UsageRecordsService::Stream(grpc::ServerContext& context,
                                          const absl::StatusOr<v1::ListUsageRecordsRequest>& parsed,
                                          grpc::ServerWriter<grpc::ByteBuffer>& writer, CallRecord& record) {
+  if (drain_ != nullptr && drain_->draining()) return Drain::RefusedStatus();
   absl::StatusOr<callers::AdmittedCall> admitted = gate_->Admit(context);
   if (!admitted.ok()) return admitted.status();
   record.caller = admitted->caller_name();
@@ -238,7 +253,7 @@ absl::Status UsageRecordsService::Stream(grpc::ServerContext& context,
                     : writer.Write(ToByteBuffer(message));
       },
       *batch_size, *resume_tokens_, admitted->resume_identity(), start, pages->origin);
-  absl::Status status = WritePages(*pages->pages, batches);
+  absl::Status status = WritePages(*pages->pages, batches, drain_.get());
   record.records = batches.records();
   record.pages = batches.pages();
   return status;
@@ -258,7 +273,9 @@ absl::StatusOr<PagesRequest> UsageRecordsService::ValidatedRequest(const grpc::S
   }
   pages.correlation_id = record.correlation_id;
   pages.deadline = record.deadline;
-  pages.is_cancelled = [&context] { return context.IsCancelled(); };
+  pages.is_cancelled = [&context, drain = drain_.get()] {
+    return context.IsCancelled() || (drain != nullptr && drain->Expired());
+  };
   pages.start = *std::move(start);
   pages.max_staleness = *max_staleness;
   return pages;

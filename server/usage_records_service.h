@@ -19,6 +19,7 @@
 #include "partnercenter/usage/v1/usage_records.pb.h"
 #include "server/call_watchdog.h"
 #include "server/callers/call_gate.h"
+#include "server/drain.h"
 #include "server/page_opener.h"
 #include "server/partner_center/usage_client.h"
 #include "server/resume_token.h"
@@ -42,6 +43,8 @@ struct UsageRecordsServiceOptions {
   absl::Duration max_call_duration = absl::Hours(1);
   // Where pages come from: prefetching, and shared snapshots (off unless snapshot_max_staleness is positive).
   PageOpenerOptions pages;
+  // The server's drain (drain.h): refuses new calls once begun, ends running ones at its deadline. May be null.
+  std::shared_ptr<Drain> drain;
 };
 
 class UsageRecordsService final : public grpc::Service {
@@ -86,6 +89,7 @@ class UsageRecordsService final : public grpc::Service {
   absl::Duration max_call_duration_;
   PageOpener pages_;
   CallWatchdog watchdog_;
+  std::shared_ptr<Drain> drain_;
 };
 
 }  // namespace pcusage

@@ -82,6 +82,10 @@ absl::StatusOr<int> ChildProcess::WaitForPortFile(const std::string& port_file, 
       absl::StrCat("no port in ", port_file, " after ", absl::FormatDuration(timeout), "; log:\n", Log()));
 }
 
+void ChildProcess::Signal(int signal_number) {
+  if (!reaped_) kill(pid_, signal_number);
+}
+
 int ChildProcess::Stop(absl::Duration grace) {
   if (reaped_) return exit_status_;
   kill(pid_, SIGTERM);

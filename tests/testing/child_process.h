@@ -27,6 +27,9 @@ class ChildProcess {
   // Waits for `port_file` to hold a port number; fails early, quoting the log, when the process exits.
   absl::StatusOr<int> WaitForPortFile(const std::string& port_file, absl::Duration timeout);
 
+  // Sends `signal_number` and returns at once (nothing when the process has been reaped).
+  void Signal(int signal_number);
+
   // Sends SIGTERM, waits up to `grace` for exit, then SIGKILLs. Returns the wait status (waitpid's), also when the
   // process had already exited.
   int Stop(absl::Duration grace = absl::Seconds(5));

@@ -12,7 +12,8 @@ namespace pcusage::testing {
 namespace {
 
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
-// Longer than the server's own 5 s drain, so a clean exit is never mistaken for a hang.
+// The server's drain ends at once when no call runs (and within --drain_timeout otherwise): a clean exit is never
+// mistaken for a hang.
 constexpr absl::Duration kStopGrace = absl::Seconds(15);
 
 }  // namespace
@@ -32,19 +33,36 @@ absl::StatusOr<std::unique_ptr<EmulatorAndServer>> EmulatorAndServer::Start(
   if (!emulator_port.ok()) return emulator_port.status();
   stack->emulator_port_ = *emulator_port;
 
-  const std::string server_port_file = TempPath("server.port");
   server_flags.push_back("--listen=127.0.0.1:0");
-  server_flags.push_back("--port_file=" + server_port_file);
   server_flags.push_back(absl::StrCat("--partner_center_url=http://127.0.0.1:", stack->emulator_port_));
-  absl::StatusOr<std::unique_ptr<ChildProcess>> server =
-      ChildProcess::Start(RunfilePath("server/pcusage_server"), server_flags, TempPath("server.log"));
-  if (!server.ok()) return server.status();
-  stack->server_ = *std::move(server);
-  absl::StatusOr<int> server_port = stack->server_->WaitForPortFile(server_port_file, kStartTimeout);
-  if (!server_port.ok()) return server_port.status();
-  stack->client_ = std::make_unique<client::UsageRecordsClient>(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", *server_port), grpc::InsecureChannelCredentials()));
+  stack->server_flags_ = std::move(server_flags);
+  if (absl::Status started = stack->StartServer(); !started.ok()) return started;
   return stack;
+}
+
+absl::Status EmulatorAndServer::StartServer() {
+  const std::string server_port_file = TempPath("server.port");
+  std::vector<std::string> flags = server_flags_;
+  flags.push_back("--port_file=" + server_port_file);
+  absl::StatusOr<std::unique_ptr<ChildProcess>> server =
+      ChildProcess::Start(RunfilePath("server/pcusage_server"), flags, TempPath("server.log"));
+  if (!server.ok()) return server.status();
+  server_ = *std::move(server);
+  absl::StatusOr<int> server_port = server_->WaitForPortFile(server_port_file, kStartTimeout);
+  if (!server_port.ok()) return server_port.status();
+  server_port_ = *server_port;
+  client_ = std::make_unique<client::UsageRecordsClient>(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_port_), grpc::InsecureChannelCredentials()));
+  return absl::OkStatus();
+}
+
+void EmulatorAndServer::SignalServer(int signal_number) {
+  if (server_) server_->Signal(signal_number);
+}
+
+absl::Status EmulatorAndServer::ReplaceServer() {
+  StopServer();
+  return StartServer();
 }
 
 std::vector<std::string> EmulatorAndServer::WithTokenFile() {

@@ -50,13 +50,22 @@ class EmulatorAndServer {
   std::string ServerLog() const;
   // Stops the server (disconnecting the client first) and returns its wait status.
   int StopServer();
+  // Sends the server `signal_number` and returns at once (SIGTERM starts its drain).
+  void SignalServer(int signal_number);
+  // Stops the server, then starts another with the same flags against the same emulator (a second replica), and
+  // connects the client to it.
+  absl::Status ReplaceServer();
+  int server_port() const { return server_port_; }
 
  private:
   EmulatorAndServer() = default;
+  absl::Status StartServer();
 
   std::unique_ptr<ChildProcess> emulator_;
   std::unique_ptr<ChildProcess> server_;
   int emulator_port_ = 0;
+  int server_port_ = 0;
+  std::vector<std::string> server_flags_;
   std::unique_ptr<client::UsageRecordsClient> client_;
 };
 
