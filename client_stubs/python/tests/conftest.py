@@ -7,13 +7,17 @@ that arms a fault clears it again (the ``faults`` fixture).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -23,6 +27,11 @@ from pcusage_client import UsageRecordsClient
 
 # The most pages the raw listing follows before it calls the emulator's paging a loop.
 _MAX_RAW_PAGES = 1000
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+REPO_ROOT = PACKAGE_DIR.parent.parent
+# Built by tools/with_stack before it runs the suite.
+SERVER_BINARY = REPO_ROOT / "bazel-bin" / "server" / "pcusage_server"
 
 
 @dataclass(frozen=True)
@@ -135,3 +144,110 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
             return True
         time.sleep(0.05)
     return predicate()
+
+
+@contextlib.contextmanager
+def pcusage_server(emulator: Emulator, *flags: str) -> Iterator[int]:
+    """Runs a pcusage_server of this test's own (``flags`` added) in front of the emulator; yields its port.
+
+    It listens on a free loopback port, passes callers' tokens through to the emulator, and is stopped on exit;
+    its log is shown when it fails to start.
+    """
+    if not SERVER_BINARY.is_file():
+        pytest.fail(f"{SERVER_BINARY} is missing: run the tests through tools/with_stack", pytrace=False)
+    with tempfile.TemporaryDirectory(prefix="pcusage-py-server-") as work:
+        port_file, log_path = Path(work) / "port", Path(work) / "server.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [
+                    str(SERVER_BINARY),
+                    "--listen=127.0.0.1:0",
+                    f"--port_file={port_file}",
+                    f"--partner_center_url=http://{emulator.address}",
+                    "--snapshot_max_staleness=0",
+                    *flags,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        try:
+            started = wait_until(lambda: process.poll() is not None or _port_written(port_file), timeout=30)
+            if process.poll() is not None or not started:
+                pytest.fail(f"pcusage_server {' '.join(flags)} did not start:\n{log_path.read_text()}", pytrace=False)
+            yield int(port_file.read_text())
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _port_written(port_file: Path) -> bool:
+    return port_file.is_file() and port_file.read_text().strip().isdigit()
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A PEM certificate and its key, as files."""
+
+    cert_file: Path
+    key_file: Path
+
+
+@dataclass(frozen=True)
+class Pki:
+    """A test CA, a server certificate it signed for ``SERVER_NAME`` only, and client certificates it signed."""
+
+    SERVER_NAME = "pcusage.test"
+
+    directory: Path
+    ca: Certificate
+    server: Certificate
+    other_ca: Certificate
+
+    def client(self, name: str, ca: Certificate | None = None) -> Certificate:
+        """A client certificate with subject CN ``name``, signed by ``ca`` (the test CA by default)."""
+        return _signed(self.directory, name, ca or self.ca, "clientAuth", f"DNS:{name}")
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    result = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+
+
+def _new_ca(directory: Path, name: str) -> Certificate:
+    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
+    _openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={name}",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=directory,
+    )  # fmt: skip
+    return Certificate(cert, key)
+
+
+def _signed(directory: Path, name: str, ca: Certificate, usage: str, alt_names: str) -> Certificate:
+    cert, key, csr, ext = (directory / f"{name}{suffix}" for suffix in (".pem", ".key", ".csr", ".ext"))
+    ext.write_text(f"subjectAltName={alt_names}\nextendedKeyUsage={usage}\n")
+    _openssl(
+        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}",
+        cwd=directory,
+    )  # fmt: skip
+    _openssl(
+        "x509", "-req", "-in", str(csr), "-CA", str(ca.cert_file), "-CAkey", str(ca.key_file), "-CAcreateserial",
+        "-out", str(cert), "-days", "2", "-extfile", str(ext),
+        cwd=directory,
+    )  # fmt: skip
+    return Certificate(cert, key)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """Certificates made at test time with the openssl CLI; the server's names only ``Pki.SERVER_NAME``."""
+    directory = tmp_path_factory.mktemp("pki")
+    ca = _new_ca(directory, "test-ca")
+    server = _signed(directory, "server", ca, "serverAuth", f"DNS:{Pki.SERVER_NAME}")
+    return Pki(directory=directory, ca=ca, server=server, other_ca=_new_ca(directory, "other-ca"))

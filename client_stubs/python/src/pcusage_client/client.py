@@ -1,9 +1,11 @@
-"""Calling ``ListUsageRecords``: a deadline on every call, records as a plain iterator, cancellation, resuming.
+"""Calling ``ListUsageRecords`` on a sync channel: a deadline on every call, records as a plain iterator,
+cancellation, resuming, and the caller's credentials (Partner Center token, pcusage API key) as metadata.
+:mod:`pcusage_client.aio` is the same over ``grpc.aio``.
 
 ::
 
-    with grpc.insecure_channel("127.0.0.1:50051") as channel:
-        client = UsageRecordsClient(channel, access_token=token)
+    with open_channel("pcusage.example:50051", tls=TlsOptions(ca_file="ca.pem")) as channel:
+        client = UsageRecordsClient(channel, access_token=token, api_key=key)
         with client.list_usage_records(timeout=60) as stream:
             for record in stream:
                 ...
@@ -11,7 +13,6 @@
 
 from __future__ import annotations
 
-import datetime
 import threading
 from collections.abc import Iterator, Sequence
 from types import TracebackType
@@ -19,19 +20,10 @@ from typing import Protocol
 
 import grpc
 
-from pcusage_client.v1 import (
-    CustomerMonthlyUsageRecord,
-    ListUsageRecordsRequest,
-    ListUsageRecordsResponse,
-    UsageRecordsServiceStub,
-)
+from pcusage_client._calls import DEFAULT_TIMEOUT, ClientBase, StreamProgress, correlation_id_of
+from pcusage_client.v1 import CustomerMonthlyUsageRecord, ListUsageRecordsResponse
 
 __all__ = ["DEFAULT_TIMEOUT", "UsageRecordStream", "UsageRecordsClient"]
-
-DEFAULT_TIMEOUT = 60.0
-"""Seconds a call may take unless told otherwise: the deadline bounds the whole stream."""
-
-CORRELATION_ID_HEADER = "x-ms-correlation-id"
 
 
 class _ResponseCall(Protocol):
@@ -48,7 +40,7 @@ class _ResponseCall(Protocol):
     def initial_metadata(self) -> Sequence[tuple[str, str | bytes]] | None: ...
 
 
-class UsageRecordStream:
+class UsageRecordStream(StreamProgress):
     """One ``ListUsageRecords`` call in progress.
 
     Iterate it for :class:`CustomerMonthlyUsageRecord` s, or :meth:`responses` for whole messages. A failure ends
@@ -58,46 +50,16 @@ class UsageRecordStream:
     """
 
     def __init__(self, call: _ResponseCall) -> None:
+        super().__init__()
         self._call = call
         self._lock = threading.Lock()
         self._iterated = False
         self._cancelled = False
-        self._resume_token = ""
-        self._total_count: int | None = None
-        self._snapshot_time: datetime.datetime | None = None
-        self._from_shared_snapshot = False
-
-    @property
-    def resume_token(self) -> str:
-        """Where to resume: the token of the last message whose records the iteration has moved past.
-
-        Pass it to :meth:`UsageRecordsClient.list_usage_records` after a failure to continue without receiving a
-        record twice. Empty until the first message is done (resume then means starting over).
-        """
-        return self._resume_token
-
-    @property
-    def partner_center_total_count(self) -> int | None:
-        """Partner Center's ``totalCount`` once the first message arrived; not the number of records (count them)."""
-        return self._total_count
-
-    @property
-    def snapshot_time(self) -> datetime.datetime | None:
-        """When the walk of Partner Center these records come from started (UTC), once the first message arrived."""
-        return self._snapshot_time
-
-    @property
-    def from_shared_snapshot(self) -> bool:
-        """Whether the records come from a list another call fetched (a shared snapshot), once the first arrived."""
-        return self._from_shared_snapshot
 
     @property
     def correlation_id(self) -> str | None:
         """The call's ``x-ms-correlation-id`` from the initial metadata (waits for it): quote it to support."""
-        for key, value in self._call.initial_metadata() or ():
-            if key == CORRELATION_ID_HEADER:
-                return value.decode() if isinstance(value, bytes) else value
-        return None
+        return correlation_id_of(self._call.initial_metadata())
 
     def responses(self) -> Iterator[ListUsageRecordsResponse]:
         """Yields the stream's messages, each a batch of records with its own ``resume_token``."""
@@ -107,13 +69,9 @@ class UsageRecordStream:
             self._iterated = True
         try:
             for response in self._call:
-                if response.HasField("partner_center_total_count"):
-                    self._total_count = response.partner_center_total_count
-                if response.HasField("snapshot_time"):
-                    self._snapshot_time = response.snapshot_time.ToDatetime(tzinfo=datetime.timezone.utc)
-                    self._from_shared_snapshot = response.from_shared_snapshot
+                self._received(response)
                 yield response
-                self._resume_token = response.resume_token
+                self._handled(response)
         except grpc.RpcError as err:
             if self._cancelled and isinstance(err, grpc.Call) and err.code() == grpc.StatusCode.CANCELLED:
                 return
@@ -141,47 +99,14 @@ class UsageRecordStream:
             self.cancel()
 
 
-class UsageRecordsClient:
-    """A client of pcusage's ``UsageRecordsService`` on a channel the caller owns (and closes).
+class UsageRecordsClient(ClientBase[UsageRecordStream]):
+    """A client of pcusage's ``UsageRecordsService`` on a sync channel the caller owns (and closes).
 
     ``access_token`` is the Partner Center App+User token sent as ``authorization: Bearer`` metadata; leave it
-    unset when the server holds its own token (``--access_token_file``).
+    unset when the server holds its own token (``--access_token_file``). ``api_key`` is this caller's pcusage API
+    key, sent as ``x-api-key`` metadata to a server started with ``--api_keys_file`` (send it over TLS or
+    loopback only). Open the channel with :func:`pcusage_client.open_channel` for TLS and client certificates.
+    :meth:`list_usage_records` returns a :class:`UsageRecordStream`.
     """
 
-    def __init__(self, channel: grpc.Channel, *, access_token: str | None = None) -> None:
-        self._stub = UsageRecordsServiceStub(channel)
-        self._access_token = access_token
-
-    @property
-    def stub(self) -> UsageRecordsServiceStub:
-        """The generated stub, for calls this class does not shape."""
-        return self._stub
-
-    def list_usage_records(
-        self,
-        *,
-        page_size: int = 0,
-        resume_token: str = "",
-        timeout: float | None = DEFAULT_TIMEOUT,
-        correlation_id: str | None = None,
-        max_staleness: datetime.timedelta | None = None,
-        metadata: Sequence[tuple[str, str]] = (),
-    ) -> UsageRecordStream:
-        """Starts streaming every customer's usage record.
-
-        ``timeout`` (seconds) is the deadline of the whole stream; ``None`` leaves it to the server's bound (1 h).
-        ``resume_token`` continues an earlier stream after its last fully processed message. ``correlation_id``
-        (a GUID) is sent to Partner Center as MS-CorrelationId; the server makes one up when it is absent.
-        ``max_staleness`` is how old a list the server fetched for another call may be and still serve this one:
-        zero asks for a fresh walk of Partner Center, ``None`` lets the server choose (its default is 5 minutes).
-        """
-        call_metadata = list(metadata)
-        if self._access_token:
-            call_metadata.append(("authorization", f"Bearer {self._access_token}"))
-        if correlation_id:
-            call_metadata.append((CORRELATION_ID_HEADER, correlation_id))
-        request = ListUsageRecordsRequest(page_size=page_size, resume_token=resume_token)
-        if max_staleness is not None:
-            request.max_staleness.FromTimedelta(max_staleness)
-        call = self._stub.ListUsageRecords(request, timeout=timeout, metadata=call_metadata)
-        return UsageRecordStream(call)
+    _stream_type = UsageRecordStream

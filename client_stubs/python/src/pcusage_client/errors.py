@@ -1,7 +1,8 @@
 """Reading pcusage's error details (``google.rpc.ErrorInfo`` and ``google.rpc.RetryInfo``) from a failed call.
 
-Every pcusage error carries a ``google.rpc.Status`` in the ``grpc-status-details-bin`` trailer. This module reads
-it with grpcio-status' stock helpers (:func:`grpc_status.rpc_status.from_call`) and unpacks the details::
+Every pcusage error carries a ``google.rpc.Status`` in the ``grpc-status-details-bin`` trailer. :func:`error_details`
+reads it from the error of a sync call (:class:`grpc.RpcError` that is a :class:`grpc.Call`) and of a ``grpc.aio``
+call (:class:`grpc.aio.AioRpcError`) alike, and unpacks the details::
 
     try:
         for record in stream: ...
@@ -15,16 +16,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
+import grpc.aio
+from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2, status_pb2
 
 __all__ = ["ErrorDetails", "error_details"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+_STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,17 +61,36 @@ class ErrorDetails:
         return f"{text} ({', '.join(extras)})" if extras else text
 
 
-def error_details(error: grpc.RpcError) -> ErrorDetails:
-    """Reads the status code, message, ErrorInfo and RetryInfo of a failed call.
+def _status_from_trailers(
+    code: grpc.StatusCode, trailers: Iterable[tuple[str, str | bytes]] | None
+) -> status_pb2.Status | None:
+    """The ``google.rpc.Status`` of the trailers, when there is one that parses and agrees with the call's code."""
+    for key, value in trailers or ():
+        if key != _STATUS_DETAILS_KEY or not isinstance(value, bytes):
+            continue
+        status = status_pb2.Status()
+        try:
+            status.ParseFromString(value)
+        except DecodeError:
+            return None
+        return status if status.code == code.value[0] else None
+    return None
 
-    ``error`` is the :class:`grpc.RpcError` a stub call (or iterating its stream) raised; gRPC's errors are also
-    :class:`grpc.Call` objects, whose trailers hold the details.
+
+def error_details(error: grpc.RpcError) -> ErrorDetails:
+    """Reads the status code, message, ErrorInfo and RetryInfo of a failed call, sync or ``grpc.aio``.
+
+    ``error`` is the :class:`grpc.RpcError` a stub call (or iterating its stream) raised: a sync call's error is
+    also a :class:`grpc.Call`, a ``grpc.aio`` call's is a :class:`grpc.aio.AioRpcError`; both carry the trailers
+    that hold the details. A status detail that does not parse, or names another code than the call ended with, is
+    ignored (code and message then come from the call alone).
     """
-    if not isinstance(error, grpc.Call):
+    if not isinstance(error, (grpc.Call, grpc.aio.AioRpcError)):
         return ErrorDetails(code=grpc.StatusCode.UNKNOWN, message=str(error))
-    status = rpc_status.from_call(error)
-    if status is None:  # No grpc-status-details-bin trailer: only the code and message.
-        return ErrorDetails(code=error.code(), message=error.details() or "")
+    code, message, trailers = error.code(), error.details(), error.trailing_metadata()
+    status = _status_from_trailers(code, trailers)
+    if status is None:
+        return ErrorDetails(code=code, message=message or "")
 
     info: error_details_pb2.ErrorInfo | None = None
     retry: error_details_pb2.RetryInfo | None = None
@@ -80,7 +102,7 @@ def error_details(error: grpc.RpcError) -> ErrorDetails:
             retry = error_details_pb2.RetryInfo()
             detail.Unpack(retry)
     return ErrorDetails(
-        code=rpc_status.to_status(status).code,
+        code=code,
         message=status.message,
         reason=info.reason if info is not None else None,
         domain=info.domain if info is not None else None,
