@@ -168,3 +168,21 @@ def test_committed_stubs_match_a_fresh_generation(lowest_venv: tuple[Path, Path]
         timeout=STEP_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_stub_check_names_missing_extra_and_changed_files(tmp_path: Path) -> None:
+    sys.path.insert(0, str(PACKAGE_DIR))
+    try:
+        import generate_stubs
+    finally:
+        sys.path.remove(str(PACKAGE_DIR))
+    fresh, committed = tmp_path / "fresh", tmp_path / "committed"
+    for root in (fresh, committed):
+        (root / "v1").mkdir(parents=True)
+        (root / "v1" / "same.py").write_text("x = 1\n")
+    (fresh / "v1" / "changed.py").write_text("x = 1\n")
+    (committed / "v1" / "changed.py").write_text("x = 2\n")
+    (fresh / "v1" / "missing.py").write_text("")
+    (committed / "v1" / "extra.py").write_text("")
+    assert generate_stubs._differences(fresh, committed) == ["v1/extra.py", "v1/missing.py", "v1/changed.py"]
+    assert generate_stubs._differences(fresh, fresh) == []
