@@ -18,6 +18,7 @@ namespace {
 // metadata limit (past it a caller sees "Stream removed" instead of the error).
 constexpr std::size_t kMaxMessageBytes = 2048;
 constexpr std::size_t kMaxMetadataValueBytes = 256;
+constexpr std::size_t kMaxDescriptionBytes = 1024;
 
 // `status` with `original`'s ErrorInfo (or one whose reason is the code's name) and `extra` metadata, all printable.
 absl::Status WithPrintableErrorInfo(absl::Status status, const absl::Status& original,
@@ -32,12 +33,25 @@ absl::Status WithPrintableErrorInfo(absl::Status status, const absl::Status& ori
   return WithErrorInfo(std::move(status), reason, metadata);
 }
 
+// `status` with `original`'s BadRequest field violations, if any, each field and description printable: a
+// description may quote what the caller or Partner Center sent.
+absl::Status WithPrintableFieldViolations(absl::Status status, const absl::Status& original) {
+  const std::optional<google::rpc::BadRequest> bad_request = GetBadRequest(original);
+  if (!bad_request.has_value()) return status;
+  for (const google::rpc::BadRequest::FieldViolation& violation : bad_request->field_violations()) {
+    status = WithFieldViolation(std::move(status), Printable(violation.field(), kMaxMetadataValueBytes),
+                                Printable(violation.description(), kMaxDescriptionBytes));
+  }
+  return status;
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status, const std::map<std::string, std::string>& metadata) {
   if (status.ok()) return grpc::Status::OK;
   const std::string message = Printable(status.message(), kMaxMessageBytes);
-  absl::Status detailed = WithPrintableErrorInfo(absl::Status(status.code(), message), status, metadata);
+  absl::Status detailed = WithPrintableFieldViolations(
+      WithPrintableErrorInfo(absl::Status(status.code(), message), status, metadata), status);
   status.ForEachPayload([&detailed](absl::string_view type_url, const absl::Cord& payload) {
     if (!detailed.GetPayload(type_url).has_value()) detailed.SetPayload(type_url, payload);
   });

@@ -11,9 +11,10 @@
 namespace pcusage {
 
 // Same code (absl and gRPC share the canonical codes), same message, and a google.rpc.Status with the status's
-// ErrorInfo/RetryInfo payloads as details (the grpc-status-details-bin trailer). A status without an ErrorInfo gets
-// one whose reason is the code's name, so every error carries one; `metadata` (the call's correlation id, say) is
-// added to it. OK stays OK.
+// ErrorInfo/RetryInfo/BadRequest payloads as details (the grpc-status-details-bin trailer). A status without an
+// ErrorInfo gets one whose reason is the code's name, so every error carries one; `metadata` (the call's correlation
+// id, say) is added to it. The message, ErrorInfo metadata and field violations pass through the sanitizer
+// (common/printable.h) and are bounded. OK stays OK.
 grpc::Status ToGrpcStatus(const absl::Status& status, const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace pcusage

@@ -108,5 +108,23 @@ TEST(ToGrpcStatusTest, MessagesAndMetadataAreBoundedOneLineUtf8) {
   EXPECT_LT(converted.error_details().size(), 4096u) << "trailers stay far below gRPC's 16 KiB metadata limit";
 }
 
+TEST(ToGrpcStatusTest, FieldViolationsBecomeAPrintableBadRequest) {
+  SecretHold hold = HoldSecret("the-callers-token-5678");
+  const absl::Status status = WithFieldViolation(
+      WithErrorInfo(absl::InvalidArgumentError("page_size must not be negative"), reason::kInvalidArgument),
+      "page_size", "got -1\nafter the-callers-token-5678");
+  const google::rpc::Status details = Details(ToGrpcStatus(status));
+  google::rpc::BadRequest bad_request;
+  int found = 0;
+  for (const google::protobuf::Any& detail : details.details()) {
+    if (detail.Is<google::rpc::BadRequest>()) found += detail.UnpackTo(&bad_request) ? 1 : 0;
+  }
+  ASSERT_EQ(found, 1);
+  ASSERT_EQ(bad_request.field_violations_size(), 1);
+  EXPECT_EQ(bad_request.field_violations(0).field(), "page_size");
+  EXPECT_EQ(bad_request.field_violations(0).description(), "got -1 after [redacted]");
+  EXPECT_EQ(ErrorInfoOf(ToGrpcStatus(status)).reason(), "INVALID_ARGUMENT");
+}
+
 }  // namespace
 }  // namespace pcusage

@@ -295,13 +295,15 @@ absl::StatusOr<StreamPosition> UsageRecordsService::StartPosition(const v1::List
         WithErrorInfo(resumed.status(), expired ? reason::kResumeTokenExpired : reason::kResumeTokenInvalid);
     return expired ? refused : WithFieldViolation(refused, "resume_token", resumed.status().message());
   }
+  absl::string_view foreign;
   if (!client_->IsOnApiHost(resumed->page.url)) {
-    return WithErrorInfo(absl::InvalidArgumentError("resume_token was issued for another Partner Center URL"),
-                         reason::kResumeTokenInvalid);
+    foreign = "resume_token was issued for another Partner Center URL";
+  } else if (resumed->caller != resume_identity) {
+    foreign = "resume_token was issued to another caller";
   }
-  if (resumed->caller != resume_identity) {
-    return WithErrorInfo(absl::InvalidArgumentError("resume_token was issued to another caller"),
-                         reason::kResumeTokenInvalid);
+  if (!foreign.empty()) {
+    return WithFieldViolation(WithErrorInfo(absl::InvalidArgumentError(foreign), reason::kResumeTokenInvalid),
+                              "resume_token", foreign);
   }
   return resumed;
 }

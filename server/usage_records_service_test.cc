@@ -290,16 +290,21 @@ TEST_F(UsageRecordsServiceTest, FailureOnALaterPageKeepsTheRecordsAlreadySent) {
   EXPECT_THAT(result.ResourceIds(), testing::ElementsAre("a0", "a1", "a2"));
 }
 
-google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
+// The status's error detail of type `Detail`; empty, with a failure added, when it carries none.
+template <typename Detail>
+Detail DetailOf(const grpc::Status& status) {
   google::rpc::Status details;
   EXPECT_TRUE(details.ParseFromString(status.error_details()));
-  google::rpc::ErrorInfo info;
-  for (const auto& detail : details.details()) {
-    if (detail.UnpackTo(&info)) return info;
+  Detail detail;
+  for (const auto& any : details.details()) {
+    if (any.UnpackTo(&detail)) return detail;
   }
-  ADD_FAILURE() << "no ErrorInfo in " << status.error_message();
-  return info;
+  ADD_FAILURE() << "no " << Detail::descriptor()->full_name() << " in " << status.error_message();
+  return detail;
 }
+
+google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) { return DetailOf<google::rpc::ErrorInfo>(status); }
+google::rpc::BadRequest BadRequestOf(const grpc::Status& status) { return DetailOf<google::rpc::BadRequest>(status); }
 
 TEST_F(UsageRecordsServiceTest, StreamsPastTheLimitAreRefusedWithRetryInfoUntilOneEnds) {
   max_concurrent_streams_ = 1;
@@ -403,6 +408,8 @@ TEST_F(UsageRecordsServiceTest, AResumeTokenBelongsToTheCallerItWasIssuedTo) {
   StreamResult bob = List(2, {{"authorization", "Bearer t"}, {"x-api-key", "bob-key-00002"}}, token);
   EXPECT_EQ(bob.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ErrorInfoOf(bob.status).reason(), "RESUME_TOKEN_INVALID");
+  ASSERT_EQ(BadRequestOf(bob.status).field_violations_size(), 1);
+  EXPECT_EQ(BadRequestOf(bob.status).field_violations(0).field(), "resume_token");
   StreamResult again = List(2, {{"authorization", "Bearer t"}, {"x-api-key", "alice-key-0001"}}, token);
   ASSERT_TRUE(again.status.ok()) << again.status.error_message();
   EXPECT_EQ(again.ResourceIds().size(), 3u);
@@ -551,6 +558,22 @@ TEST_F(UsageRecordsServiceTest, InvalidArgumentsNameTheFieldInABadRequest) {
     EXPECT_EQ(bad_request.field_violations(0).field(), field);
     EXPECT_FALSE(bad_request.field_violations(0).description().empty());
   }
+}
+
+TEST_F(UsageRecordsServiceTest, AResumeTokenForAnotherPartnerCenterUrlNamesTheFieldInABadRequest) {
+  StartServer();
+  EXPECT_CALL(*transport_, Send(_)).Times(0);
+  auto codec = ResumeTokenCodec::Create(std::string(32, 'k'), absl::Hours(1));  // this server's key
+  ASSERT_TRUE(codec.ok());
+  StreamPosition elsewhere;
+  elsewhere.page.url = "https://other.example.test/v1/customers/usagerecords";
+  StreamResult result = List(2, {{"authorization", "Bearer t"}}, (*codec)->Encode(elsewhere, absl::Now()));
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ErrorInfoOf(result.status).reason(), "RESUME_TOKEN_INVALID");
+  const google::rpc::BadRequest bad_request = BadRequestOf(result.status);
+  ASSERT_EQ(bad_request.field_violations_size(), 1);
+  EXPECT_EQ(bad_request.field_violations(0).field(), "resume_token");
+  EXPECT_THAT(bad_request.field_violations(0).description(), HasSubstr("another Partner Center URL"));
 }
 
 TEST_F(UsageRecordsServiceTest, WithSharingOnACallWithinMaxStalenessAsksPartnerCenterNothing) {

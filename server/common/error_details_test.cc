@@ -66,5 +66,21 @@ TEST(ErrorDetailsTest, RetryInfoIsAlwaysAValidDuration) {
   }
 }
 
+TEST(ErrorDetailsTest, FieldViolationsAccumulateInOneBadRequest) {
+  EXPECT_TRUE(WithFieldViolation(absl::OkStatus(), "page_size", "x").ok());
+  EXPECT_FALSE(GetBadRequest(absl::InvalidArgumentError("no details")).has_value());
+  absl::Status status = WithErrorInfo(absl::InvalidArgumentError("bad"), reason::kInvalidArgument);
+  status = WithFieldViolation(status, "page_size", "must not be negative");
+  status = WithFieldViolation(status, "max_staleness", "must not be negative");
+  const std::optional<google::rpc::BadRequest> bad_request = GetBadRequest(status);
+  ASSERT_TRUE(bad_request.has_value());
+  ASSERT_EQ(bad_request->field_violations_size(), 2);
+  EXPECT_EQ(bad_request->field_violations(0).field(), "page_size");
+  EXPECT_EQ(bad_request->field_violations(0).description(), "must not be negative");
+  EXPECT_EQ(bad_request->field_violations(1).field(), "max_staleness");
+  EXPECT_EQ(GetErrorInfo(status)->reason(), "INVALID_ARGUMENT");
+  EXPECT_EQ(status.message(), "bad");
+}
+
 }  // namespace
 }  // namespace pcusage
