@@ -2,6 +2,8 @@
 //
 // Flags are absl flags, parsed by ParseArguments rather than absl::ParseCommandLine so that every usage error exits
 // with 2 (absl exits with 1) and so that only this program's flags are accepted.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -11,8 +13,10 @@
 #include <cstring>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -30,18 +34,42 @@
 #include "client_stubs/cpp/usage_records_client.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
 
-ABSL_FLAG(std::string, server, "127.0.0.1:50051", "host:port of the pcusage server (plaintext gRPC).");
+ABSL_FLAG(std::string, server, "127.0.0.1:50051",
+          "host:port of the pcusage server; plaintext gRPC unless --tls (or a --tls_* flag) is given.");
 ABSL_FLAG(std::string, format, "table",
           "table: aligned columns, printed once the stream has ended (widths depend on every row). "
           "jsonl: one JSON object per record (protobuf JSON, lowerCamel names), written as each response "
-          "message arrives.");
+          "message arrives. "
+          "csv: RFC 4180 (UTF-8, CRLF line ends, a field holding a comma, quote, CR or LF in double quotes), a header "
+          "row of the proto's field names (id, name, resource_id, resource_name, budget_amount, "
+          "customer_spending_budget_amount, usage_spending_budget_amount, percent_used, total_cost, usd_total_cost, "
+          "currency_locale, currency_code, currency_symbol, is_upgraded, last_modified_time), then a row per record "
+          "as each message arrives; decimals as the server's exact text, is_upgraded true or false, "
+          "last_modified_time RFC 3339 in UTC, an absent value (or a budget without an amount) as an empty field.");
 ABSL_FLAG(int32_t, page_size, 0, "Records per response message; 0 = server default (100); the server caps it at 1000.");
 ABSL_FLAG(absl::Duration, timeout, absl::Minutes(5), "Deadline for the whole stream, e.g. 30s, 5m, 1h; inf for none.");
 ABSL_FLAG(std::string, access_token_file, "",
           "File holding a Partner Center App+User token; surrounding whitespace is ignored. Without it the "
           "PCUSAGE_ACCESS_TOKEN environment variable is used when set; with neither, no token is sent and the "
           "server uses its own. The token is never printed.");
+ABSL_FLAG(std::string, api_key_file, "",
+          "File holding the API key of a server started with --api_keys_file, sent as x-api-key metadata; "
+          "surrounding whitespace is ignored. Taken from a file only, never from the command line, and never "
+          "printed. Without TLS the key crosses the network in clear text: use --tls off loopback.");
+ABSL_FLAG(bool, tls, false,
+          "Connect with TLS, verifying the server's certificate against --tls_ca_file (or the system's CAs) and the "
+          "host of --server (or --tls_server_name). Implied by every --tls_* flag.");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM file of the certificate authorities to trust for the server's certificate, instead of the system's.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain presented to a server that requires client certificates (mutual TLS: the "
+          "server's --tls_client_ca_file); goes with --tls_key_file.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "The name the server's certificate must hold, when it is not the host of --server (e.g. a certificate for "
+          "localhost reached as 127.0.0.1).");
 ABSL_FLAG(std::string, correlation_id, "",
           "GUID sent as MS-CorrelationId; the server generates one when empty. Printed in the summary either way.");
 ABSL_FLAG(std::string, resume_token, "",
@@ -63,8 +91,10 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 // The flags this program accepts, in the order --help lists them.
-constexpr const char* kFlagNames[] = {"server",         "format",       "page_size",    "timeout", "access_token_file",
-                                      "correlation_id", "resume_token", "max_staleness"};
+constexpr const char* kFlagNames[] = {
+    "server",       "format",       "page_size",     "timeout",      "access_token_file", "api_key_file",
+    "tls",          "tls_ca_file",  "tls_cert_file", "tls_key_file", "tls_server_name",   "correlation_id",
+    "resume_token", "max_staleness"};
 
 constexpr char kSynopsis[] = "Usage: pcusage_cli list [flags]\n";
 
@@ -72,11 +102,14 @@ constexpr char kDescription[] =
     "\n"
     "Streams the current month's usage record of every customer of the signed-in partner from a pcusage server.\n"
     "Records go to stdout; a summary (records, messages, Partner Center totalCount, MS-CorrelationId) goes to\n"
-    "stderr. With --format=table nothing is printed until the stream ends; with --format=jsonl records are\n"
-    "printed as soon as their message arrives. Money values are printed digit for digit as Partner Center sent them.\n"
+    "stderr. With --format=table nothing is printed until the stream ends; with --format=jsonl or csv records are\n"
+    "written as soon as their message arrives, one write per message. Money values are printed digit for digit as\n"
+    "Partner Center sent them.\n"
     "\n"
-    "Exit status: 0 when the server delivered every record; 1 when the call failed (printed to stderr as\n"
-    "\"pcusage_cli: <gRPC code>: <message>\", after any records already received); 2 for usage errors.\n"
+    "Exit status: 0 when the server delivered every record, or when stdout was closed by its reader (as in\n"
+    "'pcusage_cli list | head'; the call is cancelled and nothing more is printed); 1 when the call failed (printed\n"
+    "to stderr as \"pcusage_cli: <gRPC code>: <message>\", after any records already received) or stdout failed\n"
+    "otherwise; 2 for usage errors.\n"
     "\n"
     "Flags (--name=value or --name value):\n";
 
@@ -142,6 +175,8 @@ absl::StatusOr<CommandLine> ParseArguments(int argc, char** argv) {
     std::string value;
     if (equals != absl::string_view::npos) {
       value = std::string(arg.substr(equals + 1));
+    } else if (flag->IsOfType<bool>()) {
+      value = "true";
     } else if (i + 1 < argc) {
       value = argv[++i];
     } else {
@@ -155,7 +190,8 @@ absl::StatusOr<CommandLine> ParseArguments(int argc, char** argv) {
   return command_line;
 }
 
-// The contents of a small file; tokens are a few kilobytes, so anything above 1 MiB is refused.
+// The contents of a small file; tokens, keys and certificates are a few kilobytes, so anything above 1 MiB is
+// refused.
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
   constexpr std::size_t kMaxBytes = std::size_t{1} << 20;
   std::FILE* file = std::fopen(path.c_str(), "rb");
@@ -175,29 +211,82 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
   return contents;
 }
 
+// Whether `value` can be sent as gRPC metadata: printable ASCII without spaces (tokens and keys are such text).
+bool IsMetadataText(absl::string_view value) {
+  return std::all_of(value.begin(), value.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+}
+
+// The secret in the file that --`flag` names, without surrounding whitespace. Errors never quote the secret.
+absl::StatusOr<std::string> SecretFromFile(absl::string_view flag, const std::string& path) {
+  absl::StatusOr<std::string> contents = ReadSmallFile(path);
+  if (!contents.ok()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", contents.status().message()));
+  std::string secret(absl::StripAsciiWhitespace(*contents));
+  if (secret.empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", path, " is empty"));
+  if (!IsMetadataText(secret)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the secret in --", flag, " ", path, " contains spaces, control or non-ASCII characters"));
+  }
+  return secret;
+}
+
 // The token from --access_token_file, else from the environment, else empty. Errors never quote the token.
 absl::StatusOr<std::string> AccessToken() {
   const std::string path = absl::GetFlag(FLAGS_access_token_file);
-  std::string source;
-  std::string token;
-  if (!path.empty()) {
-    absl::StatusOr<std::string> contents = ReadSmallFile(path);
-    if (!contents.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--access_token_file: ", contents.status().message()));
-    }
-    source = absl::StrCat("--access_token_file ", path);
-    token = std::string(absl::StripAsciiWhitespace(*contents));
-    if (token.empty()) return absl::InvalidArgumentError(absl::StrCat(source, " is empty"));
-  } else if (const char* variable = std::getenv(kTokenEnvironmentVariable); variable != nullptr) {
-    source = absl::StrCat("$", kTokenEnvironmentVariable);
-    token = std::string(absl::StripAsciiWhitespace(variable));
-  }
+  if (!path.empty()) return SecretFromFile("access_token_file", path);
+  const char* variable = std::getenv(kTokenEnvironmentVariable);
+  if (variable == nullptr) return std::string();
+  std::string token(absl::StripAsciiWhitespace(variable));
   // A token is base64url text and dots; anything else would not be valid gRPC metadata.
-  if (!std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7F; })) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the access token in ", source, " contains spaces, control or non-ASCII characters"));
+  if (!IsMetadataText(token)) {
+    return absl::InvalidArgumentError(absl::StrCat("the access token in $", kTokenEnvironmentVariable,
+                                                   " contains spaces, control or non-ASCII characters"));
   }
   return token;
+}
+
+// The key from --api_key_file, or empty.
+absl::StatusOr<std::string> ApiKey() {
+  const std::string path = absl::GetFlag(FLAGS_api_key_file);
+  if (path.empty()) return std::string();
+  return SecretFromFile("api_key_file", path);
+}
+
+bool TlsRequested() {
+  return absl::GetFlag(FLAGS_tls) || !absl::GetFlag(FLAGS_tls_ca_file).empty() ||
+         !absl::GetFlag(FLAGS_tls_cert_file).empty() || !absl::GetFlag(FLAGS_tls_key_file).empty() ||
+         !absl::GetFlag(FLAGS_tls_server_name).empty();
+}
+
+// The contents of the PEM file that --`flag` names; empty when the flag is.
+absl::StatusOr<std::string> PemFile(absl::string_view flag, const std::string& path) {
+  if (path.empty()) return std::string();
+  absl::StatusOr<std::string> pem = ReadSmallFile(path);
+  if (!pem.ok()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", pem.status().message()));
+  if (pem->find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", path, " holds no PEM block"));
+  }
+  return pem;
+}
+
+// A channel to --server: plaintext, or TLS (with a client certificate for mutual TLS) as the --tls flags say.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Channel() {
+  const std::string server = absl::GetFlag(FLAGS_server);
+  if (!TlsRequested()) return grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
+  grpc::SslCredentialsOptions tls;
+  const std::tuple<const char*, std::string, std::string*> files[] = {
+      {"tls_ca_file", absl::GetFlag(FLAGS_tls_ca_file), &tls.pem_root_certs},
+      {"tls_cert_file", absl::GetFlag(FLAGS_tls_cert_file), &tls.pem_cert_chain},
+      {"tls_key_file", absl::GetFlag(FLAGS_tls_key_file), &tls.pem_private_key}};
+  for (const auto& [flag, path, pem] : files) {
+    absl::StatusOr<std::string> contents = PemFile(flag, path);
+    if (!contents.ok()) return contents.status();
+    *pem = *std::move(contents);
+  }
+  grpc::ChannelArguments arguments;
+  if (!absl::GetFlag(FLAGS_tls_server_name).empty()) {
+    arguments.SetSslTargetNameOverride(absl::GetFlag(FLAGS_tls_server_name));
+  }
+  return grpc::CreateCustomChannel(server, grpc::SslCredentials(tls), arguments);
 }
 
 // --max_staleness: unset when empty, else a non-negative duration.
@@ -215,8 +304,11 @@ absl::StatusOr<std::optional<absl::Duration>> MaxStaleness() {
 
 absl::Status CheckFlags() {
   const std::string format = absl::GetFlag(FLAGS_format);
-  if (format != "table" && format != "jsonl") {
-    return absl::InvalidArgumentError(absl::StrCat("--format must be table or jsonl, not \"", format, "\""));
+  if (format != "table" && format != "jsonl" && format != "csv") {
+    return absl::InvalidArgumentError(absl::StrCat("--format must be table, jsonl or csv, not \"", format, "\""));
+  }
+  if (absl::GetFlag(FLAGS_tls_cert_file).empty() != absl::GetFlag(FLAGS_tls_key_file).empty()) {
+    return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");
   }
   if (absl::GetFlag(FLAGS_page_size) < 0) return absl::InvalidArgumentError("--page_size must not be negative");
   if (absl::GetFlag(FLAGS_timeout) <= absl::ZeroDuration()) {
@@ -232,57 +324,103 @@ std::string StatusCodeName(grpc::StatusCode code) {
   return name.empty() ? absl::StrCat("CODE_", static_cast<int>(code)) : name;
 }
 
-// Prints records as they stream in, as a table (at the end) or as JSON lines (one by one).
+// Standard output through write(2), a buffer at a time, so that a reader that went away (EPIPE) is told apart from
+// other failures.
+class Stdout {
+ public:
+  std::string& buffer() { return buffer_; }
+
+  // Writes the buffer and empties it; false once a write has failed (the buffer is then dropped).
+  bool Flush() {
+    std::size_t written = 0;
+    while (error_ == 0 && written < buffer_.size()) {
+      const ssize_t n = ::write(STDOUT_FILENO, buffer_.data() + written, buffer_.size() - written);
+      if (n >= 0) {
+        written += static_cast<std::size_t>(n);
+      } else if (errno != EINTR) {
+        error_ = errno;
+      }
+    }
+    buffer_.clear();
+    return error_ == 0;
+  }
+
+  // The errno of the write that failed; 0 when none has.
+  int error() const { return error_; }
+
+ private:
+  std::string buffer_;
+  int error_ = 0;
+};
+
+enum class Format { kTable, kJsonLines, kCsv };
+
+// Prints records as they stream in: as a table at the end, or as JSON lines or CSV rows written once per message.
 class RecordPrinter {
  public:
-  explicit RecordPrinter(bool jsonl) : jsonl_(jsonl) {}
+  explicit RecordPrinter(Format format) : format_(format) {}
 
   // False once stdout fails: the stream should stop.
   bool Print(const v1::CustomerMonthlyUsageRecord& record) {
-    if (!jsonl_) {
+    if (format_ == Format::kTable) {
       table_.AddRecord(record);
       return true;
     }
-    if (!AppendRecordJsonLine(record, &lines_)) {
+    std::string& out = StartOutput();
+    const bool printed =
+        format_ == Format::kCsv ? AppendRecordCsvRow(record, &out) : AppendRecordJsonLine(record, &out);
+    if (!printed) {
       ++unprintable_;
-      std::cerr << kProgram << ": cannot print the record of tenant \"" << record.resource_id() << "\" as JSON\n";
+      std::cerr << kProgram << ": cannot print the record of tenant \"" << record.resource_id() << "\" as "
+                << (format_ == Format::kCsv ? "CSV" : "JSON") << "\n";
       return true;
     }
-    lines_.push_back('\n');
-    if (lines_.size() >= kLinesPerWrite) WriteLines();
-    return !output_failed_;
+    if (format_ == Format::kJsonLines) out.push_back('\n');
+    if (out.size() >= kBytesPerWrite) stdout_.Flush();
+    stopped_stream_ = stdout_.error() != 0;
+    return !stopped_stream_;
   }
 
-  // Writes the JSON lines buffered so far: called at the end of each message, so a record never waits in the
-  // buffer for the next message to arrive.
-  void WriteLines() {
-    if (lines_.empty() || output_failed_) return;
-    std::cout.write(lines_.data(), static_cast<std::streamsize>(lines_.size()));
-    std::cout.flush();
-    lines_.clear();
-    output_failed_ = !std::cout;
+  // Writes what is buffered: called at the end of each message, so a record never waits in the buffer for the next
+  // message to arrive. The CSV header goes out with the first message, even one without records.
+  void EndMessage() {
+    if (format_ == Format::kTable) return;
+    StartOutput();
+    stdout_.Flush();
   }
 
-  // Writes the table, if any, once the stream has ended, and flushes what is buffered.
+  // Writes the table, if any, once the stream has ended, and what is still buffered.
   void Finish(const grpc::Status& status) {
-    WriteLines();
-    if (!jsonl_ && (status.ok() || table_.size() > 0)) table_.Write(std::cout);
-    std::cout.flush();
-    output_failed_ = output_failed_ || !std::cout;
+    if (format_ == Format::kTable && (status.ok() || table_.size() > 0)) stdout_.buffer() = table_.ToString();
+    if (format_ == Format::kCsv && status.ok()) StartOutput();
+    stdout_.Flush();
   }
 
-  bool output_failed() const { return output_failed_; }
+  // The errno of the write to stdout that failed; 0 when none has.
+  int output_error() const { return stdout_.error(); }
+  // Whether Print stopped the stream because stdout failed.
+  bool stopped_stream() const { return stopped_stream_; }
   int64_t unprintable() const { return unprintable_; }
 
  private:
-  // JSON lines go to stdout in writes of about this many bytes (or a message's worth), not one per record.
-  static constexpr std::size_t kLinesPerWrite = 1 << 16;
+  // Records go to stdout in writes of about this many bytes (or a message's worth), not one per record.
+  static constexpr std::size_t kBytesPerWrite = 1 << 16;
 
-  const bool jsonl_;
-  std::string lines_;
+  // The output buffer, with the CSV header in it before anything else.
+  std::string& StartOutput() {
+    if (format_ == Format::kCsv && !header_written_) {
+      stdout_.buffer().append(CsvHeader());
+      header_written_ = true;
+    }
+    return stdout_.buffer();
+  }
+
+  const Format format_;
+  Stdout stdout_;
   TableWriter table_;
+  bool header_written_ = false;
+  bool stopped_stream_ = false;
   int64_t unprintable_ = 0;
-  bool output_failed_ = false;
 };
 
 // Where the records came from, for the summary: when their walk of Partner Center started, and whether it was
@@ -296,13 +434,17 @@ std::string SnapshotText(const ListSummary& summary) {
 
 // The summary on stderr, and the exit status.
 int Report(const ListSummary& summary, const RecordPrinter& printer) {
+  // The reader of stdout went away (`pcusage_cli list | head`) and the call was cancelled for it, or had ended well:
+  // like other Unix tools, end quietly and successfully. A call that had failed on its own is still reported.
+  const bool reader_gone = printer.output_error() == EPIPE;
+  if (reader_gone && (summary.status.ok() || printer.stopped_stream())) return 0;
   std::cerr << summary.records << " records in " << summary.messages << " messages; Partner Center totalCount "
             << (summary.partner_center_total_count.has_value() ? absl::StrCat(*summary.partner_center_total_count)
                                                                : "unknown")
             << "; MS-CorrelationId " << (summary.correlation_id.empty() ? "unknown" : summary.correlation_id)
             << SnapshotText(summary) << "\n";
-  if (printer.output_failed()) {
-    std::cerr << kProgram << ": writing to stdout failed\n";
+  if (printer.output_error() != 0 && !reader_gone) {
+    std::cerr << kProgram << ": writing to stdout failed: " << std::strerror(printer.output_error()) << "\n";
     return kExitFailure;
   }
   if (!summary.status.ok()) {
@@ -339,19 +481,25 @@ int Run(int argc, char** argv) {
   if (absl::Status flags = CheckFlags(); !flags.ok()) return UsageError(flags.message());
   absl::StatusOr<std::string> token = AccessToken();
   if (!token.ok()) return UsageError(token.status().message());
+  absl::StatusOr<std::string> api_key = ApiKey();
+  if (!api_key.ok()) return UsageError(api_key.status().message());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel();
+  if (!channel.ok()) return UsageError(channel.status().message());
 
   ListOptions options;
   options.page_size = absl::GetFlag(FLAGS_page_size);
   options.timeout = absl::GetFlag(FLAGS_timeout);
   options.access_token = *std::move(token);
+  options.api_key = *std::move(api_key);
   options.correlation_id = absl::GetFlag(FLAGS_correlation_id);
   options.resume_token = absl::GetFlag(FLAGS_resume_token);
   options.max_staleness = *MaxStaleness();
-  UsageRecordsClient client(grpc::CreateChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials()));
-  RecordPrinter printer(absl::GetFlag(FLAGS_format) == "jsonl");
+  UsageRecordsClient client(*std::move(channel));
+  const std::string format = absl::GetFlag(FLAGS_format);
+  RecordPrinter printer(format == "csv" ? Format::kCsv : format == "jsonl" ? Format::kJsonLines : Format::kTable);
   const ListSummary summary = client.ListUsageRecords(
       options, [&printer](const v1::CustomerMonthlyUsageRecord& record) { return printer.Print(record); },
-      [&printer] { printer.WriteLines(); });
+      [&printer] { printer.EndMessage(); });
   printer.Finish(summary.status);
   return Report(summary, printer);
 }
@@ -360,11 +508,7 @@ int Run(int argc, char** argv) {
 }  // namespace pcusage::client
 
 int main(int argc, char** argv) {
-  // A closed pipe (`pcusage_cli list | head`) shows up as a failed write, reported with exit status 1.
+  // A closed pipe (`pcusage_cli list | head`) shows up as a write failing with EPIPE, not as a signal.
   std::signal(SIGPIPE, SIG_IGN);
-  // Records go out in 64 KiB writes rather than one write (or flush) each.
-  std::ios::sync_with_stdio(false);
-  static char stdout_buffer[1 << 16];
-  std::cout.rdbuf()->pubsetbuf(stdout_buffer, sizeof(stdout_buffer));
   return pcusage::client::Run(argc, argv);
 }

@@ -5,14 +5,13 @@
 #include <cstdint>
 #include <sstream>
 
+#include "client_stubs/cpp/rfc3339.h"
 #include "client_stubs/cpp/utf8.h"
-#include "google/protobuf/util/time_util.h"
 
 namespace pcusage::client {
 namespace {
 
 namespace v1 = ::partnercenter::usage::v1;
-using ::google::protobuf::util::TimeUtil;
 
 constexpr char kMissing[] = "-";
 
@@ -121,12 +120,8 @@ std::string UpgradedCell(const v1::CustomerMonthlyUsageRecord& record) {
 
 std::string TimestampCell(const v1::CustomerMonthlyUsageRecord& record) {
   if (!record.has_last_modified_time()) return kMissing;
-  const google::protobuf::Timestamp& time = record.last_modified_time();
-  if (time.seconds() < TimeUtil::kTimestampMinSeconds || time.seconds() > TimeUtil::kTimestampMaxSeconds ||
-      time.nanos() < 0 || time.nanos() > 999999999) {
-    return "invalid";
-  }
-  return TimeUtil::ToString(time);
+  std::string cell;
+  return AppendRfc3339(record.last_modified_time(), &cell) ? cell : "invalid";
 }
 
 struct Column {

@@ -1,4 +1,4 @@
-// Text renderings of usage records for people and scripts: one JSON object per line, or an aligned table. Money
+// Text renderings of usage records for people and scripts: one JSON object per line, CSV, or an aligned table. Money
 // values are printed as the exact decimal text the server sent, never through a floating-point type.
 #ifndef PCUSAGE_CLIENT_STUBS_CPP_RECORD_FORMAT_H_
 #define PCUSAGE_CLIENT_STUBS_CPP_RECORD_FORMAT_H_
@@ -22,6 +22,19 @@ std::string RecordToJsonLine(const partnercenter::usage::v1::CustomerMonthlyUsag
 // RecordToJsonLine appended to `out`, without a newline; false (and `out` unchanged) when protobuf cannot print the
 // record. Written field by field, byte for byte what protobuf's generic printer gives, at a fraction of its cost.
 bool AppendRecordJsonLine(const partnercenter::usage::v1::CustomerMonthlyUsageRecord& record, std::string* out);
+
+// CSV (RFC 4180) for spreadsheets and scripts. The header row: the columns' names, which are the proto's field names
+// (a budget's amount is `budget_amount`, and so on), comma-separated and ending in CRLF. The columns are id, name,
+// resource_id, resource_name, budget_amount, customer_spending_budget_amount, usage_spending_budget_amount,
+// percent_used, total_cost, usd_total_cost, currency_locale, currency_code, currency_symbol, is_upgraded ("true" or
+// "false") and last_modified_time (RFC 3339, UTC).
+std::string CsvHeader();
+
+// Appends the record as one CSV row matching CsvHeader, ending in CRLF: decimals are the server's text unchanged,
+// an absent value (and a budget without an amount) is an empty field, and a field holding a comma, a double quote, CR
+// or LF is quoted with its quotes doubled; other text is written as it is (UTF-8). False, with `out` unchanged, when
+// the record cannot be printed (a timestamp outside years 1-9999).
+bool AppendRecordCsvRow(const partnercenter::usage::v1::CustomerMonthlyUsageRecord& record, std::string* out);
 
 // How many terminal columns `utf8` takes, by a simple rule: one per code point, except two for East Asian wide and
 // fullwidth characters (CJK, Hangul, kana, fullwidth forms, common emoji) and none for combining marks, variation
