@@ -17,6 +17,7 @@
 #include "server/common/log.h"
 #include "server/common/port_file.h"
 #include "server/common/stop_signals.h"
+#include "server/library_logs.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -108,6 +109,11 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "On SIGTERM/SIGINT: health turns NOT_SERVING and new calls are refused with UNAVAILABLE at once; running "
           "streams may go on this long, then each ends with UNAVAILABLE (SERVER_DRAINING) after its last message "
           "(resume with its last resume_token on another replica). Exit status 0.");
+ABSL_FLAG(std::string, log_format, "text",
+          "text: one line per event, \"<time> <LEVEL> <message> key=value ...\"; json: one JSON object per line with "
+          "stable keys (time, level, msg, correlation_id, caller, method, code, records, pages, duration_ms, trace_id, "
+          "upstream_*; docs/operations.md).");
+ABSL_FLAG(std::string, log_level, "info", "The least severe events logged: debug, info, warning or error.");
 ABSL_FLAG(bool, prefetch_pages, true,
           "Fetch and translate the next Partner Center page while the current one is written to the caller (one "
           "page ahead at most: a thread and a page more per stream).");
@@ -200,6 +206,23 @@ void RaiseFdLimit() {
   }
 }
 
+// Applies --log_format and --log_level; false (having said why) when either is invalid.
+bool ConfigureLog() {
+  absl::StatusOr<LogFormat> format = ParseLogFormat(absl::GetFlag(FLAGS_log_format));
+  if (!format.ok()) {
+    LogError("--log_format ", format.status().message());
+    return false;
+  }
+  SetLogFormat(*format);
+  absl::StatusOr<LogLevel> level = ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!level.ok()) {
+    LogError("--log_level ", level.status().message());
+    return false;
+  }
+  SetMinLogLevel(*level);
+  return true;
+}
+
 int Run() {
   RaiseFdLimit();
   absl::StatusOr<std::unique_ptr<PcusageServer>> server = PcusageServer::Start(OptionsFromFlags());
@@ -241,6 +264,8 @@ int main(int argc, char** argv) {
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
   const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
+  if (!pcusage::ConfigureLog()) return 2;
+  pcusage::RouteLibraryLogs();
   if (arguments.size() > 1) {
     pcusage::LogError("unexpected arguments after the flags (see --help)");
     return 2;

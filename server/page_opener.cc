@@ -87,8 +87,8 @@ CallPages PageOpener::OpenSnapshot(const PagesRequest& request, const std::strin
       store_->Open(identity, max_staleness, WalkStarter(std::move(caller_token), request.correlation_id),
                    ReaderContextOf(request));
   if (!opened.shared) {
-    LogInfo("snapshot ", opened.snapshot_id, ": a walk of Partner Center starts [MS-CorrelationId ",
-            request.correlation_id, "]");
+    LogEvent(LogLevel::kInfo, "shared walk of Partner Center started",
+             {{"snapshot", opened.snapshot_id}, {"correlation_id", request.correlation_id}});
   }
   return CallPages{std::move(opened.pages),
                    StreamOrigin{opened.snapshot_time, opened.shared, std::move(opened.snapshot_id)}};

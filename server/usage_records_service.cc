@@ -20,6 +20,7 @@
 #include "server/common/guid.h"
 #include "server/common/log.h"
 #include "server/common/secrets.h"
+#include "server/common/trace_context.h"
 #include "server/grpc_status.h"
 
 namespace pcusage {
@@ -148,12 +149,6 @@ absl::Status WritePages(partner_center::PageSource& pages, BatchWriter& batches,
   }
 }
 
-// Where the records came from, for the call's summary line.
-std::string OriginText(const StreamOrigin& origin) {
-  if (origin.snapshot_id.empty()) return "";
-  return absl::StrCat(" snapshot ", origin.snapshot_id, origin.shared ? " (shared)" : " (its own walk)");
-}
-
 }  // namespace
 
 // What the call's summary line reports.
@@ -162,6 +157,7 @@ struct UsageRecordsService::CallRecord {
   absl::Time deadline;
   std::string correlation_id;
   std::string peer;
+  std::optional<std::string> trace_id;  // from the caller's W3C traceparent
   bool resumed = false;
   std::string caller = "(refused)";
   StreamOrigin origin;
@@ -209,12 +205,14 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
   // enforces --max_call_duration, for calls that would outlive it.
   if (caller_deadline > record.deadline) record.watch = watchdog_.Start(context, record.deadline);
   record.peer = context->peer();
+  if (std::optional<absl::string_view> traceparent = Metadata(*context, kTraceparentMetadata)) {
+    record.trace_id = TraceIdFromTraceparent(*traceparent);
+  }
   record.resumed = !request.ok() || !request->resume_token().empty();
 
   absl::StatusOr<std::string> correlation_id = CorrelationId(*context);
   if (!correlation_id.ok()) {
-    LogWarning("ListUsageRecords peer ", record.peer, ": ", correlation_id.status().message());
-    return ToGrpcStatus(correlation_id.status());
+    return Finish(correlation_id.status(), record);
   }
   record.correlation_id = *correlation_id;
   context->AddInitialMetadata(kCorrelationIdMetadata, record.correlation_id);
@@ -309,14 +307,6 @@ absl::StatusOr<StreamPosition> UsageRecordsService::StartPosition(const v1::List
 }
 
 grpc::Status UsageRecordsService::Finish(absl::Status status, const CallRecord& record) {
-  const std::string summary =
-      absl::StrCat("ListUsageRecords [MS-CorrelationId ", record.correlation_id, "] caller ", record.caller, " peer ",
-                   record.peer, record.resumed ? " (resumed)" : "", OriginText(record.origin), ": ", record.records,
-                   " records from ", record.pages, " pages in ", absl::FormatDuration(absl::Now() - record.started));
-  if (status.ok()) {
-    LogInfo(summary, ": OK");
-    return grpc::Status::OK;
-  }
   const bool watchdog_fired = record.watch != nullptr && record.watch->fired();
   if (status.code() == absl::StatusCode::kCancelled && (watchdog_fired || absl::Now() >= record.deadline)) {
     // gRPC cancels a call whose deadline passed, and the watchdog one that ran past --max_call_duration.
@@ -326,7 +316,31 @@ grpc::Status UsageRecordsService::Finish(absl::Status status, const CallRecord& 
                           status.message())),
                       reason::kDeadlineExceeded);
   }
-  LogWarning(summary, ": ", absl::StatusCodeToString(status.code()), ": ", status.message());
+  std::vector<LogField> fields = {
+      {"method", "ListUsageRecords"},
+      {"code", absl::StatusCodeToString(status.code())},
+      {"correlation_id", record.correlation_id},
+      {"caller", record.caller},
+      {"peer", record.peer},
+      {"records", record.records},
+      {"pages", record.pages},
+      {"duration_ms", absl::ToInt64Milliseconds(absl::Now() - record.started)},
+      {"resumed", record.resumed},
+  };
+  if (record.trace_id.has_value()) fields.emplace_back("trace_id", *record.trace_id);
+  if (!record.origin.snapshot_id.empty()) {
+    fields.emplace_back("snapshot", record.origin.snapshot_id);
+    fields.emplace_back("shared", record.origin.shared);
+  }
+  if (!status.ok()) {
+    if (std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status)) {
+      fields.emplace_back("reason", info->reason());
+    }
+    fields.emplace_back("error", status.message());
+  }
+  LogEvent(status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "ListUsageRecords finished", fields);
+  if (status.ok()) return grpc::Status::OK;
+  if (record.correlation_id.empty()) return ToGrpcStatus(status);
   return ToGrpcStatus(status, {{"ms_correlation_id", record.correlation_id}});
 }
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -146,13 +147,30 @@ http::HttpRequest RestUsageStub::BuildRequest(const PageRequest& request) const 
   return http_request;
 }
 
+namespace {
+
+// One event per attempt at a page: what was asked (the page, its URL and ids) and what came of it (`outcome`,
+// `fields`).
+void LogPageAttempt(LogLevel level, const PageRequest& request, absl::string_view outcome, absl::Duration took,
+                    std::vector<LogField> fields) {
+  if (!LogEnabled(level)) return;
+  fields.insert(fields.begin(), {{"correlation_id", request.correlation_id},
+                                 {"upstream_request_id", request.request_id},
+                                 {"upstream_url", http::RedactedUrl(request.position.url)},
+                                 {"page", request.position.page_number},
+                                 {"attempt", request.attempt},
+                                 {"duration_ms", absl::ToInt64Milliseconds(took)}});
+  LogEvent(level, absl::StrCat("Partner Center ", PageName(request), " ", outcome), fields);
+}
+
+}  // namespace
+
 http::Attempt<UsageRecordsPage> RestUsageStub::FetchPage(const PageRequest& request) {
   const absl::Time started = clock_->Now();
   absl::StatusOr<http::HttpResponse> response = transport_->Send(BuildRequest(request));
-  const std::string took = absl::FormatDuration(clock_->Now() - started);
-  const std::string attempt = absl::StrCat(" attempt ", request.attempt);
+  const absl::Duration took = clock_->Now() - started;
   if (!response.ok()) {
-    LogWarning(DescribePageRequest(request), attempt, " failed after ", took, ": ", response.status().message());
+    LogPageAttempt(LogLevel::kWarning, request, "failed", took, {{"error", response.status().message()}});
     return TransportFailure(request, response.status());
   }
   if (std::optional<std::string> echoed = response->Header("ms-requestid");
@@ -160,7 +178,8 @@ http::Attempt<UsageRecordsPage> RestUsageStub::FetchPage(const PageRequest& requ
     // Partner Center echoes the request's id: this answer belongs to another request (a confused proxy, or bytes
     // left on a connection). Never deliver it. The transport has already closed that connection (echoed_header), so
     // a retry goes out on a fresh one; this check holds for any transport.
-    LogWarning(DescribePageRequest(request), attempt, " -> an answer to MS-RequestId ", Printable(*echoed, 64));
+    LogPageAttempt(LogLevel::kWarning, request, "answered for another request", took,
+                   {{"upstream_status", response->status_code}, {"echoed_request_id", Printable(*echoed, 64)}});
     return {WithErrorInfo(absl::UnavailableError(absl::StrCat(
                               "Partner Center's answer to ", PageName(request), " names another request (MS-RequestId ",
                               Printable(*echoed, 64), ", not ", request.request_id, ")")),
@@ -168,14 +187,16 @@ http::Attempt<UsageRecordsPage> RestUsageStub::FetchPage(const PageRequest& requ
             http::FailureKind::kConnection};
   }
   if (response->status_code < 200 || response->status_code > 299) {
-    LogWarning(DescribePageRequest(request), attempt, " -> HTTP ", response->status_code, " in ", took);
+    LogPageAttempt(LogLevel::kWarning, request, absl::StrCat("-> HTTP ", response->status_code), took,
+                   {{"upstream_status", response->status_code}});
     return HttpFailure(request, *response, clock_->Now());
   }
   PageAttempt page = ReadPage(request, *response);
   if (page.result.ok()) {
-    LogInfo(DescribePageRequest(request), " -> HTTP ", response->status_code, ", ", page.result->records.size(),
-            " records, ", response->body.size(), " bytes in ", took,
-            request.attempt > 1 ? absl::StrCat(" (attempt ", request.attempt, ")") : "");
+    LogPageAttempt(LogLevel::kInfo, request, absl::StrCat("-> HTTP ", response->status_code), took,
+                   {{"upstream_status", response->status_code},
+                    {"records", page.result->records.size()},
+                    {"bytes", response->body.size()}});
   }
   return page;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <deque>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -206,14 +207,13 @@ class Snapshot {
 
   void LogEnd() {
     absl::MutexLock lock(&mu_);
-    const std::string summary = absl::StrCat("snapshot ", id_, ": the walk of Partner Center ended after ", EndLocked(),
-                                             " pages (", records_, " records) in ",
-                                             absl::FormatDuration(absl::Now() - started_));
-    if (status_.ok()) {
-      LogInfo(summary, ": OK");
-    } else {
-      LogWarning(summary, ": ", absl::StatusCodeToString(status_.code()), ": ", status_.message());
-    }
+    std::vector<LogField> fields = {{"snapshot", id_},
+                                    {"code", absl::StatusCodeToString(status_.code())},
+                                    {"pages", EndLocked()},
+                                    {"records", records_},
+                                    {"duration_ms", absl::ToInt64Milliseconds(absl::Now() - started_)}};
+    if (!status_.ok()) fields.emplace_back("error", status_.message());
+    LogEvent(status_.ok() ? LogLevel::kInfo : LogLevel::kWarning, "shared walk of Partner Center finished", fields);
   }
 
   void CancelLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

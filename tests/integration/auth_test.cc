@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client_stubs/cpp/usage_records_client.h"
 #include "gmock/gmock.h"
@@ -389,8 +390,8 @@ TEST_F(TlsTest, AnApiKeyAndACertificateOfTheSameNameCannotResumeEachOthersStream
   EXPECT_EQ(resumed.records, 2);
   key_options.resume_token = key_stream.resume_token;
   EXPECT_TRUE(by_key.ListUsageRecords(key_options, [](const auto&) { return true; }).status.ok());
-  EXPECT_THAT(server.process->Log(), HasSubstr("caller cert:alice"));
-  EXPECT_THAT(server.process->Log(), HasSubstr("caller key:alice"));
+  EXPECT_THAT(server.process->Log(), HasSubstr("caller=cert:alice"));
+  EXPECT_THAT(server.process->Log(), HasSubstr("caller=key:alice"));
   ExpectCleanStop(server);
 }
 
@@ -435,15 +436,26 @@ TEST_F(TlsTest, OffLoopbackServerHeldCredentialsNeedTlsAndCallerAuthentication) 
 // Upstream answers that echo what they were sent: the access token (in a 401's description, a 403's code, a
 // Retry-After, a record value, an Authorization header), the token request's form, a JWT. In every auth mode
 // none of it reaches the caller's status message, its details or the server's log.
-class EchoedSecretsTest : public ::testing::Test {
+// Runs with each --log_format: no secret reaches the log either way, and a JSON log is one valid object per line.
+class EchoedSecretsTest : public ::testing::TestWithParam<std::string> {
  protected:
+  std::string LogFormatFlag() const { return "--log_format=" + GetParam(); }
+
+  void ExpectLogAbsentOfSecrets(const std::string& what, const std::string& log) {
+    secrets_.ExpectAbsentFrom(what, log);
+    if (GetParam() != "json") return;
+    for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+      EXPECT_TRUE(nlohmann::json::accept(line)) << what << ": not a JSON object: " << line;
+    }
+  }
+
   void StartStack(const std::string& auth_mode) {
     emulator_ = StartEmulator({"--dataset=generated", "--customers=5", "--page_size=5",
                                absl::StrCat("--refresh_token=", kInitialRefreshToken),
                                absl::StrCat("--client_secret=", kClientSecret)});
     ASSERT_NE(emulator_.port, 0);
     std::vector<std::string> flags = {absl::StrCat("--partner_center_url=http://127.0.0.1:", emulator_.port),
-                                      "--snapshot_max_staleness=0", "--max_attempts=1"};
+                                      "--snapshot_max_staleness=0", "--max_attempts=1", LogFormatFlag()};
     if (auth_mode == "static") flags.push_back("--access_token_file=" + WriteFile("token", kStaticToken));
     if (auth_mode == "passthrough") caller_token_ = kStaticToken;
     if (auth_mode == "refresh_token") {
@@ -462,7 +474,7 @@ class EchoedSecretsTest : public ::testing::Test {
     if (emulator_.port != 0) secrets_.AddEmulatorTokens(emulator_.port);
     if (server_.process != nullptr) {
       EXPECT_EQ(server_.process->Stop(absl::Seconds(15)), 0);
-      secrets_.ExpectAbsentFrom("the server's log", server_.process->Log());
+      ExpectLogAbsentOfSecrets("the server's log", server_.process->Log());
     }
   }
 
@@ -530,22 +542,22 @@ class EchoedSecretsTest : public ::testing::Test {
   SecretWatch secrets_;
 };
 
-TEST_F(EchoedSecretsTest, PassthroughPartnerCenterEchoesReachNoOne) {
+TEST_P(EchoedSecretsTest, PassthroughPartnerCenterEchoesReachNoOne) {
   StartStack("passthrough");
   ExpectPartnerCenterEchoesReachNoOne();
 }
 
-TEST_F(EchoedSecretsTest, StaticPartnerCenterEchoesReachNoOne) {
+TEST_P(EchoedSecretsTest, StaticPartnerCenterEchoesReachNoOne) {
   StartStack("static");
   ExpectPartnerCenterEchoesReachNoOne();
 }
 
-TEST_F(EchoedSecretsTest, RefreshTokenPartnerCenterEchoesReachNoOne) {
+TEST_P(EchoedSecretsTest, RefreshTokenPartnerCenterEchoesReachNoOne) {
   StartStack("refresh_token");
   ExpectPartnerCenterEchoesReachNoOne();
 }
 
-TEST_F(EchoedSecretsTest, TokenEndpointEchoesReachNoOne) {
+TEST_P(EchoedSecretsTest, TokenEndpointEchoesReachNoOne) {
   StartStack("refresh_token");
   const std::string form = absl::StrCat("grant_type=refresh_token&client_id=", kClientId,
                                         "&refresh_token=", kInitialRefreshToken, "&client_secret=", kClientSecret);
@@ -561,7 +573,7 @@ TEST_F(EchoedSecretsTest, TokenEndpointEchoesReachNoOne) {
 
 // Credentials in the server's own flags: a proxy URL libcurl cannot parse (its error quotes the URL), and a Partner
 // Center URL with userinfo (refused at start, quoting it).
-TEST_F(EchoedSecretsTest, CredentialsInFlagUrlsReachNoOne) {
+TEST_P(EchoedSecretsTest, CredentialsInFlagUrlsReachNoOne) {
   constexpr char kProxyPassword[] = "proxy/pass-SECRET-31";
   constexpr char kUrlPassword[] = "pc-url-SECRET-88";
   secrets_.Add(kProxyPassword);
@@ -569,25 +581,30 @@ TEST_F(EchoedSecretsTest, CredentialsInFlagUrlsReachNoOne) {
   StartStack("static");
   Running proxied = StartServer({absl::StrCat("--partner_center_url=http://127.0.0.1:", emulator_.port),
                                  "--access_token_file=" + WriteFile("token", kStaticToken), "--max_attempts=1",
-                                 absl::StrCat("--proxy=http://user:", kProxyPassword, "@[::1")});
+                                 absl::StrCat("--proxy=http://user:", kProxyPassword, "@[::1"), LogFormatFlag()});
   ASSERT_NE(proxied.port, 0);
   Listing listing = List(Plaintext(proxied.port));
   EXPECT_FALSE(listing.summary.status.ok());
   secrets_.ExpectAbsentFrom("a proxy error", listing.summary.status.error_message());
   secrets_.ExpectAbsentFrom("a proxy error's details", listing.summary.status.error_details());
   EXPECT_EQ(proxied.process->Stop(absl::Seconds(15)), 0);
-  secrets_.ExpectAbsentFrom("the proxied server's log", proxied.process->Log());
+  ExpectLogAbsentOfSecrets("the proxied server's log", proxied.process->Log());
 
   auto refused = ChildProcess::Start(
       RunfilePath("server/pcusage_server"),
-      {"--listen=127.0.0.1:0", absl::StrCat("--partner_center_url=http://user:", kUrlPassword, "@127.0.0.1:1")},
+      {"--listen=127.0.0.1:0", absl::StrCat("--partner_center_url=http://user:", kUrlPassword, "@127.0.0.1:1"),
+       LogFormatFlag()},
       TempPath("refused.log"));
   ASSERT_TRUE(refused.ok());
   EXPECT_FALSE((*refused)->WaitForPortFile(TempPath("never.port"), absl::Seconds(10)).ok());
   EXPECT_NE((*refused)->Stop(), 0);
-  EXPECT_THAT((*refused)->Log(), HasSubstr("Partner Center URL \"http://[redacted]@127.0.0.1:1\""));
-  secrets_.ExpectAbsentFrom("a refused start's log", (*refused)->Log());
+  EXPECT_THAT((*refused)->Log(),
+              HasSubstr(GetParam() == "json" ? "Partner Center URL \\\"http://[redacted]@127.0.0.1:1\\\""
+                                             : "Partner Center URL \"http://[redacted]@127.0.0.1:1\""));
+  ExpectLogAbsentOfSecrets("a refused start's log", (*refused)->Log());
 }
+
+INSTANTIATE_TEST_SUITE_P(LogFormats, EchoedSecretsTest, ::testing::Values("text", "json"));
 
 }  // namespace
 }  // namespace pcusage

@@ -24,13 +24,17 @@ health="$("${grpcurl}" -plaintext -max-time 10 -import-path "${TEST_SRCDIR}/grpc
 grep -q '"status": "SERVING"' <<<"${health}" || fail "not serving: ${health}"
 
 records="$("${grpcurl}" -plaintext -max-time 10 -H 'authorization: Bearer emulator-token' \
-  -H 'x-ms-correlation-id: aaaa0000-bb11-2222-33cc-444444dddddd' -v -d '{"page_size": 2}' \
+  -H 'x-ms-correlation-id: aaaa0000-bb11-2222-33cc-444444dddddd' \
+  -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' -v -d '{"page_size": 2}' \
   "${server}" partnercenter.usage.v1.UsageRecordsService/ListUsageRecords)" || fail "ListUsageRecords: ${records}"
 grep -q '"value": "120.5682999999995904716"' <<<"${records}" || fail "exact decimal missing: ${records}"
 grep -q '"partner_center_total_count": "25"' <<<"${records}" || fail "total count missing: ${records}"
 grep -qi 'x-ms-correlation-id: aaaa0000-bb11-2222-33cc-444444dddddd' <<<"${records}" || fail "correlation id"
 [[ $(grep -c '"resource_id"' <<<"${records}") -eq 4 ]] || fail "expected 4 records: ${records}"
 [[ $(grep -c '"usage_records"' <<<"${records}") -eq 2 ]] || fail "expected 2 messages of 2: ${records}"
+# The call's summary event names its correlation id and the caller's W3C trace id.
+grep 'ListUsageRecords finished' "${work}/server.log" | grep 'correlation_id=aaaa0000-bb11-2222-33cc-444444dddddd' |
+  grep -q 'trace_id=4bf92f3577b34da6a3ce929d0e0e4736' || fail "no summary with correlation_id and trace_id"
 
 set +e
 denied="$("${grpcurl}" -plaintext -max-time 10 -H 'authorization: Bearer wrong' -d '{}' \
