@@ -1,11 +1,14 @@
 // pcusage_server: flags -> ServerOptions -> PcusageServer (server.h), then serve until SIGINT or SIGTERM.
 #include <cstdint>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/internal/parse.h"
+#include "absl/flags/internal/usage.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
@@ -13,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "packaging/build_info.h"
 #include "server/common/fd_limit.h"
 #include "server/common/log.h"
 #include "server/common/port_file.h"
@@ -262,8 +266,14 @@ int main(int argc, char** argv) {
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "server/main.cc"); };
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  usage_config.version_string = [] { return pcusage::build_info::VersionText("pcusage_server"); };
   absl::SetFlagsUsageConfig(usage_config);
-  const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
+  // absl::ParseCommandLine (Abseil 20220623) exits with status 1 after --help; the usage flags are answered here
+  // instead, so --help, --helpfull and --version exit 0 (unknown flags and bad values still exit 1).
+  const std::vector<char*> arguments = absl::flags_internal::ParseCommandLineImpl(
+      argc, argv, absl::flags_internal::ArgvListAction::kRemoveParsedArgs,
+      absl::flags_internal::UsageFlagsAction::kIgnoreUsage, absl::flags_internal::OnUndefinedFlag::kAbortIfUndefined);
+  if (absl::flags_internal::HandleUsageFlags(std::cout, absl::ProgramUsageMessage()) != -1) return 0;
   if (!pcusage::ConfigureLog()) return 2;
   pcusage::RouteLibraryLogs();
   if (arguments.size() > 1) {

@@ -33,6 +33,7 @@
 #include "client_stubs/cpp/record_format.h"
 #include "client_stubs/cpp/usage_records_client.h"
 #include "grpcpp/create_channel.h"
+#include "packaging/build_info.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
@@ -136,6 +137,7 @@ std::string Help() {
     absl::StrAppend(&help, "      default: ", flag->DefaultValue().empty() ? "\"\"" : flag->DefaultValue(), "\n");
   }
   absl::StrAppend(&help, "  --help\n      Prints this text.\n");
+  absl::StrAppend(&help, "  --version\n      Prints the version, the git commit and the build mode.\n");
   return help;
 }
 
@@ -147,6 +149,7 @@ int UsageError(absl::string_view message) {
 struct CommandLine {
   std::vector<std::string> arguments;
   bool help = false;
+  bool version = false;
 };
 
 // Sets this program's flags from argv and returns the other arguments.
@@ -167,6 +170,10 @@ absl::StatusOr<CommandLine> ParseArguments(int argc, char** argv) {
     const absl::string_view name = arg.substr(0, equals);
     if (name == "help" || name == "h" || name == "helpfull") {
       command_line.help = true;
+      continue;
+    }
+    if (name == "version") {
+      command_line.version = true;
       continue;
     }
     const bool known = std::find(std::begin(kFlagNames), std::end(kFlagNames), name) != std::end(kFlagNames);
@@ -473,6 +480,10 @@ int Run(int argc, char** argv) {
   const std::vector<std::string>& arguments = command_line->arguments;
   if (command_line->help || (arguments.size() == 1 && arguments[0] == "help")) {
     std::cout << Help();
+    return 0;
+  }
+  if (command_line->version) {
+    std::cout << pcusage::build_info::VersionText(kProgram);
     return 0;
   }
   if (arguments.empty()) return UsageError("missing subcommand");

@@ -1,0 +1,45 @@
+#include "packaging/build_info.h"
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace pcusage::build_info {
+namespace {
+
+// The repository's VERSION file, from the test's runfiles (its working directory).
+std::string VersionFile() {
+  std::ifstream file("VERSION");
+  std::stringstream contents;
+  contents << file.rdbuf();
+  return std::string(absl::StripAsciiWhitespace(contents.str()));
+}
+
+TEST(BuildInfoTest, TheVersionIsTheVersionFiles) {
+  const std::string version = VersionFile();
+  ASSERT_FALSE(version.empty()) << "VERSION is not in the runfiles";
+  EXPECT_EQ(Version(), version);
+}
+
+TEST(BuildInfoTest, TheCommitIsAFullHashOrUnstamped) {
+  const std::string commit(Commit());
+  EXPECT_TRUE(commit == "unstamped" || std::regex_match(commit, std::regex("[0-9a-f]{40}(-dirty)?"))) << commit;
+}
+
+TEST(BuildInfoTest, TheBuildModeStartsWithBazelsCompilationMode) {
+  const std::string mode(BuildMode());
+  EXPECT_TRUE(std::regex_match(mode, std::regex("(opt|dbg|fastbuild)(\\+asan)?(\\+tsan)?"))) << mode;
+}
+
+TEST(BuildInfoTest, VersionTextIsOneLineNamingTheProgramVersionCommitAndMode) {
+  EXPECT_EQ(VersionText("pcusage_server"),
+            absl::StrCat("pcusage_server ", Version(), " (commit ", Commit(), ", ", BuildMode(), " build)\n"));
+}
+
+}  // namespace
+}  // namespace pcusage::build_info
