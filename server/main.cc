@@ -113,6 +113,14 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "On SIGTERM/SIGINT: health turns NOT_SERVING and new calls are refused with UNAVAILABLE at once; running "
           "streams may go on this long, then each ends with UNAVAILABLE (SERVER_DRAINING) after its last message "
           "(resume with its last resume_token on another replica). Exit status 0.");
+ABSL_FLAG(int, unready_after_failures, 3,
+          "Readiness: the health entry of partnercenter.usage.v1.UsageRecordsService turns NOT_SERVING after this "
+          "many upstream requests in a row got no answer (connection, TLS, timeout), or at once when the server-held "
+          "credentials cannot get a token; SERVING again at the first answer and token (docs/operations.md). The "
+          "overall entry (\"\") stays SERVING while the process lives.");
+ABSL_FLAG(absl::Duration, readiness_probe_interval, absl::Seconds(10),
+          "While not ready: how often to probe (a token from the server-held credentials, then a GET of the Partner "
+          "Center base URL without credentials); 0: only calls make it ready again.");
 ABSL_FLAG(std::string, log_format, "text",
           "text: one line per event, \"<time> <LEVEL> <message> key=value ...\"; json: one JSON object per line with "
           "stable keys (time, level, msg, correlation_id, caller, method, code, records, pages, duration_ms, trace_id, "
@@ -178,6 +186,8 @@ ServerOptions OptionsFromFlags() {
   options.max_connection_idle = absl::GetFlag(FLAGS_max_connection_idle);
   options.prefetch_pages = absl::GetFlag(FLAGS_prefetch_pages);
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  options.readiness.failures_to_unready = absl::GetFlag(FLAGS_unready_after_failures);
+  options.readiness.probe_interval = absl::GetFlag(FLAGS_readiness_probe_interval);
   options.snapshot_max_staleness = absl::GetFlag(FLAGS_snapshot_max_staleness);
   const int64_t snapshot_cache_bytes = absl::GetFlag(FLAGS_snapshot_cache_bytes);
   options.snapshot_cache_bytes = snapshot_cache_bytes < 0 ? 0 : static_cast<std::size_t>(snapshot_cache_bytes);

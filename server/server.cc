@@ -24,6 +24,7 @@
 #include "server/common/log.h"
 #include "server/common/loopback.h"
 #include "server/drain.h"
+#include "server/readiness.h"
 #include "server/resume_token.h"
 #include "server/usage_records_service.h"
 
@@ -75,6 +76,10 @@ absl::Status CheckBounds(const ServerOptions& options) {
     return absl::InvalidArgumentError(
         "--snapshot_cache_bytes must be at least 1 MiB (to turn shared snapshots off, --snapshot_max_staleness=0)");
   }
+  if (options.readiness.failures_to_unready < 1 || options.readiness.probe_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--unready_after_failures must be positive and --readiness_probe_interval not negative");
+  }
   if (options.drain_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--drain_timeout must not be negative");
   }
@@ -115,6 +120,8 @@ struct PcusageServer::Parts {
   std::optional<std::string> warning;  // about the listener's exposure, logged once serving
   std::string description;             // for the start-up log line
   std::shared_ptr<Drain> drain = std::make_shared<Drain>();
+  std::shared_ptr<Readiness> readiness;
+  Readiness::Probe readiness_probe;
   std::unique_ptr<UsageRecordsService> service;
 
   // Builds every part from `options` (whose empty Partner Center URL becomes the cloud's); nothing listens yet.
@@ -124,11 +131,17 @@ struct PcusageServer::Parts {
 absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Build(ServerOptions& options) {
   absl::StatusOr<tokens::Cloud> cloud = tokens::CloudPreset(options.cloud);
   if (!cloud.ok()) return cloud.status();
-  auto transport = std::make_shared<http::CurlTransport>(options.transport);
+  auto readiness = std::make_shared<Readiness>(options.readiness);
+  const std::shared_ptr<http::HttpTransport> transport =
+      ObservedForReadiness(std::make_shared<http::CurlTransport>(options.transport), readiness);
   options.credentials.cloud = *cloud;
   absl::StatusOr<tokens::Credentials> credentials = tokens::MakeCredentials(options.credentials, transport);
   if (!credentials.ok()) return credentials.status();
   auto parts = std::make_unique<Parts>();
+  parts->readiness = readiness;
+  const std::shared_ptr<tokens::AccessTokenSource> token_source =
+      credentials->server_holds_credentials() ? ObservedForReadiness(credentials->source, readiness)
+                                              : credentials->source;
   absl::StatusOr<Listener> listener = MakeListener(options.listener);
   if (!listener.ok()) return listener.status();
   parts->listener = *std::move(listener);
@@ -158,8 +171,9 @@ absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Buil
   service_options.pages.snapshot_max_staleness = options.snapshot_max_staleness;
   service_options.pages.snapshots.cache_bytes = options.snapshot_cache_bytes;
   service_options.drain = parts->drain;
+  parts->readiness_probe = ReadinessProbe(transport, token_source, options.client.base_url);
   parts->service = std::make_unique<UsageRecordsService>(
-      *std::move(client), credentials->source, *std::move(resume_tokens),
+      *std::move(client), token_source, *std::move(resume_tokens),
       std::make_shared<callers::CallGate>(parts->listener.callers, options.max_concurrent_streams), service_options);
   parts->description =
       absl::StrCat(parts->listener.tls ? " (TLS" : " (plaintext",
@@ -204,7 +218,9 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
     return absl::UnavailableError(absl::StrCat("cannot listen on ", (*parts)->bind_address, " (--listen=",
                                                options.listen, "): address in use, or not on this machine"));
   }
-  server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  (*parts)->readiness->SetPublisher([health](bool serving) { health->SetServingStatus(kServiceName, serving); });
+  (*parts)->readiness->StartProbe(std::move((*parts)->readiness_probe));
   if ((*parts)->warning.has_value()) LogWarning(*(*parts)->warning);
   const std::string& bound = (*parts)->bind_address;
   LogInfo("pcusage serving ", kServiceName, " on ",
@@ -218,7 +234,11 @@ PcusageServer::PcusageServer(std::unique_ptr<Parts> parts, std::unique_ptr<grpc:
                              absl::Duration drain_timeout)
     : parts_(std::move(parts)), server_(std::move(server)), port_(port), drain_timeout_(drain_timeout) {}
 
-PcusageServer::~PcusageServer() = default;
+PcusageServer::~PcusageServer() {
+  // Walks of shared snapshots may outlive the gRPC server, whose health service readiness publishes to.
+  parts_->readiness->Freeze();
+  parts_->readiness->StopProbe();
+}
 
 void PcusageServer::Shutdown(absl::Time deadline) {
   server_->GetHealthCheckService()->Shutdown();
@@ -228,6 +248,7 @@ void PcusageServer::Shutdown(absl::Time deadline) {
 int PcusageServer::DrainAndStop() {
   // Calls that the drain's end asked to stop need a moment to send their last message and status.
   constexpr absl::Duration kEndingGrace = absl::Seconds(2);
+  parts_->readiness->Freeze();
   server_->GetHealthCheckService()->SetServingStatus(false);
   const absl::Time deadline = absl::Now() + drain_timeout_;
   parts_->drain->Begin(deadline);

@@ -13,6 +13,7 @@
 #include "server/http/curl_transport.h"
 #include "server/listener.h"
 #include "server/partner_center/usage_client.h"
+#include "server/readiness.h"
 #include "server/tokens/credentials.h"
 
 namespace pcusage {
@@ -50,6 +51,8 @@ struct ServerOptions {
   std::size_t snapshot_cache_bytes = std::size_t{256} << 20;
   // How long running calls may go on after a drain begins (DrainAndStop).
   absl::Duration drain_timeout = absl::Seconds(30);
+  // When the service's health entry turns NOT_SERVING and how it recovers (readiness.h).
+  ReadinessOptions readiness;
 };
 
 class PcusageServer {

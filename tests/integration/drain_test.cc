@@ -14,16 +14,18 @@
 #include "absl/synchronization/notification.h"
 #include "client_stubs/cpp/usage_records_client.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/impl/client_unary_call.h"
 #include "gtest/gtest.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/emulator_and_server.h"
+#include "tests/testing/health_check.h"
 
 namespace pcusage {
 namespace {
 
 namespace v1 = ::partnercenter::usage::v1;
+using ::pcusage::testing::AwaitHealthStatus;
 using ::pcusage::testing::EmulatorAndServer;
+using ::pcusage::testing::HealthStatus;
 
 constexpr int kCustomers = 120;
 constexpr int kPageSize = 10;
@@ -62,26 +64,6 @@ client::ListOptions Options(std::string resume_token = "") {
   return options;
 }
 
-// grpc.health.v1.Health/Check of `service`: the status, and the answer's serving status (1 SERVING, 2 NOT_SERVING).
-std::pair<grpc::Status, int> HealthCheck(int port, const std::string& service) {
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  const std::string request =
-      absl::StrCat(std::string(1, '\x0a'), std::string(1, static_cast<char>(service.size())), service);
-  grpc::Slice request_slice(request.data(), request.size());
-  grpc::ByteBuffer request_bytes(&request_slice, 1);
-  grpc::ByteBuffer response;
-  grpc::Status status = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
-      channel.get(),
-      grpc::internal::RpcMethod("/grpc.health.v1.Health/Check", grpc::internal::RpcMethod::NORMAL_RPC, channel),
-      &context, request_bytes, &response);
-  if (!status.ok()) return {status, 0};
-  grpc::Slice slice;
-  if (!response.DumpToSingleSlice(&slice).ok() || slice.size() != 2) return {status, -1};
-  return {status, slice.begin()[1]};
-}
-
 std::vector<std::string> Ids(const std::vector<v1::CustomerMonthlyUsageRecord>& records) {
   std::vector<std::string> ids;
   for (const auto& record : records) ids.push_back(record.resource_id());
@@ -94,7 +76,7 @@ TEST(DrainTest, ARunningStreamEndsAtTheDrainTimeoutAndResumesExactlyOnAnotherRep
   const std::vector<std::string> all = Ids(stack->List(Options()).records);
   ASSERT_EQ(all.size(), kCustomers);
   ASSERT_TRUE(stack->SetFaults(SlowPages(700)).ok());
-  EXPECT_EQ(HealthCheck(stack->server_port(), kServiceName).second, 1) << "SERVING before the drain";
+  EXPECT_EQ(HealthStatus(stack->server_port(), kServiceName), "SERVING");
 
   absl::Notification first_record;
   EmulatorAndServer::Listing cut;
@@ -108,13 +90,8 @@ TEST(DrainTest, ARunningStreamEndsAtTheDrainTimeoutAndResumesExactlyOnAnotherRep
   stack->SignalServer(SIGTERM);
 
   // While the drain runs: NOT_SERVING, both for the service and for the server as a whole, and new calls refused.
-  bool saw_not_serving = false;
-  for (int i = 0; i < 100 && !saw_not_serving; ++i) {
-    saw_not_serving = HealthCheck(stack->server_port(), kServiceName).second == 2;
-    if (!saw_not_serving) absl::SleepFor(absl::Milliseconds(10));
-  }
-  EXPECT_TRUE(saw_not_serving);
-  EXPECT_EQ(HealthCheck(stack->server_port(), "").second, 2);
+  EXPECT_TRUE(AwaitHealthStatus(stack->server_port(), kServiceName, "NOT_SERVING"));
+  EXPECT_EQ(HealthStatus(stack->server_port(), ""), "NOT_SERVING");
   client::UsageRecordsClient other(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", stack->server_port()), grpc::InsecureChannelCredentials()));
   client::ListSummary refused = other.ListUsageRecords(Options(), nullptr);

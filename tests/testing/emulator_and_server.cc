@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "grpcpp/grpcpp.h"
 #include "httplib.h"
 #include "tests/testing/runfiles.h"
@@ -33,6 +34,9 @@ absl::StatusOr<std::unique_ptr<EmulatorAndServer>> EmulatorAndServer::Start(
   if (!emulator_port.ok()) return emulator_port.status();
   stack->emulator_port_ = *emulator_port;
 
+  for (std::string& flag : server_flags) {
+    flag = absl::StrReplaceAll(flag, {{kEmulatorPortPlaceholder, absl::StrCat(stack->emulator_port_)}});
+  }
   server_flags.push_back("--listen=127.0.0.1:0");
   server_flags.push_back(absl::StrCat("--partner_center_url=http://127.0.0.1:", stack->emulator_port_));
   stack->server_flags_ = std::move(server_flags);

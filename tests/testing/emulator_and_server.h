@@ -15,13 +15,16 @@
 
 namespace pcusage::testing {
 
+// In server flags, stands for the emulator's port (e.g. in --token_url).
+inline constexpr char kEmulatorPortPlaceholder[] = "{emulator_port}";
+
 // The bearer token the emulator accepts.
 inline constexpr char kEmulatorToken[] = "emulator-token";
 
 class EmulatorAndServer {
  public:
   // `emulator_flags` choose the data set; `server_flags` are added to the server's own (listen address, port
-  // file, Partner Center URL). Fails, quoting the logs, when either does not start within 30 s.
+  // file, Partner Center URL), with kEmulatorPortPlaceholder in them replaced by the emulator's port. Fails, quoting the logs, when either does not start within 30 s.
   static absl::StatusOr<std::unique_ptr<EmulatorAndServer>> Start(const std::vector<std::string>& emulator_flags,
                                                                   std::vector<std::string> server_flags);
 
