@@ -147,12 +147,15 @@ class VersionTest(unittest.TestCase):
         self.assertEqual(disagreeing, {}, f"VERSION is {expected}")
 
     def test_version_names_the_program_version_commit_and_build_mode_and_exits_0(self):
-        commit = run(["git", "-C", ARGS.repo, "rev-parse", "HEAD"]).stdout.strip()
         for program in PROGRAMS:
             result = run([Extracted.program(program), "--version"])
             self.assertEqual(result.returncode, 0, f"{program}: {result.stderr}")
-            self.assertRegex(result.stdout,
-                             rf"^{program} {re.escape(version_file())} \(commit {commit}(-dirty)?, opt build\)\n$")
+            expected = rf"{program} {re.escape(version_file())} \(commit ([0-9a-f]{{40}})(-dirty)?, opt build\)\n"
+            match = re.fullmatch(expected, result.stdout)
+            self.assertIsNotNone(match, result.stdout)
+            # The commit the package was built from: HEAD, or one before it if a commit landed since.
+            ancestor = run(["git", "-C", ARGS.repo, "merge-base", "--is-ancestor", match.group(1), "HEAD"])
+            self.assertEqual(ancestor.returncode, 0, f"{match.group(1)} is not HEAD or one of its ancestors")
 
     def test_help_exits_0_and_describes_the_program(self):
         expected = {"pcusage_server": "--listen", "pcusage_cli": "--version", "pcusage_api_key": "usage: "}
