@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/common/error_details.h"
+#include "server/metrics/pcusage_metrics.h"
 
 namespace pcusage {
 
@@ -123,6 +124,7 @@ absl::Status BatchWriter::Send(bool last) {
                          reason::kCancelled);
   }
   ++messages_;
+  metrics::MessageStreamed(static_cast<int64_t>(waiting_records_));
   records_ += static_cast<int64_t>(waiting_records_);
   waiting_.records.clear();
   waiting_records_ = 0;

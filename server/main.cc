@@ -139,6 +139,14 @@ ABSL_FLAG(int64_t, snapshot_cache_bytes, int64_t{256} << 20,
 ABSL_FLAG(std::string, ca_bundle_file, "",
           "PEM bundle of CAs to verify the TLS certificates of Partner Center and the token endpoint with, instead "
           "of the system's.");
+ABSL_FLAG(
+    std::string, metrics_listen, "",
+    "Serve Prometheus metrics at http://HOST:PORT/metrics (docs/operations.md lists them); empty: off. "
+    "':PORT' or 'PORT' listens on 127.0.0.1; any other host only when named, e.g. 0.0.0.0:9464 (metrics carry "
+    "no secrets and no caller-chosen values, but tell how busy the server is). Port 0 picks a free port, logged.");
+ABSL_FLAG(int, metrics_threads, 2,
+          "Scrapes the metrics listener serves at once; 4x as many connections wait, then it stops accepting until "
+          "one is done. Each request has 5s to arrive and 5s to be sent.");
 
 namespace pcusage {
 namespace {
@@ -191,6 +199,8 @@ ServerOptions OptionsFromFlags() {
   options.snapshot_max_staleness = absl::GetFlag(FLAGS_snapshot_max_staleness);
   const int64_t snapshot_cache_bytes = absl::GetFlag(FLAGS_snapshot_cache_bytes);
   options.snapshot_cache_bytes = snapshot_cache_bytes < 0 ? 0 : static_cast<std::size_t>(snapshot_cache_bytes);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.metrics_threads = absl::GetFlag(FLAGS_metrics_threads);
   return options;
 }
 

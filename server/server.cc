@@ -24,6 +24,9 @@
 #include "server/common/log.h"
 #include "server/common/loopback.h"
 #include "server/drain.h"
+#include "server/metrics/instrumented_transport.h"
+#include "server/metrics/metrics_server.h"
+#include "server/metrics/rpc_metrics.h"
 #include "server/readiness.h"
 #include "server/resume_token.h"
 #include "server/usage_records_service.h"
@@ -110,6 +113,20 @@ absl::StatusOr<std::shared_ptr<const ResumeTokenCodec>> MakeResumeTokenCodec(con
   return std::shared_ptr<const ResumeTokenCodec>(*std::move(codec));
 }
 
+// The --metrics_listen endpoint, or none when the flag is empty.
+absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> StartMetricsServer(const ServerOptions& options) {
+  if (options.metrics_listen.empty()) return nullptr;
+  absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> server =
+      metrics::MetricsServer::Start(metrics::ProcessRegistry(), {options.metrics_listen, options.metrics_threads});
+  if (!server.ok()) {
+    return server.status().code() == absl::StatusCode::kInvalidArgument
+               ? ConfigError("--metrics_listen/--metrics_threads", server.status())
+               : server.status();
+  }
+  LogInfo("metrics at ", (*server)->url(), (*server)->loopback() ? "" : " (not loopback: reachable from other hosts)");
+  return server;
+}
+
 }  // namespace
 
 // Everything the gRPC server serves, built before it starts and destroyed after it stops.
@@ -123,6 +140,7 @@ struct PcusageServer::Parts {
   std::shared_ptr<Readiness> readiness;
   Readiness::Probe readiness_probe;
   std::unique_ptr<UsageRecordsService> service;
+  std::unique_ptr<metrics::MetricsServer> metrics_server;  // null without --metrics_listen
 
   // Builds every part from `options` (whose empty Partner Center URL becomes the cloud's); nothing listens yet.
   static absl::StatusOr<std::unique_ptr<Parts>> Build(ServerOptions& options);
@@ -135,7 +153,8 @@ absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Buil
   const std::shared_ptr<http::HttpTransport> transport =
       ObservedForReadiness(std::make_shared<http::CurlTransport>(options.transport), readiness);
   options.credentials.cloud = *cloud;
-  absl::StatusOr<tokens::Credentials> credentials = tokens::MakeCredentials(options.credentials, transport);
+  absl::StatusOr<tokens::Credentials> credentials =
+      tokens::MakeCredentials(options.credentials, metrics::Instrumented(transport, metrics::Upstream::kTokenEndpoint));
   if (!credentials.ok()) return credentials.status();
   auto parts = std::make_unique<Parts>();
   parts->readiness = readiness;
@@ -160,8 +179,8 @@ absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Buil
   parts->warning = ListenerWarning(parts->exposure, listen_text);
 
   if (options.client.base_url.empty()) options.client.base_url = cloud->partner_center_url;
-  absl::StatusOr<std::unique_ptr<partner_center::UsageClient>> client =
-      partner_center::UsageClient::Create(transport, options.client);
+  absl::StatusOr<std::unique_ptr<partner_center::UsageClient>> client = partner_center::UsageClient::Create(
+      metrics::Instrumented(transport, metrics::Upstream::kPartnerCenter), options.client);
   if (!client.ok()) return ConfigError("Partner Center client flags", client.status());
   absl::StatusOr<std::shared_ptr<const ResumeTokenCodec>> resume_tokens = MakeResumeTokenCodec(options);
   if (!resume_tokens.ok()) return resume_tokens.status();
@@ -191,6 +210,9 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
   if (absl::Status bounds = CheckBounds(options); !bounds.ok()) return bounds;
   absl::StatusOr<std::unique_ptr<Parts>> parts = Parts::Build(options);
   if (!parts.ok()) return parts.status();
+  absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server = StartMetricsServer(options);
+  if (!metrics_server.ok()) return metrics_server.status();
+  (*parts)->metrics_server = *std::move(metrics_server);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -209,6 +231,7 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
   builder.AddListeningPort((*parts)->bind_address, (*parts)->listener.credentials, &port);
   builder.RegisterService((*parts)->service.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<metrics::RpcMetrics>());
   interceptors.push_back(std::make_unique<callers::AuxiliaryServicesGate>(
       std::make_shared<callers::CallGate>((*parts)->listener.callers, options.max_auxiliary_streams),
       options.open_health_checks));
@@ -263,5 +286,9 @@ int PcusageServer::DrainAndStop() {
 }
 
 void PcusageServer::Wait() { server_->Wait(); }
+
+int PcusageServer::metrics_port() const {
+  return parts_->metrics_server == nullptr ? 0 : parts_->metrics_server->port();
+}
 
 }  // namespace pcusage

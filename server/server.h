@@ -49,6 +49,10 @@ struct ServerOptions {
   // Shared snapshots (docs/api.md): the default max_staleness (zero: no sharing) and the bytes they may hold.
   absl::Duration snapshot_max_staleness = absl::Minutes(5);
   std::size_t snapshot_cache_bytes = std::size_t{256} << 20;
+  // Prometheus metrics at http://<metrics_listen>/metrics (off when empty; ":port" is loopback), served by this many
+  // threads (metrics/metrics_server.h).
+  std::string metrics_listen;
+  int metrics_threads = 2;
   // How long running calls may go on after a drain begins (DrainAndStop).
   absl::Duration drain_timeout = absl::Seconds(30);
   // When the service's health entry turns NOT_SERVING and how it recovers (readiness.h).
@@ -66,6 +70,8 @@ class PcusageServer {
 
   // The port bound (the one asked for, or the one chosen for port 0).
   int port() const { return port_; }
+  // The port --metrics_listen bound, or 0 when metrics are off.
+  int metrics_port() const;
 
   // Turns health to NOT_SERVING, stops accepting calls, lets running calls finish until `deadline` and then
   // cancels them.

@@ -22,6 +22,8 @@
 #include "grpcpp/impl/client_unary_call.h"
 #include "grpcpp/support/sync_stream.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
+#include "packaging/build_info.h"
 #include "server/callers/caller_authenticator.h"
 
 namespace pcusage {
@@ -221,6 +223,81 @@ TEST(PcusageServerTest, AConnectionThatNeverSpeaksIsClosedAfterTheHandshakeTimeo
   close(fd);
   (*server)->Shutdown(absl::Now());
   (*server)->Wait();
+}
+
+// The value of one series in a scrape of `port`'s /metrics (0 when the series is not there yet).
+double ScrapedValue(int port, absl::string_view series) {
+  httplib::Client scraper("127.0.0.1", port);
+  httplib::Result scraped = scraper.Get("/metrics");
+  EXPECT_TRUE(scraped && scraped->status == 200);
+  if (!scraped) return -1;
+  const std::string line_start = absl::StrCat("\n", series, " ");
+  const std::size_t at = scraped->body.find(line_start);
+  double value = 0;
+  if (at != std::string::npos) {
+    const std::size_t begin = at + line_start.size();
+    EXPECT_TRUE(absl::SimpleAtod(scraped->body.substr(begin, scraped->body.find('\n', begin) - begin), &value));
+  }
+  return value;
+}
+
+// Scrapes until the series has `expected` (a refused call's caller may see its end before the server counts it);
+// returns the last value seen. Ten seconds is a hang guard, not a timing expectation.
+double AwaitScrapedValue(int port, absl::string_view series, double expected) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  double value = ScrapedValue(port, series);
+  while (value != expected && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(20));
+    value = ScrapedValue(port, series);
+  }
+  return value;
+}
+
+TEST_F(AuxiliaryServicesTest, MetricsListenServesTheCatalogWithEveryCallCountedByMethodAndCode) {
+  ServerOptions options;
+  options.metrics_listen = "127.0.0.1:0";
+  options.max_auxiliary_streams = 1;
+  Start(options);
+  const int port = server_->metrics_port();
+  ASSERT_GT(port, 0);
+  constexpr char kChecksOk[] = "pcusage_rpcs_total{method=\"grpc.health.v1.Health/Check\",code=\"OK\"}";
+  constexpr char kReflectionCancelled[] =
+      "pcusage_rpcs_total{method=\"grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo\",code=\"CANCELLED\"}";
+  const double checks = ScrapedValue(port, kChecksOk);
+  const double cancelled = ScrapedValue(port, kReflectionCancelled);
+  // Each call's status is counted before it is sent, so a scrape after the caller has it sees it.
+  ASSERT_TRUE(HealthCheck(channel_).ok());
+  EXPECT_EQ(ScrapedValue(port, kChecksOk), checks + 1);
+  ReflectionStream first(channel_);
+  ASSERT_TRUE(first.ListServices());
+  EXPECT_EQ(ScrapedValue(port,
+                         "pcusage_active_streams{method=\"grpc.reflection.v1alpha.ServerReflection/"
+                         "ServerReflectionInfo\"}"),
+            1);
+  ReflectionStream refused(channel_);  // past --max_auxiliary_streams: cancelled, and counted so
+  EXPECT_FALSE(refused.ListServices());
+  EXPECT_EQ(refused.Close().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(AwaitScrapedValue(port, kReflectionCancelled, cancelled + 1), cancelled + 1);
+  EXPECT_TRUE(first.Close().ok());
+  EXPECT_EQ(ScrapedValue(port, "pcusage_build_info{version=\"" + std::string(build_info::Version()) + "\",commit=\"" +
+                                   std::string(build_info::Commit()) + "\",build_mode=\"" +
+                                   std::string(build_info::BuildMode()) + "\"}"),
+            1);
+}
+
+TEST(PcusageServerTest, MetricsAreOffUnlessAskedForAndABadMetricsAddressNamesTheFlag) {
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<PcusageServer>> server = PcusageServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ((*server)->metrics_port(), 0);
+  (*server)->Shutdown(absl::Now());
+  (*server)->Wait();
+
+  options.metrics_listen = "unix:/tmp/pcusage-metrics.sock";
+  server = PcusageServer::Start(options);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(server.status().message().find("--metrics_listen"), std::string::npos) << server.status();
 }
 
 }  // namespace

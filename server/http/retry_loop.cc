@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/error_details.h"
 #include "server/common/log.h"
+#include "server/metrics/pcusage_metrics.h"
 
 namespace pcusage::http::internal {
 namespace {
@@ -10,6 +11,20 @@ namespace {
 std::map<std::string, std::string> WithAttempts(std::map<std::string, std::string> metadata, int attempt) {
   metadata["attempts"] = absl::StrCat(attempt);
   return metadata;
+}
+
+// The reason label of pcusage_upstream_retries_total.
+absl::string_view RetryReason(FailureKind failure) {
+  switch (failure) {
+    case FailureKind::kThrottled:
+      return "throttled";
+    case FailureKind::kServerError:
+      return "server_error";
+    case FailureKind::kConnection:
+      return "connection";
+    default:
+      return "timeout";
+  }
 }
 
 }  // namespace
@@ -54,6 +69,7 @@ absl::Status AfterFailure(const RetryPolicy& policy, Sleeper& sleeper, const Cal
                                                  " would pass the call's deadline; last error: ", error.message())),
         reason::kDeadlineExceeded, WithAttempts(scope.metadata, attempt));
   }
+  metrics::UpstreamRetry(RetryReason(failure), *delay);
   LogInfo(scope.trace, " retrying in ", wait, " (attempt ", attempt + 1, " of ", policy.options().max_attempts, ")");
   if (!sleeper.Sleep(*delay, call.is_cancelled)) {
     return WithErrorInfo(

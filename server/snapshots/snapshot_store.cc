@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "server/common/error_details.h"
 #include "server/common/log.h"
+#include "server/metrics/pcusage_metrics.h"
 
 namespace pcusage::snapshots {
 
@@ -366,10 +367,12 @@ OpenedSnapshot SnapshotStore::Open(const std::string& identity, absl::Duration m
     if (const int reader = snapshot->AddReader(0); reader >= 0) {
       if (snapshot->Done()) {
         ++stats_.hits;
+        metrics::SnapshotOpened(metrics::SnapshotOpen::kHit);
         completed_.remove(snapshot);
         completed_.push_front(snapshot);
       } else {
         ++stats_.joins;
+        metrics::SnapshotOpened(metrics::SnapshotOpen::kJoin);
       }
       return ReaderOf(snapshot, reader, /*shared=*/true, std::move(context));
     }
@@ -380,6 +383,7 @@ OpenedSnapshot SnapshotStore::Open(const std::string& identity, absl::Duration m
   by_identity_[identity] = snapshot;
   by_id_[snapshot->id()] = snapshot;
   ++stats_.walks;
+  metrics::SnapshotOpened(metrics::SnapshotOpen::kMiss);
   const int reader = snapshot->AddReader(0);
   if (stopping_) snapshot->Cancel();
   auto finished = std::make_shared<std::atomic<bool>>(false);
@@ -401,6 +405,7 @@ std::optional<OpenedSnapshot> SnapshotStore::Resume(const std::string& identity,
   const int reader = snapshot->AddReader(page_index);
   if (reader < 0) return std::nullopt;
   ++stats_.resumes;
+  metrics::SnapshotOpened(metrics::SnapshotOpen::kResume);
   return ReaderOf(snapshot, reader, /*shared=*/true, std::move(context));
 }
 

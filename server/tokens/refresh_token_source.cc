@@ -14,6 +14,7 @@
 #include "server/common/log.h"
 #include "server/common/printable.h"
 #include "server/http/http_status.h"
+#include "server/metrics/pcusage_metrics.h"
 
 namespace pcusage::tokens {
 namespace {
@@ -203,6 +204,7 @@ absl::StatusOr<std::optional<std::string>> RefreshTokenSource::TokenWithoutRefre
 absl::Status RefreshTokenSource::RecordGrant(absl::StatusOr<Grant> grant) {
   refreshing_ = false;
   ++refreshes_;
+  metrics::TokenRefresh(grant.ok());
   last_result_ = grant.status();
   if (!grant.ok()) {
     const std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(grant.status());
