@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -215,6 +216,9 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
   (*parts)->metrics_server = *std::move(metrics_server);
 
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's health service registers no descriptors of its own; touching the generated ones links them in, and so
+  // reflection can describe grpc.health.v1.Health.
+  grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   grpc::ResourceQuota quota("pcusage");

@@ -18,8 +18,11 @@ grep -q "rpc ListUsageRecords ( .partnercenter.usage.v1.ListUsageRecordsRequest 
 "${grpcurl}" -plaintext -max-time 10 "${server}" describe partnercenter.usage.v1.CustomerMonthlyUsageRecord |
   grep -q "google.type.Decimal total_cost = 9;" || fail "describe CustomerMonthlyUsageRecord"
 
-health="$("${grpcurl}" -plaintext -max-time 10 -import-path "${TEST_SRCDIR}/grpcurl" \
-  -proto grpc/health/v1/health.proto -d '{"service": "partnercenter.usage.v1.UsageRecordsService"}' \
+# The health service is described through reflection, like the API: no .proto file needed.
+"${grpcurl}" -plaintext -max-time 10 "${server}" describe grpc.health.v1.Health |
+  grep -q "rpc Check ( .grpc.health.v1.HealthCheckRequest ) returns ( .grpc.health.v1.HealthCheckResponse )" ||
+  fail "describe grpc.health.v1.Health"
+health="$("${grpcurl}" -plaintext -max-time 10 -d '{"service": "partnercenter.usage.v1.UsageRecordsService"}' \
   "${server}" grpc.health.v1.Health/Check)" || fail "health check"
 grep -q '"status": "SERVING"' <<<"${health}" || fail "not serving: ${health}"
 
