@@ -2,11 +2,14 @@ import java.io.File;
 import java.util.Arrays;
 import javax.xml.parsers.DocumentBuilderFactory;
 import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
 
 /**
  * Adds up Surefire's XML reports (target/surefire-reports/TEST-*.xml) and prints "PASSED FAILED SKIPPED" on one line,
- * where FAILED counts failures and errors. run_tests runs it with the JDK's source launcher:
- * {@code java scripts/SurefireSummary.java target/surefire-reports}. Exits 2 when a report cannot be read.
+ * where FAILED counts failures and errors. It counts the {@code <testcase>} elements, not the suite's attributes:
+ * Surefire writes the cases of JUnit {@code @Nested} classes into their outer class's report with {@code tests="0"}.
+ * run_tests runs it with the JDK's source launcher: {@code java scripts/SurefireSummary.java target/surefire-reports}.
+ * Exits 2 when a report cannot be read.
  */
 public final class SurefireSummary {
   public static void main(String[] args) throws Exception {
@@ -21,9 +24,16 @@ public final class SurefireSummary {
       for (File report : reports) {
         try {
           Element suite = factory.newDocumentBuilder().parse(report).getDocumentElement();
-          tests += count(suite, "tests");
-          failed += count(suite, "failures") + count(suite, "errors");
-          skipped += count(suite, "skipped");
+          NodeList cases = suite.getElementsByTagName("testcase");
+          for (int i = 0; i < cases.getLength(); i++) {
+            Element testCase = (Element) cases.item(i);
+            tests++;
+            if (has(testCase, "failure") || has(testCase, "error")) {
+              failed++;
+            } else if (has(testCase, "skipped")) {
+              skipped++;
+            }
+          }
         } catch (Exception e) {
           System.err.println("SurefireSummary: cannot read " + report + ": " + e);
           System.exit(2);
@@ -33,8 +43,7 @@ public final class SurefireSummary {
     System.out.println((tests - failed - skipped) + " " + failed + " " + skipped);
   }
 
-  private static long count(Element suite, String attribute) {
-    String value = suite.getAttribute(attribute);
-    return value.isEmpty() ? 0 : Long.parseLong(value);
+  private static boolean has(Element testCase, String child) {
+    return testCase.getElementsByTagName(child).getLength() > 0;
   }
 }

@@ -11,6 +11,7 @@ import java.util.Objects;
 
 /**
  * A blocking client of pcusage's {@code UsageRecordsService} over a {@link Channel} the caller owns (and shuts down).
+ * For TLS, mTLS or an API key, open that channel with {@link ConnectionOptions}.
  *
  * <pre>{@code
  * ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:50051", InsecureChannelCredentials.create()).build();

@@ -2,6 +2,7 @@
  * Helpers over the generated pcusage stubs ({@code com.pcusage.partnercenter.usage.v1}).
  *
  * <ul>
+ *   <li>{@link com.pcusage.client.ConnectionOptions} opens channels over TLS or mTLS and attaches the caller's API key;
  *   <li>{@link com.pcusage.client.UsageRecordsClient} opens {@code ListUsageRecords} streams with a bearer token and a
  *       deadline;
  *   <li>{@link com.pcusage.client.UsageRecordStream} iterates their records, cancels them, and tracks the resume token;

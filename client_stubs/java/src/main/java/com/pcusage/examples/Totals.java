@@ -1,19 +1,21 @@
 package com.pcusage.examples;
 
+import com.pcusage.client.ConnectionOptions;
 import com.pcusage.client.ErrorDetails;
 import com.pcusage.client.UsageRecordStream;
 import com.pcusage.client.UsageRecordsClient;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -21,20 +23,31 @@ import java.util.concurrent.TimeUnit;
  * their {@code total_cost}: {@code <key>\t<records>\t<total>} lines sorted by key.
  *
  * <pre>
- * PCUSAGE_ACCESS_TOKEN=... java -cp ... com.pcusage.examples.Totals [--server=HOST:PORT] [--timeout=60s]
+ * PCUSAGE_ACCESS_TOKEN=... [PCUSAGE_API_KEY=...] java -cp ... com.pcusage.examples.Totals [--server=HOST:PORT]
+ *     [--timeout=60s] [--tls] [--ca-file=CA.pem] [--cert-file=CLIENT.pem --key-file=CLIENT.key] [--server-name=NAME]
  * </pre>
  *
  * <p>The server defaults to {@code $PCUSAGE_SERVER}, else {@code 127.0.0.1:50051}; the Partner Center token comes from
- * {@code $PCUSAGE_ACCESS_TOKEN} and is sent as {@code authorization: Bearer} metadata. Exit status 0 on success, 1
- * when the call fails (code, message and ErrorInfo reason on stderr), 2 for usage errors.
+ * {@code $PCUSAGE_ACCESS_TOKEN} and is sent as {@code authorization: Bearer} metadata, the caller's API key from
+ * {@code $PCUSAGE_API_KEY} as {@code x-api-key} (in plaintext only to loopback). The TLS flags are those of {@link
+ * ConnectionOptions}. Exit status 0 on success, 1 when the call fails (code, message and ErrorInfo reason on stderr),
+ * 2 for usage errors.
  */
 public final class Totals {
   private static final String PROGRAM = "totals";
   private static final String USAGE =
-      "usage: totals [--server=HOST:PORT] [--timeout=DURATION]\n"
-          + "  --server   pcusage's address (default: $PCUSAGE_SERVER, else 127.0.0.1:50051)\n"
-          + "  --timeout  deadline of the whole listing: seconds, or a number with ms, s, m or h (default 60s)\n"
-          + "The Partner Center token is read from $PCUSAGE_ACCESS_TOKEN.\n";
+      "usage: totals [--server=HOST:PORT] [--timeout=DURATION] [--tls] [--ca-file=FILE]\n"
+          + "              [--cert-file=FILE --key-file=FILE] [--server-name=NAME]\n"
+          + "  --server       pcusage's address (default: $PCUSAGE_SERVER, else 127.0.0.1:50051)\n"
+          + "  --timeout      deadline of the whole listing: seconds, or a number with ms, s, m or h (default 60s)\n"
+          + "  --tls          speak TLS, trusting the JDK's CAs (implied by the flags below)\n"
+          + "  --ca-file      PEM file of the CAs that sign the server's certificate\n"
+          + "  --cert-file    client certificate chain (PEM) for mTLS, with --key-file (PEM PKCS#8)\n"
+          + "  --server-name  name to verify in the server's certificate (default: the host of --server)\n"
+          + "The Partner Center token is read from $PCUSAGE_ACCESS_TOKEN, the API key from $PCUSAGE_API_KEY.\n";
+
+  private static final Set<String> VALUE_FLAGS =
+      Set.of("--server", "--timeout", "--ca-file", "--cert-file", "--key-file", "--server-name");
 
   private Totals() {}
 
@@ -56,6 +69,9 @@ public final class Totals {
       server = "127.0.0.1:50051";
     }
     Duration timeout = Duration.ofSeconds(60);
+    ConnectionOptions.Builder connection = ConnectionOptions.builder();
+    String certFile = null;
+    String keyFile = null;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
@@ -63,7 +79,11 @@ public final class Totals {
         out.print(USAGE);
         return 0;
       }
-      if (!name.equals("--server") && !name.equals("--timeout")) {
+      if (arg.equals("--tls")) {
+        connection.tls(true);
+        continue;
+      }
+      if (!VALUE_FLAGS.contains(name)) {
         return usageError(err, "unknown argument " + arg);
       }
       String value;
@@ -74,11 +94,19 @@ public final class Totals {
       } else {
         return usageError(err, name + " needs a value");
       }
+      if (value.isEmpty()) {
+        return usageError(err, name + " must not be empty");
+      }
       if (name.equals("--server")) {
-        if (value.isEmpty()) {
-          return usageError(err, "--server must not be empty");
-        }
         server = value;
+      } else if (name.equals("--ca-file")) {
+        connection.caFile(Path.of(value));
+      } else if (name.equals("--cert-file")) {
+        certFile = value;
+      } else if (name.equals("--key-file")) {
+        keyFile = value;
+      } else if (name.equals("--server-name")) {
+        connection.serverName(value);
       } else {
         try {
           timeout = parseDuration(value);
@@ -88,7 +116,19 @@ public final class Totals {
       }
     }
 
-    ManagedChannel channel = Grpc.newChannelBuilder(server, InsecureChannelCredentials.create()).build();
+    if ((certFile == null) != (keyFile == null)) {
+      return usageError(err, "--cert-file and --key-file go together");
+    }
+    if (certFile != null) {
+      connection.clientCertificate(Path.of(certFile), Path.of(keyFile));
+    }
+    ManagedChannel channel;
+    try {
+      channel = connection.apiKey(env.get("PCUSAGE_API_KEY")).build().openChannel(server);
+    } catch (IllegalArgumentException | UncheckedIOException e) {
+      err.println(PROGRAM + ": " + e.getMessage());
+      return 1;
+    }
     try {
       UsageRecordsClient client = new UsageRecordsClient(channel, env.get("PCUSAGE_ACCESS_TOKEN"));
       CurrencyTotals totals = new CurrencyTotals();

@@ -3,14 +3,19 @@ package com.pcusage.examples;
 import static com.pcusage.testing.LiveStack.decimal;
 import static com.pcusage.testing.LiveStack.string;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.pcusage.testing.LiveStack;
+import com.pcusage.testing.OwnServer;
+import com.pcusage.testing.TestCa;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +23,7 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -118,6 +124,58 @@ class TotalsTest {
     assertEquals(2, run(env("x"), "--bogus").status());
     assertEquals(2, run(env("x"), "--timeout=-5s").status());
     assertEquals(2, run(env("x"), "--server").status());
+  }
+
+  @Test
+  void tlsFlagsNeedTheirPartners() {
+    assertEquals(2, run(env("x"), "--cert-file=client.pem").status());
+    assertEquals(2, run(env("x"), "--key-file=client.key").status());
+    assertEquals(2, run(env("x"), "--ca-file=").status());
+  }
+
+  /**
+   * Over mTLS with an API key: --ca-file trusts the test's CA, --cert-file and --key-file show the client certificate
+   * the listener requires, and $PCUSAGE_API_KEY authenticates the caller.
+   */
+  @Test
+  void printsTotalsOverMutualTlsWithAnApiKey(@TempDir Path dir) throws Exception {
+    String expected = expectedTotals();
+    TestCa serverCa = TestCa.create(Files.createDirectories(dir.resolve("server")), "totals-server-ca");
+    TestCa.Issued cert = serverCa.issueServer();
+    TestCa clientCa = TestCa.create(Files.createDirectories(dir.resolve("clients")), "totals-client-ca");
+    TestCa.Issued client = clientCa.issueClient("totals");
+    String apiKey = "totals-key-0123456789";
+    try (OwnServer server =
+        OwnServer.startTls(dir, cert, "--tls_client_ca_file=" + clientCa.certificateFile(),
+            "--api_keys_file=" + OwnServer.apiKeysFile(dir, Map.of("totals", apiKey)))) {
+      String[] args = {
+        "--server=" + server.address(),
+        "--ca-file=" + serverCa.certificateFile(),
+        "--cert-file=" + client.certificateFile(),
+        "--key-file=" + client.keyFile()
+      };
+      Map<String, String> env = env(LiveStack.token());
+      env.put("PCUSAGE_API_KEY", apiKey);
+      Run run = run(env, args);
+      assertEquals(0, run.status(), run.err());
+      assertEquals(expected, run.out());
+
+      env.remove("PCUSAGE_API_KEY");
+      Run refused = run(env, args);
+      assertEquals(1, refused.status());
+      assertEquals("", refused.out());
+      assertTrue(refused.err().contains("totals: reason CALLER_UNAUTHENTICATED"), refused.err());
+    }
+  }
+
+  @Test
+  void refusesAPlaintextApiKeyOffLoopback() {
+    Map<String, String> env = env(LiveStack.token());
+    env.put("PCUSAGE_API_KEY", "totals-key-0123456789");
+    Run run = run(env, "--server=pcusage.example.com:443");
+    assertEquals(1, run.status());
+    assertTrue(run.err().contains("loopback"), run.err());
+    assertFalse(run.err().contains("totals-key-0123456789"), run.err());
   }
 
   @ParameterizedTest
