@@ -2,6 +2,8 @@
 //
 // Flags are absl flags, parsed by ParseArguments rather than absl::ParseCommandLine so that every usage error exits
 // with 2 (absl exits with 1) and so that only this program's flags are accepted.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,9 +28,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client_stubs/cpp/record_format.h"
 #include "client_stubs/cpp/usage_records_client.h"
@@ -58,7 +62,7 @@ ABSL_FLAG(std::string, access_token_file, "",
 ABSL_FLAG(std::string, api_key_file, "",
           "File holding the API key of a server started with --api_keys_file, sent as x-api-key metadata; "
           "surrounding whitespace is ignored. Taken from a file only, never from the command line, and never "
-          "printed. Without TLS the key crosses the network in clear text: use --tls off loopback.");
+          "printed. Without TLS it is sent only to a loopback --server (it would cross the network in clear text).");
 ABSL_FLAG(bool, tls, false,
           "Connect with TLS, verifying the server's certificate against --tls_ca_file (or the system's CAs) and the "
           "host of --server (or --tls_server_name). Implied by every --tls_* flag.");
@@ -256,6 +260,27 @@ absl::StatusOr<std::string> ApiKey() {
   const std::string path = absl::GetFlag(FLAGS_api_key_file);
   if (path.empty()) return std::string();
   return SecretFromFile("api_key_file", path);
+}
+
+// Whether a gRPC target names a loopback address: "localhost" or a loopback IP, with or without a port and a "dns:"
+// or "passthrough:" scheme; "unix:" targets are local too.
+bool IsLoopbackTarget(absl::string_view target) {
+  if (absl::StartsWith(target, "unix:") || absl::StartsWith(target, "unix-abstract:")) return true;
+  for (const absl::string_view scheme : {"dns:///", "passthrough:///", "dns:", "passthrough:"}) {
+    if (absl::ConsumePrefix(&target, scheme)) break;
+  }
+  absl::string_view host = target;
+  if (absl::ConsumePrefix(&host, "[")) {
+    host = host.substr(0, host.find(']'));
+  } else if (std::count(host.begin(), host.end(), ':') == 1) {
+    host = host.substr(0, host.find(':'));
+  }
+  if (absl::EqualsIgnoreCase(host, "localhost")) return true;
+  const std::string literal(host);
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, literal.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  return inet_pton(AF_INET6, literal.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 bool TlsRequested() {
@@ -494,6 +519,10 @@ int Run(int argc, char** argv) {
   if (!token.ok()) return UsageError(token.status().message());
   absl::StatusOr<std::string> api_key = ApiKey();
   if (!api_key.ok()) return UsageError(api_key.status().message());
+  if (!api_key->empty() && !TlsRequested() && !IsLoopbackTarget(absl::GetFlag(FLAGS_server))) {
+    return UsageError(absl::StrCat("an API key is sent in plaintext only to a loopback address, not to \"",
+                                   absl::GetFlag(FLAGS_server), "\": use --tls"));
+  }
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel();
   if (!channel.ok()) return UsageError(channel.status().message());
 

@@ -176,13 +176,21 @@ TEST_F(CliAccessTest, AnApiKeyFromAFileLetsTheCallerInAndIsNeverPrinted) {
   EXPECT_THAT(wrong.err, HasSubstr("reason CALLER_UNAUTHENTICATED"));
   EXPECT_THAT(wrong.err, Not(HasSubstr(wrong_key)));
 
-  const Shell with = RunShell(CliList(
-      server_.address, {"--format=csv", "--api_key_file=" + WriteFile("api_key", absl::StrCat(" ", kApiKey, "\n"))}));
+  const std::string key_file = WriteFile("api_key", absl::StrCat(" ", kApiKey, "\n"));
+  const Shell with = RunShell(CliList(server_.address, {"--format=csv", "--api_key_file=" + key_file}));
   ASSERT_EQ(with.exit_status, 0) << with.err;
   EXPECT_EQ(std::count(with.out.begin(), with.out.end(), '\n'), 5) << "the header and 4 records";
   EXPECT_THAT(with.err, Not(HasSubstr(kApiKey)));
   EXPECT_THAT(with.out, Not(HasSubstr(kApiKey)));
   EXPECT_THAT(ServerLog(), Not(HasSubstr(kApiKey)));
+
+  const std::string port = server_.address.substr(server_.address.rfind(':') + 1);
+  const Shell by_name = RunShell(CliList("dns:///localhost:" + port, {"--api_key_file=" + key_file}));
+  EXPECT_EQ(by_name.exit_status, 0) << "localhost is loopback: " << by_name.err;
+  const Shell off_loopback = RunShell(CliList("pcusage.example.invalid:443", {"--api_key_file=" + key_file}));
+  EXPECT_EQ(off_loopback.exit_status, 2) << "a key is sent in plaintext only to loopback";
+  EXPECT_THAT(off_loopback.err, HasSubstr("use --tls"));
+  EXPECT_THAT(off_loopback.err, Not(HasSubstr(kApiKey)));
 
   const Shell on_the_command_line = RunShell(CliList(server_.address, {absl::StrCat("--api_key=", kApiKey)}));
   EXPECT_EQ(on_the_command_line.exit_status, 2) << "keys are read from files only";
