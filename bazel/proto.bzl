@@ -12,12 +12,18 @@ def pcusage_cc_proto_library(name, protos, repo = "", imports = [], deps = [], g
       protos: import paths of the .proto files, e.g. "partnercenter/usage/v1/usage_records.proto". Without `repo`
         they are files of this package; with it, files at the root of that repository.
       repo: the external repository holding `protos`, e.g. "@googleapis".
-      imports: labels of .proto files that `protos` import (other than protobuf's well-known types).
+      imports: labels of .proto files that `protos` import (other than protobuf's well-known types, which Debian's
+        protoc finds itself); those of @googleapis are found by their import path.
       deps: the cc libraries generated for those imports.
       grpc: also generate gRPC service code.
       visibility: of the cc_library.
     """
+    # Paths in the execution root: a package of an external repository (pcusage depended on by another workspace)
+    # sits under external/<repository>/, and so do its outputs under $(GENDIR).
+    this_repository = native.repository_name().lstrip("@")
     package = native.package_name()
+    if this_repository:
+        package = "external/%s/%s" % (this_repository, package) if package else "external/" + this_repository
     if repo:
         srcs = ["%s//:%s" % (repo, p) for p in protos]
         proto_root = "external/%s" % repo.lstrip("@")
@@ -32,11 +38,10 @@ def pcusage_cc_proto_library(name, protos, repo = "", imports = [], deps = [], g
         if grpc:
             outs += [stem + ".grpc.pb.h", stem + ".grpc.pb.cc"]
 
-    flags = [
-        "-I" + proto_root,
-        "-Iexternal/googleapis",
-        "--cpp_out=$(GENDIR)/" + package,
-    ]
+    flags = ["-I" + proto_root]
+    if repo != "@googleapis" and [i for i in imports if i.startswith("@googleapis//")]:
+        flags.append("-Iexternal/googleapis")
+    flags.append("--cpp_out=$(GENDIR)/" + package)
     if grpc:
         flags += [
             "--plugin=protoc-gen-grpc=" + _GRPC_CPP_PLUGIN,
