@@ -260,9 +260,9 @@ TEST_F(AuxiliaryServicesTest, MetricsListenServesTheCatalogWithEveryCallCountedB
   Start(options);
   const int port = server_->metrics_port();
   ASSERT_GT(port, 0);
-  constexpr char kChecksOk[] = "pcusage_rpcs_total{method=\"grpc.health.v1.Health/Check\",code=\"OK\"}";
+  constexpr char kChecksOk[] = R"(pcusage_rpcs_total{method="grpc.health.v1.Health/Check",code="OK"})";
   constexpr char kReflectionCancelled[] =
-      "pcusage_rpcs_total{method=\"grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo\",code=\"CANCELLED\"}";
+      R"(pcusage_rpcs_total{method="grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",code="CANCELLED"})";
   const double checks = ScrapedValue(port, kChecksOk);
   const double cancelled = ScrapedValue(port, kReflectionCancelled);
   // Each call's status is counted before it is sent, so a scrape after the caller has it sees it.
@@ -270,10 +270,10 @@ TEST_F(AuxiliaryServicesTest, MetricsListenServesTheCatalogWithEveryCallCountedB
   EXPECT_EQ(ScrapedValue(port, kChecksOk), checks + 1);
   ReflectionStream first(channel_);
   ASSERT_TRUE(first.ListServices());
-  EXPECT_EQ(ScrapedValue(port,
-                         "pcusage_active_streams{method=\"grpc.reflection.v1alpha.ServerReflection/"
-                         "ServerReflectionInfo\"}"),
-            1);
+  EXPECT_EQ(
+      ScrapedValue(port,
+                   R"(pcusage_active_streams{method="grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"})"),
+      1);
   ReflectionStream refused(channel_);  // past --max_auxiliary_streams: cancelled, and counted so
   EXPECT_FALSE(refused.ListServices());
   EXPECT_EQ(refused.Close().error_code(), grpc::StatusCode::CANCELLED);
