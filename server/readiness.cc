@@ -141,7 +141,7 @@ void Readiness::PublishIfChangedLocked(absl::string_view why) {
   if (publish_ && !frozen_) publish_(ready);
 }
 
-void Readiness::ProbeLoop(Probe probe) {
+void Readiness::ProbeLoop(const Probe& probe) {
   for (;;) {
     {
       absl::MutexLock lock(&mu_);

@@ -59,7 +59,7 @@ class Readiness {
   bool ReadyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Publishes and logs when readiness changed since last published.
   void PublishIfChangedLocked(absl::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ProbeLoop(Probe probe);
+  void ProbeLoop(const Probe& probe);
 
   const ReadinessOptions options_;
   mutable absl::Mutex mu_;

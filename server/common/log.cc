@@ -49,7 +49,7 @@ std::size_t Utf8SequenceLength(absl::string_view text) {
 void AppendJsonString(std::string& out, absl::string_view text) {
   out.push_back('"');
   for (std::size_t i = 0; i < text.size();) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       const std::size_t length = Utf8SequenceLength(text.substr(i));
       if (length == 0) {
@@ -93,7 +93,7 @@ void AppendJsonString(std::string& out, absl::string_view text) {
 void AppendTextValue(std::string& out, absl::string_view value) {
   bool plain = !value.empty();
   for (const char c : value) {
-    const unsigned char u = static_cast<unsigned char>(c);
+    const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u >= 0x7f || c == '"' || c == '=' || c == '\\') plain = false;
   }
   if (plain) {
@@ -157,7 +157,7 @@ std::string FormatLogLine(LogFormat line_format, absl::string_view time, LogLeve
                           absl::Span<const LogField> fields) {
   std::string line;
   if (line_format == LogFormat::kJson) {
-    line = absl::StrCat("{\"time\":\"", time, "\",\"level\":\"", JsonLevel(level), "\",\"msg\":");
+    line = absl::StrCat(R"({"time":")", time, R"(","level":")", JsonLevel(level), R"(","msg":)");
     AppendJsonString(line, RedactSecrets(message));
     for (const LogField& field : fields) {
       line.push_back(',');

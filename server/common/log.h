@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -35,7 +36,7 @@ bool LogEnabled(LogLevel level);
 // docs/operations.md for the stable ones), never text from a peer.
 struct LogField {
   LogField(absl::string_view key, absl::string_view text) : key(key), value(text) {}
-  LogField(absl::string_view key, const std::string& text) : key(key), value(text) {}
+  LogField(absl::string_view key, std::string text) : key(key), value(std::move(text)) {}
   LogField(absl::string_view key, const char* text) : key(key), value(text) {}
   template <typename Integer,
             typename = std::enable_if_t<std::is_integral_v<Integer> && !std::is_same_v<Integer, bool>>>

@@ -1,5 +1,6 @@
 #include "server/common/trace_context.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_split.h"
@@ -8,11 +9,8 @@ namespace pcusage {
 namespace {
 
 bool IsLowerHex(absl::string_view text, std::size_t length) {
-  if (text.size() != length) return false;
-  for (const char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
+  return text.size() == length &&
+         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 bool AllZeros(absl::string_view text) { return text.find_first_not_of('0') == absl::string_view::npos; }
