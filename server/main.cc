@@ -93,6 +93,11 @@ ABSL_FLAG(std::string, proxy, "",
           "are ignored (a proxy sees the bearer tokens).");
 ABSL_FLAG(int, max_concurrent_streams, 100,
           "Most ListUsageRecords streams served at once; more are refused with RESOURCE_EXHAUSTED and a RetryInfo.");
+ABSL_FLAG(int, max_streams_per_caller, 50,
+          "Most concurrent ListUsageRecords streams of one authenticated caller (an API key or client certificate "
+          "identity); more are refused with RESOURCE_EXHAUSTED (CALLER_STREAM_LIMIT_REACHED) and a RetryInfo, so one "
+          "caller cannot take every --max_concurrent_streams slot. 0: no bound but the total. Without caller "
+          "authentication every caller is the same anonymous one, bounded by the total only.");
 ABSL_FLAG(int, max_streams_per_connection, 100,
           "Most concurrent streams one HTTP/2 connection may open (SETTINGS_MAX_CONCURRENT_STREAMS).");
 ABSL_FLAG(int, max_auxiliary_streams, 8,
@@ -186,6 +191,7 @@ ServerOptions OptionsFromFlags() {
   options.resume_token_ttl = absl::GetFlag(FLAGS_resume_token_ttl);
   options.max_call_duration = absl::GetFlag(FLAGS_max_call_duration);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.max_streams_per_caller = absl::GetFlag(FLAGS_max_streams_per_caller);
   options.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.max_auxiliary_streams = absl::GetFlag(FLAGS_max_auxiliary_streams);

@@ -70,6 +70,9 @@ absl::Status CheckBounds(const ServerOptions& options) {
   if (options.max_call_duration <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--max_call_duration must be positive");
   }
+  if (options.max_streams_per_caller < 0) {
+    return absl::InvalidArgumentError("--max_streams_per_caller must not be negative");
+  }
   if (options.max_concurrent_streams < 1 || options.max_streams_per_connection < 1) {
     return absl::InvalidArgumentError("--max_concurrent_streams and --max_streams_per_connection must be positive");
   }
@@ -194,7 +197,9 @@ absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Buil
   parts->readiness_probe = ReadinessProbe(transport, token_source, options.client.base_url);
   parts->service = std::make_unique<UsageRecordsService>(
       *std::move(client), token_source, *std::move(resume_tokens),
-      std::make_shared<callers::CallGate>(parts->listener.callers, options.max_concurrent_streams), service_options);
+      std::make_shared<callers::CallGate>(parts->listener.callers, options.max_concurrent_streams,
+                                          options.max_streams_per_caller),
+      service_options);
   parts->description =
       absl::StrCat(parts->listener.tls ? " (TLS" : " (plaintext",
                    parts->exposure.callers_authenticated ? ", callers authenticated)" : ")", " -> Partner Center ",

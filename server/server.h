@@ -34,6 +34,7 @@ struct ServerOptions {
   // What a peer can make the server hold: streams in total (more are refused with RESOURCE_EXHAUSTED), streams on
   // one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS), and threads (gRPC's own RESOURCE_EXHAUSTED beyond).
   int max_concurrent_streams = 100;
+  int max_streams_per_caller = 50;  // of each authenticated caller; 0: the total only
   int max_streams_per_connection = 100;
   int max_threads = 128;
   // Calls of gRPC's reflection and health services at once (more are cancelled at once), and whether health checks

@@ -89,7 +89,8 @@ class UsageRecordsServiceTest : public testing::Test {
     ASSERT_TRUE(codec.ok()) << codec.status();
     auto callers = callers::CallerAuthenticator::Create(api_keys_file_, "");
     ASSERT_TRUE(callers.ok()) << callers.status();
-    auto gate = std::make_shared<callers::CallGate>(*std::move(callers), max_concurrent_streams_);
+    auto gate =
+        std::make_shared<callers::CallGate>(*std::move(callers), max_concurrent_streams_, max_streams_per_caller_);
     UsageRecordsServiceOptions service_options;
     service_options.max_call_duration = max_call_duration;
     service_options.pages.snapshot_max_staleness = snapshot_max_staleness_;
@@ -151,6 +152,7 @@ class UsageRecordsServiceTest : public testing::Test {
   std::shared_ptr<MockHttpTransport> transport_ = std::make_shared<MockHttpTransport>();
   std::string api_keys_file_;  // none: every caller is let in
   int max_concurrent_streams_ = 100;
+  int max_streams_per_caller_ = 0;
   absl::Duration snapshot_max_staleness_ = absl::ZeroDuration();  // sharing off unless a test turns it on
   std::unique_ptr<UsageRecordsService> service_;
   std::unique_ptr<grpc::Server> server_;
@@ -339,6 +341,39 @@ TEST_F(UsageRecordsServiceTest, StreamsPastTheLimitAreRefusedWithRetryInfoUntilO
   StreamResult after = List(10);  // the slot is back
   EXPECT_TRUE(after.status.ok()) << after.status.error_message();
   EXPECT_THAT(after.ResourceIds(), testing::ElementsAre("b0"));
+}
+
+TEST_F(UsageRecordsServiceTest, ACallerPastItsOwnStreamLimitIsRefusedWhileOthersGetIn) {
+  api_keys_file_ = std::string(std::getenv("TEST_TMPDIR")) + "/api_keys_per_caller";
+  std::ofstream(api_keys_file_) << callers::CallerAuthenticator::HashLine("alice", "alice-key-0001").value() << "\n"
+                                << callers::CallerAuthenticator::HashLine("bob", "bob-key-00002").value() << "\n";
+  max_streams_per_caller_ = 1;
+  StartServer();
+  absl::Notification upstream_entered;
+  absl::Notification release_upstream;
+  EXPECT_CALL(*transport_, Send(_))
+      .WillOnce(Invoke([&](const HttpRequest&) {
+        upstream_entered.Notify();
+        release_upstream.WaitForNotification();
+        return JsonResponse(Page("a", 1));
+      }))
+      .WillRepeatedly(Return(JsonResponse(Page("b", 1))));
+  const std::vector<std::pair<std::string, std::string>> alice = {{"authorization", "Bearer t"},
+                                                                   {"x-api-key", "alice-key-0001"}};
+  StreamResult first;
+  std::thread holder([&] { first = List(10, alice); });
+  upstream_entered.WaitForNotification();  // alice holds her only stream
+
+  StreamResult refused = List(10, alice);
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ErrorInfoOf(refused.status).reason(), "CALLER_STREAM_LIMIT_REACHED");
+  EXPECT_TRUE(List(10, {{"authorization", "Bearer t"}, {"x-api-key", "bob-key-00002"}}).status.ok())
+      << "another caller still gets in";
+
+  release_upstream.Notify();
+  holder.join();
+  EXPECT_TRUE(first.status.ok()) << first.status.error_message();
+  EXPECT_TRUE(List(10, alice).status.ok()) << "her stream is back once the first ended";
 }
 
 TEST_F(UsageRecordsServiceTest, WithApiKeysOnlyCallersPresentingOneGetIn) {

@@ -31,26 +31,30 @@ CallerCredentials CredentialsOf(const grpc::ServerContextBase& context) {
 }  // namespace
 
 AdmittedCall::AdmittedCall(AdmittedCall&& other) noexcept
-    : active_(std::exchange(other.active_, nullptr)),
+    : gate_(std::exchange(other.gate_, nullptr)),
+      counted_per_caller_(other.counted_per_caller_),
       caller_name_(std::move(other.caller_name_)),
       resume_identity_(std::move(other.resume_identity_)) {}
 
 AdmittedCall::~AdmittedCall() {
-  if (active_ != nullptr) active_->fetch_sub(1);
+  if (gate_ != nullptr) gate_->Release(caller_name_, counted_per_caller_);
 }
 
-CallGate::CallGate(std::shared_ptr<const CallerAuthenticator> callers, int max_concurrent_streams)
-    : callers_(std::move(callers)), max_concurrent_streams_(max_concurrent_streams) {}
+CallGate::CallGate(std::shared_ptr<const CallerAuthenticator> callers, int max_concurrent_streams,
+                   int max_streams_per_caller)
+    : callers_(std::move(callers)),
+      max_concurrent_streams_(max_concurrent_streams),
+      max_streams_per_caller_(max_streams_per_caller) {}
 
 absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& context) {
   absl::StatusOr<std::string> caller = callers_->Authenticate(CredentialsOf(context));
   if (!caller.ok()) return caller.status();
-  return TakeSlot(*std::move(caller));
+  return TakeSlot(*std::move(caller), callers_->enabled());
 }
 
-absl::StatusOr<AdmittedCall> CallGate::AdmitAnyone() { return TakeSlot("anonymous"); }
+absl::StatusOr<AdmittedCall> CallGate::AdmitAnyone() { return TakeSlot("anonymous", false); }
 
-absl::StatusOr<AdmittedCall> CallGate::TakeSlot(std::string caller) {
+absl::StatusOr<AdmittedCall> CallGate::TakeSlot(std::string caller, bool authenticated) {
   if (active_.fetch_add(1) >= max_concurrent_streams_) {
     active_.fetch_sub(1);
     return WithRetryInfo(WithErrorInfo(absl::ResourceExhaustedError(absl::StrCat(
@@ -59,8 +63,31 @@ absl::StatusOr<AdmittedCall> CallGate::TakeSlot(std::string caller) {
                                        reason::kStreamLimitReached),
                          absl::Seconds(1));
   }
+  const bool per_caller = authenticated && max_streams_per_caller_ > 0;
+  if (per_caller) {
+    absl::MutexLock lock(&mu_);
+    int& streams = per_caller_[caller];
+    if (streams >= max_streams_per_caller_) {
+      active_.fetch_sub(1);
+      return WithRetryInfo(
+          WithErrorInfo(absl::ResourceExhaustedError(
+                            absl::StrCat("this caller already has its maximum of ", max_streams_per_caller_,
+                                         " concurrent streams (--max_streams_per_caller); retry when one has ended")),
+                        reason::kCallerStreamLimitReached),
+          absl::Seconds(1));
+    }
+    ++streams;
+  }
   std::string resume_identity = callers_->enabled() ? caller : "";
-  return AdmittedCall(&active_, std::move(caller), std::move(resume_identity));
+  return AdmittedCall(this, per_caller, std::move(caller), std::move(resume_identity));
+}
+
+void CallGate::Release(const std::string& caller, bool counted_per_caller) {
+  if (counted_per_caller) {
+    absl::MutexLock lock(&mu_);
+    if (auto it = per_caller_.find(caller); it != per_caller_.end() && --it->second <= 0) per_caller_.erase(it);
+  }
+  active_.fetch_sub(1);
 }
 
 }  // namespace pcusage::callers

@@ -1,15 +1,19 @@
 // The server's edge for pcusage's own RPCs: every call is admitted here before any handler work. The caller is
 // authenticated once (API key metadata, verified client certificate identities) and the call takes one of
-// --max_concurrent_streams slots. Handlers work from the AdmittedCall it returns and cannot make one themselves,
+// --max_concurrent_streams slots, and, when callers are authenticated, one of its caller's --max_streams_per_caller,
+// so one caller cannot take every slot. Handlers work from the AdmittedCall it returns and cannot make one themselves,
 // so a new RPC cannot skip caller authentication or the stream limit.
 #ifndef PCUSAGE_SERVER_CALLERS_CALL_GATE_H_
 #define PCUSAGE_SERVER_CALLERS_CALL_GATE_H_
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/server_context.h"
 #include "server/callers/caller_authenticator.h"
 
@@ -17,7 +21,8 @@ namespace pcusage::callers {
 
 class CallGate;
 
-// A call let in: who the caller is, and its stream slot, given back when this is destroyed. Move-only.
+// A call let in: who the caller is, and its stream slots, given back when this is destroyed. Move-only; must not
+// outlive its CallGate.
 class AdmittedCall {
  public:
   AdmittedCall(AdmittedCall&& other) noexcept;
@@ -34,22 +39,28 @@ class AdmittedCall {
 
  private:
   friend class CallGate;
-  AdmittedCall(std::atomic<int>* active, std::string caller_name, std::string resume_identity)
-      : active_(active), caller_name_(std::move(caller_name)), resume_identity_(std::move(resume_identity)) {}
+  AdmittedCall(CallGate* gate, bool counted_per_caller, std::string caller_name, std::string resume_identity)
+      : gate_(gate),
+        counted_per_caller_(counted_per_caller),
+        caller_name_(std::move(caller_name)),
+        resume_identity_(std::move(resume_identity)) {}
 
-  std::atomic<int>* active_;  // null once moved from
+  CallGate* gate_;  // null once moved from
+  bool counted_per_caller_;
   std::string caller_name_;
   std::string resume_identity_;
 };
 
 class CallGate {
  public:
-  // `max_concurrent_streams` must be positive.
-  CallGate(std::shared_ptr<const CallerAuthenticator> callers, int max_concurrent_streams);
+  // `max_concurrent_streams` must be positive; `max_streams_per_caller` bounds each authenticated caller's streams
+  // (0: no bound but the total). Unauthenticated callers are all "anonymous", bounded by the total only.
+  CallGate(std::shared_ptr<const CallerAuthenticator> callers, int max_concurrent_streams,
+           int max_streams_per_caller = 0);
 
   // UNAUTHENTICATED (CALLER_UNAUTHENTICATED) for a caller not let in; RESOURCE_EXHAUSTED (STREAM_LIMIT_REACHED,
-  // with a RetryInfo) when every stream slot is taken. The caller is authenticated before a slot is taken, so
-  // unauthenticated callers cannot use up the slots.
+  // with a RetryInfo) when every stream slot is taken, or (CALLER_STREAM_LIMIT_REACHED) when the caller's are. The
+  // caller is authenticated before a slot is taken, so unauthenticated callers cannot use up the slots.
   absl::StatusOr<AdmittedCall> Admit(const grpc::ServerContextBase& context);
   // The same without caller authentication (for services an operator chose to open to anyone): only the slot.
   absl::StatusOr<AdmittedCall> AdmitAnyone();
@@ -59,11 +70,18 @@ class CallGate {
   bool callers_authenticated() const { return callers_->enabled(); }
 
  private:
-  absl::StatusOr<AdmittedCall> TakeSlot(std::string caller);
+  friend class AdmittedCall;
+  absl::StatusOr<AdmittedCall> TakeSlot(std::string caller, bool authenticated);
+  void Release(const std::string& caller, bool counted_per_caller);
 
   std::shared_ptr<const CallerAuthenticator> callers_;
   const int max_concurrent_streams_;
+  const int max_streams_per_caller_;
   std::atomic<int> active_{0};
+  absl::Mutex mu_;
+  // Streams per authenticated caller; a caller with none has no entry, so the map holds at most
+  // max_concurrent_streams entries.
+  std::map<std::string, int> per_caller_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace pcusage::callers

@@ -43,6 +43,7 @@ inline constexpr char kInvalidArgument[] = "INVALID_ARGUMENT";
 inline constexpr char kResumeTokenInvalid[] = "RESUME_TOKEN_INVALID";
 inline constexpr char kResumeTokenExpired[] = "RESUME_TOKEN_EXPIRED";
 inline constexpr char kStreamLimitReached[] = "STREAM_LIMIT_REACHED";
+inline constexpr char kCallerStreamLimitReached[] = "CALLER_STREAM_LIMIT_REACHED";
 inline constexpr char kSnapshotReaderTooSlow[] = "SNAPSHOT_READER_TOO_SLOW";
 inline constexpr char kServerDraining[] = "SERVER_DRAINING";
 }  // namespace reason
