@@ -1,10 +1,24 @@
 #include "server/listener.h"
 
-#include <utility>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
+#include <cstdlib>
+#include <ctime>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "grpcpp/security/server_credentials.h"
+#include "server/callers/watched_files.h"
 #include "server/common/files.h"
+#include "server/common/log.h"
 
 namespace pcusage {
 namespace {
@@ -31,32 +45,166 @@ absl::Status CheckFlagsGoTogether(const ListenerFiles& files) {
   if (!files.client_allow_list_file.empty() && files.tls_client_ca_file.empty()) {
     return absl::InvalidArgumentError("--client_allow_list_file needs --tls_client_ca_file (verified identities)");
   }
+  if (files.reload_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--listener_reload_interval must not be negative");
+  }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(const ListenerFiles& files) {
-  grpc::SslServerCredentialsOptions options(files.tls_client_ca_file.empty()
-                                                ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                                                : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  absl::StatusOr<std::string> key = ReadPem("--tls_cert_file/--tls_key_file", files.tls_key_file);
-  if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> chain = ReadPem("--tls_cert_file/--tls_key_file", files.tls_cert_file);
-  if (!chain.ok()) return chain.status();
-  options.pem_key_cert_pairs.push_back({*std::move(key), *std::move(chain)});
-  if (!files.tls_client_ca_file.empty()) {
-    absl::StatusOr<std::string> client_ca = ReadPem("--tls_client_ca_file", files.tls_client_ca_file);
-    if (!client_ca.ok()) return client_ca.status();
-    options.pem_root_certs = *std::move(client_ca);
+using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+using Certificate = std::unique_ptr<X509, decltype(&X509_free)>;
+using PrivateKey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+Bio MemoryBio(const std::string& pem) {
+  return Bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+}
+
+// Refuses to prompt for a passphrase: an encrypted key is not one gRPC can use.
+int NoPassphrase(char* /*buffer*/, int /*size*/, int /*rwflag*/, void* /*user_data*/) { return 0; }
+
+// Every certificate in `pem`, in order.
+std::vector<Certificate> ParseCertificates(const std::string& pem) {
+  std::vector<Certificate> certificates;
+  Bio bio = MemoryBio(pem);
+  while (X509* certificate = PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr)) {
+    certificates.emplace_back(certificate, X509_free);
   }
-  return grpc::SslServerCredentials(options);
+  ERR_clear_error();  // the end of the input reads as an error
+  return certificates;
+}
+
+std::string SubjectOf(X509* certificate) {
+  Bio bio(BIO_new(BIO_s_mem()), BIO_free);
+  X509_NAME_print_ex(bio.get(), X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253);
+  char* text = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &text);  // NOLINT(google-runtime-int): OpenSSL's type
+  return size > 0 ? std::string(text, static_cast<std::size_t>(size)) : std::string("(no subject)");
+}
+
+std::string NotAfterOf(X509* certificate) {
+  std::tm when{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &when) != 1) return "(unreadable)";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromTM(when, absl::UTCTimeZone()), absl::UTCTimeZone());
+}
+
+// A C callback of gRPC's: it looks at the files (when due) at the start of each handshake. Only material that passed
+// ReadTlsMaterial is handed over, so a bad new file never reaches gRPC (which, given PEM it cannot use, would keep
+// the handshaker it has too, but say less about why).
+class ReloadingTlsCredentials final : public grpc::ServerCredentials {
+ public:
+  ReloadingTlsCredentials(std::unique_ptr<callers::WatchedFiles<TlsMaterial>> material, bool mutual)
+      : material_(std::move(material)),
+        credentials_(grpc_ssl_server_credentials_create_with_options(
+            grpc_ssl_server_credentials_create_options_using_config_fetcher(
+                mutual ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                       : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+                &ReloadingTlsCredentials::Fetch, this))) {}
+  ~ReloadingTlsCredentials() override { grpc_server_credentials_release(credentials_); }
+  ReloadingTlsCredentials(const ReloadingTlsCredentials&) = delete;
+  ReloadingTlsCredentials& operator=(const ReloadingTlsCredentials&) = delete;
+
+  // pcusage authenticates callers at its own edge (callers/call_gate.h); a processor here would be a second path.
+  void SetAuthMetadataProcessor(const std::shared_ptr<grpc::AuthMetadataProcessor>& /*processor*/) override {
+    LogError("ReloadingTlsCredentials does not take an AuthMetadataProcessor");
+    std::abort();
+  }
+
+ private:
+  int AddPortToServer(const std::string& address, grpc_server* server) override {
+    return grpc_server_add_http2_port(server, address.c_str(), credentials_);
+  }
+
+  static grpc_ssl_certificate_config_reload_status Fetch(void* user_data, grpc_ssl_server_certificate_config** config) {
+    auto* self = static_cast<ReloadingTlsCredentials*>(user_data);
+    std::shared_ptr<const TlsMaterial> current = self->material_->Current();
+    absl::MutexLock lock(&self->mu_);
+    if (current == self->handed_over_) return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
+    grpc_ssl_pem_key_cert_pair pair = {current->private_key.c_str(), current->certificate_chain.c_str()};
+    // gRPC 1.51 asserts that a fetched config has root certificates even when no client certificate is asked for
+    // (ssl_security_connector.cc); they are used only to verify client certificates, so without mTLS the server's
+    // own chain stands in.
+    const std::string& roots = current->client_ca.empty() ? current->certificate_chain : current->client_ca;
+    *config = grpc_ssl_server_certificate_config_create(roots.c_str(), &pair, 1);
+    self->handed_over_ = std::move(current);
+    return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
+  }
+
+  const std::unique_ptr<callers::WatchedFiles<TlsMaterial>> material_;
+  absl::Mutex mu_;
+  std::shared_ptr<const TlsMaterial> handed_over_ ABSL_GUARDED_BY(mu_);  // what gRPC's handshaker was made of
+  grpc_server_credentials* const credentials_;
+};
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(const ListenerFiles& files) {
+  std::vector<std::string> paths = {files.tls_key_file, files.tls_cert_file};
+  if (!files.tls_client_ca_file.empty()) paths.push_back(files.tls_client_ca_file);
+  absl::StatusOr<std::unique_ptr<callers::WatchedFiles<TlsMaterial>>> material =
+      callers::WatchedFiles<TlsMaterial>::Create(
+          absl::StrCat("TLS files (--tls_cert_file ", files.tls_cert_file, ", --tls_key_file ", files.tls_key_file,
+                       files.tls_client_ca_file.empty() ? "" : ", --tls_client_ca_file ", files.tls_client_ca_file,
+                       ")"),
+          paths, files.reload_interval,
+          [files]() -> absl::StatusOr<std::shared_ptr<const TlsMaterial>> {
+            absl::StatusOr<TlsMaterial> material = ReadTlsMaterial(files);
+            if (!material.ok()) return material.status();
+            return std::make_shared<const TlsMaterial>(*std::move(material));
+          },
+          [](const TlsMaterial& in_force) { return in_force.description; });
+  if (!material.ok()) return material.status();
+  return std::make_shared<ReloadingTlsCredentials>(*std::move(material), !files.tls_client_ca_file.empty());
 }
 
 }  // namespace
 
+absl::StatusOr<TlsMaterial> ReadTlsMaterial(const ListenerFiles& files) {
+  TlsMaterial material;
+  absl::StatusOr<std::string> key = ReadPem("--tls_cert_file/--tls_key_file", files.tls_key_file);
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::string> chain = ReadPem("--tls_cert_file/--tls_key_file", files.tls_cert_file);
+  if (!chain.ok()) return chain.status();
+  Bio key_bio = MemoryBio(*key);
+  PrivateKey private_key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, NoPassphrase, nullptr), EVP_PKEY_free);
+  ERR_clear_error();
+  if (private_key == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_key_file ", files.tls_key_file, " holds no PEM private key (an unencrypted one)"));
+  }
+  std::vector<Certificate> certificates = ParseCertificates(*chain);
+  if (certificates.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_cert_file ", files.tls_cert_file, " holds no PEM certificate"));
+  }
+  X509* leaf = certificates.front().get();
+  if (X509_check_private_key(leaf, private_key.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(absl::StrCat("--tls_key_file ", files.tls_key_file,
+                                                   " is not the key of the certificate in --tls_cert_file ",
+                                                   files.tls_cert_file));
+  }
+  if (X509_cmp_current_time(X509_get0_notAfter(leaf)) < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_cert_file ", files.tls_cert_file, ": the certificate expired at ", NotAfterOf(leaf)));
+  }
+  material.description = absl::StrCat("certificate ", SubjectOf(leaf), " valid until ", NotAfterOf(leaf));
+  material.private_key = *std::move(key);
+  material.certificate_chain = *std::move(chain);
+  if (!files.tls_client_ca_file.empty()) {
+    absl::StatusOr<std::string> client_ca = ReadPem("--tls_client_ca_file", files.tls_client_ca_file);
+    if (!client_ca.ok()) return client_ca.status();
+    if (ParseCertificates(*client_ca).empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tls_client_ca_file ", files.tls_client_ca_file, " holds no PEM certificate"));
+    }
+    material.client_ca = *std::move(client_ca);
+    absl::StrAppend(&material.description, ", client CA ", files.tls_client_ca_file);
+  }
+  return material;
+}
+
 absl::StatusOr<Listener> MakeListener(const ListenerFiles& files) {
   if (absl::Status status = CheckFlagsGoTogether(files); !status.ok()) return status;
   absl::StatusOr<std::unique_ptr<callers::CallerAuthenticator>> callers =
-      callers::CallerAuthenticator::Create(files.api_keys_file, files.client_allow_list_file);
+      callers::CallerAuthenticator::Create(files.api_keys_file, files.client_allow_list_file, files.reload_interval);
   if (!callers.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--api_keys_file/--client_allow_list_file: ", callers.status().message()));

@@ -1,6 +1,7 @@
 // The gRPC listener's security: TLS (and mTLS) credentials and caller authentication from their files, and the
-// policy that decides whether an address may serve server-held Partner Center credentials. The policy is a pure
-// function, so every combination is unit-tested without starting a process.
+// policy that decides whether an address may serve server-held Partner Center credentials. The files are re-read when
+// they change, without a restart; a bad new file keeps the one in force and is logged. The policy is a pure function,
+// so every combination is unit-tested without starting a process.
 #ifndef PCUSAGE_SERVER_LISTENER_H_
 #define PCUSAGE_SERVER_LISTENER_H_
 
@@ -10,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "grpcpp/security/server_credentials.h"
 #include "server/callers/caller_authenticator.h"
 
@@ -21,16 +23,34 @@ struct ListenerFiles {
   std::string tls_client_ca_file;      // with it, mTLS
   std::string client_allow_list_file;  // needs tls_client_ca_file
   std::string api_keys_file;
+  // The least time between two looks (stat) at these files for a change (--listener_reload_interval).
+  absl::Duration reload_interval = absl::Seconds(5);
 };
+
+// The listener's TLS material as read from its files, checked.
+struct TlsMaterial {
+  std::string private_key;        // PEM
+  std::string certificate_chain;  // PEM, the server's certificate first
+  std::string client_ca;          // PEM; empty without mTLS
+  std::string description;        // for the log: the certificate's subject and end of validity
+};
+
+// Reads the TLS files and checks what gRPC would only find out in a handshake: the key and every certificate parse,
+// the key is the first certificate's, that certificate has not expired, the client CA file holds a certificate.
+// INVALID_ARGUMENT naming the flag and the file otherwise (never quoting them).
+absl::StatusOr<TlsMaterial> ReadTlsMaterial(const ListenerFiles& files);
 
 // The listener's transport security and who may call it.
 struct Listener {
+  // With TLS, credentials that use the newest TLS material that passed ReadTlsMaterial: a connection's handshake
+  // looks at the files when reload_interval has passed since the last look, and connections made after a change get
+  // the new certificate (existing ones keep theirs). They must be added to one port only and outlive the server.
   std::shared_ptr<grpc::ServerCredentials> credentials;
   bool tls = false;
   std::shared_ptr<const callers::CallerAuthenticator> callers;
 };
 
-// Reads the files. INVALID_ARGUMENT naming the flags when they do not go together or cannot be read.
+// Reads the files. INVALID_ARGUMENT naming the flags when they do not go together, cannot be read or are not valid.
 absl::StatusOr<Listener> MakeListener(const ListenerFiles& files);
 
 // What the policy looks at.

@@ -62,6 +62,10 @@ ABSL_FLAG(std::string, client_allow_list_file, "",
 ABSL_FLAG(std::string, api_keys_file, "",
           "Callers must send one of these API keys as 'x-api-key' metadata. One key a line: '<name> <salt hex> "
           "<sha256 hex of salt + key>' (make lines with pcusage_api_key).");
+ABSL_FLAG(absl::Duration, listener_reload_interval, absl::Seconds(5),
+          "How often at most the listener's files (--tls_cert_file, --tls_key_file, --tls_client_ca_file, "
+          "--api_keys_file, --client_allow_list_file) are looked at for a change, at the next connection or call; "
+          "a changed file is read again without a restart, and a bad one keeps the one in force (logged).");
 ABSL_FLAG(bool, insecure, false,
           "Allow listening on a non-loopback address with server-held credentials (static, refresh_token) without "
           "TLS and caller authentication (API keys or an mTLS allow list): anyone who reaches the port then reads "
@@ -165,6 +169,7 @@ ServerOptions OptionsFromFlags() {
   options.listener.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   options.listener.client_allow_list_file = absl::GetFlag(FLAGS_client_allow_list_file);
   options.listener.api_keys_file = absl::GetFlag(FLAGS_api_keys_file);
+  options.listener.reload_interval = absl::GetFlag(FLAGS_listener_reload_interval);
   options.cloud = absl::GetFlag(FLAGS_cloud);
   options.credentials.auth_mode = absl::GetFlag(FLAGS_auth_mode);
   options.credentials.access_token_file = absl::GetFlag(FLAGS_access_token_file);

@@ -45,6 +45,18 @@ absl::StatusOr<std::vector<std::string>> ReadLines(const std::string& path) {
   return lines;
 }
 
+// The list in `path` (nothing when `path` is empty), read by `read` now and again when it changes; `what` and
+// `counted` name the file and its entries in log lines.
+template <typename List>
+absl::StatusOr<std::unique_ptr<WatchedFiles<List>>> WatchList(
+    absl::string_view what, const std::string& path, absl::Duration reload_interval,
+    absl::StatusOr<std::shared_ptr<const List>> (*read)(const std::string&), absl::string_view counted) {
+  if (path.empty()) return std::unique_ptr<WatchedFiles<List>>();
+  return WatchedFiles<List>::Create(
+      absl::StrCat(what, " ", path), {path}, reload_interval, [read, path] { return read(path); },
+      [counted = std::string(counted)](const List& in_force) { return absl::StrCat(in_force.size(), " ", counted); });
+}
+
 absl::Status Denied(absl::string_view why) {
   return WithErrorInfo(absl::UnauthenticatedError(absl::StrCat("caller not authenticated: ", why)),
                        reason::kCallerUnauthenticated);
@@ -52,51 +64,65 @@ absl::Status Denied(absl::string_view why) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<CallerAuthenticator>> CallerAuthenticator::Create(
-    const std::string& api_keys_file, const std::string& client_allow_list_file) {
-  std::vector<Key> keys;
-  if (!api_keys_file.empty()) {
-    absl::StatusOr<std::vector<std::string>> lines = ReadLines(api_keys_file);
-    if (!lines.ok()) return lines.status();
-    for (std::size_t i = 0; i < lines->size(); ++i) {
-      std::vector<std::string> fields = absl::StrSplit((*lines)[i], absl::ByAnyChar(" \t"), absl::SkipEmpty());
-      if (fields.size() != 3 || !IsHex(fields[1]) || !IsHex(fields[2]) || fields[2].size() != 64) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(api_keys_file, ": entry ", i + 1, " is not \"<name> <salt hex> <sha256 hex>\""));
-      }
-      keys.push_back({fields[0], absl::HexStringToBytes(fields[1]), absl::HexStringToBytes(fields[2])});
+absl::StatusOr<std::shared_ptr<const CallerAuthenticator::Keys>> CallerAuthenticator::ReadKeys(
+    const std::string& path) {
+  absl::StatusOr<std::vector<std::string>> lines = ReadLines(path);
+  if (!lines.ok()) return lines.status();
+  auto keys = std::make_shared<Keys>();
+  for (std::size_t i = 0; i < lines->size(); ++i) {
+    std::vector<std::string> fields = absl::StrSplit((*lines)[i], absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    if (fields.size() != 3 || !IsHex(fields[1]) || !IsHex(fields[2]) || fields[2].size() != 64) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": entry ", i + 1, " is not \"<name> <salt hex> <sha256 hex>\""));
     }
-    if (keys.empty()) return absl::InvalidArgumentError(absl::StrCat(api_keys_file, " holds no key"));
+    keys->push_back({fields[0], absl::HexStringToBytes(fields[1]), absl::HexStringToBytes(fields[2])});
   }
-  std::vector<std::string> allowed;
-  if (!client_allow_list_file.empty()) {
-    absl::StatusOr<std::vector<std::string>> lines = ReadLines(client_allow_list_file);
-    if (!lines.ok()) return lines.status();
-    allowed = *std::move(lines);
-    if (allowed.empty()) return absl::InvalidArgumentError(absl::StrCat(client_allow_list_file, " is empty"));
-  }
-  return std::unique_ptr<CallerAuthenticator>(new CallerAuthenticator(std::move(keys), std::move(allowed)));
+  if (keys->empty()) return absl::InvalidArgumentError(absl::StrCat(path, " holds no key"));
+  return keys;
+}
+
+absl::StatusOr<std::shared_ptr<const CallerAuthenticator::Identities>> CallerAuthenticator::ReadAllowList(
+    const std::string& path) {
+  absl::StatusOr<std::vector<std::string>> lines = ReadLines(path);
+  if (!lines.ok()) return lines.status();
+  if (lines->empty()) return absl::InvalidArgumentError(absl::StrCat(path, " is empty"));
+  return std::make_shared<const Identities>(*std::move(lines));
+}
+
+absl::StatusOr<std::unique_ptr<CallerAuthenticator>> CallerAuthenticator::Create(
+    const std::string& api_keys_file, const std::string& client_allow_list_file, absl::Duration reload_interval) {
+  absl::StatusOr<std::unique_ptr<WatchedFiles<Keys>>> keys =
+      WatchList<Keys>("API keys file", api_keys_file, reload_interval, &ReadKeys, "API keys");
+  if (!keys.ok()) return keys.status();
+  absl::StatusOr<std::unique_ptr<WatchedFiles<Identities>>> allowed = WatchList<Identities>(
+      "client allow list", client_allow_list_file, reload_interval, &ReadAllowList, "allowed client identities");
+  if (!allowed.ok()) return allowed.status();
+  return std::unique_ptr<CallerAuthenticator>(new CallerAuthenticator(*std::move(keys), *std::move(allowed)));
 }
 
 absl::StatusOr<std::string> CallerAuthenticator::Authenticate(const CallerCredentials& caller) const {
   if (!enabled()) return std::string("anonymous");
-  for (const std::string& identity : caller.certificate_identities) {
-    if (std::find(allowed_identities_.begin(), allowed_identities_.end(), identity) != allowed_identities_.end()) {
-      return absl::StrCat(kCertificateIdentityPrefix, identity);
+  if (allowed_identities_ != nullptr) {
+    const std::shared_ptr<const Identities> allowed = allowed_identities_->Current();
+    for (const std::string& identity : caller.certificate_identities) {
+      if (std::find(allowed->begin(), allowed->end(), identity) != allowed->end()) {
+        return absl::StrCat(kCertificateIdentityPrefix, identity);
+      }
     }
   }
-  if (caller.api_key.has_value() && !keys_.empty()) {
-    // Every key is checked, whatever matches, so the time taken says nothing about which key or how much of it.
-    const Key* match = nullptr;
-    for (const Key& key : keys_) {
-      const std::string hash = Sha256(key.salt, *caller.api_key);
-      if (CRYPTO_memcmp(hash.data(), key.hash.data(), hash.size()) == 0) match = &key;
-    }
-    if (match != nullptr) return absl::StrCat(kApiKeyIdentityPrefix, match->name);
-    return Denied("the API key is not valid");
+  if (keys_ == nullptr) return Denied("no allowed TLS client certificate");
+  if (!caller.api_key.has_value()) {
+    return Denied(absl::StrCat("send an API key as \"", kApiKeyMetadata, "\" metadata"));
   }
-  if (!keys_.empty()) return Denied(absl::StrCat("send an API key as \"", kApiKeyMetadata, "\" metadata"));
-  return Denied("no allowed TLS client certificate");
+  // Every key is checked, whatever matches, so the time taken says nothing about which key or how much of it.
+  const std::shared_ptr<const Keys> keys = keys_->Current();
+  const Key* match = nullptr;
+  for (const Key& key : *keys) {
+    const std::string hash = Sha256(key.salt, *caller.api_key);
+    if (CRYPTO_memcmp(hash.data(), key.hash.data(), hash.size()) == 0) match = &key;
+  }
+  if (match != nullptr) return absl::StrCat(kApiKeyIdentityPrefix, match->name);
+  return Denied("the API key is not valid");
 }
 
 absl::StatusOr<std::string> CallerAuthenticator::HashLine(absl::string_view name, absl::string_view key) {

@@ -1,8 +1,11 @@
 #include "server/callers/caller_authenticator.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -18,6 +21,22 @@ std::string Write(const std::string& name, const std::string& contents) {
   std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
   std::ofstream(path, std::ios::trunc) << contents;
   return path;
+}
+
+// Replaces `path` the way an operator's job should: a new file renamed over the old one.
+void Replace(const std::string& path, const std::string& contents) {
+  std::ofstream(path + ".new", std::ios::trunc) << contents;
+  ASSERT_EQ(std::rename((path + ".new").c_str(), path.c_str()), 0);
+}
+
+std::string Line(const std::string& name, const std::string& key) {
+  return CallerAuthenticator::HashLine(name, key).value() + "\n";
+}
+
+// The caller's identity, or the status's message.
+std::string Who(const CallerAuthenticator& authenticator, const CallerCredentials& caller) {
+  absl::StatusOr<std::string> identity = authenticator.Authenticate(caller);
+  return identity.ok() ? *identity : std::string(identity.status().message());
 }
 
 TEST(CallerAuthenticatorTest, NothingConfiguredLetsEveryoneIn) {
@@ -78,6 +97,109 @@ TEST(CallerAuthenticatorTest, MalformedFilesAreRejected) {
   EXPECT_FALSE(CallerAuthenticator::Create(Write("bad2", "n zz 00\n"), "").ok());
   EXPECT_FALSE(CallerAuthenticator::Create(Write("bad3", "# nothing\n"), "").ok());
   EXPECT_FALSE(CallerAuthenticator::Create("", Write("empty", "\n")).ok());
+}
+
+TEST(CallerAuthenticatorReloadTest, AChangedKeysFileIsReadAgainWithoutARestart) {
+  const std::string keys_file = Write("reload_keys", Line("alice", "alice-key-0001"));
+  auto authenticator = CallerAuthenticator::Create(keys_file, "", absl::ZeroDuration());
+  ASSERT_TRUE(authenticator.ok()) << authenticator.status();
+  const CallerCredentials alice{std::string("alice-key-0001"), {}};
+  const CallerCredentials bob{std::string("bob-key-0002"), {}};
+  EXPECT_EQ(Who(**authenticator, alice), "key:alice");
+  EXPECT_THAT(Who(**authenticator, bob), HasSubstr("not valid"));
+
+  ::testing::internal::CaptureStderr();
+  Replace(keys_file, Line("alice", "alice-key-0001") + Line("bob", "bob-key-0002"));
+  EXPECT_EQ(Who(**authenticator, bob), "key:bob");
+  EXPECT_EQ(Who(**authenticator, alice), "key:alice");
+  // Written in place this time (same inode, another size): noticed too.
+  Write("reload_keys", Line("bob", "bob-key-0002"));
+  EXPECT_THAT(Who(**authenticator, alice), HasSubstr("not valid"));
+  EXPECT_EQ(Who(**authenticator, bob), "key:bob");
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(log, HasSubstr("API keys file " + keys_file + " changed: 2 API keys now in force"));
+  EXPECT_THAT(log, HasSubstr("changed: 1 API keys now in force"));
+  EXPECT_THAT(log, Not(HasSubstr("-key-000")));
+}
+
+TEST(CallerAuthenticatorReloadTest, ABadNewKeysFileKeepsTheKeysInForceAndSaysWhyOnce) {
+  const std::string alice_line = Line("alice", "alice-key-0001");
+  const std::string keys_file = Write("bad_reload_keys", alice_line);
+  auto authenticator = CallerAuthenticator::Create(keys_file, "", absl::ZeroDuration());
+  ASSERT_TRUE(authenticator.ok()) << authenticator.status();
+  const CallerCredentials alice{std::string("alice-key-0001"), {}};
+
+  ::testing::internal::CaptureStderr();
+  Replace(keys_file, alice_line + "bob 00zz 1234\n");
+  EXPECT_EQ(Who(**authenticator, alice), "key:alice");
+  EXPECT_EQ(Who(**authenticator, alice), "key:alice");
+  std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(
+      log, HasSubstr("API keys file " + keys_file + " changed but cannot be used (" + keys_file + ": entry 2 is not"));
+  EXPECT_THAT(log, HasSubstr("keeping the one read earlier"));
+  EXPECT_EQ(log.find("cannot be used"), log.rfind("cannot be used")) << "logged once per version: " << log;
+  EXPECT_THAT(log, Not(HasSubstr(alice_line.substr(6, 32)))) << "no file contents in the log";
+
+  ::testing::internal::CaptureStderr();
+  ASSERT_EQ(std::remove(keys_file.c_str()), 0);
+  EXPECT_EQ(Who(**authenticator, alice), "key:alice");
+  Replace(keys_file, "# no keys\n");
+  EXPECT_EQ(Who(**authenticator, alice), "key:alice");
+  log = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(log, HasSubstr("No such file or directory"));
+  EXPECT_THAT(log, HasSubstr(keys_file + " holds no key"));
+
+  Replace(keys_file, Line("carol", "carol-key-0003"));
+  EXPECT_THAT(Who(**authenticator, alice), HasSubstr("not valid"));
+  EXPECT_EQ(Who(**authenticator, {std::string("carol-key-0003"), {}}), "key:carol");
+}
+
+TEST(CallerAuthenticatorReloadTest, AChangedAllowListIsReadAgainAndABadOneIsNotUsed) {
+  const std::string allow_file = Write("reload_allow", "billing.client.example\n");
+  auto authenticator = CallerAuthenticator::Create("", allow_file, absl::ZeroDuration());
+  ASSERT_TRUE(authenticator.ok()) << authenticator.status();
+  const CallerCredentials billing{std::nullopt, {"billing.client.example"}};
+  const CallerCredentials reports{std::nullopt, {"reports.client.example"}};
+  EXPECT_FALSE((*authenticator)->Authenticate(reports).ok());
+
+  ::testing::internal::CaptureStderr();
+  Replace(allow_file, "reports.client.example\n");
+  EXPECT_EQ(Who(**authenticator, reports), "cert:reports.client.example");
+  EXPECT_THAT(Who(**authenticator, billing), HasSubstr("no allowed TLS client certificate"));
+  Replace(allow_file, "# emptied by mistake\n");
+  EXPECT_EQ(Who(**authenticator, reports), "cert:reports.client.example");
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(log, HasSubstr("client allow list " + allow_file + " changed: 1 allowed client identities now in force"));
+  EXPECT_THAT(log, HasSubstr(allow_file + " is empty); keeping the one read earlier"));
+}
+
+TEST(CallerAuthenticatorReloadTest, FilesAreLookedAtOncePerIntervalAtMost) {
+  const std::string keys_file = Write("slow_reload_keys", Line("alice", "alice-key-0001"));
+  auto authenticator = CallerAuthenticator::Create(keys_file, "", absl::Hours(1));
+  ASSERT_TRUE(authenticator.ok()) << authenticator.status();
+  Replace(keys_file, Line("bob", "bob-key-0002"));
+  EXPECT_EQ(Who(**authenticator, {std::string("alice-key-0001"), {}}), "key:alice");
+  EXPECT_THAT(Who(**authenticator, {std::string("bob-key-0002"), {}}), HasSubstr("not valid"));
+}
+
+TEST(CallerAuthenticatorReloadTest, CallersAuthenticateWhileTheFileIsReplaced) {
+  // alice is in every version; bob comes and goes. Run under ASan in tools/test.
+  const std::string keys_file = Write("busy_keys", Line("alice", "alice-key-0001"));
+  auto authenticator = CallerAuthenticator::Create(keys_file, "", absl::ZeroDuration());
+  ASSERT_TRUE(authenticator.ok()) << authenticator.status();
+  std::vector<std::thread> callers;
+  std::vector<int> failures(4, 0);
+  callers.reserve(failures.size());
+  for (int& failed : failures) {
+    callers.emplace_back([&authenticator, &failed] {
+      for (int i = 0; i < 300; ++i) failed += !(*authenticator)->Authenticate({std::string("alice-key-0001"), {}}).ok();
+    });
+  }
+  for (int i = 0; i < 50; ++i) {
+    Replace(keys_file, Line("alice", "alice-key-0001") + (i % 2 == 0 ? Line("bob", "bob-key-0002") : ""));
+  }
+  for (std::thread& caller : callers) caller.join();
+  for (int failed : failures) EXPECT_EQ(failed, 0);
 }
 
 }  // namespace
