@@ -108,6 +108,12 @@ ABSL_FLAG(int, max_auxiliary_streams, 8,
           "Most calls of gRPC's reflection and health services served at once, apart from ListUsageRecords's "
           "streams; more are cancelled at once. They pass caller authentication too when it is configured (see "
           "--open_health_checks).");
+ABSL_FLAG(absl::Duration, max_auxiliary_stream_duration, absl::Minutes(5),
+          "A reflection stream (or another stream of gRPC's services but a health Watch) is cancelled after this "
+          "long, and its --max_auxiliary_streams slot and thread freed; the log says why.");
+ABSL_FLAG(absl::Duration, max_health_watch_duration, absl::Hours(1),
+          "A grpc.health.v1.Health/Watch stream is cancelled after this long (a client that checks health by Watch "
+          "opens a new one at once); it holds a --max_auxiliary_streams slot but no thread.");
 ABSL_FLAG(bool, open_health_checks, false,
           "With caller authentication configured, let callers without an API key or allowed certificate use "
           "grpc.health.v1.Health (load balancers and Kubernetes probes send none); reflection stays authenticated.");
@@ -201,6 +207,8 @@ ServerOptions OptionsFromFlags() {
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.max_auxiliary_streams = absl::GetFlag(FLAGS_max_auxiliary_streams);
   options.open_health_checks = absl::GetFlag(FLAGS_open_health_checks);
+  options.max_auxiliary_stream_duration = absl::GetFlag(FLAGS_max_auxiliary_stream_duration);
+  options.max_health_watch_duration = absl::GetFlag(FLAGS_max_health_watch_duration);
   options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
   options.max_connection_idle = absl::GetFlag(FLAGS_max_connection_idle);
   options.prefetch_pages = absl::GetFlag(FLAGS_prefetch_pages);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
+#include "server/call_watchdog.h"
 #include "server/callers/auxiliary_services_gate.h"
 #include "server/callers/call_gate.h"
 #include "server/common/files.h"
@@ -91,6 +93,11 @@ absl::Status CheckBounds(const ServerOptions& options) {
     return absl::InvalidArgumentError("--drain_timeout must not be negative");
   }
   if (options.max_auxiliary_streams < 1) return absl::InvalidArgumentError("--max_auxiliary_streams must be positive");
+  if (options.max_auxiliary_stream_duration < absl::Milliseconds(1) ||
+      options.max_health_watch_duration < absl::Milliseconds(1)) {
+    return absl::InvalidArgumentError(
+        "--max_auxiliary_stream_duration and --max_health_watch_duration must be at least 1ms");
+  }
   if (options.handshake_timeout < absl::Milliseconds(1) || options.max_connection_idle < absl::Milliseconds(1)) {
     return absl::InvalidArgumentError("--handshake_timeout and --max_connection_idle must be at least 1ms");
   }
@@ -145,6 +152,9 @@ struct PcusageServer::Parts {
   Readiness::Probe readiness_probe;
   std::unique_ptr<UsageRecordsService> service;
   std::unique_ptr<metrics::MetricsServer> metrics_server;  // null without --metrics_listen
+  // Cancels reflection and health streams past their duration bounds (callers/auxiliary_services_gate.h); outlives
+  // the gRPC server, so every stream's timer is gone before it is.
+  std::unique_ptr<CallWatchdog> auxiliary_watchdog = std::make_unique<CallWatchdog>();
 
   // Builds every part from `options` (whose empty Partner Center URL becomes the cloud's); nothing listens yet.
   static absl::StatusOr<std::unique_ptr<Parts>> Build(ServerOptions& options);
@@ -241,9 +251,14 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
   builder.RegisterService((*parts)->service.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<metrics::RpcMetrics>());
+  callers::AuxiliaryStreamDurations auxiliary_durations;
+  auxiliary_durations.stream = options.max_auxiliary_stream_duration;
+  auxiliary_durations.health_watch = options.max_health_watch_duration;
   interceptors.push_back(std::make_unique<callers::AuxiliaryServicesGate>(
       std::make_shared<callers::CallGate>((*parts)->listener.callers, options.max_auxiliary_streams),
-      options.open_health_checks));
+      options.open_health_checks, auxiliary_durations,
+      [watchdog = (*parts)->auxiliary_watchdog.get()](std::function<void()> expire, absl::Time deadline)
+          -> std::shared_ptr<void> { return watchdog->Start(std::move(expire), deadline); }));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {

@@ -41,6 +41,10 @@ struct ServerOptions {
   // skip caller authentication (callers/auxiliary_services_gate.h).
   int max_auxiliary_streams = 8;
   bool open_health_checks = false;
+  // How long one of their streams may run before it is cancelled: reflection's, and a health Watch's (load
+  // balancers keep one open for a connection's life).
+  absl::Duration max_auxiliary_stream_duration = absl::Minutes(5);
+  absl::Duration max_health_watch_duration = absl::Hours(1);
   // A connection that has not finished its TLS and HTTP/2 handshake by then is closed; one with no stream for
   // max_connection_idle gets a GOAWAY (gRPC clients reconnect when they next call).
   absl::Duration handshake_timeout = absl::Seconds(20);

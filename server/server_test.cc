@@ -92,11 +92,22 @@ grpc::ByteBuffer Bytes(absl::string_view bytes) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
+// Reads what is left of a client stream (a ClientReader or ClientReaderWriter) and returns its status.
+template <typename Stream>
+grpc::Status ReadToEnd(Stream& stream) {
+  grpc::ByteBuffer rest;
+  while (stream.Read(&rest)) {
+  }
+  return stream.Finish();
+}
+
 // A reflection stream (grpc.reflection.v1alpha ServerReflectionInfo) that sends nothing until asked.
 class ReflectionStream {
  public:
   explicit ReflectionStream(const std::shared_ptr<grpc::Channel>& channel, const std::string& api_key = "") {
     if (!api_key.empty()) context_.AddMetadata("x-api-key", api_key);
+    // A hang guard, far past any bound a test sets: a stream the server never ends fails DEADLINE_EXCEEDED.
+    context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     stream_.reset(grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(
         channel.get(), grpc::internal::RpcMethod(kReflectionMethod, grpc::internal::RpcMethod::BIDI_STREAMING, channel),
         &context_));
@@ -108,15 +119,36 @@ class ReflectionStream {
   }
   grpc::Status Close() {
     stream_->WritesDone();
-    grpc::ByteBuffer rest;
-    while (stream_->Read(&rest)) {
-    }
-    return stream_->Finish();
+    return ReadToEnd(*stream_);
   }
+  // Sends nothing more and waits for the server to end the stream.
+  grpc::Status AwaitEnd() { return ReadToEnd(*stream_); }
 
  private:
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> stream_;
+};
+
+// A grpc.health.v1.Health/Watch stream of the server as a whole, as a health-checking load balancer keeps open.
+class HealthWatch {
+ public:
+  explicit HealthWatch(const std::shared_ptr<grpc::Channel>& channel) {
+    context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));  // a hang guard
+    stream_.reset(grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+        channel.get(),
+        grpc::internal::RpcMethod("/grpc.health.v1.Health/Watch", grpc::internal::RpcMethod::SERVER_STREAMING, channel),
+        &context_, Bytes("")));
+  }
+  // Whether the first status arrived.
+  bool FirstStatus() {
+    grpc::ByteBuffer response;
+    return stream_->Read(&response);
+  }
+  grpc::Status AwaitEnd() { return ReadToEnd(*stream_); }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> stream_;
 };
 
 // grpc.health.v1.Health/Check of the server as a whole; OK means SERVING.
@@ -172,6 +204,55 @@ TEST_F(AuxiliaryServicesTest, StreamsPastTheirLimitAreCancelledAtOnceAndUnaryChe
   EXPECT_TRUE(fourth.ListServices()) << "a closed stream gives its slot back";
   EXPECT_TRUE(fourth.Close().ok());
   EXPECT_TRUE(second.Close().ok());
+}
+
+TEST_F(AuxiliaryServicesTest, AnIdleReflectionStreamIsCancelledAtItsDurationBoundAndItsSlotFreed) {
+  ServerOptions options;
+  options.max_auxiliary_streams = 1;
+  options.max_auxiliary_stream_duration = absl::Seconds(1);
+  Start(options);
+  ReflectionStream idle(channel_);
+  ASSERT_TRUE(idle.ListServices());
+  EXPECT_EQ(idle.AwaitEnd().error_code(), grpc::StatusCode::CANCELLED) << "not the client's own 60 s hang guard";
+  // The slot is given back once the server's handler has returned, a moment after the caller sees the end: try
+  // until a new stream gets in (ten seconds is a hang guard).
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  bool admitted = false;
+  while (!admitted && absl::Now() < give_up) {
+    ReflectionStream next(channel_);
+    admitted = next.ListServices();
+    if (admitted) {
+      EXPECT_TRUE(next.Close().ok());
+    }
+  }
+  EXPECT_TRUE(admitted) << "the expired stream's slot was never given back";
+}
+
+TEST_F(AuxiliaryServicesTest, AHealthWatchHasABoundOfItsOwn) {
+  ServerOptions options;
+  options.max_auxiliary_stream_duration = absl::Hours(1);
+  options.max_health_watch_duration = absl::Seconds(1);
+  Start(options);
+  ReflectionStream reflection(channel_);
+  ASSERT_TRUE(reflection.ListServices());
+  HealthWatch watch(channel_);
+  ASSERT_TRUE(watch.FirstStatus());
+  EXPECT_EQ(watch.AwaitEnd().error_code(), grpc::StatusCode::CANCELLED) << "not the client's own 60 s hang guard";
+  EXPECT_TRUE(reflection.ListServices()) << "the reflection stream, older than the Watch, runs on to its own bound";
+  EXPECT_TRUE(reflection.Close().ok());
+}
+
+TEST(PcusageServerTest, AuxiliaryStreamDurationsMustBePositive) {
+  for (const bool watch : {false, true}) {
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    (watch ? options.max_health_watch_duration : options.max_auxiliary_stream_duration) = absl::ZeroDuration();
+    absl::StatusOr<std::unique_ptr<PcusageServer>> server = PcusageServer::Start(options);
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(server.status().message().find(watch ? "--max_health_watch_duration" : "--max_auxiliary_stream_duration"),
+              std::string::npos)
+        << server.status();
+  }
 }
 
 TEST_F(AuxiliaryServicesTest, WithApiKeysReflectionAndHealthNeedOneUnlessHealthChecksAreOpen) {

@@ -14,12 +14,20 @@ namespace {
 
 using grpc::experimental::InterceptionHookPoints;
 
-// Admits one call when its metadata has arrived, holds its slot until the call is over, or cancels it.
+// Admits one call when its metadata has arrived, holds its slot until the call is over (a stream, until its
+// duration bound at most), or cancels it.
 class AuxiliaryCallInterceptor final : public grpc::experimental::Interceptor {
  public:
   AuxiliaryCallInterceptor(grpc::experimental::ServerRpcInfo* info, std::shared_ptr<CallGate> gate, bool authenticate,
-                           RefusalLog* refusals)
-      : info_(info), gate_(std::move(gate)), authenticate_(authenticate), refusals_(refusals) {}
+                           RefusalLog* refusals, absl::Duration max_duration, absl::string_view duration_flag,
+                           const StartTimer* start_timer)
+      : info_(info),
+        gate_(std::move(gate)),
+        authenticate_(authenticate),
+        refusals_(refusals),
+        max_duration_(max_duration),
+        duration_flag_(duration_flag),
+        start_timer_(start_timer) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) Admit();
@@ -38,17 +46,32 @@ class AuxiliaryCallInterceptor final : public grpc::experimental::Interceptor {
     }
     if (admitted.ok()) {
       admitted_.emplace(*std::move(admitted));
+      if (info_->type() != grpc::experimental::ServerRpcInfo::Type::UNARY) {
+        // Declared after admitted_, so destroyed first: the timer is gone before the slot is given back.
+        timer_ = (*start_timer_)([this, context] { Expire(*context); }, absl::Now() + max_duration_);
+      }
       return;
     }
     refusals_->Refused(info_->method(), context->peer(), admitted.status().message());
     context->TryCancel();
   }
 
+  // On the timer's thread, while the call is alive.
+  void Expire(grpc::ServerContextBase& context) {
+    LogWarning(info_->method(), " peer ", context.peer(), " (", admitted_->caller_name(), "): cancelled after ",
+               absl::FormatDuration(max_duration_), " (", duration_flag_, "), which frees its stream slot");
+    context.TryCancel();
+  }
+
   grpc::experimental::ServerRpcInfo* info_;
   std::shared_ptr<CallGate> gate_;
   const bool authenticate_;
-  RefusalLog* refusals_;                  // the factory's, which outlives every call
+  RefusalLog* refusals_;  // the factory's, which outlives every call
+  const absl::Duration max_duration_;
+  const absl::string_view duration_flag_;
+  const StartTimer* start_timer_;         // the factory's
   std::optional<AdmittedCall> admitted_;  // its slot is given back when the call ends and this is destroyed
+  std::shared_ptr<void> timer_;           // streams only: cancels the call at max_duration_
 };
 
 }  // namespace
@@ -73,7 +96,10 @@ grpc::experimental::Interceptor* AuxiliaryServicesGate::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
   if (absl::StartsWith(info->method(), kOwnMethodPrefix)) return nullptr;
   const bool health = absl::StartsWith(info->method(), "/grpc.health.v1.Health/");
-  return new AuxiliaryCallInterceptor(info, gate_, !(health && open_health_checks_), &refusals_);
+  const bool watch = absl::string_view(info->method()) == "/grpc.health.v1.Health/Watch";
+  return new AuxiliaryCallInterceptor(
+      info, gate_, !(health && open_health_checks_), &refusals_, watch ? durations_.health_watch : durations_.stream,
+      watch ? "--max_health_watch_duration" : "--max_auxiliary_stream_duration", &start_timer_);
 }
 
 }  // namespace pcusage::callers
