@@ -1,6 +1,7 @@
 #include "server/common/loopback.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -9,17 +10,17 @@
 #include <cstddef>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace pcusage {
 namespace {
+
+bool HasNul(absl::string_view text) { return text.find('\0') != absl::string_view::npos; }
 
 bool IsLoopbackSocketAddress(const struct sockaddr& address) {
   if (address.sa_family == AF_INET) {
@@ -35,22 +36,37 @@ bool IsLoopbackSocketAddress(const struct sockaddr& address) {
 
 }  // namespace
 
-bool IsLoopbackHost(absl::string_view host) {
-  if (absl::EqualsIgnoreCase(host, "localhost") || host == "::1" || host == "[::1]") return true;
-  std::vector<absl::string_view> octets = absl::StrSplit(host, '.');
-  if (octets.size() != 4 || octets[0] != "127") return false;
-  return std::all_of(octets.begin(), octets.end(), [](absl::string_view octet) {
-    int value = 0;
-    return !octet.empty() && octet.size() <= 3 && absl::SimpleAtoi(octet, &value) && value >= 0 && value <= 255;
-  });
+bool IsLoopbackAddress(absl::string_view host) {
+  if (absl::ConsumePrefix(&host, "[") && !absl::ConsumeSuffix(&host, "]")) return false;
+  const std::string text(host);
+  struct sockaddr_in v4 {};
+  struct sockaddr_in6 v6 {};
+  if (inet_pton(AF_INET, text.c_str(), &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    return IsLoopbackSocketAddress(reinterpret_cast<const struct sockaddr&>(v4));
+  }
+  if (inet_pton(AF_INET6, text.c_str(), &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    return IsLoopbackSocketAddress(reinterpret_cast<const struct sockaddr&>(v6));
+  }
+  return false;
 }
 
 bool IsLoopbackUrl(absl::string_view url) {
-  if (!absl::ConsumePrefix(&url, "http://") && !absl::ConsumePrefix(&url, "https://")) return false;
-  absl::string_view authority = url.substr(0, url.find_first_of("/?#"));
-  if (absl::StrContains(authority, "@")) return false;
-  if (absl::StartsWith(authority, "[")) return IsLoopbackHost(authority.substr(0, authority.find(']') + 1));
-  return IsLoopbackHost(authority.substr(0, authority.find(':')));
+  const std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), &curl_url_cleanup);
+  if (parsed == nullptr || HasNul(url)) return false;
+  const std::string text(url);
+  // No guessing a scheme: "127.0.0.1/x" is no URL.
+  if (curl_url_set(parsed.get(), CURLUPART_URL, text.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) return false;
+  const auto part = [&parsed](CURLUPart which) {
+    char* value = nullptr;
+    if (curl_url_get(parsed.get(), which, &value, 0) != CURLUE_OK || value == nullptr) return std::string();
+    std::string copy(value);
+    curl_free(value);
+    return copy;
+  };
+  const std::string scheme = absl::AsciiStrToLower(part(CURLUPART_SCHEME));  // libcurl lower-cases it already
+  return (scheme == "http" || scheme == "https") && IsLoopbackAddress(part(CURLUPART_HOST));
 }
 
 absl::StatusOr<ListenAddress> ResolveListenAddress(absl::string_view address) {

@@ -10,10 +10,15 @@
 
 namespace pcusage {
 
-// "localhost", 127.0.0.0/8 or ::1 (bracketed or not).
-bool IsLoopbackHost(absl::string_view host);
+// A numeric loopback address: IPv4 in 127.0.0.0/8 (dotted decimal), IPv6 ::1 or ::ffff:127.0.0.0/104, bracketed
+// or not. Never a name, "localhost" included: what a name resolves to is up to the resolver and its files.
+bool IsLoopbackAddress(absl::string_view host);
 
-// The host of an http(s)://host[:port]/... URL is a loopback host.
+// An http:// or https:// URL (scheme in any case) whose host, as libcurl's URL parser reads it (the parser the
+// transport sends the request with, so the two cannot disagree), is a loopback address: IsLoopbackAddress after
+// libcurl's normalization (127.1, 0x7f.0.0.1 and 2130706433 are 127.0.0.1; [0:0:0:0:0:0:0:1] is [::1]). Userinfo
+// is not the host ("http://127.0.0.1@evil.example/" is evil.example's), and neither a name nor a host with a
+// trailing dot ("127.0.0.1.") is loopback. False for a URL libcurl cannot parse.
 bool IsLoopbackUrl(absl::string_view url);
 
 // A --listen address made into the one address the server binds.
