@@ -213,8 +213,12 @@ absl::Status RefreshTokenSource::RecordGrant(absl::StatusOr<Grant> grant) {
                                : sleeper_->Now() + kFailureHoldDown;
     return grant.status();
   }
-  access_token_holds_[1] = std::move(access_token_holds_[0]);
-  access_token_holds_[0] = HoldSecret(grant->access_token);
+  const absl::Time now = sleeper_->Now();
+  while (!access_token_holds_.empty() &&
+         (access_token_holds_.front().first <= now || access_token_holds_.size() >= kMaxHeldAccessTokens)) {
+    access_token_holds_.pop_front();
+  }
+  access_token_holds_.emplace_back(grant->expires_at, HoldSecret(grant->access_token));
   access_token_ = grant->access_token;
   renew_at_ = grant->renew_at;
   if (grant->rotated_refresh_token.has_value() && *grant->rotated_refresh_token != refresh_token_) {
@@ -276,6 +280,7 @@ http::Attempt<RefreshTokenSource::Grant> RefreshTokenSource::ExchangeOnce(const 
   }
   const absl::Duration lifetime = absl::Seconds(expires_in);
   grant.renew_at = started + lifetime - std::min(options_.refresh_margin, lifetime / 4);
+  grant.expires_at = started + lifetime;
   if (std::string rotated = JsonText(body, "refresh_token"); IsBearerTokenText(rotated)) {
     grant.rotated_refresh_token = std::move(rotated);
   }

@@ -5,10 +5,12 @@
 #define PCUSAGE_SERVER_TOKENS_REFRESH_TOKEN_SOURCE_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -77,7 +79,8 @@ class RefreshTokenSource final : public AccessTokenSource {
 
   struct Grant {
     std::string access_token;
-    absl::Time renew_at;  // expiry less the refresh margin
+    absl::Time renew_at;    // expiry less the refresh margin
+    absl::Time expires_at;  // when the token endpoint said it stops working
     std::optional<std::string> rotated_refresh_token;
   };
 
@@ -119,9 +122,13 @@ class RefreshTokenSource final : public AccessTokenSource {
   mutable absl::Mutex mu_;
   std::string refresh_token_ ABSL_GUARDED_BY(mu_);
   std::string access_token_ ABSL_GUARDED_BY(mu_);
-  // The refresh and access tokens, and the ones before them (calls may still be using those), kept out of text.
+  // The refresh token and the one before it (calls may still be using it), kept out of text.
   SecretHold refresh_token_holds_[2] ABSL_GUARDED_BY(mu_);
-  SecretHold access_token_holds_[2] ABSL_GUARDED_BY(mu_);
+  // Every access token this source obtained that has not expired (a token replaced after a 401 still works
+  // upstream until then), the newest last, kept out of text; at most kMaxHeldAccessTokens, the oldest let go
+  // first, because an upstream answering 401 to every call makes the source renew again and again.
+  static constexpr std::size_t kMaxHeldAccessTokens = 32;
+  std::deque<std::pair<absl::Time, SecretHold>> access_token_holds_ ABSL_GUARDED_BY(mu_);
   absl::Time renew_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool refreshing_ ABSL_GUARDED_BY(mu_) = false;
   int64_t refreshes_ ABSL_GUARDED_BY(mu_) = 0;     // completed or failed exchanges

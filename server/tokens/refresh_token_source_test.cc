@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/error_details.h"
+#include "server/common/secrets.h"
 #include "server/http/mock_http_transport.h"
 #include "tests/testing/fake_sleeper.h"
 #include "tests/testing/http_responses.h"
@@ -148,6 +149,23 @@ TEST_F(RefreshTokenSourceTest, RejectionForcesOneRefreshSharedByCallersWithTheSa
   // A second caller that also held at-1 gets the new token without another request.
   EXPECT_EQ(source->TokenAfterRejection("at-1", absl::InfiniteFuture()).value(), "at-2");
   EXPECT_EQ(source->refreshes(), 2);
+}
+
+TEST_F(RefreshTokenSourceTest, ReplacedAccessTokensStayRedactedUntilTheyExpire) {
+  auto source = Make();
+  EXPECT_CALL(*transport_, Send(_))
+      .WillOnce(Return(Granted("access-token-1", "", 3600)))
+      .WillOnce(Return(Granted("access-token-2", "", 7200)))
+      .WillOnce(Return(Granted("access-token-3", "", 7200)))
+      .WillOnce(Return(Granted("access-token-4", "", 7200)));
+  ASSERT_EQ(source->TokenForCall(std::nullopt, absl::InfiniteFuture()).value(), "access-token-1");
+  // Partner Center refuses each token: each refusal renews it, and the first still works upstream for an hour.
+  ASSERT_EQ(source->TokenAfterRejection("access-token-1", absl::InfiniteFuture()).value(), "access-token-2");
+  ASSERT_EQ(source->TokenAfterRejection("access-token-2", absl::InfiniteFuture()).value(), "access-token-3");
+  EXPECT_EQ(RedactSecrets("echoed access-token-1 and access-token-2"), "echoed [redacted] and [redacted]");
+  sleeper_->Advance(absl::Minutes(61));  // the first has expired; the next renewal lets it go
+  ASSERT_EQ(source->TokenAfterRejection("access-token-3", absl::InfiniteFuture()).value(), "access-token-4");
+  EXPECT_EQ(RedactSecrets("access-token-1 access-token-2"), "access-token-1 [redacted]");
 }
 
 TEST_F(RefreshTokenSourceTest, ConcurrentCallsShareOneRefresh) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -122,6 +123,29 @@ std::shared_ptr<grpc::Channel> Tls(int port, const std::string& ca_file,
   grpc::ChannelArguments arguments;
   arguments.SetSslTargetNameOverride("localhost");
   return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), grpc::SslCredentials(options), arguments);
+}
+
+// `text` as one single-quoted bash word.
+std::string Quoted(const std::string& text) {
+  return absl::StrCat("'", absl::StrJoin(absl::StrSplit(text, '\''), "'\\''"), "'");
+}
+
+struct CliRun {
+  int exit_status = -1;
+  std::string out;
+  std::string err;
+};
+
+// `pcusage_cli list --server=127.0.0.1:<port> <flags>`, its stdout and stderr captured apart.
+CliRun RunCli(int port, const std::vector<std::string>& flags) {
+  std::vector<std::string> words = {Quoted(RunfilePath("client_stubs/cpp/pcusage_cli")), "list",
+                                    absl::StrCat("--server=127.0.0.1:", port), "--timeout=60s"};
+  for (const std::string& flag : flags) words.push_back(Quoted(flag));
+  const std::string out = TempPath("cli.out");
+  const std::string err = TempPath("cli.err");
+  const int status = std::system(
+      absl::StrCat(absl::StrJoin(words, " "), " </dev/null >", Quoted(out), " 2>", Quoted(err)).c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out), ReadFile(err)};
 }
 
 // Every secret of a test, checked against everything the server wrote and every status it returned.
@@ -435,7 +459,7 @@ TEST_F(TlsTest, OffLoopbackServerHeldCredentialsNeedTlsAndCallerAuthentication) 
 
 // Upstream answers that echo what they were sent: the access token (in a 401's description, a 403's code, a
 // Retry-After, a record value, an Authorization header), the token request's form, a JWT. In every auth mode
-// none of it reaches the caller's status message, its details or the server's log.
+// none of it reaches the caller's status message, its details, pcusage_cli's output or the server's log.
 // Runs with each --log_format: no secret reaches the log either way, and a JSON log is one valid object per line.
 class EchoedSecretsTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -504,7 +528,20 @@ class EchoedSecretsTest : public ::testing::TestWithParam<std::string> {
     EXPECT_THAT(listing.summary.status.error_message(), HasSubstr("[redacted]")) << what;
     secrets_.ExpectAbsentFrom(what + ": status message", listing.summary.status.error_message());
     secrets_.ExpectAbsentFrom(what + ": status details", listing.summary.status.error_details());
+    ExpectCliFailsWithoutSecrets(what, server_.port);
     http.Delete("/emulator/faults");
+  }
+
+  // pcusage_cli, with the caller's token if it has one, fails against the server on `port` (exit 1, the status on
+  // stderr) and prints no secret to stdout or stderr.
+  void ExpectCliFailsWithoutSecrets(const std::string& what, int port) {
+    std::vector<std::string> flags = {"--format=jsonl"};
+    if (!caller_token_.empty()) flags.push_back("--access_token_file=" + WriteFile("cli_token", caller_token_));
+    const CliRun cli = RunCli(port, flags);
+    EXPECT_EQ(cli.exit_status, 1) << what << ": " << cli.err;
+    EXPECT_THAT(cli.err, HasSubstr("[redacted]")) << what << ": the echo reached pcusage_cli, redacted";
+    secrets_.ExpectAbsentFrom(what + ": pcusage_cli's stdout", cli.out);
+    secrets_.ExpectAbsentFrom(what + ": pcusage_cli's stderr", cli.err);
   }
 
   // Page 0 answered with `status` and `body` (every time, so that a renewed token meets it too).
@@ -587,6 +624,7 @@ TEST_P(EchoedSecretsTest, CredentialsInFlagUrlsReachNoOne) {
   EXPECT_FALSE(listing.summary.status.ok());
   secrets_.ExpectAbsentFrom("a proxy error", listing.summary.status.error_message());
   secrets_.ExpectAbsentFrom("a proxy error's details", listing.summary.status.error_details());
+  ExpectCliFailsWithoutSecrets("a proxy error", proxied.port);
   EXPECT_EQ(proxied.process->Stop(absl::Seconds(15)), 0);
   ExpectLogAbsentOfSecrets("the proxied server's log", proxied.process->Log());
 
