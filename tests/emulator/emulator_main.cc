@@ -28,7 +28,9 @@
 #include "tests/emulator/emulator_server.h"
 #include "tests/emulator/fault_script.h"
 
-ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on. Keep it on loopback.");
+ABSL_FLAG(std::string, host, "127.0.0.1",
+          "Address to listen on; a name is resolved once and one socket is bound on its first address, the one the "
+          "start-up line shows. Keep it on loopback.");
 ABSL_FLAG(int, port, 0,
           "Port to listen on; 0 picks a free port (learn it from --port_file "
           "or the start-up line on stderr).");
@@ -155,7 +157,9 @@ int Run(int argc, char** argv) {
     return absl::IsInvalidArgument(status) ? kExitUsage : kExitFailure;
   }
   // The line first: whoever waits for the port file may read the log as soon as the file appears.
-  const std::string url_host = absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host;
+  // The address bound, not the flag's text: a name is bound on the one address it resolved to first.
+  const std::string url_host =
+      absl::StrContains(emulator.host(), ':') ? absl::StrCat("[", emulator.host(), "]") : emulator.host();
   const char* scheme = options->tls_cert_file.empty() ? "http" : "https";
   std::fprintf(stderr, "pc_emulator: serving %s on %s://%s:%d\n", absl::GetFlag(FLAGS_dataset).c_str(), scheme,
                url_host.c_str(), emulator.port());

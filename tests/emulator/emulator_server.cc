@@ -1,5 +1,8 @@
 #include "tests/emulator/emulator_server.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -96,10 +99,24 @@ absl::Status PartnerCenterEmulator::Configure() {
 }
 
 absl::Status PartnerCenterEmulator::Bind(const std::string& host, int port) {
+  // httplib binds the first address a name resolves to; resolving it here first lets the emulator report the one
+  // address its one socket is on (httplib sets no SO_REUSEPORT here: delivery.cc's NewServer).
+  struct addrinfo hints {};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  struct addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) {
+    return absl::UnavailableError(absl::StrFormat("cannot resolve %s", host));
+  }
+  char numeric[NI_MAXHOST];
+  const int named = getnameinfo(found->ai_addr, found->ai_addrlen, numeric, sizeof numeric, nullptr, 0, NI_NUMERICHOST);
+  freeaddrinfo(found);
+  if (named != 0) return absl::UnavailableError(absl::StrFormat("cannot use the address %s resolves to", host));
+  host_ = numeric;
   if (port == 0) {
-    port_ = server_->bind_to_any_port(host);
+    port_ = server_->bind_to_any_port(host_);
   } else {
-    port_ = server_->bind_to_port(host, port) ? port : -1;
+    port_ = server_->bind_to_port(host_, port) ? port : -1;
   }
   if (port_ < 0) {
     port_ = 0;

@@ -90,7 +90,8 @@ class PartnerCenterEmulator {
   PartnerCenterEmulator(const PartnerCenterEmulator&) = delete;
   PartnerCenterEmulator& operator=(const PartnerCenterEmulator&) = delete;
 
-  // Binds `host`:`port` (0 picks a free port) and serves on a background
+  // Binds one socket on `host`:`port` (0 picks a free port; a host name is
+  // resolved once, to its first address) and serves on a background
   // thread. INVALID_ARGUMENT for unusable options (among them an invalid
   // fault script, a TLS certificate without a key or the other way round, or
   // TLS files that cannot be loaded or do not match), UNAVAILABLE when the
@@ -98,6 +99,8 @@ class PartnerCenterEmulator {
   absl::Status Start(const std::string& host, int port);
   // The bound port, once started.
   int port() const { return port_; }
+  // The numeric address bound ("127.0.0.1", "::1"), once started.
+  const std::string& host() const { return host_; }
   // Stops serving and waits for the background thread; idempotent.
   void Stop();
 
@@ -149,6 +152,7 @@ class PartnerCenterEmulator {
   // Made by Start, which knows whether the options are valid.
   std::optional<UsageRoute> usage_route_;
   std::thread serve_thread_;
+  std::string host_;
   int port_ = 0;
 
   mutable absl::Mutex mutex_;

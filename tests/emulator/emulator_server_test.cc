@@ -2,12 +2,29 @@
 
 #include "tests/emulator/emulator_server.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -88,6 +105,90 @@ TEST_F(EmulatorTest, BusyPortIsUnavailable) {
   Serve({});
   PartnerCenterEmulator second;
   EXPECT_EQ(second.Start("127.0.0.1", emulator_->port()).code(), absl::StatusCode::kUnavailable);
+}
+
+// The listening TCP sockets of this process, as "address port" with the address as /proc/net/tcp{,6} writes it.
+std::vector<std::string> ListeningSockets() {
+  std::set<std::string> inodes;
+  if (DIR* fds = opendir("/proc/self/fd"); fds != nullptr) {
+    while (const struct dirent* entry = readdir(fds)) {
+      char target[256];
+      const std::string path = absl::StrCat("/proc/self/fd/", entry->d_name);
+      const ssize_t size = readlink(path.c_str(), target, sizeof target - 1);
+      const std::string link(target, static_cast<std::size_t>(std::max<ssize_t>(size, 0)));
+      if (absl::StartsWith(link, "socket:[")) inodes.insert(link.substr(8, link.size() - 9));
+    }
+    closedir(fds);
+  }
+  std::vector<std::string> sockets;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream file(table);
+    std::string line;
+    std::getline(file, line);  // the column names
+    while (std::getline(file, line)) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
+      const std::vector<std::string> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (fields.size() < 10 || fields[3] != "0A" || inodes.count(fields[9]) == 0) continue;
+      const std::size_t colon = fields[1].rfind(':');
+      int port = 0;
+      EXPECT_TRUE(absl::SimpleHexAtoi(fields[1].substr(colon + 1), &port)) << line;
+      sockets.push_back(absl::StrCat(fields[1].substr(0, colon), " ", port));
+    }
+  }
+  return sockets;
+}
+
+// `numeric` (an IPv4 or IPv6 address) and `port` the way ListeningSockets writes them.
+std::string ProcNetSocket(const std::string& numeric, int port) {
+  std::string address;
+  unsigned char bytes[16];
+  if (inet_pton(AF_INET, numeric.c_str(), bytes) == 1) {
+    uint32_t word;
+    std::memcpy(&word, bytes, 4);
+    address = absl::StrFormat("%08X", word);
+  } else if (inet_pton(AF_INET6, numeric.c_str(), bytes) == 1) {
+    for (int i = 0; i < 4; ++i) {
+      uint32_t word;
+      std::memcpy(&word, bytes + 4 * i, 4);
+      absl::StrAppendFormat(&address, "%08X", word);
+    }
+  }
+  return absl::StrCat(address, " ", port);
+}
+
+TEST(EmulatorBindTest, BindsExactlyOneSocketOnTheAddressItReports) {
+  ASSERT_THAT(ListeningSockets(), ::testing::IsEmpty());
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    PartnerCenterEmulator emulator;
+    ASSERT_TRUE(emulator.Start(host, 0).ok()) << host;
+    EXPECT_THAT(emulator.host(), ::testing::AnyOf("127.0.0.1", "::1")) << host << ": a numeric address";
+    EXPECT_THAT(ListeningSockets(), ElementsAre(ProcNetSocket(emulator.host(), emulator.port()))) << host;
+    // And no second socket can join it (SO_REUSEPORT would let another process take its connections).
+    const int family = absl::StrContains(emulator.host(), ':') ? AF_INET6 : AF_INET;
+    const int other = socket(family, SOCK_STREAM, 0);
+    ASSERT_GE(other, 0);
+    int yes = 1;
+    ASSERT_EQ(setsockopt(other, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof yes), 0);
+    sockaddr_storage address{};
+    socklen_t length = 0;
+    if (family == AF_INET) {
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
+      v4->sin_family = AF_INET;
+      v4->sin_port = htons(static_cast<uint16_t>(emulator.port()));
+      inet_pton(AF_INET, emulator.host().c_str(), &v4->sin_addr);
+      length = sizeof *v4;
+    } else {
+      auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
+      v6->sin6_family = AF_INET6;
+      v6->sin6_port = htons(static_cast<uint16_t>(emulator.port()));
+      inet_pton(AF_INET6, emulator.host().c_str(), &v6->sin6_addr);
+      length = sizeof *v6;
+    }
+    EXPECT_NE(bind(other, reinterpret_cast<const sockaddr*>(&address), length), 0) << host;
+    EXPECT_EQ(errno, EADDRINUSE) << host;
+    close(other);
+    emulator.Stop();
+  }
 }
 
 TEST_F(EmulatorTest, StartTwiceFailsAndStopIsIdempotent) {
