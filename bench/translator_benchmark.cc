@@ -2,6 +2,8 @@
 // typical records (about 840 bytes, the documented sample's shape with long decimals) and the emulator's generated
 // records (every awkward case: escapes, exponents, nulls, unknown fields). Beside it, nlohmann/json's SAX parser
 // with a handler that does nothing: the floor under any translator built on nlohmann, the one pcusage used before.
+// And what a filtered ListUsageRecords call adds per record: reading the fields a filter looks at from the translated
+// bytes (ReadRecordFacts), which an unfiltered call never does.
 //
 //   bazel run -c opt //bench:translator_benchmark
 #include <string>
@@ -11,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
 #include "nlohmann/json.hpp"
+#include "server/partner_center/record_facts.h"
 #include "server/partner_center/usage_records_parser.h"
 #include "tests/emulator/dataset.h"
 
@@ -93,10 +96,30 @@ void BM_NlohmannSaxNoOp(benchmark::State& state, std::string (*make_page)(int)) 
   Report(state, page, records);
 }
 
+void BM_ReadRecordFacts(benchmark::State& state, std::string (*make_page)(int)) {
+  const int records = static_cast<int>(state.range(0));
+  const std::string page = make_page(records);
+  const absl::StatusOr<partner_center::UsageRecordsPage> translated = partner_center::ParseUsageRecordsPage(page);
+  if (!translated.ok()) {
+    state.SkipWithError("the page did not translate");
+    return;
+  }
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < translated->records.size(); ++i) {
+      absl::StatusOr<partner_center::RecordFacts> facts =
+          partner_center::ReadRecordFacts(translated->records.Entries(i, i + 1));
+      benchmark::DoNotOptimize(facts);
+    }
+  }
+  Report(state, page, records);
+}
+
 BENCHMARK_CAPTURE(BM_Translate, typical, &TypicalPage)->Arg(100)->Arg(1000);
 BENCHMARK_CAPTURE(BM_Translate, generated, &GeneratedPage)->Arg(100)->Arg(1000);
 BENCHMARK_CAPTURE(BM_NlohmannSaxNoOp, typical, &TypicalPage)->Arg(100)->Arg(1000);
 BENCHMARK_CAPTURE(BM_NlohmannSaxNoOp, generated, &GeneratedPage)->Arg(100)->Arg(1000);
+BENCHMARK_CAPTURE(BM_ReadRecordFacts, typical, &TypicalPage)->Arg(1000);
+BENCHMARK_CAPTURE(BM_ReadRecordFacts, generated, &GeneratedPage)->Arg(1000);
 
 }  // namespace
 }  // namespace pcusage

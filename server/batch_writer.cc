@@ -22,6 +22,11 @@ BatchWriter::BatchWriter(MessageSink sink, int batch_size, const ResumeTokenCode
       start_(std::move(start)),
       origin_(std::move(origin)) {}
 
+void BatchWriter::SetFilter(RecordFilter filter, int progress_pages) {
+  filter_ = std::move(filter);
+  progress_pages_ = std::max(progress_pages, 1);
+}
+
 absl::Status BatchWriter::WritePage(const partner_center::FetchedPage& fetched) {
   std::size_t next = 0;
   if (pages_ == 0) {
@@ -35,7 +40,10 @@ absl::Status BatchWriter::WritePage(const partner_center::FetchedPage& fetched) 
   ++pages_;
   // Even a page that adds no record moves the stream's position past it.
   waiting_position_ = PositionAfter(fetched, next);
-  return AddRecords(fetched, next);
+  if (absl::Status added = AddRecords(fetched, next); !added.ok()) return added;
+  ++pages_since_message_;
+  if (filter_.has_value() && pages_since_message_ >= progress_pages_) return Send();
+  return absl::OkStatus();
 }
 
 absl::Status BatchWriter::Flush() {
@@ -75,9 +83,38 @@ absl::StatusOr<std::size_t> BatchWriter::SkipDelivered(const partner_center::Fet
 
 absl::Status BatchWriter::AddRecords(const partner_center::FetchedPage& fetched, std::size_t next) {
   const partner_center::PageRecords& records = fetched.page.records;
-  while (next < records.size()) {
-    const std::size_t end = BatchEnd(records, next);
-    if (end == next) {  // the waiting message has no room left
+  if (!filter_.has_value()) return AddRun(fetched, next, records.size());
+  // Runs of consecutive records that pass, each added as one slice of the page's bytes.
+  std::optional<std::size_t> run_start;
+  for (std::size_t i = next; i < records.size(); ++i) {
+    absl::StatusOr<bool> passes = Passes(records, i);
+    if (!passes.ok()) return passes.status();
+    if (*passes && !run_start.has_value()) run_start = i;
+    if (!*passes && run_start.has_value()) {
+      if (absl::Status added = AddRun(fetched, *run_start, i); !added.ok()) return added;
+      run_start.reset();
+    }
+  }
+  if (run_start.has_value()) {
+    if (absl::Status added = AddRun(fetched, *run_start, records.size()); !added.ok()) return added;
+  }
+  // The records after the last one added were looked at too: the next message's token points past them.
+  waiting_position_ = PositionAfter(fetched, records.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> BatchWriter::Passes(const partner_center::PageRecords& records, std::size_t i) const {
+  absl::StatusOr<partner_center::RecordFacts> facts = partner_center::ReadRecordFacts(records.Entries(i, i + 1));
+  if (!facts.ok()) return facts.status();
+  return filter_->Passes(*facts);
+}
+
+absl::Status BatchWriter::AddRun(const partner_center::FetchedPage& fetched, std::size_t next, std::size_t end_of_run) {
+  const partner_center::PageRecords& records = fetched.page.records;
+  while (next < end_of_run) {
+    const std::size_t end = std::min(BatchEnd(records, next), end_of_run);
+    if (end == next) {  // the waiting message has no room left: it ends before record `next`
+      waiting_position_ = PositionAfter(fetched, next);
       if (absl::Status sent = Send(); !sent.ok()) return sent;
       continue;
     }
@@ -124,6 +161,7 @@ absl::Status BatchWriter::Send(bool last) {
                          reason::kCancelled);
   }
   ++messages_;
+  pages_since_message_ = 0;
   metrics::MessageStreamed(static_cast<int64_t>(waiting_records_));
   records_ += static_cast<int64_t>(waiting_records_);
   waiting_.records.clear();

@@ -240,5 +240,134 @@ TEST_F(BatchWriterTest, AStreamOfItsOwnWalkNamesNoSnapshot) {
   EXPECT_TRUE(Decode(messages_[0]).snapshot_id.empty());
 }
 
+// A page of records given as resource id and currency code, for filtered streams.
+partner_center::FetchedPage MakeCurrencyPage(int number,
+                                             const std::vector<std::pair<std::string, std::string>>& records,
+                                             bool has_next) {
+  partner_center::FetchedPage page = MakePage(number, {}, has_next);
+  for (const auto& [id, currency] : records) {
+    v1::CustomerMonthlyUsageRecord record;
+    record.set_resource_id(id);
+    record.set_currency_code(currency);
+    page.page.records.Append(record);
+  }
+  return page;
+}
+
+RecordFilter OnlyCurrency(const std::string& code) {
+  v1::ListUsageRecordsRequest request;
+  request.add_currency_codes(code);
+  return RecordFilter::FromRequest(request).value().value();
+}
+
+TEST_F(BatchWriterTest, AFilteredStreamSendsOnlyWhatPassesAndItsTokensPointPastWhatItLookedAt) {
+  const auto page1 = MakeCurrencyPage(1, {{"a", "EUR"}, {"b", "SEK"}, {"c", "EUR"}, {"d", "EUR"}, {"x", "SEK"}}, true);
+  const auto page2 = MakeCurrencyPage(2, {{"e", "SEK"}, {"f", "EUR"}, {"g", "SEK"}}, false);
+  BatchWriter writer = Writer(2);
+  writer.SetFilter(OnlyCurrency("EUR"));
+  ASSERT_TRUE(writer.WritePage(page1).ok());
+  ASSERT_TRUE(writer.WritePage(page2).ok());
+  ASSERT_TRUE(writer.Finish().ok());
+  EXPECT_THAT(Batches(), ElementsAre(ElementsAre("a", "c"), ElementsAre("d", "f")));
+  EXPECT_EQ(messages_[0].partner_center_total_count(), 42);
+  EXPECT_EQ(writer.records(), 4);
+  EXPECT_EQ(writer.pages(), 2);
+  // After "c": a, b and c were looked at.
+  const StreamPosition after_c = Decode(messages_[0]);
+  EXPECT_EQ(after_c.page.page_number, 1);
+  EXPECT_EQ(after_c.skip_records, 3);
+  // After "f", which filled the message: "g" was looked at only after it was sent.
+  const StreamPosition after_f = Decode(messages_[1]);
+  EXPECT_EQ(after_f.page.page_number, 2);
+  EXPECT_EQ(after_f.skip_records, 2);
+
+  // Resumed with the same filter from after "c": "d" and then "f", nothing twice, nothing skipped.
+  messages_.clear();
+  BatchWriter resumed = Writer(10, after_c);
+  resumed.SetFilter(OnlyCurrency("EUR"));
+  ASSERT_TRUE(WriteAlone(resumed, page1).ok());
+  ASSERT_TRUE(WriteAlone(resumed, page2).ok());
+  EXPECT_THAT(Batches(), ElementsAre(ElementsAre("d"), ElementsAre("f")));
+  EXPECT_EQ(Decode(messages_[0]).page.page_number, 2);  // past "x", which did not pass
+  EXPECT_EQ(Decode(messages_[0]).skip_records, 0);
+
+  // The token checks the records looked at, passed or not: a page whose "b" changed no longer matches.
+  messages_.clear();
+  BatchWriter moved = Writer(10, after_c);
+  moved.SetFilter(OnlyCurrency("EUR"));
+  const absl::Status status =
+      WriteAlone(moved, MakeCurrencyPage(1, {{"a", "EUR"}, {"y", "SEK"}, {"c", "EUR"}, {"d", "EUR"}}, true));
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(BatchWriterTest, AFilteredStreamReportsProgressEveryFewPagesThatMatchNothing) {
+  BatchWriter writer = Writer(100);
+  writer.SetFilter(OnlyCurrency("EUR"), /*progress_pages=*/3);
+  for (int number = 1; number <= 7; ++number) {
+    ASSERT_TRUE(writer.WritePage(MakeCurrencyPage(number, {{absl::StrCat("s", number), "SEK"}}, number < 7)).ok());
+  }
+  ASSERT_TRUE(writer.Finish().ok());
+  // Every page was at hand, so only the progress rule sent anything: after pages 3 and 6, with no records. The
+  // first carries the stream's first-message fields; the status after page 7 goes alone.
+  ASSERT_EQ(messages_.size(), 2u);
+  EXPECT_EQ(messages_[0].usage_records_size(), 0);
+  EXPECT_EQ(messages_[0].partner_center_total_count(), 42);
+  EXPECT_EQ(messages_[1].usage_records_size(), 0);
+  EXPECT_EQ(Decode(messages_[0]).page.page_number, 4);
+  EXPECT_EQ(Decode(messages_[1]).page.page_number, 7);
+  EXPECT_THAT(lasts_, ElementsAre(false, false));
+}
+
+TEST_F(BatchWriterTest, ProgressAlsoSendsRecordsWaitingForAFullMessage) {
+  BatchWriter writer = Writer(100);
+  writer.SetFilter(OnlyCurrency("EUR"), /*progress_pages=*/2);
+  ASSERT_TRUE(writer.WritePage(MakeCurrencyPage(1, {{"a", "EUR"}, {"b", "SEK"}}, true)).ok());
+  EXPECT_TRUE(messages_.empty());
+  ASSERT_TRUE(writer.WritePage(MakeCurrencyPage(2, {{"c", "SEK"}}, true)).ok());
+  EXPECT_THAT(Batches(), ElementsAre(ElementsAre("a")));
+  EXPECT_EQ(Decode(messages_[0]).page.page_number, 3);
+}
+
+TEST_F(BatchWriterTest, AnUnfilteredStreamSendsNoProgressMessages) {
+  BatchWriter writer = Writer(1000);
+  for (int number = 1; number <= 2 * kFilteredProgressPages; ++number) {
+    ASSERT_TRUE(writer.WritePage(MakePage(number, {absl::StrCat("r", number)}, true)).ok());
+  }
+  EXPECT_TRUE(messages_.empty());
+  ASSERT_TRUE(writer.Flush().ok());
+  ASSERT_EQ(messages_.size(), 1u);
+  EXPECT_EQ(messages_[0].usage_records_size(), 2 * kFilteredProgressPages);
+}
+
+TEST_F(BatchWriterTest, AFilteredMessageFullOfBytesEndsWhereTheNextPassingRecordStarts) {
+  // Each record's entry takes 10 bytes (tag, length, then "a" and "EUR" with theirs): one per message.
+  BatchWriter writer = Writer(100, {}, /*max_record_bytes=*/10);
+  writer.SetFilter(OnlyCurrency("EUR"));
+  ASSERT_TRUE(WriteAlone(writer, MakeCurrencyPage(1, {{"a", "EUR"}, {"b", "SEK"}, {"c", "EUR"}}, false)).ok());
+  EXPECT_THAT(Batches(), ElementsAre(ElementsAre("a"), ElementsAre("c")));
+  EXPECT_EQ(Decode(messages_[0]).skip_records, 2);  // "b" was looked at before the message ended
+  EXPECT_EQ(Decode(messages_[1]).skip_records, 3);
+}
+
+TEST_F(BatchWriterTest, AFilteredStreamWithNothingPassingStillSendsItsFirstMessage) {
+  BatchWriter writer = Writer(10);
+  writer.SetFilter(OnlyCurrency("EUR"));
+  ASSERT_TRUE(WriteAlone(writer, MakeCurrencyPage(1, {{"a", "SEK"}}, false)).ok());
+  ASSERT_TRUE(writer.Finish().ok());
+  ASSERT_EQ(messages_.size(), 1u);
+  EXPECT_EQ(messages_[0].usage_records_size(), 0);
+  EXPECT_EQ(messages_[0].partner_center_total_count(), 42);
+  EXPECT_EQ(Decode(messages_[0]).skip_records, 1);
+}
+
+TEST_F(BatchWriterTest, AFilteredStreamRefusesRecordBytesItCannotRead) {
+  BatchWriter writer = Writer(10);
+  writer.SetFilter(OnlyCurrency("EUR"));
+  partner_center::FetchedPage page = MakePage(1, {}, false);
+  page.page.records.AppendSerialized(std::string("\xff\xff", 2), "a");
+  const absl::Status status = WriteAlone(writer, page);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+}
+
 }  // namespace
 }  // namespace pcusage

@@ -22,6 +22,7 @@
 #include "server/common/secrets.h"
 #include "server/common/trace_context.h"
 #include "server/grpc_status.h"
+#include "server/record_filter.h"
 
 namespace pcusage {
 namespace {
@@ -238,6 +239,8 @@ absl::Status UsageRecordsService::Stream(grpc::ServerContext& context,
   // Everything the request itself decides comes before any token is fetched.
   absl::StatusOr<int> batch_size = BatchSize(request.page_size());
   if (!batch_size.ok()) return batch_size.status();
+  absl::StatusOr<std::optional<RecordFilter>> filter = RecordFilter::FromRequest(request);
+  if (!filter.ok()) return filter.status();
   absl::StatusOr<PagesRequest> pages_request = ValidatedRequest(context, request, admitted->resume_identity(), record);
   if (!pages_request.ok()) return pages_request.status();
   const StreamPosition start = pages_request->start;
@@ -251,6 +254,7 @@ absl::Status UsageRecordsService::Stream(grpc::ServerContext& context,
                     : writer.Write(ToByteBuffer(message));
       },
       *batch_size, *resume_tokens_, admitted->resume_identity(), start, pages->origin);
+  if (filter->has_value()) batches.SetFilter(**std::move(filter));
   absl::Status status = WritePages(*pages->pages, batches, drain_.get());
   record.records = batches.records();
   record.pages = batches.pages();

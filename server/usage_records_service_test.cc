@@ -115,13 +115,19 @@ class UsageRecordsServiceTest : public testing::Test {
                                                                                          "Bearer caller-token"}},
                     const std::string& resume_token = "",
                     std::optional<google::protobuf::Duration> max_staleness = std::nullopt) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
     v1::ListUsageRecordsRequest request;
     request.set_page_size(page_size);
     request.set_resume_token(resume_token);
     if (max_staleness.has_value()) *request.mutable_max_staleness() = *max_staleness;
+    return Call(request, metadata);
+  }
+
+  StreamResult Call(const v1::ListUsageRecordsRequest& request,
+                    const std::vector<std::pair<std::string, std::string>>& metadata = {
+                        {"authorization", "Bearer caller-token"}}) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
     auto reader = stub_->ListUsageRecords(&context, request);
     StreamResult result;
     v1::ListUsageRecordsResponse message;
@@ -659,6 +665,94 @@ TEST_F(UsageRecordsServiceTest, PassthroughCallersWithAnotherTokenGetAWalkOfThei
   EXPECT_TRUE(List(10, {{"authorization", "Bearer token-two"}}).status.ok());
   EXPECT_TRUE(List(10, {{"authorization", "Bearer token-one"}}).status.ok());
   EXPECT_THAT(tokens_seen, testing::ElementsAre("Bearer token-one", "Bearer token-two"));
+}
+
+// Customers of several currencies, percentages and budgets: "<prefix><i>" in EUR at i * 10 percent of a budget for
+// even i, in SEK without a budget for odd i.
+std::string MixedPage(const std::string& prefix, int count, const std::string& next_token = "") {
+  std::vector<std::string> items;
+  items.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    items.push_back(i % 2 == 0 ? absl::StrCat(R"({"resourceId": ")", prefix, i,
+                                              R"(", "currencyCode": "EUR", "budget": {"amount": 100}, "percentUsed": )",
+                                              i * 10, "}")
+                               : absl::StrCat(R"({"resourceId": ")", prefix, i,
+                                              R"(", "currencyCode": "SEK", "budget": {}, "percentUsed": 0})"));
+  }
+  return testing_util::UsageRecordsPageJson(items, next_token, 1234);
+}
+
+TEST_F(UsageRecordsServiceTest, FiltersChooseTheRecordsSentAndTheirResumeTokensContinueTheFilteredList) {
+  StartServer();
+  EXPECT_CALL(*transport_, Send(_)).WillRepeatedly(Invoke([](const HttpRequest& request) {
+    return HeaderOf(request, "MS-ContinuationToken") == "t2" ? JsonResponse(MixedPage("b", 6))
+                                                             : JsonResponse(MixedPage("a", 7, "t2"));
+  }));
+  v1::ListUsageRecordsRequest request;
+  request.set_page_size(2);
+  request.add_currency_codes("eur");
+  request.mutable_min_percent_used()->set_value("20.0");
+  request.set_only_with_budget(true);
+  const StreamResult filtered = Call(request);
+  ASSERT_TRUE(filtered.status.ok()) << filtered.status.error_message();
+  EXPECT_THAT(filtered.ResourceIds(), testing::ElementsAre("a2", "a4", "a6", "b2", "b4"));
+  EXPECT_EQ(filtered.messages[0].partner_center_total_count(), 1234);
+  const std::vector<std::string> all = filtered.ResourceIds();
+  std::size_t delivered = 0;
+  for (const auto& message : filtered.messages) {
+    delivered += static_cast<std::size_t>(message.usage_records_size());
+    v1::ListUsageRecordsRequest rest_request = request;
+    rest_request.set_resume_token(message.resume_token());
+    const StreamResult rest = Call(rest_request);
+    ASSERT_TRUE(rest.status.ok()) << rest.status.error_message();
+    EXPECT_EQ(rest.ResourceIds(), std::vector<std::string>(all.begin() + delivered, all.end()));
+  }
+}
+
+TEST_F(UsageRecordsServiceTest, InvalidFiltersNameTheFieldInABadRequestBeforeCallingPartnerCenter) {
+  StartServer();
+  EXPECT_CALL(*transport_, Send(_)).Times(0);
+  v1::ListUsageRecordsRequest bad_id;
+  bad_id.add_customer_ids("not-a-guid");
+  v1::ListUsageRecordsRequest bad_currency;
+  bad_currency.add_currency_codes("EUR");
+  bad_currency.add_currency_codes("euro");
+  v1::ListUsageRecordsRequest bad_percent;
+  bad_percent.mutable_min_percent_used()->set_value("80%");
+  for (const auto& [request, field] : {std::pair<v1::ListUsageRecordsRequest, std::string>{bad_id, "customer_ids[0]"},
+                                       {bad_currency, "currency_codes[1]"},
+                                       {bad_percent, "min_percent_used"}}) {
+    const StreamResult result = Call(request);
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_TRUE(result.messages.empty()) << field;
+    EXPECT_EQ(ErrorInfoOf(result.status).reason(), "INVALID_ARGUMENT") << field;
+    const google::rpc::BadRequest bad_request = BadRequestOf(result.status);
+    ASSERT_EQ(bad_request.field_violations_size(), 1) << field;
+    EXPECT_EQ(bad_request.field_violations(0).field(), field);
+    EXPECT_FALSE(bad_request.field_violations(0).description().empty()) << field;
+  }
+}
+
+TEST_F(UsageRecordsServiceTest, AFilteredCallSharesTheWalkOfAnUnfilteredOne) {
+  snapshot_max_staleness_ = absl::Minutes(5);
+  StartServer();
+  EXPECT_CALL(*transport_, Send(_)).Times(2).WillRepeatedly(Invoke([](const HttpRequest& request) {
+    return HeaderOf(request, "MS-ContinuationToken") == "t2" ? JsonResponse(MixedPage("b", 3))
+                                                             : JsonResponse(MixedPage("a", 3, "t2"));
+  }));
+  const StreamResult all = List(10);
+  ASSERT_TRUE(all.status.ok()) << all.status.error_message();
+  EXPECT_EQ(all.ResourceIds().size(), 6u);
+  v1::ListUsageRecordsRequest request;
+  request.add_customer_ids("B1");  // not a GUID: refused, and no walk
+  EXPECT_EQ(Call(request).status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  request.clear_customer_ids();
+  request.add_currency_codes("SEK");
+  const StreamResult sek = Call(request);
+  ASSERT_TRUE(sek.status.ok()) << sek.status.error_message();
+  EXPECT_THAT(sek.ResourceIds(), testing::ElementsAre("a1", "b1"));
+  EXPECT_TRUE(sek.messages[0].from_shared_snapshot());
+  EXPECT_EQ(sek.messages[0].snapshot_time().SerializeAsString(), all.messages[0].snapshot_time().SerializeAsString());
 }
 
 }  // namespace

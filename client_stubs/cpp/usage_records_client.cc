@@ -90,6 +90,10 @@ ListSummary UsageRecordsClient::ListUsageRecords(const ListOptions& options, con
     request.mutable_max_staleness()->set_nanos(
         static_cast<int32_t>(absl::ToInt64Nanoseconds(*options.max_staleness - absl::Seconds(seconds))));
   }
+  request.mutable_customer_ids()->Add(options.customer_ids.begin(), options.customer_ids.end());
+  request.mutable_currency_codes()->Add(options.currency_codes.begin(), options.currency_codes.end());
+  if (options.min_percent_used.has_value()) request.mutable_min_percent_used()->set_value(*options.min_percent_used);
+  request.set_only_with_budget(options.only_with_budget);
   std::unique_ptr<grpc::ClientReader<v1::ListUsageRecordsResponse>> reader = stub_->ListUsageRecords(&context, request);
 
   ListSummary summary;

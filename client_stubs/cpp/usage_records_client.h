@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "google/rpc/error_details.pb.h"
@@ -39,6 +40,12 @@ struct ListOptions {
   // How old a list the server fetched for another call may be and still serve this one (max_staleness); unset lets
   // the server choose, zero asks for a fresh walk of Partner Center.
   std::optional<absl::Duration> max_staleness;
+  // Filters applied by the server (docs/api.md, "Filters"): only these customers (resource ids, GUIDs), these ISO 4217
+  // currencies, a percent_used at least this decimal text, a budget with an amount. Empty or unset: no such filter.
+  std::vector<std::string> customer_ids;
+  std::vector<std::string> currency_codes;
+  std::optional<std::string> min_percent_used;
+  bool only_with_budget = false;
 };
 
 // The outcome of one ListUsageRecords call.

@@ -47,9 +47,24 @@ type ListUsageRecordsRequest struct {
 	// that recently is served again, without asking Partner Center; a call arriving while such a walk is under way
 	// joins it. Unset means the server's default (`--snapshot_max_staleness`, 5 minutes); zero asks for a fresh walk.
 	// Negative values are rejected with INVALID_ARGUMENT. See docs/api.md, "Shared snapshots".
-	MaxStaleness  *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MaxStaleness *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	// Only the records of these customers: Partner Center's `resourceId`, the customer's tenant id, a GUID such as
+	// "b1b1b1b1-cccc-dddd-eeee-f2f2f2f2f2f2", compared without regard to case. Empty: every customer. Anything but a
+	// GUID, or more than 10000 entries, is rejected with INVALID_ARGUMENT.
+	CustomerIds []string `protobuf:"bytes,4,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
+	// Only the records in these currencies: ISO 4217 codes such as "EUR", compared with the record's
+	// `currency_code` without regard to case. A record without a currency code (legacy offers, which carry a
+	// `currency_locale` instead) passes no currency filter. Empty: every currency. Anything but three ASCII letters,
+	// or more than 10000 entries, is rejected with INVALID_ARGUMENT.
+	CurrencyCodes []string `protobuf:"bytes,5,rep,name=currency_codes,json=currencyCodes,proto3" json:"currency_codes,omitempty"`
+	// Only the records whose `percent_used` is at least this many percent ("80" passes 80 and 602.84, not
+	// 79.99999999999999999999), compared exactly, digit by digit. A record without `percent_used` does not pass.
+	// Unset: no such filter. A value that is not a decimal number is rejected with INVALID_ARGUMENT.
+	MinPercentUsed *decimal.Decimal `protobuf:"bytes,6,opt,name=min_percent_used,json=minPercentUsed,proto3" json:"min_percent_used,omitempty"`
+	// Only the records whose `budget` has an amount (a budget without an amount means the customer has none set).
+	OnlyWithBudget bool `protobuf:"varint,7,opt,name=only_with_budget,json=onlyWithBudget,proto3" json:"only_with_budget,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ListUsageRecordsRequest) Reset() {
@@ -101,6 +116,34 @@ func (x *ListUsageRecordsRequest) GetMaxStaleness() *durationpb.Duration {
 		return x.MaxStaleness
 	}
 	return nil
+}
+
+func (x *ListUsageRecordsRequest) GetCustomerIds() []string {
+	if x != nil {
+		return x.CustomerIds
+	}
+	return nil
+}
+
+func (x *ListUsageRecordsRequest) GetCurrencyCodes() []string {
+	if x != nil {
+		return x.CurrencyCodes
+	}
+	return nil
+}
+
+func (x *ListUsageRecordsRequest) GetMinPercentUsed() *decimal.Decimal {
+	if x != nil {
+		return x.MinPercentUsed
+	}
+	return nil
+}
+
+func (x *ListUsageRecordsRequest) GetOnlyWithBudget() bool {
+	if x != nil {
+		return x.OnlyWithBudget
+	}
+	return false
 }
 
 // One message of the `ListUsageRecords` stream: a batch of records. The
@@ -444,11 +487,15 @@ var File_partnercenter_usage_v1_usage_records_proto protoreflect.FileDescriptor
 
 const file_partnercenter_usage_v1_usage_records_proto_rawDesc = "" +
 	"\n" +
-	"*partnercenter/usage/v1/usage_records.proto\x12\x16partnercenter.usage.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19google/type/decimal.proto\"\x99\x01\n" +
+	"*partnercenter/usage/v1/usage_records.proto\x12\x16partnercenter.usage.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19google/type/decimal.proto\"\xcd\x02\n" +
 	"\x17ListUsageRecordsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12!\n" +
 	"\fresume_token\x18\x02 \x01(\tR\vresumeToken\x12>\n" +
-	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xea\x02\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\x12!\n" +
+	"\fcustomer_ids\x18\x04 \x03(\tR\vcustomerIds\x12%\n" +
+	"\x0ecurrency_codes\x18\x05 \x03(\tR\rcurrencyCodes\x12>\n" +
+	"\x10min_percent_used\x18\x06 \x01(\v2\x14.google.type.DecimalR\x0eminPercentUsed\x12(\n" +
+	"\x10only_with_budget\x18\a \x01(\bR\x0eonlyWithBudget\"\xea\x02\n" +
 	"\x18ListUsageRecordsResponse\x12W\n" +
 	"\rusage_records\x18\x01 \x03(\v22.partnercenter.usage.v1.CustomerMonthlyUsageRecordR\fusageRecords\x12@\n" +
 	"\x1apartner_center_total_count\x18\x02 \x01(\x03H\x00R\x17partnerCenterTotalCount\x88\x01\x01\x12!\n" +
@@ -506,28 +553,29 @@ var file_partnercenter_usage_v1_usage_records_proto_goTypes = []any{
 	(*CustomerMonthlyUsageRecord)(nil), // 2: partnercenter.usage.v1.CustomerMonthlyUsageRecord
 	(*SpendingBudget)(nil),             // 3: partnercenter.usage.v1.SpendingBudget
 	(*durationpb.Duration)(nil),        // 4: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),      // 5: google.protobuf.Timestamp
-	(*decimal.Decimal)(nil),            // 6: google.type.Decimal
+	(*decimal.Decimal)(nil),            // 5: google.type.Decimal
+	(*timestamppb.Timestamp)(nil),      // 6: google.protobuf.Timestamp
 }
 var file_partnercenter_usage_v1_usage_records_proto_depIdxs = []int32{
 	4,  // 0: partnercenter.usage.v1.ListUsageRecordsRequest.max_staleness:type_name -> google.protobuf.Duration
-	2,  // 1: partnercenter.usage.v1.ListUsageRecordsResponse.usage_records:type_name -> partnercenter.usage.v1.CustomerMonthlyUsageRecord
-	5,  // 2: partnercenter.usage.v1.ListUsageRecordsResponse.snapshot_time:type_name -> google.protobuf.Timestamp
-	3,  // 3: partnercenter.usage.v1.CustomerMonthlyUsageRecord.budget:type_name -> partnercenter.usage.v1.SpendingBudget
-	3,  // 4: partnercenter.usage.v1.CustomerMonthlyUsageRecord.customer_spending_budget:type_name -> partnercenter.usage.v1.SpendingBudget
-	3,  // 5: partnercenter.usage.v1.CustomerMonthlyUsageRecord.usage_spending_budget:type_name -> partnercenter.usage.v1.SpendingBudget
-	6,  // 6: partnercenter.usage.v1.CustomerMonthlyUsageRecord.percent_used:type_name -> google.type.Decimal
-	6,  // 7: partnercenter.usage.v1.CustomerMonthlyUsageRecord.total_cost:type_name -> google.type.Decimal
-	6,  // 8: partnercenter.usage.v1.CustomerMonthlyUsageRecord.usd_total_cost:type_name -> google.type.Decimal
-	5,  // 9: partnercenter.usage.v1.CustomerMonthlyUsageRecord.last_modified_time:type_name -> google.protobuf.Timestamp
-	6,  // 10: partnercenter.usage.v1.SpendingBudget.amount:type_name -> google.type.Decimal
-	0,  // 11: partnercenter.usage.v1.UsageRecordsService.ListUsageRecords:input_type -> partnercenter.usage.v1.ListUsageRecordsRequest
-	1,  // 12: partnercenter.usage.v1.UsageRecordsService.ListUsageRecords:output_type -> partnercenter.usage.v1.ListUsageRecordsResponse
-	12, // [12:13] is the sub-list for method output_type
-	11, // [11:12] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	5,  // 1: partnercenter.usage.v1.ListUsageRecordsRequest.min_percent_used:type_name -> google.type.Decimal
+	2,  // 2: partnercenter.usage.v1.ListUsageRecordsResponse.usage_records:type_name -> partnercenter.usage.v1.CustomerMonthlyUsageRecord
+	6,  // 3: partnercenter.usage.v1.ListUsageRecordsResponse.snapshot_time:type_name -> google.protobuf.Timestamp
+	3,  // 4: partnercenter.usage.v1.CustomerMonthlyUsageRecord.budget:type_name -> partnercenter.usage.v1.SpendingBudget
+	3,  // 5: partnercenter.usage.v1.CustomerMonthlyUsageRecord.customer_spending_budget:type_name -> partnercenter.usage.v1.SpendingBudget
+	3,  // 6: partnercenter.usage.v1.CustomerMonthlyUsageRecord.usage_spending_budget:type_name -> partnercenter.usage.v1.SpendingBudget
+	5,  // 7: partnercenter.usage.v1.CustomerMonthlyUsageRecord.percent_used:type_name -> google.type.Decimal
+	5,  // 8: partnercenter.usage.v1.CustomerMonthlyUsageRecord.total_cost:type_name -> google.type.Decimal
+	5,  // 9: partnercenter.usage.v1.CustomerMonthlyUsageRecord.usd_total_cost:type_name -> google.type.Decimal
+	6,  // 10: partnercenter.usage.v1.CustomerMonthlyUsageRecord.last_modified_time:type_name -> google.protobuf.Timestamp
+	5,  // 11: partnercenter.usage.v1.SpendingBudget.amount:type_name -> google.type.Decimal
+	0,  // 12: partnercenter.usage.v1.UsageRecordsService.ListUsageRecords:input_type -> partnercenter.usage.v1.ListUsageRecordsRequest
+	1,  // 13: partnercenter.usage.v1.UsageRecordsService.ListUsageRecords:output_type -> partnercenter.usage.v1.ListUsageRecordsResponse
+	13, // [13:14] is the sub-list for method output_type
+	12, // [12:13] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_partnercenter_usage_v1_usage_records_proto_init() }

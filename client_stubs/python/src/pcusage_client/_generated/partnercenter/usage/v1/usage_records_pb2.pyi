@@ -10,14 +10,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ListUsageRecordsRequest(_message.Message):
-    __slots__ = ("page_size", "resume_token", "max_staleness")
+    __slots__ = ("page_size", "resume_token", "max_staleness", "customer_ids", "currency_codes", "min_percent_used", "only_with_budget")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
     MAX_STALENESS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_IDS_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_CODES_FIELD_NUMBER: _ClassVar[int]
+    MIN_PERCENT_USED_FIELD_NUMBER: _ClassVar[int]
+    ONLY_WITH_BUDGET_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     resume_token: str
     max_staleness: _duration_pb2.Duration
-    def __init__(self, page_size: _Optional[int] = ..., resume_token: _Optional[str] = ..., max_staleness: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    customer_ids: _containers.RepeatedScalarFieldContainer[str]
+    currency_codes: _containers.RepeatedScalarFieldContainer[str]
+    min_percent_used: _decimal_pb2.Decimal
+    only_with_budget: bool
+    def __init__(self, page_size: _Optional[int] = ..., resume_token: _Optional[str] = ..., max_staleness: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., customer_ids: _Optional[_Iterable[str]] = ..., currency_codes: _Optional[_Iterable[str]] = ..., min_percent_used: _Optional[_Union[_decimal_pb2.Decimal, _Mapping]] = ..., only_with_budget: bool = ...) -> None: ...
 
 class ListUsageRecordsResponse(_message.Message):
     __slots__ = ("usage_records", "partner_center_total_count", "resume_token", "snapshot_time", "from_shared_snapshot")
