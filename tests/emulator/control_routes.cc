@@ -64,6 +64,12 @@ Reply ControlRoutes::Answer(const httplib::Request& request) const {
       return Reply{200, kTextContentType, "faults cleared\n"};
     }
   }
+  if (request.method == "POST" && request.path == "/emulator/dataset") {
+    if (absl::Status status = state_.edit_dataset(request.body); !status.ok()) {
+      return Reply{400, kTextContentType, absl::StrCat(status.message(), "\n")};
+    }
+    return Reply{200, kTextContentType, "dataset changed\n"};
+  }
   return Reply{404, kTextContentType, "no such emulator route\n"};
 }
 

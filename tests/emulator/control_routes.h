@@ -1,5 +1,6 @@
 // The control API under /emulator/, by which tests and the demo inspect and steer a running emulator: the request log
-// as JSON and its reset, the token endpoint's counters, and setting and clearing the fault script (the routes are
+// as JSON and its reset, the token endpoint's counters, setting and clearing the fault script, and editing the
+// generated data set between walks (the routes are
 // listed in emulator_server.h). Control requests are never logged.
 #ifndef PCUSAGE_TESTS_EMULATOR_CONTROL_ROUTES_H_
 #define PCUSAGE_TESTS_EMULATOR_CONTROL_ROUTES_H_
@@ -29,6 +30,8 @@ class ControlRoutes {
     // for an invalid one.
     std::function<absl::Status(absl::string_view json)> set_faults;
     std::function<void()> clear_faults;
+    // Applies edits to the generated data set (UsageRoute::EditDataset).
+    std::function<absl::Status(absl::string_view json)> edit_dataset;
   };
 
   explicit ControlRoutes(State state);

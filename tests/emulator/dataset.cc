@@ -314,4 +314,35 @@ std::optional<int> GeneratedDataset::PageForToken(
   return page;
 }
 
+absl::Status GeneratedDataset::Apply(const std::vector<RecordEdit>& edits) {
+  std::vector<GeneratedRecord> records = records_;
+  for (std::size_t e = 0; e < edits.size(); ++e) {
+    const RecordEdit& edit = edits[e];
+    auto it = std::find_if(records.begin(), records.end(),
+                           [&edit](const GeneratedRecord& record) { return record.resource_id == edit.resource_id; });
+    if ((it == records.end()) != (edit.action == RecordEdit::Action::kAdd)) {
+      return absl::InvalidArgumentError(absl::StrCat("edit ", e, ": customer ", edit.resource_id,
+                                                     it == records.end() ? " is not listed" : " is already listed"));
+    }
+    if (edit.action == RecordEdit::Action::kRemove) {
+      records.erase(it);
+      continue;
+    }
+    if (edit.action == RecordEdit::Action::kAdd) {
+      GeneratedRecord added;
+      added.id = added.resource_id = edit.resource_id;
+      added.resource_name = added.name = edit.resource_name.value_or("Added customer");
+      added.currency_code = "USD";
+      added.total_cost = "0";
+      it = records.insert(records.end(), std::move(added));
+    }
+    if (edit.percent_used.has_value()) it->percent_used = *edit.percent_used;
+    if (edit.budget_amount.has_value()) it->budget = ExpectedBudget{true, *edit.budget_amount};
+    if (edit.currency_code.has_value()) it->currency_code = *edit.currency_code;
+  }
+  records_ = std::move(records);
+  customers_ = static_cast<int>(records_.size());
+  return absl::OkStatus();
+}
+
 }  // namespace pcusage::emulator

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace pcusage::emulator {
@@ -60,6 +61,23 @@ struct GeneratedRecord {
   bool ascii_escaped = false;
 };
 
+// A change to a generated data set between two walks of it (POST /emulator/dataset; record_edits.h reads them
+// from JSON), so that tests can move a customer's percentUsed and budget, and add and remove customers.
+struct RecordEdit {
+  enum class Action { kChange, kAdd, kRemove };
+  Action action = Action::kChange;
+  // The customer changed, removed or added (resourceId and id), compared exactly.
+  std::string resource_id;
+  // When set, the new percentUsed: the exact JSON number text, or nullopt to send none.
+  std::optional<std::optional<std::string>> percent_used;
+  // When set, the budget's new amount: the exact JSON number text, or nullopt for a budget without an amount.
+  std::optional<std::optional<std::string>> budget_amount;
+  // When set, the new currencyCode (an added customer has "USD").
+  std::optional<std::string> currency_code;
+  // An added customer's resourceName (and name); "Added customer" when unset.
+  std::optional<std::string> resource_name;
+};
+
 // N generated customers in pages of P, rendered as Partner Center's
 // ResourceCollection JSON with MS-ContinuationToken paging.
 class GeneratedDataset {
@@ -83,6 +101,11 @@ class GeneratedDataset {
   static std::string ContinuationToken(int page);
   // The page `token` names, if it names one of this data set's pages.
   std::optional<int> PageForToken(absl::string_view token) const;
+
+  // Applies `edits` in order, all or none: an added customer is listed last, a removed one is no longer listed (the
+  // pages after it shift), a change keeps the customer's place. INVALID_ARGUMENT, naming the edit by its index, for a
+  // change or removal of a resource id that is not listed or an addition of one that is.
+  absl::Status Apply(const std::vector<RecordEdit>& edits);
 
  private:
   int customers_;

@@ -262,6 +262,8 @@ ControlRoutes::State PartnerCenterEmulator::ControlState() {
   };
   state.tokens = [this] { return tokens(); };
   state.set_faults = [this](absl::string_view json) { return SetFaults(json); };
+  // Configure() sets the usage route up before the server serves a request.
+  state.edit_dataset = [this](absl::string_view json) { return usage_route_->EditDataset(json); };
   state.clear_faults = [this] {
     absl::MutexLock lock(&mutex_);
     faults_ = FaultScript();

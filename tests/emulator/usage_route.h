@@ -5,10 +5,14 @@
 #define PCUSAGE_TESTS_EMULATOR_USAGE_ROUTE_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "httplib.h"
 #include "tests/emulator/dataset.h"
@@ -38,15 +42,24 @@ class UsageRoute {
   // an unknown page are answered 401 or 400 and use up no rule.
   Reply Answer(const httplib::Request& request) const;
 
+  // Applies the edits in `edits_json` (record_edits.h) to the generated data set, all or none; requests after it
+  // returns are served the changed set. INVALID_ARGUMENT for edits that cannot apply, FAILED_PRECONDITION in seed
+  // mode (the seed sample does not change).
+  absl::Status EditDataset(absl::string_view edits_json);
+
  private:
   // Why `authorization` does not grant access, as the 401 body describes it; unset when it does.
   std::optional<std::string> AuthorizationFailure(absl::string_view authorization) const;
   // The page `request` asks for: 0 without a continuation token (and always in seed mode), unset when the token names
   // no page.
-  std::optional<int> RequestedPage(const httplib::Request& request) const;
+  std::optional<int> RequestedPage(const httplib::Request& request, const GeneratedDataset* dataset) const;
+  // The data set as it is now (null in seed mode); requests keep the one they started with.
+  std::shared_ptr<const GeneratedDataset> Dataset() const;
 
   std::string access_token_;
-  std::optional<GeneratedDataset> dataset_;
+  const bool generated_;
+  mutable absl::Mutex mutex_;
+  std::shared_ptr<const GeneratedDataset> dataset_ ABSL_GUARDED_BY(mutex_);
   State state_;
 };
 

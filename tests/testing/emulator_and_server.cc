@@ -124,6 +124,15 @@ absl::Status EmulatorAndServer::SetFaults(const std::string& script_json) const 
   return absl::OkStatus();
 }
 
+absl::Status EmulatorAndServer::EditDataset(const std::string& edits_json) const {
+  httplib::Client http("127.0.0.1", emulator_port_);
+  httplib::Result edited = http.Post("/emulator/dataset", edits_json, "application/json");
+  if (!edited || edited->status != 200) {
+    return absl::InternalError(absl::StrCat("POST /emulator/dataset: ", edited ? edited->body : "no answer"));
+  }
+  return absl::OkStatus();
+}
+
 std::string EmulatorAndServer::ServerLog() const { return server_ ? server_->Log() : ""; }
 
 }  // namespace pcusage::testing

@@ -49,6 +49,8 @@ class EmulatorAndServer {
   nlohmann::json EmulatorRequests() const;
   // Replaces the emulator's fault script (POST /emulator/faults) and clears its request log.
   absl::Status SetFaults(const std::string& script_json) const;
+  // Edits the emulator's generated data set (POST /emulator/dataset, tests/emulator/README.md); the log is kept.
+  absl::Status EditDataset(const std::string& edits_json) const;
 
   std::string ServerLog() const;
   // Stops the server (disconnecting the client first) and returns its wait status.
