@@ -45,7 +45,7 @@ constexpr char kApiKey[] = "api-key-SECRET-7c3e-0123456789";
 constexpr char kClientId[] = "pcusage-test-client";
 
 std::string WriteFile(const std::string& name, const std::string& contents) {
-  const std::string path = TempPath(name);
+  std::string path = TempPath(name);
   std::ofstream(path, std::ios::trunc) << contents;
   return path;
 }
@@ -143,8 +143,8 @@ CliRun RunCli(int port, const std::vector<std::string>& flags) {
   for (const std::string& flag : flags) words.push_back(Quoted(flag));
   const std::string out = TempPath("cli.out");
   const std::string err = TempPath("cli.err");
-  const int status = std::system(
-      absl::StrCat(absl::StrJoin(words, " "), " </dev/null >", Quoted(out), " 2>", Quoted(err)).c_str());
+  const int status =
+      std::system(absl::StrCat(absl::StrJoin(words, " "), " </dev/null >", Quoted(out), " 2>", Quoted(err)).c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out), ReadFile(err)};
 }
 
@@ -205,7 +205,7 @@ class RefreshTokenModeTest : public ::testing::Test {
     }
   }
 
-  int TokenRequests() { return EmulatorGet(emulator_.port, "/emulator/tokens").value("token_requests", -1); }
+  int TokenRequests() const { return EmulatorGet(emulator_.port, "/emulator/tokens").value("token_requests", -1); }
 
   Running emulator_;
   Running server_;
@@ -463,7 +463,7 @@ TEST_F(TlsTest, OffLoopbackServerHeldCredentialsNeedTlsAndCallerAuthentication) 
 // Runs with each --log_format: no secret reaches the log either way, and a JSON log is one valid object per line.
 class EchoedSecretsTest : public ::testing::TestWithParam<std::string> {
  protected:
-  std::string LogFormatFlag() const { return "--log_format=" + GetParam(); }
+  static std::string LogFormatFlag() { return "--log_format=" + GetParam(); }
 
   void ExpectLogAbsentOfSecrets(const std::string& what, const std::string& log) {
     secrets_.ExpectAbsentFrom(what, log);
