@@ -151,6 +151,18 @@ ABSL_FLAG(absl::Duration, snapshot_max_staleness, absl::Minutes(5),
 ABSL_FLAG(int64_t, snapshot_cache_bytes, int64_t{256} << 20,
           "Most bytes of translated pages shared snapshots hold, walks in flight included (least recently used "
           "complete snapshots are dropped first; a larger walk still reaches every caller, but is not kept).");
+ABSL_FLAG(std::string, snapshot_store, "memory",
+          "Where shared snapshots live: 'memory' (this process), or 'redis://HOST:PORT[/DB]': replicas using the same "
+          "Redis and --redis_key_prefix walk Partner Center once for all of them (docs/api.md, \"Across "
+          "replicas\"). A Redis that is down or slow never fails a call: the process's own snapshots serve it.");
+ABSL_FLAG(std::string, redis_password_file, "", "File holding the password sent with AUTH to the snapshot Redis.");
+ABSL_FLAG(std::string, redis_key_prefix, "pcusage:",
+          "Prefix of every Redis key; replicas share snapshots only with the same prefix. Deployments for different "
+          "partners with server-held credentials sharing one Redis must use different prefixes.");
+ABSL_FLAG(int64_t, redis_snapshot_max_bytes, int64_t{64} << 20,
+          "Largest snapshot put in Redis (encoded bytes); a larger walk serves its own replica only.");
+ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(1),
+          "Bound on each Redis connect and command; past it the call is served by this process alone.");
 ABSL_FLAG(std::string, ca_bundle_file, "",
           "PEM bundle of CAs to verify the TLS certificates of Partner Center and the token endpoint with, instead "
           "of the system's.");
@@ -218,6 +230,13 @@ ServerOptions OptionsFromFlags() {
   options.snapshot_max_staleness = absl::GetFlag(FLAGS_snapshot_max_staleness);
   const int64_t snapshot_cache_bytes = absl::GetFlag(FLAGS_snapshot_cache_bytes);
   options.snapshot_cache_bytes = snapshot_cache_bytes < 0 ? 0 : static_cast<std::size_t>(snapshot_cache_bytes);
+  options.snapshot_store = absl::GetFlag(FLAGS_snapshot_store);
+  options.redis_password_file = absl::GetFlag(FLAGS_redis_password_file);
+  options.redis_key_prefix = absl::GetFlag(FLAGS_redis_key_prefix);
+  const int64_t redis_snapshot_max_bytes = absl::GetFlag(FLAGS_redis_snapshot_max_bytes);
+  options.redis_snapshot_max_bytes =
+      redis_snapshot_max_bytes < 0 ? 0 : static_cast<std::size_t>(redis_snapshot_max_bytes);
+  options.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.metrics_threads = absl::GetFlag(FLAGS_metrics_threads);
   return options;

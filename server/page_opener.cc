@@ -23,9 +23,14 @@ snapshots::ReaderContext ReaderContextOf(const PagesRequest& request) {
 
 PageOpener::PageOpener(std::shared_ptr<const partner_center::UsageClient> client,
                        std::shared_ptr<tokens::AccessTokenSource> token_source, PageOpenerOptions options)
-    : client_(std::move(client)), token_source_(std::move(token_source)), options_(options) {
+    : client_(std::move(client)), token_source_(std::move(token_source)), options_(std::move(options)) {
   if (options_.snapshot_max_staleness > absl::ZeroDuration()) {
-    store_ = std::make_unique<snapshots::SnapshotStore>(options_.snapshots);
+    if (options_.redis != nullptr) {
+      store_ =
+          std::make_unique<snapshots::RedisSnapshotStore>(options_.redis, options_.redis_store, options_.snapshots);
+    } else {
+      store_ = std::make_unique<snapshots::SnapshotStore>(options_.snapshots);
+    }
   }
 }
 
@@ -94,8 +99,8 @@ CallPages PageOpener::OpenSnapshot(const PagesRequest& request, const std::strin
                    StreamOrigin{opened.snapshot_time, opened.shared, std::move(opened.snapshot_id)}};
 }
 
-snapshots::SnapshotStore::StartWalk PageOpener::WalkStarter(std::optional<std::string> caller_token,
-                                                            std::string correlation_id) const {
+snapshots::StartWalk PageOpener::WalkStarter(std::optional<std::string> caller_token,
+                                             std::string correlation_id) const {
   return [this, caller_token = std::move(caller_token), correlation_id = std::move(correlation_id)]()
              -> absl::StatusOr<std::unique_ptr<partner_center::PageSource>> {
     const absl::Time deadline = absl::Now() + options_.max_walk_duration;
@@ -116,8 +121,8 @@ snapshots::SnapshotStore::StartWalk PageOpener::WalkStarter(std::optional<std::s
   };
 }
 
-snapshots::SnapshotStore::Stats PageOpener::snapshot_stats() const {
-  return store_ == nullptr ? snapshots::SnapshotStore::Stats{} : store_->stats();
+snapshots::SnapshotStats PageOpener::snapshot_stats() const {
+  return store_ == nullptr ? snapshots::SnapshotStats{} : store_->stats();
 }
 
 }  // namespace pcusage

@@ -15,6 +15,8 @@
 #include "server/partner_center/page_source.h"
 #include "server/partner_center/usage_client.h"
 #include "server/resume_token.h"
+#include "server/snapshots/redis_client.h"
+#include "server/snapshots/redis_snapshot_store.h"
 #include "server/snapshots/snapshot_store.h"
 #include "server/tokens/access_token_source.h"
 
@@ -25,6 +27,10 @@ struct PageOpenerOptions {
   // turns sharing off: every call walks Partner Center on its own, whatever it asks.
   absl::Duration snapshot_max_staleness = absl::ZeroDuration();
   snapshots::SnapshotOptions snapshots;
+  // With a Redis client, snapshots are shared with the replicas that share that Redis (redis_snapshot_store.h);
+  // without, they are this process's own.
+  std::shared_ptr<snapshots::RedisClient> redis;
+  snapshots::RedisStoreOptions redis_store;
   // A shared walk belongs to no call, so it gets a deadline of its own: this long after it starts.
   absl::Duration max_walk_duration = absl::Hours(1);
   // A walk of the call's own fetches the next page while the current one is written (PrefetchedPages).
@@ -63,7 +69,7 @@ class PageOpener {
 
   bool sharing() const { return store_ != nullptr; }
   // The snapshot store's counters; zeros when sharing is off.
-  snapshots::SnapshotStore::Stats snapshot_stats() const;
+  snapshots::SnapshotStats snapshot_stats() const;
 
  private:
   absl::StatusOr<CallPages> OpenOwnWalk(const PagesRequest& request, std::optional<std::string> token) const;
@@ -71,14 +77,13 @@ class PageOpener {
   // server-held credentials, fetched by the walk itself).
   CallPages OpenSnapshot(const PagesRequest& request, const std::string& identity,
                          std::optional<std::string> caller_token);
-  snapshots::SnapshotStore::StartWalk WalkStarter(std::optional<std::string> caller_token,
-                                                  std::string correlation_id) const;
+  snapshots::StartWalk WalkStarter(std::optional<std::string> caller_token, std::string correlation_id) const;
 
   const std::shared_ptr<const partner_center::UsageClient> client_;
   const std::shared_ptr<tokens::AccessTokenSource> token_source_;
   const PageOpenerOptions options_;
   // Null when sharing is off. Its walks use client_ and token_source_, so it is destroyed first.
-  std::unique_ptr<snapshots::SnapshotStore> store_;
+  std::unique_ptr<snapshots::Snapshots> store_;
 };
 
 }  // namespace pcusage

@@ -1,5 +1,3 @@
-#include "server/server.h"
-
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -32,6 +31,8 @@
 #include "server/metrics/rpc_metrics.h"
 #include "server/readiness.h"
 #include "server/resume_token.h"
+#include "server/server.h"
+#include "server/snapshots/redis_client.h"
 #include "server/usage_records_service.h"
 
 namespace pcusage {
@@ -63,6 +64,36 @@ void WarnAboutSecretFilePermissions(const ServerOptions& options) {
 // A duration as the int milliseconds a channel argument takes.
 int ClampedMilliseconds(absl::Duration duration) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), std::numeric_limits<int>::max()));
+}
+
+// With --snapshot_store=redis://...: the Redis client and its options for the page opener.
+absl::Status ConfigureRedisSnapshots(const ServerOptions& options, PageOpenerOptions& pages) {
+  if (options.snapshot_store == "memory") return absl::OkStatus();
+  absl::StatusOr<snapshots::RedisAddress> address = snapshots::ParseRedisUrl(options.snapshot_store);
+  if (!address.ok()) return ConfigError("--snapshot_store", address.status());
+  if (options.snapshot_max_staleness <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--snapshot_store=redis://... shares snapshots: --snapshot_max_staleness must be "
+        "positive");
+  }
+  if (options.redis_timeout <= absl::ZeroDuration())
+    return absl::InvalidArgumentError("--redis_timeout must be positive");
+  snapshots::HiredisOptions redis;
+  redis.address = *address;
+  if (!options.redis_password_file.empty()) {
+    absl::StatusOr<std::string> password = ReadSmallFile(options.redis_password_file, 4096);
+    if (!password.ok()) return ConfigError("--redis_password_file", password.status());
+    redis.password = std::string(absl::StripAsciiWhitespace(*password));
+  }
+  redis.connect_timeout = options.redis_timeout;
+  redis.command_timeout = options.redis_timeout;
+  redis.max_reply_bytes = options.redis_snapshot_max_bytes;
+  pages.redis = snapshots::NewHiredisClient(std::move(redis));
+  pages.redis_store.key_prefix = options.redis_key_prefix;
+  pages.redis_store.snapshot_ttl = options.snapshot_max_staleness;
+  pages.redis_store.max_snapshot_bytes = options.redis_snapshot_max_bytes;
+  pages.redis_store.max_wait = options.max_call_duration;
+  return absl::OkStatus();
 }
 
 absl::Status CheckBounds(const ServerOptions& options) {
@@ -203,6 +234,7 @@ absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Buil
   service_options.pages.prefetch_pages = options.prefetch_pages;
   service_options.pages.snapshot_max_staleness = options.snapshot_max_staleness;
   service_options.pages.snapshots.cache_bytes = options.snapshot_cache_bytes;
+  if (absl::Status redis = ConfigureRedisSnapshots(options, service_options.pages); !redis.ok()) return redis;
   service_options.drain = parts->drain;
   parts->readiness_probe = ReadinessProbe(transport, token_source, options.client.base_url);
   parts->service = std::make_unique<UsageRecordsService>(
@@ -210,14 +242,15 @@ absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Buil
       std::make_shared<callers::CallGate>(parts->listener.callers, options.max_concurrent_streams,
                                           options.max_streams_per_caller),
       service_options);
-  parts->description =
-      absl::StrCat(parts->listener.tls ? " (TLS" : " (plaintext",
-                   parts->exposure.callers_authenticated ? ", callers authenticated)" : ")", " -> Partner Center ",
-                   options.client.base_url, ", tokens from ", credentials->description,
-                   options.snapshot_max_staleness > absl::ZeroDuration()
-                       ? absl::StrCat(", shared snapshots up to ", absl::FormatDuration(options.snapshot_max_staleness),
-                                      " old by default (", options.snapshot_cache_bytes >> 20, " MiB)")
-                       : ", shared snapshots off");
+  parts->description = absl::StrCat(
+      parts->listener.tls ? " (TLS" : " (plaintext",
+      parts->exposure.callers_authenticated ? ", callers authenticated)" : ")", " -> Partner Center ",
+      options.client.base_url, ", tokens from ", credentials->description,
+      options.snapshot_max_staleness > absl::ZeroDuration()
+          ? absl::StrCat(", shared snapshots up to ", absl::FormatDuration(options.snapshot_max_staleness),
+                         " old by default (", options.snapshot_cache_bytes >> 20, " MiB",
+                         service_options.pages.redis != nullptr ? ", shared with replicas through Redis" : "", ")")
+          : ", shared snapshots off");
   return parts;
 }
 

@@ -99,6 +99,12 @@ PcusageMetrics Declare(Registry& registry) {
       "Calls that opened a shared snapshot: hit (a complete one), join (a walk in flight), miss (a walk started), "
       "resume (the snapshot a resume token names).",
       {{"outcome", {"hit", "join", "miss", "resume"}}}));
+  m.snapshot_redis = Must(registry.AddCounter(
+      "pcusage_snapshot_redis_total",
+      "The Redis snapshot store (--snapshot_store=redis://...): served (a snapshot from Redis), walked (this replica "
+      "took the walk lock), waited (for another replica's walk), published, unavailable (a Redis command failed; "
+      "the call was served by this replica alone), skipped (Redis not asked for a while after a failure).",
+      {{"event", {"served", "walked", "waited", "published", "unavailable", "skipped"}}}));
   return m;
 }
 
@@ -196,6 +202,11 @@ void TokenRefresh(bool succeeded) { Pcusage().token_refreshes->Labels({succeeded
 void SnapshotOpened(SnapshotOpen how) {
   static constexpr absl::string_view kOutcomes[] = {"hit", "join", "miss", "resume"};
   Pcusage().snapshot_opens->Labels({kOutcomes[static_cast<int>(how)]}).Increment();
+}
+
+void SnapshotRedis(SnapshotRedisEvent event) {
+  static constexpr absl::string_view kEvents[] = {"served", "walked", "waited", "published", "unavailable", "skipped"};
+  Pcusage().snapshot_redis->Labels({kEvents[static_cast<int>(event)]}).Increment();
 }
 
 }  // namespace pcusage::metrics

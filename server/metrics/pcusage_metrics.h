@@ -21,6 +21,12 @@ enum class Upstream { kPartnerCenter, kTokenEndpoint };
 // or the one its resume token names.
 enum class SnapshotOpen { kHit, kJoin, kMiss, kResume };
 
+// What the Redis snapshot store (snapshots/redis_snapshot_store.h) did for a call's snapshot, or that Redis failed:
+// served (a snapshot read from Redis), walked (this replica took the walk lock), waited (for another replica's
+// walk), published (a snapshot written to Redis), unavailable (a Redis command failed: the call was served by
+// this replica alone), skipped (Redis not asked, for a while after a failure).
+enum class SnapshotRedisEvent { kServed, kWalked, kWaited, kPublished, kUnavailable, kSkipped };
+
 // The families, for reading in tests; instrumentation uses the functions below.
 struct PcusageMetrics {
   Family<Counter>* rpcs;                  // pcusage_rpcs_total{method, code}
@@ -33,6 +39,7 @@ struct PcusageMetrics {
   Family<Counter>* retry_wait;            // pcusage_upstream_retry_wait_seconds_total{reason}
   Family<Counter>* token_refreshes;       // pcusage_token_refreshes_total{result}
   Family<Counter>* snapshot_opens;        // pcusage_snapshot_opens_total{outcome}
+  Family<Counter>* snapshot_redis;        // pcusage_snapshot_redis_total{event}
   Family<Gauge>* build_info;              // pcusage_build_info{version, commit, build_mode}
 };
 
@@ -64,6 +71,7 @@ void UpstreamRetry(absl::string_view reason, absl::Duration waited);
 // The refresh-token grant (tokens/refresh_token_source.h) got a token, or failed after its retries.
 void TokenRefresh(bool succeeded);
 void SnapshotOpened(SnapshotOpen how);
+void SnapshotRedis(SnapshotRedisEvent event);
 
 }  // namespace pcusage::metrics
 

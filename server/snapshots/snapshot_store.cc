@@ -356,8 +356,15 @@ SnapshotStore::~SnapshotStore() {
   for (Walker& walker : walkers) walker.thread.join();
 }
 
+bool SnapshotStore::HasJoinable(const std::string& identity, absl::Duration max_staleness) const {
+  absl::MutexLock lock(&mu_);
+  auto newest = by_identity_.find(identity);
+  return newest != by_identity_.end() && max_staleness > absl::ZeroDuration() &&
+         newest->second->Joinable(now_() - max_staleness);
+}
+
 OpenedSnapshot SnapshotStore::Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk,
-                                   ReaderContext context) {
+                                   ReaderContext context, std::optional<absl::Time> started) {
   absl::MutexLock lock(&mu_);
   ReapWalkersLocked();
   auto newest = by_identity_.find(identity);
@@ -379,7 +386,7 @@ OpenedSnapshot SnapshotStore::Open(const std::string& identity, absl::Duration m
   }
   if (newest != by_identity_.end()) DropLocked(newest->second);
 
-  auto snapshot = std::make_shared<Snapshot>(NewSnapshotId(), identity, now_(), budget_);
+  auto snapshot = std::make_shared<Snapshot>(NewSnapshotId(), identity, started.value_or(now_()), budget_);
   by_identity_[identity] = snapshot;
   by_id_[snapshot->id()] = snapshot;
   ++stats_.walks;

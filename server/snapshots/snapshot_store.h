@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -62,41 +63,78 @@ struct OpenedSnapshot {
 class Snapshot;
 struct ByteBudget;
 
-class SnapshotStore {
- public:
-  // Starts a walk of Partner Center for a new snapshot; called on the walk's own thread. An error fails the walk
-  // (and every reader) like an error of the walk itself.
-  using StartWalk = std::function<absl::StatusOr<std::unique_ptr<partner_center::PageSource>>()>;
+// Starts a walk of Partner Center for a new snapshot; called on the walk's own thread. An error fails the walk
+// (and every reader) like an error of the walk itself.
+using StartWalk = std::function<absl::StatusOr<std::unique_ptr<partner_center::PageSource>>()>;
 
-  explicit SnapshotStore(SnapshotOptions options, std::function<absl::Time()> now = nullptr);
-  // Cancels the walks in flight and waits for them. Readers must be gone first.
-  ~SnapshotStore();
-  SnapshotStore(const SnapshotStore&) = delete;
-  SnapshotStore& operator=(const SnapshotStore&) = delete;
+// A store's counters.
+struct SnapshotStats {
+  int64_t walks = 0;           // walks started
+  int64_t hits = 0;            // calls served by a complete snapshot
+  int64_t joins = 0;           // calls that joined a walk in flight
+  int64_t resumes = 0;         // calls resumed inside a held snapshot
+  int kept = 0;                // complete snapshots held for later calls
+  std::size_t kept_bytes = 0;  // what their pages take
+  std::size_t held_bytes = 0;  // what the pages of every snapshot take, in flight or complete
+  int walks_in_flight = 0;
+};
+
+// Where the page opener gets shared snapshots: the in-process SnapshotStore below, or one that also shares them
+// between replicas (redis_snapshot_store.h). Both keep the semantics documented here and in docs/api.md.
+class Snapshots {
+ public:
+  virtual ~Snapshots() = default;
 
   // A reader, from its first page, of the newest snapshot of `identity` whose walk started no more than
   // `max_staleness` ago (a walk still in flight, or one complete), or else of a new walk `start_walk` begins on a
   // thread of its own. A zero `max_staleness` always starts a new walk (which later calls may join). A walk runs
   // while it has readers: when the last one leaves, it stops and is not kept.
-  OpenedSnapshot Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk,
-                      ReaderContext context = {});
+  virtual OpenedSnapshot Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk,
+                              ReaderContext context) = 0;
 
   // A reader of the snapshot `snapshot_id` from its page `page_index`, when the store still holds that page for
   // `identity`; nullopt otherwise (then the caller resumes from Partner Center).
-  std::optional<OpenedSnapshot> Resume(const std::string& identity, const std::string& snapshot_id,
-                                       int64_t page_index, ReaderContext context = {});
+  virtual std::optional<OpenedSnapshot> Resume(const std::string& identity, const std::string& snapshot_id,
+                                               int64_t page_index, ReaderContext context) = 0;
 
-  struct Stats {
-    int64_t walks = 0;           // walks started
-    int64_t hits = 0;            // calls served by a complete snapshot
-    int64_t joins = 0;           // calls that joined a walk in flight
-    int64_t resumes = 0;         // calls resumed inside a held snapshot
-    int kept = 0;                // complete snapshots held for later calls
-    std::size_t kept_bytes = 0;  // what their pages take
-    std::size_t held_bytes = 0;  // what the pages of every snapshot take, in flight or complete
-    int walks_in_flight = 0;
-  };
-  Stats stats() const;
+  virtual SnapshotStats stats() const = 0;
+};
+
+// The snapshots of one process.
+class SnapshotStore final : public Snapshots {
+ public:
+  using StartWalk = snapshots::StartWalk;
+  using Stats = SnapshotStats;
+
+  explicit SnapshotStore(SnapshotOptions options, std::function<absl::Time()> now = nullptr);
+  // Cancels the walks in flight and waits for them. Readers must be gone first.
+  ~SnapshotStore() override;
+  SnapshotStore(const SnapshotStore&) = delete;
+  SnapshotStore& operator=(const SnapshotStore&) = delete;
+
+  OpenedSnapshot Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk,
+                      ReaderContext context) override {
+    return Open(identity, max_staleness, std::move(start_walk), std::move(context), std::nullopt);
+  }
+  OpenedSnapshot Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk) {
+    return Open(identity, max_staleness, std::move(start_walk), ReaderContext{});
+  }
+  // As above; a new snapshot's time is `started` when given (its walk began earlier, elsewhere: another replica's
+  // snapshot read from Redis), and now otherwise.
+  OpenedSnapshot Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk,
+                      ReaderContext context, std::optional<absl::Time> started);
+
+  // Whether Open(identity, max_staleness, ...) would now read a snapshot this store holds rather than start a walk.
+  bool HasJoinable(const std::string& identity, absl::Duration max_staleness) const;
+
+  std::optional<OpenedSnapshot> Resume(const std::string& identity, const std::string& snapshot_id, int64_t page_index,
+                                       ReaderContext context) override;
+  std::optional<OpenedSnapshot> Resume(const std::string& identity, const std::string& snapshot_id,
+                                       int64_t page_index) {
+    return Resume(identity, snapshot_id, page_index, ReaderContext{});
+  }
+
+  Stats stats() const override;
 
  private:
   friend class Snapshot;

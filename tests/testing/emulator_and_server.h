@@ -61,6 +61,8 @@ class EmulatorAndServer {
   // connects the client to it.
   absl::Status ReplaceServer();
   int server_port() const { return server_port_; }
+  // The emulator's port, for servers a test starts itself (more replicas).
+  int emulator_port() const { return emulator_port_; }
 
  private:
   EmulatorAndServer() = default;

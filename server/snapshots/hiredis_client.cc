@@ -1,0 +1,235 @@
+// RedisClient over hiredis's blocking API: a bounded pool of connections, timeouts on connect and on every socket
+// read and write, the lock scripts as EVAL.
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include <csignal>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "server/snapshots/redis_client.h"
+
+namespace pcusage::snapshots {
+
+absl::StatusOr<RedisAddress> ParseRedisUrl(absl::string_view url) {
+  if (absl::StartsWith(url, "rediss://")) {
+    return absl::InvalidArgumentError("rediss:// (TLS) is not supported: Debian 12's hiredis 0.14 has no TLS");
+  }
+  if (!absl::ConsumePrefix(&url, "redis://")) {
+    return absl::InvalidArgumentError("a Redis snapshot store is redis://HOST:PORT[/DB]");
+  }
+  RedisAddress address;
+  if (const std::size_t slash = url.find('/'); slash != absl::string_view::npos) {
+    if (!absl::SimpleAtoi(url.substr(slash + 1), &address.db) || address.db < 0) {
+      return absl::InvalidArgumentError("the Redis database after '/' must be a number");
+    }
+    url = url.substr(0, slash);
+  }
+  const std::size_t colon = url.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) {
+    return absl::InvalidArgumentError("a Redis snapshot store is redis://HOST:PORT[/DB]");
+  }
+  if (!absl::SimpleAtoi(url.substr(colon + 1), &address.port) || address.port < 1 || address.port > 65535) {
+    return absl::InvalidArgumentError("the Redis port must be 1..65535");
+  }
+  address.host = std::string(url.substr(0, colon));
+  return address;
+}
+
+namespace {
+
+constexpr char kExpireIfHolds[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+constexpr char kDeleteIfHolds[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+constexpr char kSetAndReleaseIfHolds[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) "
+    "redis.call('DEL', KEYS[1]) return 1 end return 0";
+
+timeval TimevalOf(absl::Duration duration) { return absl::ToTimeval(std::max(duration, absl::Milliseconds(1))); }
+
+std::string Millis(absl::Duration ttl) { return absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl))); }
+
+struct ReplyDeleter {
+  void operator()(redisReply* reply) const { freeReplyObject(reply); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+struct ContextDeleter {
+  void operator()(redisContext* context) const { redisFree(context); }
+};
+using Context = std::unique_ptr<redisContext, ContextDeleter>;
+
+// Sends one command (binary-safe arguments) and reads its reply; null after an I/O or protocol error.
+Reply Command(redisContext* context, const std::vector<std::string>& argv) {
+  std::vector<const char*> args;
+  std::vector<std::size_t> lengths;
+  for (const std::string& arg : argv) {
+    args.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  return Reply(
+      static_cast<redisReply*>(redisCommandArgv(context, static_cast<int>(args.size()), args.data(), lengths.data())));
+}
+
+class HiredisClient final : public RedisClient {
+ public:
+  explicit HiredisClient(HiredisOptions options) : options_(std::move(options)) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(const std::string& key) override {
+    absl::StatusOr<Reply> reply = Run({"GET", key});
+    if (!reply.ok()) return reply.status();
+    if ((*reply)->type == REDIS_REPLY_NIL) return std::nullopt;
+    if ((*reply)->type != REDIS_REPLY_STRING) return Unexpected("GET");
+    return std::optional<std::string>(std::string((*reply)->str, (*reply)->len));
+  }
+
+  absl::StatusOr<bool> SetIfAbsent(const std::string& key, const std::string& value, absl::Duration ttl) override {
+    absl::StatusOr<Reply> reply = Run({"SET", key, value, "NX", "PX", Millis(ttl)});
+    if (!reply.ok()) return reply.status();
+    if ((*reply)->type == REDIS_REPLY_NIL) return false;
+    if ((*reply)->type == REDIS_REPLY_STATUS && absl::string_view((*reply)->str, (*reply)->len) == "OK") return true;
+    return Unexpected("SET NX");
+  }
+
+  absl::StatusOr<int64_t> Increment(const std::string& key) override {
+    absl::StatusOr<Reply> reply = Run({"INCR", key});
+    if (!reply.ok()) return reply.status();
+    if ((*reply)->type != REDIS_REPLY_INTEGER) return Unexpected("INCR");
+    return static_cast<int64_t>((*reply)->integer);
+  }
+
+  absl::StatusOr<bool> ExpireIfHolds(const std::string& key, const std::string& value, absl::Duration ttl) override {
+    return Script(kExpireIfHolds, {key}, {value, Millis(ttl)});
+  }
+  absl::StatusOr<bool> DeleteIfHolds(const std::string& key, const std::string& value) override {
+    return Script(kDeleteIfHolds, {key}, {value});
+  }
+  absl::StatusOr<bool> SetAndReleaseIfHolds(const std::string& lock_key, const std::string& lock_value,
+                                            const std::string& key, const std::string& value,
+                                            absl::Duration ttl) override {
+    return Script(kSetAndReleaseIfHolds, {lock_key, key}, {lock_value, value, Millis(ttl)});
+  }
+
+ private:
+  static absl::Status Unexpected(absl::string_view command) {
+    return absl::DataLossError(absl::StrCat("Redis answered ", command, " with an unexpected reply"));
+  }
+
+  absl::StatusOr<bool> Script(const char* script, const std::vector<std::string>& keys,
+                              const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"EVAL", script, absl::StrCat(keys.size())};
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    absl::StatusOr<Reply> reply = Run(argv);
+    if (!reply.ok()) return reply.status();
+    if ((*reply)->type != REDIS_REPLY_INTEGER) return Unexpected("EVAL");
+    return (*reply)->integer != 0;
+  }
+
+  // One command on a pooled connection; the connection is dropped after an I/O or protocol error.
+  absl::StatusOr<Reply> Run(const std::vector<std::string>& argv) {
+    absl::StatusOr<Context> context = Acquire();
+    if (!context.ok()) return context.status();
+    Reply reply = Command(context->get(), argv);
+    if (reply == nullptr) {
+      const bool timed_out = (*context)->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+      const std::string error = (*context)->errstr;
+      Release(nullptr);
+      return timed_out ? absl::DeadlineExceededError("Redis did not answer in time")
+                       : absl::UnavailableError(absl::StrCat("Redis: ", error));
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+      const std::string error(reply->str, reply->len);
+      Release(*std::move(context));
+      return absl::UnavailableError(absl::StrCat("Redis refused ", argv[0], ": ", error));
+    }
+    if (reply->type == REDIS_REPLY_STRING && reply->len > options_.max_reply_bytes) {
+      Release(*std::move(context));
+      return absl::DataLossError("Redis answered with more bytes than the bound");
+    }
+    Release(*std::move(context));
+    return reply;
+  }
+
+  absl::StatusOr<Context> Acquire() {
+    {
+      absl::MutexLock lock(&mu_);
+      const auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !idle_.empty() || open_ < options_.max_connections;
+      };
+      if (!mu_.AwaitWithTimeout(absl::Condition(&available), options_.command_timeout)) {
+        return absl::DeadlineExceededError("every Redis connection is busy");
+      }
+      if (!idle_.empty()) {
+        Context context = std::move(idle_.back());
+        idle_.pop_back();
+        return context;
+      }
+      ++open_;
+    }
+    absl::StatusOr<Context> context = Connect();
+    if (!context.ok()) Release(nullptr);
+    return context;
+  }
+
+  // Gives a connection back (null: it was dropped).
+  void Release(Context context) {
+    absl::MutexLock lock(&mu_);
+    if (context == nullptr) {
+      --open_;
+    } else {
+      idle_.push_back(std::move(context));
+    }
+  }
+
+  absl::StatusOr<Context> Connect() const {
+    const RedisAddress& address = options_.address;
+    Context context(redisConnectWithTimeout(address.host.c_str(), address.port, TimevalOf(options_.connect_timeout)));
+    if (context == nullptr) return absl::ResourceExhaustedError("no memory for a Redis connection");
+    if (context->err != 0) return absl::UnavailableError(absl::StrCat("Redis: ", context->errstr));
+    if (redisSetTimeout(context.get(), TimevalOf(options_.command_timeout)) != REDIS_OK) {
+      return absl::UnavailableError("Redis: could not set the command timeout");
+    }
+    const auto simple = [&context](const std::vector<std::string>& argv) -> absl::Status {
+      Reply reply = Command(context.get(), argv);
+      if (reply == nullptr) return absl::UnavailableError(absl::StrCat("Redis: ", context->errstr));
+      if (reply->type == REDIS_REPLY_ERROR) {
+        // The reply names the command only (AUTH's never echoes the password).
+        return absl::UnavailableError(
+            absl::StrCat("Redis refused ", argv[0], ": ", std::string(reply->str, reply->len)));
+      }
+      return absl::OkStatus();
+    };
+    if (!options_.password.empty()) {
+      if (absl::Status auth = simple({"AUTH", options_.password}); !auth.ok()) return auth;
+    }
+    if (address.db != 0) {
+      if (absl::Status select = simple({"SELECT", absl::StrCat(address.db)}); !select.ok()) return select;
+    }
+    return context;
+  }
+
+  const HiredisOptions options_;
+  absl::Mutex mu_;
+  std::vector<Context> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle and in use
+};
+
+}  // namespace
+
+std::unique_ptr<RedisClient> NewHiredisClient(HiredisOptions options) {
+  // hiredis writes with write(2), not send(MSG_NOSIGNAL): a Redis that closes the socket under a write would
+  // otherwise kill the process with SIGPIPE. The server needs no SIGPIPE (gRPC and libcurl do not rely on it).
+  static const bool kSigpipeIgnored = std::signal(SIGPIPE, SIG_IGN) != SIG_ERR;
+  (void)kSigpipeIgnored;
+  return std::make_unique<HiredisClient>(std::move(options));
+}
+
+}  // namespace pcusage::snapshots

@@ -1,0 +1,91 @@
+// The hiredis client against a real redis-server (Debian's) on a free loopback port.
+#include <memory>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "server/snapshots/redis_client.h"
+#include "tests/testing/redis_server.h"
+
+namespace pcusage::snapshots {
+namespace {
+
+using ::pcusage::testing::RedisServer;
+
+TEST(ParseRedisUrlTest, HostPortAndDatabase) {
+  absl::StatusOr<RedisAddress> address = ParseRedisUrl("redis://10.0.0.5:6380/3");
+  ASSERT_TRUE(address.ok()) << address.status();
+  EXPECT_EQ(address->host, "10.0.0.5");
+  EXPECT_EQ(address->port, 6380);
+  EXPECT_EQ(address->db, 3);
+  address = ParseRedisUrl("redis://cache.internal:6379");
+  ASSERT_TRUE(address.ok()) << address.status();
+  EXPECT_EQ(address->db, 0);
+  for (const char* bad : {"rediss://cache:6380", "http://cache:6379", "redis://cache", "redis://cache:0",
+                          "redis://cache:6379/x", "redis://:6379"}) {
+    EXPECT_EQ(ParseRedisUrl(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+class HiredisClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    HiredisOptions options;
+    options.address = *ParseRedisUrl(server_->url());
+    options.max_connections = 2;
+    client_ = NewHiredisClient(options);
+  }
+
+  std::unique_ptr<RedisServer> server_;
+  std::unique_ptr<RedisClient> client_;
+};
+
+TEST_F(HiredisClientTest, CommandsAndLockScripts) {
+  EXPECT_EQ(*client_->Get("missing"), std::nullopt);
+  const std::string binary("a\0b\r\nc", 6);
+  EXPECT_TRUE(*client_->SetIfAbsent("lock", binary, absl::Seconds(10)));
+  EXPECT_FALSE(*client_->SetIfAbsent("lock", "other", absl::Seconds(10)));
+  EXPECT_EQ(*client_->Get("lock"), binary);
+  EXPECT_EQ(*client_->Increment("fence"), 1);
+  EXPECT_EQ(*client_->Increment("fence"), 2);
+  EXPECT_FALSE(*client_->ExpireIfHolds("lock", "other", absl::Seconds(20)));
+  EXPECT_TRUE(*client_->ExpireIfHolds("lock", binary, absl::Seconds(20)));
+  EXPECT_FALSE(*client_->SetAndReleaseIfHolds("lock", "other", "snapshot", "pages", absl::Seconds(5)));
+  EXPECT_EQ(*client_->Get("snapshot"), std::nullopt);
+  EXPECT_TRUE(*client_->SetAndReleaseIfHolds("lock", binary, "snapshot", "pages", absl::Seconds(5)));
+  EXPECT_EQ(*client_->Get("snapshot"), "pages");
+  EXPECT_EQ(*client_->Get("lock"), std::nullopt);
+  EXPECT_TRUE(*client_->SetIfAbsent("lock", "mine", absl::Milliseconds(50)));
+  EXPECT_FALSE(*client_->DeleteIfHolds("lock", "theirs"));
+  EXPECT_TRUE(*client_->DeleteIfHolds("lock", "mine"));
+  EXPECT_TRUE(*client_->SetIfAbsent("short", "x", absl::Milliseconds(50)));
+  absl::SleepFor(absl::Milliseconds(150));
+  EXPECT_EQ(*client_->Get("short"), std::nullopt);
+}
+
+TEST_F(HiredisClientTest, RedisGoneIsAnErrorAtOnceAndComingBackIsServedAgain) {
+  ASSERT_TRUE(client_->SetIfAbsent("k", "v", absl::Seconds(30)).ok());
+  server_->Stop();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::optional<std::string>> value = client_->Get("k");
+  EXPECT_FALSE(value.ok());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  ASSERT_TRUE(server_->Restart().ok());
+  value = client_->Get("k");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, std::nullopt);  // nothing persisted
+}
+
+TEST(HiredisClientTimeoutTest, NothingListeningIsUnavailable) {
+  HiredisOptions options;
+  options.address = *ParseRedisUrl("redis://127.0.0.1:1");
+  std::unique_ptr<RedisClient> client = NewHiredisClient(options);
+  EXPECT_FALSE(client->Get("k").ok());
+  EXPECT_FALSE(client->SetIfAbsent("k", "v", absl::Seconds(1)).ok());
+}
+
+}  // namespace
+}  // namespace pcusage::snapshots

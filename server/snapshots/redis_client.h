@@ -1,0 +1,69 @@
+// The Redis commands the Redis-backed snapshot store (redis_snapshot_store.h) uses, and nothing else: a seam, so
+// the store's logic is tested against FakeRedisClient (fake_redis_client.h) and runs against hiredis
+// (NewHiredisClient below). Every call is bounded in time: an unreachable, slow or garbled Redis is an error
+// (UNAVAILABLE, DEADLINE_EXCEEDED or DATA_LOSS) the caller treats as "the cache is not there", never a hang.
+#ifndef PCUSAGE_SERVER_SNAPSHOTS_REDIS_CLIENT_H_
+#define PCUSAGE_SERVER_SNAPSHOTS_REDIS_CLIENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace pcusage::snapshots {
+
+class RedisClient {
+ public:
+  virtual ~RedisClient() = default;
+
+  // GET: the value, or nullopt when the key does not exist.
+  virtual absl::StatusOr<std::optional<std::string>> Get(const std::string& key) = 0;
+  // SET key value NX PX ttl: whether the key was set (false: it already existed).
+  virtual absl::StatusOr<bool> SetIfAbsent(const std::string& key, const std::string& value, absl::Duration ttl) = 0;
+  // INCR: the new value (fencing tokens).
+  virtual absl::StatusOr<int64_t> Increment(const std::string& key) = 0;
+  // PEXPIRE key ttl, only while `key` holds `value` (renews a lock still ours): whether it did.
+  virtual absl::StatusOr<bool> ExpireIfHolds(const std::string& key, const std::string& value, absl::Duration ttl) = 0;
+  // DEL key, only while it holds `value` (releases a lock still ours): whether it did.
+  virtual absl::StatusOr<bool> DeleteIfHolds(const std::string& key, const std::string& value) = 0;
+  // Atomically, only while `lock_key` holds `lock_value`: SET key value PX ttl, and DEL lock_key. Whether it did
+  // (false: the lock expired and may be another's, so nothing was written).
+  virtual absl::StatusOr<bool> SetAndReleaseIfHolds(const std::string& lock_key, const std::string& lock_value,
+                                                    const std::string& key, const std::string& value,
+                                                    absl::Duration ttl) = 0;
+};
+
+// Where Redis is: `redis://HOST:PORT[/DB]`.
+struct RedisAddress {
+  std::string host;
+  int port = 6379;
+  int db = 0;
+};
+// Parses --snapshot_store's Redis URL. `rediss://` (TLS) is refused: Debian 12's hiredis 0.14 has no TLS.
+absl::StatusOr<RedisAddress> ParseRedisUrl(absl::string_view url);
+
+struct HiredisOptions {
+  RedisAddress address;
+  std::string password;  // AUTH on every new connection when not empty
+  // A connect gives up after connect_timeout; a command after command_timeout without progress on its socket (each
+  // read and write; a reply that keeps trickling in is bounded by max_reply_bytes instead).
+  absl::Duration connect_timeout = absl::Milliseconds(500);
+  absl::Duration command_timeout = absl::Seconds(1);
+  // Connections open at once; a command waits at most command_timeout for one.
+  int max_connections = 8;
+  // The largest reply accepted (a snapshot, mostly); larger is DATA_LOSS.
+  std::size_t max_reply_bytes = std::size_t{64} << 20;
+};
+
+// A thread-safe client over a bounded pool of hiredis connections, each opened when first needed (a Redis that is
+// down at start is not an error) and dropped after any error. Makes the process ignore SIGPIPE (hiredis writes
+// with write(2)).
+std::unique_ptr<RedisClient> NewHiredisClient(HiredisOptions options);
+
+}  // namespace pcusage::snapshots
+
+#endif  // PCUSAGE_SERVER_SNAPSHOTS_REDIS_CLIENT_H_

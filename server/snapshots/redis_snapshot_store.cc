@@ -1,0 +1,429 @@
+#include "server/snapshots/redis_snapshot_store.h"
+
+#include <openssl/evp.h>
+
+#include <atomic>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "server/common/error_details.h"
+#include "server/common/log.h"
+#include "server/metrics/pcusage_metrics.h"
+#include "server/snapshots/snapshot_codec.h"
+
+namespace pcusage::snapshots {
+
+using metrics::SnapshotRedisEvent;
+using partner_center::FetchedPage;
+using partner_center::PageSource;
+
+constexpr absl::Duration kLogEvery = absl::Seconds(10);
+
+struct RedisSnapshotStore::Shared {
+  Shared(std::shared_ptr<RedisClient> redis, RedisStoreOptions options, std::function<absl::Time()> now)
+      : redis(std::move(redis)), options(std::move(options)), now(std::move(now)) {}
+
+  // Whether Redis is worth asking (no failure within retry_after_failure).
+  bool Usable() {
+    absl::MutexLock lock(&mu);
+    return now() >= skip_until;
+  }
+
+  // Redis failed (`status`) while doing `what`: not asked again for a while; logged at most every kLogEvery.
+  void Failed(const absl::Status& status, absl::string_view what) {
+    metrics::SnapshotRedis(SnapshotRedisEvent::kUnavailable);
+    int64_t suppressed = 0;
+    {
+      absl::MutexLock lock(&mu);
+      const absl::Time at = now();
+      skip_until = at + options.retry_after_failure;
+      if (at < next_log) {
+        ++unlogged;
+        return;
+      }
+      next_log = at + kLogEvery;
+      suppressed = unlogged;
+      unlogged = 0;
+    }
+    LogEvent(LogLevel::kWarning, "the Redis snapshot store failed; serving from this replica's own snapshots",
+             {{"during", what},
+              {"code", absl::StatusCodeToString(status.code())},
+              {"error", status.message()},
+              {"failures_not_logged", suppressed}});
+  }
+
+  const std::shared_ptr<RedisClient> redis;
+  const RedisStoreOptions options;
+  const std::function<absl::Time()> now;
+  absl::Mutex mu;
+  absl::Time skip_until ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+  absl::Time next_log ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+  int64_t unlogged ABSL_GUARDED_BY(mu) = 0;
+};
+
+namespace {
+
+using Shared = RedisSnapshotStore::Shared;
+
+struct Keys {
+  std::string snapshot;
+  std::string lock;
+  std::string fence;
+};
+
+Keys KeysOf(const std::string& prefix, const std::string& identity) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(identity.data(), identity.size(), digest, &size, EVP_sha256(), nullptr);
+  const std::string hash = absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), size));
+  return Keys{absl::StrCat(prefix, "snapshot:", hash), absl::StrCat(prefix, "walk:", hash),
+              absl::StrCat(prefix, "fence:", hash)};
+}
+
+// The start time a lock's value ("<fencing token>:<unix nanos>") names; nullopt when it names none.
+std::optional<absl::Time> LockStarted(const std::string& value) {
+  const std::size_t colon = value.find(':');
+  int64_t nanos = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(absl::string_view(value).substr(colon + 1), &nanos)) {
+    return std::nullopt;
+  }
+  return absl::FromUnixNanos(nanos);
+}
+
+// A walk lock this replica holds: renewed on a thread of its own until the walk publishes or releases it, and
+// released when dropped unused.
+class WalkLock {
+ public:
+  WalkLock(std::shared_ptr<Shared> shared, Keys keys, std::string value, absl::Time started)
+      : shared_(std::move(shared)), keys_(std::move(keys)), value_(std::move(value)), started_(started) {
+    renewer_ = std::thread([this] { Renew(); });
+  }
+  ~WalkLock() { Release(); }
+  WalkLock(const WalkLock&) = delete;
+  WalkLock& operator=(const WalkLock&) = delete;
+
+  absl::Time started() const { return started_; }
+
+  // Publishes `encoded` for `ttl` and releases the lock, while the lock is still this replica's.
+  void Publish(const std::string& encoded, absl::Duration ttl) {
+    StopRenewing();
+    if (std::exchange(released_, true)) return;
+    absl::StatusOr<bool> published =
+        shared_->redis->SetAndReleaseIfHolds(keys_.lock, value_, keys_.snapshot, encoded, ttl);
+    if (!published.ok()) {
+      shared_->Failed(published.status(), "publishing a snapshot");
+    } else if (*published) {
+      metrics::SnapshotRedis(SnapshotRedisEvent::kPublished);
+    } else {
+      LogEvent(LogLevel::kWarning,
+               "a shared walk's Redis lock expired before it ended; its snapshot was not published");
+    }
+  }
+
+  void Release() {
+    StopRenewing();
+    if (std::exchange(released_, true)) return;
+    absl::StatusOr<bool> released = shared_->redis->DeleteIfHolds(keys_.lock, value_);
+    if (!released.ok()) shared_->Failed(released.status(), "releasing a walk lock");
+  }
+
+ private:
+  void Renew() {
+    const absl::Duration every = shared_->options.lock_ttl / 3;
+    while (!stop_.WaitForNotificationWithTimeout(every)) {
+      absl::StatusOr<bool> renewed = shared_->redis->ExpireIfHolds(keys_.lock, value_, shared_->options.lock_ttl);
+      if (!renewed.ok()) shared_->Failed(renewed.status(), "renewing a walk lock");
+      if (renewed.ok() && !*renewed) return;  // expired and maybe another's: Publish will find out
+    }
+  }
+  void StopRenewing() {
+    if (!stop_.HasBeenNotified()) stop_.Notify();
+    if (renewer_.joinable()) renewer_.join();
+  }
+
+  const std::shared_ptr<Shared> shared_;
+  const Keys keys_;
+  const std::string value_;
+  const absl::Time started_;
+  absl::Notification stop_;
+  std::thread renewer_;
+  bool released_ = false;  // touched by the walk's thread only (or the last owner's)
+};
+
+// Takes the identity's walk lock: the lock, or null when another replica holds it.
+absl::StatusOr<std::shared_ptr<WalkLock>> TryLock(const std::shared_ptr<Shared>& shared, const Keys& keys) {
+  absl::StatusOr<int64_t> fence = shared->redis->Increment(keys.fence);
+  if (!fence.ok()) return fence.status();
+  const absl::Time started = shared->now();
+  std::string value = absl::StrCat(*fence, ":", absl::ToUnixNanos(started));
+  absl::StatusOr<bool> taken = shared->redis->SetIfAbsent(keys.lock, value, shared->options.lock_ttl);
+  if (!taken.ok()) return taken.status();
+  if (!*taken) return nullptr;
+  return std::make_shared<WalkLock>(shared, keys, std::move(value), started);
+}
+
+absl::Status Cancelled() { return WithErrorInfo(absl::CancelledError("the call was cancelled"), reason::kCancelled); }
+
+// What Redis holds for an identity, young enough for a call: a snapshot's pages, or the marker of one too large to
+// share, or nothing. A value that does not decode is DATA_LOSS.
+struct Found {
+  std::optional<std::vector<FetchedPage>> pages;
+  bool too_large = false;
+  absl::Time started;
+};
+absl::StatusOr<Found> FindSnapshot(RedisClient& redis, const std::string& key, absl::Time not_before) {
+  absl::StatusOr<std::optional<std::string>> value = redis.Get(key);
+  if (!value.ok()) return value.status();
+  Found found;
+  if (!value->has_value()) return found;
+  absl::StatusOr<EncodedSnapshotHeader> header = DecodeSnapshotHeader(**value);
+  if (!header.ok()) return header.status();
+  if (header->started < not_before) return found;
+  found.started = header->started;
+  found.too_large = header->too_large;
+  if (found.too_large) return found;
+  absl::StatusOr<std::vector<FetchedPage>> pages = DecodeSnapshotPages(**value);
+  if (!pages.ok()) return pages.status();
+  found.pages = *std::move(pages);
+  return found;
+}
+
+// The pages of a snapshot read from Redis.
+class HeldPages final : public PageSource {
+ public:
+  explicit HeldPages(std::vector<FetchedPage> pages) : pages_(std::move(pages)) {}
+  absl::StatusOr<std::optional<FetchedPage>> Next() override {
+    if (cancelled_.load()) return Cancelled();
+    if (next_ >= pages_.size()) return std::nullopt;
+    return std::optional<FetchedPage>(std::move(pages_[next_++]));
+  }
+  void Cancel() override { cancelled_.store(true); }
+  bool NextIsReady() override { return true; }
+
+ private:
+  std::vector<FetchedPage> pages_;
+  std::size_t next_ = 0;
+  std::atomic<bool> cancelled_{false};
+};
+
+// This replica's walk while it holds the lock: passes every page on, encodes it, and publishes the snapshot at the
+// end (a too-large marker when it passed the bound).
+class PublishingPages final : public PageSource {
+ public:
+  PublishingPages(std::shared_ptr<Shared> shared, std::unique_ptr<PageSource> walk, std::shared_ptr<WalkLock> lock)
+      : shared_(std::move(shared)), walk_(std::move(walk)), lock_(std::move(lock)), encoder_(lock_->started()) {}
+
+  absl::StatusOr<std::optional<FetchedPage>> Next() override {
+    absl::StatusOr<std::optional<FetchedPage>> page = walk_->Next();
+    if (!page.ok()) {
+      lock_->Release();
+      return page;
+    }
+    if (!page->has_value()) {
+      Publish();
+      return page;
+    }
+    if (!too_large_) {
+      encoder_.Add(**page);
+      if (encoder_.size() > shared_->options.max_snapshot_bytes) {
+        too_large_ = true;
+        encoder_ = SnapshotEncoder(lock_->started());
+      }
+    }
+    return page;
+  }
+  void Cancel() override { walk_->Cancel(); }
+  bool NextIsReady() override { return walk_->NextIsReady(); }
+
+ private:
+  void Publish() {
+    const absl::Duration ttl = shared_->options.snapshot_ttl - (shared_->now() - lock_->started());
+    if (ttl < absl::Milliseconds(1)) {
+      lock_->Release();
+      return;
+    }
+    lock_->Publish(too_large_ ? EncodeTooLarge(lock_->started()) : encoder_.Encoded(), ttl);
+  }
+
+  const std::shared_ptr<Shared> shared_;
+  const std::unique_ptr<PageSource> walk_;
+  const std::shared_ptr<WalkLock> lock_;
+  SnapshotEncoder encoder_;
+  bool too_large_ = false;
+};
+
+// The walk of a snapshot whose pages another replica is fetching: waits for its snapshot in Redis, or takes over
+// the lock when it goes away without one, or walks on its own (Redis failing, a snapshot too large to share,
+// waiting past max_wait).
+class WaitingPages final : public PageSource {
+ public:
+  WaitingPages(std::shared_ptr<Shared> shared, Keys keys, StartWalk start_walk, absl::Time not_before)
+      : shared_(std::move(shared)),
+        keys_(std::move(keys)),
+        start_walk_(std::move(start_walk)),
+        not_before_(not_before) {}
+
+  absl::StatusOr<std::optional<FetchedPage>> Next() override {
+    if (inner_ == nullptr) {
+      absl::StatusOr<std::unique_ptr<PageSource>> decided = Decide();
+      if (!decided.ok()) return decided.status();
+      absl::MutexLock lock(&mu_);
+      inner_ = *std::move(decided);
+      if (cancelled_) inner_->Cancel();
+    }
+    return inner_->Next();
+  }
+  void Cancel() override {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    if (!cancel_.HasBeenNotified()) cancel_.Notify();
+    if (inner_ != nullptr) inner_->Cancel();
+  }
+  bool NextIsReady() override {
+    absl::MutexLock lock(&mu_);
+    return inner_ != nullptr && inner_->NextIsReady();
+  }
+
+ private:
+  absl::StatusOr<std::unique_ptr<PageSource>> OwnWalk(const absl::Status& failure, absl::string_view what) {
+    if (!failure.ok()) shared_->Failed(failure, what);
+    return start_walk_();
+  }
+
+  absl::StatusOr<std::unique_ptr<PageSource>> Decide() {
+    const absl::Time give_up = shared_->now() + shared_->options.max_wait;
+    for (;;) {
+      absl::StatusOr<Found> found = FindSnapshot(*shared_->redis, keys_.snapshot, not_before_);
+      if (!found.ok()) return OwnWalk(found.status(), "waiting for another replica's snapshot");
+      if (found->pages.has_value()) {
+        metrics::SnapshotRedis(SnapshotRedisEvent::kServed);
+        return std::make_unique<HeldPages>(*std::move(found->pages));
+      }
+      if (found->too_large) return OwnWalk(absl::OkStatus(), "");
+      if (auto taken = TakeOver(); taken.has_value()) return *std::move(taken);
+      if (shared_->now() >= give_up) return OwnWalk(absl::OkStatus(), "");
+      if (cancel_.WaitForNotificationWithTimeout(shared_->options.poll_interval)) return Cancelled();
+    }
+  }
+
+  // When the lock went away without a snapshot (the walker failed, or died and its lock expired): this replica's
+  // walk under the lock, or its own walk when Redis fails; nullopt while another replica holds the lock.
+  std::optional<absl::StatusOr<std::unique_ptr<PageSource>>> TakeOver() {
+    absl::StatusOr<std::optional<std::string>> holder = shared_->redis->Get(keys_.lock);
+    if (!holder.ok()) return OwnWalk(holder.status(), "waiting for another replica's snapshot");
+    if (holder->has_value()) return std::nullopt;
+    absl::StatusOr<std::shared_ptr<WalkLock>> lock = TryLock(shared_, keys_);
+    if (!lock.ok()) return OwnWalk(lock.status(), "taking over a walk lock");
+    if (*lock == nullptr) return std::nullopt;
+    metrics::SnapshotRedis(SnapshotRedisEvent::kWalked);
+    absl::StatusOr<std::unique_ptr<PageSource>> walk = start_walk_();
+    if (!walk.ok()) return walk.status();  // the lock is released as it goes
+    return std::make_unique<PublishingPages>(shared_, *std::move(walk), *std::move(lock));
+  }
+
+  const std::shared_ptr<Shared> shared_;
+  const Keys keys_;
+  const StartWalk start_walk_;
+  const absl::Time not_before_;
+  absl::Notification cancel_;
+  absl::Mutex mu_;
+  // Set once, by the walk's thread (which alone reads it unlocked).
+  std::unique_ptr<PageSource> inner_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// How a call's new snapshot gets its pages, and its time (nullopt: now).
+struct Plan {
+  StartWalk start;
+  std::optional<absl::Time> started;
+};
+
+// The plan for a call the replica holds no snapshot for, from what Redis holds: a snapshot served from Redis, this
+// replica's walk under the lock, waiting for another replica's walk, or (`start_walk` itself) a walk of its own.
+// An error is Redis's.
+absl::StatusOr<Plan> PlanWithRedis(const std::shared_ptr<Shared>& shared, const Keys& keys,
+                                   absl::Duration max_staleness, absl::Time not_before, StartWalk start_walk) {
+  if (max_staleness > absl::ZeroDuration()) {
+    absl::StatusOr<Found> found = FindSnapshot(*shared->redis, keys.snapshot, not_before);
+    if (!found.ok()) return found.status();
+    if (found->pages.has_value()) {
+      metrics::SnapshotRedis(SnapshotRedisEvent::kServed);
+      auto held = std::make_shared<std::vector<FetchedPage>>(*std::move(found->pages));
+      return Plan{[held]() -> absl::StatusOr<std::unique_ptr<PageSource>> {
+                    return std::make_unique<HeldPages>(std::move(*held));
+                  },
+                  found->started};
+    }
+    if (found->too_large) return Plan{std::move(start_walk), std::nullopt};
+  }
+  absl::StatusOr<std::shared_ptr<WalkLock>> lock = TryLock(shared, keys);
+  if (!lock.ok()) return lock.status();
+  if (*lock != nullptr) {
+    metrics::SnapshotRedis(SnapshotRedisEvent::kWalked);
+    const absl::Time started = (*lock)->started();
+    return Plan{[shared, start_walk = std::move(start_walk),
+                 lock = *std::move(lock)]() -> absl::StatusOr<std::unique_ptr<PageSource>> {
+                  absl::StatusOr<std::unique_ptr<PageSource>> walk = start_walk();
+                  if (!walk.ok()) return walk.status();
+                  return std::make_unique<PublishingPages>(shared, *std::move(walk), lock);
+                },
+                started};
+  }
+  // A fresh walk was asked for: not another's.
+  if (max_staleness <= absl::ZeroDuration()) return Plan{std::move(start_walk), std::nullopt};
+  absl::StatusOr<std::optional<std::string>> holder = shared->redis->Get(keys.lock);
+  if (!holder.ok()) return holder.status();
+  std::optional<absl::Time> started = holder->has_value() ? LockStarted(**holder) : std::nullopt;
+  // That walk is older than the call allows.
+  if (started.has_value() && *started < not_before) return Plan{std::move(start_walk), std::nullopt};
+  metrics::SnapshotRedis(SnapshotRedisEvent::kWaited);
+  return Plan{
+      [shared, keys, start_walk = std::move(start_walk), not_before]() -> absl::StatusOr<std::unique_ptr<PageSource>> {
+        return std::make_unique<WaitingPages>(shared, keys, start_walk, not_before);
+      },
+      started.value_or(shared->now())};
+}
+
+}  // namespace
+
+RedisSnapshotStore::RedisSnapshotStore(std::shared_ptr<RedisClient> redis, RedisStoreOptions redis_options,
+                                       SnapshotOptions options, const std::function<absl::Time()>& now)
+    : shared_(std::make_shared<Shared>(
+          std::move(redis), std::move(redis_options), now ? now : [] { return absl::Now(); })),
+      local_(options, shared_->now) {}
+
+RedisSnapshotStore::~RedisSnapshotStore() = default;
+
+OpenedSnapshot RedisSnapshotStore::Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk,
+                                        ReaderContext context) {
+  if (max_staleness > absl::ZeroDuration() && local_.HasJoinable(identity, max_staleness)) {
+    return local_.Open(identity, max_staleness, std::move(start_walk), std::move(context));
+  }
+  if (!shared_->Usable()) {
+    metrics::SnapshotRedis(SnapshotRedisEvent::kSkipped);
+    return local_.Open(identity, max_staleness, std::move(start_walk), std::move(context));
+  }
+  absl::StatusOr<Plan> plan = PlanWithRedis(shared_, KeysOf(shared_->options.key_prefix, identity), max_staleness,
+                                            shared_->now() - max_staleness, start_walk);
+  if (!plan.ok()) {
+    shared_->Failed(plan.status(), "finding a snapshot");
+    return local_.Open(identity, max_staleness, std::move(start_walk), std::move(context));
+  }
+  return local_.Open(identity, max_staleness, std::move(plan->start), std::move(context), plan->started);
+}
+
+std::optional<OpenedSnapshot> RedisSnapshotStore::Resume(const std::string& identity, const std::string& snapshot_id,
+                                                         int64_t page_index, ReaderContext context) {
+  return local_.Resume(identity, snapshot_id, page_index, std::move(context));
+}
+
+}  // namespace pcusage::snapshots

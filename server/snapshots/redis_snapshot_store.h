@@ -1,0 +1,77 @@
+// Shared snapshots for a fleet of replicas: the in-process SnapshotStore (its readers, pace, joins, byte bound and
+// resumes, unchanged) whose walks are coordinated through Redis, so that one replica walks Partner Center for an
+// identity and the others serve the snapshot it publishes.
+//
+// A call that the in-process store cannot serve from a snapshot it holds asks Redis, in this order:
+//   1. a complete snapshot of the identity young enough for the call → its pages are served, no Partner Center;
+//   2. the identity's walk lock (SET NX PX, valued with a fencing token from INCR and the walk's start time) → this
+//      replica walks, renews the lock every lock_ttl / 3 while it does, and at the end publishes the snapshot
+//      (encoded as snapshot_codec.h says, TTL: what is left of `snapshot_ttl` since the walk started) and releases
+//      the lock in one script that does both only while the lock still holds its token (a walker whose lock expired
+//      and was taken over writes nothing);
+//   3. the lock is held by another replica whose walk started recently enough → the call's snapshot waits for that
+//      walk's snapshot to appear (polling every poll_interval), then serves it. When the lock goes away without a
+//      snapshot (the walker failed, or died and its lock expired), the waiting replica takes the lock and walks
+//      itself. Waiting callers receive their first record when the other replica's walk completes (not live).
+// A snapshot larger than max_snapshot_bytes is not published; a marker says so, and replicas then walk on their own.
+//
+// Redis never fails a call: an error, a timeout or a value that does not decode makes the call's snapshot a walk
+// of this replica's own (the in-process store alone), logged at most every 10 s and counted
+// (pcusage_snapshot_redis_total{event="fallback"}); after a failure Redis is not asked again for
+// retry_after_failure. Keys hold no token: `key_prefix` + "snapshot:" / "walk:" + the SHA-256 of the identity
+// (itself a hash for passthrough tokens).
+#ifndef PCUSAGE_SERVER_SNAPSHOTS_REDIS_SNAPSHOT_STORE_H_
+#define PCUSAGE_SERVER_SNAPSHOTS_REDIS_SNAPSHOT_STORE_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "server/snapshots/redis_client.h"
+#include "server/snapshots/snapshot_store.h"
+
+namespace pcusage::snapshots {
+
+struct RedisStoreOptions {
+  // Prefixes every key. Replicas share snapshots only when they share it; deployments for different partners with
+  // server-held credentials must not (their identities are the same).
+  std::string key_prefix = "pcusage:";
+  // How long a published snapshot lives from its walk's start: the server's --snapshot_max_staleness.
+  absl::Duration snapshot_ttl = absl::Minutes(5);
+  // The largest snapshot published (encoded bytes); a larger walk serves its own replica only.
+  std::size_t max_snapshot_bytes = std::size_t{64} << 20;
+  // A walk's lock lives this long unless renewed (every third of it): how long replicas wait after its walker dies.
+  absl::Duration lock_ttl = absl::Seconds(10);
+  absl::Duration poll_interval = absl::Milliseconds(100);
+  // The longest a replica waits for another's walk before walking itself.
+  absl::Duration max_wait = absl::Hours(1);
+  absl::Duration retry_after_failure = absl::Seconds(5);
+};
+
+class RedisSnapshotStore final : public Snapshots {
+ public:
+  RedisSnapshotStore(std::shared_ptr<RedisClient> redis, RedisStoreOptions redis_options, SnapshotOptions options,
+                     const std::function<absl::Time()>& now = nullptr);
+  ~RedisSnapshotStore() override;
+
+  OpenedSnapshot Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk,
+                      ReaderContext context) override;
+  // Inside a snapshot this replica holds (read from Redis or walked here); nullopt otherwise.
+  std::optional<OpenedSnapshot> Resume(const std::string& identity, const std::string& snapshot_id, int64_t page_index,
+                                       ReaderContext context) override;
+  SnapshotStats stats() const override { return local_.stats(); }
+
+  // Shared with the walks this store starts (which may outlive a call): Redis, the options, the failure state.
+  struct Shared;
+
+ private:
+  std::shared_ptr<Shared> shared_;
+  SnapshotStore local_;  // destroyed first: its walks use shared_
+};
+
+}  // namespace pcusage::snapshots
+
+#endif  // PCUSAGE_SERVER_SNAPSHOTS_REDIS_SNAPSHOT_STORE_H_

@@ -1,0 +1,339 @@
+// The Redis snapshot store over FakeRedisClient: replicas (stores) sharing one fake Redis, an upstream that counts
+// its walks, and every record checked.
+#include "server/snapshots/redis_snapshot_store.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "server/snapshots/fake_redis_client.h"
+#include "server/snapshots/snapshot_codec.h"
+
+namespace pcusage::snapshots {
+namespace {
+
+using partner_center::FetchedPage;
+using partner_center::PageSource;
+
+constexpr int kPages = 4;
+constexpr int kRecordsPerPage = 5;
+
+FetchedPage MakePage(int index) {
+  FetchedPage page;
+  for (int i = 0; i < kRecordsPerPage; ++i) {
+    partner_center::PageRecords::Record record;
+    record.set_resource_id(absl::StrCat("p", index, "-r", i));
+    record.set_name(absl::StrCat("customer ", index * kRecordsPerPage + i));
+    page.page.records.Append(record);
+  }
+  page.position.url = absl::StrCat("https://pc.example/v1/customers/usagerecords?page=", index);
+  page.position.headers = {{"MS-ContinuationToken", absl::StrCat("ct", index)}};
+  page.position.page_number = index + 1;
+  if (index + 1 < kPages) {
+    page.next = partner_center::PagePosition{absl::StrCat("next", index + 1), {}, index + 2};
+    page.page.next = partner_center::NextPageLink{absl::StrCat("next", index + 1), {{"h", "v"}}};
+  }
+  page.page.total_count = kPages * kRecordsPerPage;
+  page.index_in_walk = index;
+  return page;
+}
+
+// Partner Center: counts walks; each serves kPages pages once `open` is notified (at once when null), then ends
+// with `end`.
+class Upstream {
+ public:
+  explicit Upstream(absl::Status end = absl::OkStatus()) : end_(std::move(end)) {}
+  StartWalk Starter() {
+    return [this]() -> absl::StatusOr<std::unique_ptr<PageSource>> {
+      absl::MutexLock lock(&mu_);
+      ++walks_;
+      return std::make_unique<Walk>(this);
+    };
+  }
+  int walks() {
+    absl::MutexLock lock(&mu_);
+    return walks_;
+  }
+  absl::Notification open;
+  bool gated = false;
+
+ private:
+  class Walk final : public PageSource {
+   public:
+    explicit Walk(Upstream* upstream) : upstream_(upstream) {}
+    absl::StatusOr<std::optional<FetchedPage>> Next() override {
+      if (upstream_->gated) upstream_->open.WaitForNotification();
+      if (served_ == kPages) {
+        if (!upstream_->end_.ok()) return upstream_->end_;
+        return std::nullopt;
+      }
+      return std::optional<FetchedPage>(MakePage(served_++));
+    }
+    void Cancel() override {}
+
+   private:
+    Upstream* const upstream_;
+    int served_ = 0;
+  };
+  absl::Mutex mu_;
+  int walks_ ABSL_GUARDED_BY(mu_) = 0;
+  const absl::Status end_;
+};
+
+struct ReadOut {
+  std::vector<std::string> ids;
+  std::vector<std::string> positions;  // each page's URL and continuation header
+  absl::Status status;
+};
+ReadOut ReadAll(PageSource& pages) {
+  ReadOut out;
+  for (;;) {
+    absl::StatusOr<std::optional<FetchedPage>> page = pages.Next();
+    if (!page.ok()) {
+      out.status = page.status();
+      return out;
+    }
+    if (!page->has_value()) return out;
+    for (std::size_t i = 0; i < (*page)->page.records.size(); ++i) {
+      out.ids.emplace_back((*page)->page.records.ResourceId(i));
+    }
+    out.positions.push_back(
+        absl::StrCat((*page)->position.url, " ", (*page)->position.headers.at(0).value, " ", (*page)->index_in_walk));
+  }
+}
+
+std::vector<std::string> AllIds() {
+  std::vector<std::string> ids;
+  for (int p = 0; p < kPages; ++p) {
+    for (int r = 0; r < kRecordsPerPage; ++r) ids.push_back(absl::StrCat("p", p, "-r", r));
+  }
+  return ids;
+}
+
+RedisStoreOptions FastOptions() {
+  RedisStoreOptions options;
+  options.snapshot_ttl = absl::Minutes(5);
+  options.lock_ttl = absl::Milliseconds(300);
+  options.poll_interval = absl::Milliseconds(10);
+  options.retry_after_failure = absl::Seconds(30);
+  return options;
+}
+
+std::unique_ptr<RedisSnapshotStore> Replica(const std::shared_ptr<FakeRedisClient>& redis,
+                                            RedisStoreOptions options = FastOptions()) {
+  return std::make_unique<RedisSnapshotStore>(redis, std::move(options), SnapshotOptions{});
+}
+
+constexpr char kIdentity[] = "server-credentials";
+
+TEST(SnapshotCodecTest, PagesRoundTripExactlyAndGarbageIsDataLoss) {
+  const absl::Time started = absl::FromUnixSeconds(1700000000);
+  SnapshotEncoder encoder(started);
+  for (int p = 0; p < kPages; ++p) encoder.Add(MakePage(p));
+  const std::string encoded = encoder.Encoded();
+  absl::StatusOr<EncodedSnapshotHeader> header = DecodeSnapshotHeader(encoded);
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_EQ(header->started, started);
+  EXPECT_FALSE(header->too_large);
+  absl::StatusOr<std::vector<FetchedPage>> pages = DecodeSnapshotPages(encoded);
+  ASSERT_TRUE(pages.ok()) << pages.status();
+  ASSERT_EQ(pages->size(), static_cast<std::size_t>(kPages));
+  for (int p = 0; p < kPages; ++p) {
+    const FetchedPage want = MakePage(p);
+    const FetchedPage& got = (*pages)[p];
+    EXPECT_EQ(got.page.records.Entries(0, kRecordsPerPage), want.page.records.Entries(0, kRecordsPerPage));
+    EXPECT_EQ(got.page.records.ResourceId(1), want.page.records.ResourceId(1));
+    EXPECT_EQ(got.position.url, want.position.url);
+    EXPECT_EQ(got.position.headers, want.position.headers);
+    EXPECT_EQ(got.position.page_number, want.position.page_number);
+    EXPECT_EQ(got.next.has_value(), want.next.has_value());
+    EXPECT_EQ(got.page.next.has_value(), want.page.next.has_value());
+    if (got.page.next.has_value()) {
+      EXPECT_EQ(got.page.next->headers, want.page.next->headers);
+    }
+    EXPECT_EQ(got.page.total_count, want.page.total_count);
+    EXPECT_EQ(got.index_in_walk, p);
+  }
+  // Every truncation and a flipped byte in each place: an error, never a crash or made-up pages.
+  for (std::size_t size = 0; size < encoded.size(); ++size) {
+    EXPECT_FALSE(DecodeSnapshotPages(encoded.substr(0, size)).ok()) << size;
+  }
+  EXPECT_EQ(DecodeSnapshotPages("garbage").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_FALSE(DecodeSnapshotPages(encoded + "x").ok());
+  absl::StatusOr<EncodedSnapshotHeader> marker = DecodeSnapshotHeader(EncodeTooLarge(started));
+  ASSERT_TRUE(marker.ok());
+  EXPECT_TRUE(marker->too_large);
+}
+
+TEST(RedisSnapshotStoreTest, ReplicasShareOneWalkAndWaitersGetEveryRecord) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  upstream.gated = true;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+  OpenedSnapshot walking = a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  OpenedSnapshot waiting = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  EXPECT_EQ(waiting.snapshot_time, walking.snapshot_time);  // the walk's start, named by its lock
+  upstream.open.Notify();
+  const ReadOut from_a = ReadAll(*walking.pages);
+  const ReadOut from_b = ReadAll(*waiting.pages);
+  EXPECT_TRUE(from_a.status.ok()) << from_a.status;
+  EXPECT_TRUE(from_b.status.ok()) << from_b.status;
+  EXPECT_EQ(from_a.ids, AllIds());
+  EXPECT_EQ(from_b.ids, AllIds());
+  EXPECT_EQ(from_b.positions, from_a.positions);
+  EXPECT_EQ(upstream.walks(), 1);
+
+  // A third replica, later, is served from Redis at once: no walk, the first walk's time.
+  std::unique_ptr<RedisSnapshotStore> c = Replica(redis);
+  OpenedSnapshot served = c->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  EXPECT_EQ(ReadAll(*served.pages).ids, AllIds());
+  EXPECT_EQ(served.snapshot_time, walking.snapshot_time);
+  EXPECT_EQ(upstream.walks(), 1);
+  // ... unless the call wants a younger list than that.
+  absl::SleepFor(absl::Milliseconds(20));
+  OpenedSnapshot fresh = c->Open(kIdentity, absl::Milliseconds(10), upstream.Starter(), {});
+  EXPECT_EQ(ReadAll(*fresh.pages).ids, AllIds());
+  EXPECT_EQ(upstream.walks(), 2);
+}
+
+// The one live key starting with `prefix`.
+std::string KeyStartingWith(FakeRedisClient& redis, absl::string_view prefix) {
+  std::string found;
+  for (const std::string& key : redis.Keys()) {
+    if (absl::StartsWith(key, prefix)) {
+      EXPECT_TRUE(found.empty()) << "two keys start with " << prefix;
+      found = key;
+    }
+  }
+  return found;
+}
+
+TEST(RedisSnapshotStoreTest, KeysHoldNoIdentityAndSnapshotsExpireWithTheStalenessBound) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  const std::string identity = "token-sha256:0123abcd";
+  RedisStoreOptions options = FastOptions();
+  options.snapshot_ttl = absl::Minutes(3);
+  options.key_prefix = "fleet-7:";
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis, options);
+  ASSERT_TRUE(ReadAll(*a->Open(identity, absl::Minutes(3), upstream.Starter(), {}).pages).status.ok());
+  for (const std::string& key : redis->Keys()) {
+    EXPECT_TRUE(absl::StartsWith(key, "fleet-7:")) << key;
+    EXPECT_EQ(key.find("0123abcd"), std::string::npos) << key;
+  }
+  const std::string snapshot = KeyStartingWith(*redis, "fleet-7:snapshot:");
+  ASSERT_FALSE(snapshot.empty());
+  EXPECT_EQ(snapshot.size(), std::string("fleet-7:snapshot:").size() + 64);  // a SHA-256, in hex
+  EXPECT_EQ(KeyStartingWith(*redis, "fleet-7:walk:"), "");                   // released with the publication
+  const std::optional<absl::Duration> ttl = redis->Ttl(snapshot);
+  ASSERT_TRUE(ttl.has_value());
+  EXPECT_LE(*ttl, absl::Minutes(3));
+  EXPECT_GT(*ttl, absl::Minutes(2));
+}
+
+TEST(RedisSnapshotStoreTest, GarbageInRedisIsAnErrorForTheCacheOnly) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
+  ASSERT_TRUE(ReadAll(*a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {}).pages).status.ok());
+  const std::string snapshot = KeyStartingWith(*redis, "pcusage:snapshot:");
+  ASSERT_FALSE(snapshot.empty());
+  std::string garbled = *redis->Peek(snapshot);
+  garbled.resize(garbled.size() - 3);
+  redis->Put(snapshot, garbled, absl::Minutes(5));
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+  const ReadOut out = ReadAll(*b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {}).pages);
+  EXPECT_TRUE(out.status.ok()) << out.status;
+  EXPECT_EQ(out.ids, AllIds());
+  EXPECT_EQ(upstream.walks(), 2);  // B walked on its own
+}
+
+TEST(RedisSnapshotStoreTest, ALockRenewedWhileItsWalkRunsKeepsOthersWaiting) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  upstream.gated = true;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+  OpenedSnapshot walking = a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  OpenedSnapshot waiting = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  absl::SleepFor(absl::Milliseconds(1000));  // more than three lock TTLs
+  EXPECT_EQ(upstream.walks(), 1);
+  upstream.open.Notify();
+  EXPECT_EQ(ReadAll(*waiting.pages).ids, AllIds());
+  EXPECT_EQ(ReadAll(*walking.pages).ids, AllIds());
+  EXPECT_EQ(upstream.walks(), 1);
+}
+
+TEST(RedisSnapshotStoreTest, AWalkerThatDiedLosesItsLockAndAWaiterWalks) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+  // B walks and publishes once, which names the identity's keys; then a replica that took the lock and died:
+  // nobody renews it.
+  ASSERT_TRUE(ReadAll(*b->Open(kIdentity, absl::ZeroDuration(), upstream.Starter(), {}).pages).status.ok());
+  const std::string snapshot = KeyStartingWith(*redis, "pcusage:snapshot:");
+  const std::string lock = absl::StrCat("pcusage:walk:", snapshot.substr(std::string("pcusage:snapshot:").size()));
+  redis->Erase(snapshot);
+  redis->Put(lock, absl::StrCat("99:", absl::ToUnixNanos(absl::Now())), absl::Milliseconds(300));
+  std::unique_ptr<RedisSnapshotStore> c = Replica(redis);
+  OpenedSnapshot waiting = c->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  const ReadOut out = ReadAll(*waiting.pages);
+  EXPECT_TRUE(out.status.ok()) << out.status;
+  EXPECT_EQ(out.ids, AllIds());
+  EXPECT_EQ(upstream.walks(), 2);  // B's first walk, and C's after the dead lock expired
+  EXPECT_FALSE(KeyStartingWith(*redis, "pcusage:snapshot:").empty());  // C published
+}
+
+TEST(RedisSnapshotStoreTest, AFailedWalkReleasesItsLockAndPublishesNothing) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream(absl::UnavailableError("Partner Center is down"));
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
+  const ReadOut out = ReadAll(*a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {}).pages);
+  EXPECT_EQ(out.status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(KeyStartingWith(*redis, "pcusage:walk:"), "");
+  EXPECT_EQ(KeyStartingWith(*redis, "pcusage:snapshot:"), "");
+}
+
+TEST(RedisSnapshotStoreTest, ASnapshotOverTheBoundLeavesAMarkerAndOthersWalkOnTheirOwn) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  RedisStoreOptions options = FastOptions();
+  options.max_snapshot_bytes = 200;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis, options);
+  EXPECT_EQ(ReadAll(*a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {}).pages).ids, AllIds());
+  const std::string snapshot = KeyStartingWith(*redis, "pcusage:snapshot:");
+  ASSERT_FALSE(snapshot.empty());
+  EXPECT_TRUE(DecodeSnapshotHeader(*redis->Peek(snapshot))->too_large);
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis, options);
+  EXPECT_EQ(ReadAll(*b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {}).pages).ids, AllIds());
+  EXPECT_EQ(upstream.walks(), 2);
+}
+
+TEST(RedisSnapshotStoreTest, RedisDownServesFromTheReplicaAloneAndIsNotAskedAgainForAWhile) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  redis->SetDown(true);
+  Upstream upstream;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
+  OpenedSnapshot first = a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  const ReadOut out = ReadAll(*first.pages);
+  EXPECT_TRUE(out.status.ok()) << out.status;
+  EXPECT_EQ(out.ids, AllIds());
+  EXPECT_EQ(upstream.walks(), 1);
+  const int commands = redis->commands();
+  // Within retry_after_failure, a zero-staleness call (which always walks) does not ask Redis.
+  OpenedSnapshot second = a->Open(kIdentity, absl::ZeroDuration(), upstream.Starter(), {});
+  EXPECT_EQ(ReadAll(*second.pages).ids, AllIds());
+  EXPECT_EQ(redis->commands(), commands);
+  EXPECT_EQ(upstream.walks(), 2);
+}
+
+}  // namespace
+}  // namespace pcusage::snapshots

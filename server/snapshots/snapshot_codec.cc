@@ -1,0 +1,211 @@
+#include "server/snapshots/snapshot_codec.h"
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "absl/base/internal/endian.h"
+#include "absl/strings/str_cat.h"
+
+namespace pcusage::snapshots {
+namespace {
+
+constexpr absl::string_view kMagic = "pcusage-snapshot/1";
+constexpr char kPages = 'P';
+constexpr char kTooLarge = 'L';
+
+void PutU64(std::string& out, uint64_t value) {
+  char bytes[8];
+  absl::little_endian::Store64(bytes, value);
+  out.append(bytes, sizeof(bytes));
+}
+void PutBytes(std::string& out, absl::string_view bytes) {
+  PutU64(out, bytes.size());
+  out.append(bytes.data(), bytes.size());
+}
+void PutPosition(std::string& out, const partner_center::PagePosition& position) {
+  PutBytes(out, position.url);
+  PutU64(out, position.headers.size());
+  for (const http::HttpHeader& header : position.headers) {
+    PutBytes(out, header.name);
+    PutBytes(out, header.value);
+  }
+  PutU64(out, static_cast<uint64_t>(static_cast<int64_t>(position.page_number)));
+}
+
+std::string Header(char kind, absl::Time started, uint64_t pages) {
+  std::string out(kMagic);
+  out.push_back(kind);
+  PutU64(out, static_cast<uint64_t>(absl::ToUnixNanos(started)));
+  PutU64(out, pages);
+  return out;
+}
+
+// Reads what the Put* functions wrote; every read checks what is left.
+class Reader {
+ public:
+  explicit Reader(absl::string_view in) : in_(in) {}
+  bool ok() const { return ok_; }
+  bool AtEnd() const { return in_.empty(); }
+
+  uint64_t U64() {
+    if (in_.size() < 8) return Fail();
+    const uint64_t value = absl::little_endian::Load64(in_.data());
+    in_.remove_prefix(8);
+    return value;
+  }
+  char Byte() {
+    if (in_.empty()) return static_cast<char>(Fail());
+    const char value = in_.front();
+    in_.remove_prefix(1);
+    return value;
+  }
+  absl::string_view Bytes() {
+    const uint64_t size = U64();
+    if (!ok_ || size > in_.size()) return Fail(), absl::string_view();
+    absl::string_view bytes = in_.substr(0, size);
+    in_.remove_prefix(size);
+    return bytes;
+  }
+  // A count of items each taking at least `min_item_bytes`: no more than what is left can hold.
+  uint64_t Count(std::size_t min_item_bytes) {
+    const uint64_t count = U64();
+    if (!ok_ || count > in_.size() / min_item_bytes) return Fail();
+    return count;
+  }
+  partner_center::PagePosition Position() {
+    partner_center::PagePosition position;
+    position.url = std::string(Bytes());
+    const uint64_t headers = Count(16);
+    for (uint64_t i = 0; ok_ && i < headers; ++i) {
+      http::HttpHeader header;
+      header.name = std::string(Bytes());
+      header.value = std::string(Bytes());
+      position.headers.push_back(std::move(header));
+    }
+    position.page_number = static_cast<int>(static_cast<int64_t>(U64()));
+    return position;
+  }
+  bool Flag() {
+    const char flag = Byte();
+    if (flag != 0 && flag != 1) return Fail();
+    return flag == 1;
+  }
+
+ private:
+  uint64_t Fail() {
+    ok_ = false;
+    in_ = {};
+    return 0;
+  }
+  absl::string_view in_;
+  bool ok_ = true;
+};
+
+absl::Status Garbled(absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("a shared snapshot read from the store is garbled (", what, ")"));
+}
+
+// A record's `usage_records` entry (tag 1, length, record) without its tag and length.
+std::optional<absl::string_view> RecordOfEntry(absl::string_view entry) {
+  if (entry.empty() || entry.front() != '\x0a') return std::nullopt;
+  entry.remove_prefix(1);
+  uint64_t length = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (entry.empty()) return std::nullopt;
+    const auto byte = static_cast<unsigned char>(entry.front());
+    entry.remove_prefix(1);
+    length |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) break;
+  }
+  if (length != entry.size()) return std::nullopt;
+  return entry;
+}
+
+}  // namespace
+
+SnapshotEncoder::SnapshotEncoder(absl::Time started) : started_(started) {}
+
+void SnapshotEncoder::Add(const partner_center::FetchedPage& fetched) {
+  ++pages_;
+  PutU64(body_, static_cast<uint64_t>(fetched.index_in_walk));
+  PutPosition(body_, fetched.position);
+  body_.push_back(fetched.next.has_value() ? 1 : 0);
+  if (fetched.next.has_value()) PutPosition(body_, *fetched.next);
+  const partner_center::UsageRecordsPage& page = fetched.page;
+  body_.push_back(page.total_count.has_value() ? 1 : 0);
+  if (page.total_count.has_value()) PutU64(body_, static_cast<uint64_t>(*page.total_count));
+  body_.push_back(page.next.has_value() ? 1 : 0);
+  if (page.next.has_value()) {
+    PutBytes(body_, page.next->uri);
+    PutU64(body_, page.next->headers.size());
+    for (const http::HttpHeader& header : page.next->headers) {
+      PutBytes(body_, header.name);
+      PutBytes(body_, header.value);
+    }
+  }
+  PutU64(body_, page.records.size());
+  for (std::size_t i = 0; i < page.records.size(); ++i) {
+    PutBytes(body_, page.records.Entries(i, i + 1));
+    PutBytes(body_, page.records.ResourceId(i));
+  }
+}
+
+std::string SnapshotEncoder::Encoded() const { return Header(kPages, started_, pages_) + body_; }
+
+std::string EncodeTooLarge(absl::Time started) { return Header(kTooLarge, started, 0); }
+
+absl::StatusOr<EncodedSnapshotHeader> DecodeSnapshotHeader(absl::string_view encoded) {
+  if (encoded.substr(0, kMagic.size()) != kMagic) return Garbled("not a snapshot");
+  Reader in(encoded.substr(kMagic.size()));
+  const char kind = in.Byte();
+  const auto started = static_cast<int64_t>(in.U64());
+  if (!in.ok() || (kind != kPages && kind != kTooLarge)) return Garbled("header");
+  EncodedSnapshotHeader header;
+  header.started = absl::FromUnixNanos(started);
+  header.too_large = kind == kTooLarge;
+  return header;
+}
+
+absl::StatusOr<std::vector<partner_center::FetchedPage>> DecodeSnapshotPages(absl::string_view encoded) {
+  absl::StatusOr<EncodedSnapshotHeader> header = DecodeSnapshotHeader(encoded);
+  if (!header.ok()) return header.status();
+  if (header->too_large) return Garbled("a too-large marker has no pages");
+  Reader in(encoded.substr(kMagic.size() + 1 + 8));
+  const uint64_t count = in.Count(40);  // a page takes at least 43 bytes
+  std::vector<partner_center::FetchedPage> pages;
+  for (uint64_t p = 0; in.ok() && p < count; ++p) {
+    partner_center::FetchedPage fetched;
+    fetched.index_in_walk = static_cast<int64_t>(in.U64());
+    fetched.position = in.Position();
+    if (in.Flag()) fetched.next = in.Position();
+    if (in.Flag()) fetched.page.total_count = static_cast<int64_t>(in.U64());
+    if (in.Flag()) {
+      partner_center::NextPageLink link;
+      link.uri = std::string(in.Bytes());
+      const uint64_t headers = in.Count(16);
+      for (uint64_t i = 0; in.ok() && i < headers; ++i) {
+        http::HttpHeader h;
+        h.name = std::string(in.Bytes());
+        h.value = std::string(in.Bytes());
+        link.headers.push_back(std::move(h));
+      }
+      fetched.page.next = std::move(link);
+    }
+    const uint64_t records = in.Count(16);
+    for (uint64_t i = 0; in.ok() && i < records; ++i) {
+      const absl::string_view entry = in.Bytes();
+      const absl::string_view resource_id = in.Bytes();
+      std::optional<absl::string_view> record = RecordOfEntry(entry);
+      if (!in.ok()) break;
+      if (!record.has_value()) return Garbled("a record");
+      fetched.page.records.AppendSerialized(*record, resource_id);
+    }
+    fetched.page.records.ShrinkToFit();
+    pages.push_back(std::move(fetched));
+  }
+  if (!in.ok() || !in.AtEnd()) return Garbled("pages");
+  return pages;
+}
+
+}  // namespace pcusage::snapshots

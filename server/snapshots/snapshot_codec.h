@@ -1,0 +1,51 @@
+// A complete snapshot as one byte string, for a store shared between replicas (redis_snapshot_store.h): its time
+// and its pages exactly as the in-process store holds them (records' protobuf bytes, positions, links), so that a
+// replica serving it sends the very bytes, positions and resume points the walking replica would. Also the marker
+// a walk leaves when its snapshot was too large to share. Decoding checks every length: bytes that are not an
+// encoded snapshot are DATA_LOSS, never a crash or a page made up.
+#ifndef PCUSAGE_SERVER_SNAPSHOTS_SNAPSHOT_CODEC_H_
+#define PCUSAGE_SERVER_SNAPSHOTS_SNAPSHOT_CODEC_H_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/partner_center/page_source.h"
+
+namespace pcusage::snapshots {
+
+// What an encoded value starts with: the snapshot's time, and whether it holds pages or only says the walk was
+// too large to share.
+struct EncodedSnapshotHeader {
+  absl::Time started;
+  bool too_large = false;
+};
+
+// Appends pages to an encoding; Encoded() is the value to store.
+class SnapshotEncoder {
+ public:
+  explicit SnapshotEncoder(absl::Time started);
+  void Add(const partner_center::FetchedPage& fetched);
+  // The bytes so far (a caller stops adding when they pass its bound).
+  std::size_t size() const { return body_.size(); }
+  std::string Encoded() const;
+
+ private:
+  absl::Time started_;
+  std::size_t pages_ = 0;
+  std::string body_;
+};
+
+// The marker of a walk too large to share (replicas then walk on their own instead of waiting for it).
+std::string EncodeTooLarge(absl::Time started);
+
+absl::StatusOr<EncodedSnapshotHeader> DecodeSnapshotHeader(absl::string_view encoded);
+// The pages of a snapshot that is not a too-large marker.
+absl::StatusOr<std::vector<partner_center::FetchedPage>> DecodeSnapshotPages(absl::string_view encoded);
+
+}  // namespace pcusage::snapshots
+
+#endif  // PCUSAGE_SERVER_SNAPSHOTS_SNAPSHOT_CODEC_H_

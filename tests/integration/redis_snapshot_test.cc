@@ -1,0 +1,191 @@
+// Shared snapshots across replicas through Redis, over real processes on loopback: Debian's redis-server, the
+// Partner Center emulator and three pcusage replicas sharing one Redis. The emulator's request log counts the walks;
+// every caller's records are checked.
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "client_stubs/cpp/usage_records_client.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/child_process.h"
+#include "tests/testing/emulator_and_server.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/runfiles.h"
+
+namespace pcusage {
+namespace {
+
+namespace v1 = ::partnercenter::usage::v1;
+using ::pcusage::testing::ChildProcess;
+using ::pcusage::testing::EmulatorAndServer;
+using ::pcusage::testing::RedisServer;
+
+constexpr int kCustomers = 2000;
+constexpr int kPageSize = 100;
+constexpr int kPages = kCustomers / kPageSize;
+constexpr int kReplicas = 3;
+constexpr int kCallsPerReplica = 10;
+
+// A pcusage replica started by the test against the stack's emulator, and a client of it.
+struct Replica {
+  std::unique_ptr<ChildProcess> process;
+  std::unique_ptr<client::UsageRecordsClient> client;
+};
+
+absl::StatusOr<Replica> StartReplica(int emulator_port, const std::vector<std::string>& flags) {
+  const std::string port_file = testing::TempPath("replica.port");
+  std::vector<std::string> args = flags;
+  args.push_back("--listen=127.0.0.1:0");
+  args.push_back("--port_file=" + port_file);
+  args.push_back(absl::StrCat("--partner_center_url=http://127.0.0.1:", emulator_port));
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Start(testing::RunfilePath("server/pcusage_server"), args, testing::TempPath("replica.log"));
+  if (!process.ok()) return process.status();
+  absl::StatusOr<int> port = (*process)->WaitForPortFile(port_file, absl::Seconds(30));
+  if (!port.ok()) return port.status();
+  Replica replica;
+  replica.process = *std::move(process);
+  replica.client = std::make_unique<client::UsageRecordsClient>(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials()));
+  return replica;
+}
+
+struct Listing {
+  client::ListSummary summary;
+  std::vector<std::string> ids;
+};
+Listing List(client::UsageRecordsClient& client, std::optional<absl::Duration> max_staleness = std::nullopt) {
+  client::ListOptions options;
+  options.page_size = 250;
+  options.timeout = absl::Seconds(60);
+  options.max_staleness = max_staleness;
+  Listing listing;
+  listing.summary = client.ListUsageRecords(options, [&listing](const v1::CustomerMonthlyUsageRecord& record) {
+    listing.ids.push_back(record.resource_id());
+    return true;
+  });
+  return listing;
+}
+
+// Walks started (requests for the first page) in the emulator's request log, and all usage requests.
+std::pair<int, int> Walks(const EmulatorAndServer& stack) {
+  int walks = 0;
+  int requests = 0;
+  for (const nlohmann::json& request : stack.EmulatorRequests()) {
+    if (request.value("path", "") != "/v1/customers/usagerecords") continue;
+    ++requests;
+    if (request.value("page", -1) == 0) ++walks;
+  }
+  return {walks, requests};
+}
+
+class RedisSnapshotTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    flags_ = EmulatorAndServer::WithTokenFile();
+    flags_.push_back("--snapshot_store=" + redis_->url());
+    flags_.push_back("--redis_key_prefix=test:");
+    absl::StatusOr<std::unique_ptr<EmulatorAndServer>> stack = EmulatorAndServer::Start(
+        {"--dataset=generated", absl::StrCat("--customers=", kCustomers), absl::StrCat("--page_size=", kPageSize)},
+        flags_);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    for (int i = 0; i < kReplicas; ++i) {
+      absl::StatusOr<Replica> replica = StartReplica(stack_->emulator_port(), flags_);
+      ASSERT_TRUE(replica.ok()) << replica.status();
+      replicas_.push_back(*std::move(replica));
+    }
+    // Every walk takes at least 1.5 s (page 3 is slow), so concurrent calls overlap it.
+    ASSERT_TRUE(stack_->SetFaults(R"([{"page": 3, "fault": "slow_first_byte", "delay_ms": 1500}])").ok());
+  }
+  void TearDown() override {
+    for (Replica& replica : replicas_) {
+      replica.client.reset();
+      if (replica.process) replica.process->Stop(absl::Seconds(15));
+    }
+  }
+
+  // `calls` identical calls at once, spread over the replicas; every listing.
+  std::vector<Listing> ListConcurrently(int calls, std::optional<absl::Duration> max_staleness = std::nullopt) {
+    std::vector<Listing> listings(calls);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < calls; ++i) {
+      threads.emplace_back([this, i, &listings, max_staleness] {
+        listings[i] = List(*replicas_[i % replicas_.size()].client, max_staleness);
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    return listings;
+  }
+
+  void ExpectEveryRecordOnce(const std::vector<Listing>& listings, const std::vector<std::string>& reference) {
+    for (std::size_t i = 0; i < listings.size(); ++i) {
+      EXPECT_TRUE(listings[i].summary.status.ok())
+          << "call " << i << ": " << listings[i].summary.status.error_message();
+      EXPECT_EQ(listings[i].ids, reference) << "call " << i;
+    }
+  }
+
+  std::vector<std::string> flags_;
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<EmulatorAndServer> stack_;
+  std::vector<Replica> replicas_;
+};
+
+TEST_F(RedisSnapshotTest, ConcurrentCallsOnThreeReplicasMakeOneWalk) {
+  const std::vector<Listing> listings = ListConcurrently(kReplicas * kCallsPerReplica);
+  const std::vector<std::string>& reference = listings.front().ids;
+  ASSERT_EQ(reference.size(), static_cast<std::size_t>(kCustomers));
+  EXPECT_EQ(std::set<std::string>(reference.begin(), reference.end()).size(), reference.size());
+  ExpectEveryRecordOnce(listings, reference);
+  const auto [walks, requests] = Walks(*stack_);
+  EXPECT_EQ(walks, 1);
+  EXPECT_EQ(requests, kPages);
+
+  // Later calls on any replica, including the stack's own server, are served from Redis: no request at all.
+  ASSERT_TRUE(stack_->SetFaults("[]").ok());
+  ExpectEveryRecordOnce(ListConcurrently(kReplicas), reference);
+  client::ListOptions options;
+  options.page_size = 250;
+  EmulatorAndServer::Listing on_stack = stack_->List(options);
+  EXPECT_EQ(on_stack.records.size(), reference.size());
+  EXPECT_EQ(Walks(*stack_).second, 0);
+}
+
+TEST_F(RedisSnapshotTest, RedisStoppedMidWalkAndRestartedCallsAreStillServed) {
+  // A walk on replica 0; Redis goes away while it runs; the others' calls wait for it, then find Redis gone.
+  std::vector<Listing> listings(kReplicas);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kReplicas; ++i) {
+    threads.emplace_back([this, i, &listings] { listings[i] = List(*replicas_[i].client); });
+    if (i == 0) absl::SleepFor(absl::Milliseconds(300));
+  }
+  absl::SleepFor(absl::Milliseconds(400));  // inside the slow page 3
+  redis_->Stop();
+  for (std::thread& thread : threads) thread.join();
+  const std::vector<std::string>& reference = listings.front().ids;
+  ASSERT_EQ(reference.size(), static_cast<std::size_t>(kCustomers));
+  ExpectEveryRecordOnce(listings, reference);
+  EXPECT_LE(Walks(*stack_).first, kReplicas);
+
+  // With Redis down, fresh calls on every replica are served by the replica alone.
+  ExpectEveryRecordOnce(ListConcurrently(kReplicas, absl::ZeroDuration()), reference);
+
+  // Redis back (empty): after the replicas' pause (5 s), one walk serves the fleet again.
+  ASSERT_TRUE(redis_->Restart().ok());
+  absl::SleepFor(absl::Seconds(6));
+  ASSERT_TRUE(stack_->SetFaults(R"([{"page": 3, "fault": "slow_first_byte", "delay_ms": 1500}])").ok());
+  ExpectEveryRecordOnce(ListConcurrently(kReplicas * 2, absl::Seconds(1)), reference);
+  EXPECT_EQ(Walks(*stack_).first, 1);
+}
+
+}  // namespace
+}  // namespace pcusage

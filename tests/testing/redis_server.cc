@@ -1,0 +1,95 @@
+#include "tests/testing/redis_server.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace pcusage::testing {
+namespace {
+
+absl::StatusOr<int> FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError("socket");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+    close(fd);
+    return absl::InternalError("bind");
+  }
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// Whether something answers PING on the port.
+bool Pong(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  timeval timeout{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  bool pong = false;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+    constexpr char kPing[] = "PING\r\n";
+    char reply[16] = {};
+    pong = write(fd, kPing, sizeof(kPing) - 1) == sizeof(kPing) - 1 && read(fd, reply, sizeof(reply) - 1) > 0 &&
+           std::strncmp(reply, "+PONG", 5) == 0;
+  }
+  close(fd);
+  return pong;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(const std::string& binary) {
+  absl::StatusOr<int> port = FreeLoopbackPort();
+  if (!port.ok()) return port.status();
+  std::unique_ptr<RedisServer> server(new RedisServer(binary, *port));
+  if (absl::Status launched = server->Launch(); !launched.ok()) return launched;
+  return server;
+}
+
+absl::Status RedisServer::Launch() {
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Start(binary_,
+                          {"--port", absl::StrCat(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                           "--dir", std::getenv("TEST_TMPDIR") != nullptr ? std::getenv("TEST_TMPDIR") : "/tmp"},
+                          TempPath("redis.log"));
+  if (!process.ok()) return process.status();
+  process_ = *std::move(process);
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (!Pong(port_)) {
+    if (absl::Now() > give_up) return absl::UnavailableError(absl::StrCat("redis-server did not start: ", Log()));
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::OkStatus();
+}
+
+RedisServer::~RedisServer() { Stop(); }
+
+std::string RedisServer::url() const { return absl::StrCat("redis://127.0.0.1:", port_); }
+
+void RedisServer::Stop() {
+  if (process_ != nullptr) process_->Stop();
+  process_.reset();
+}
+
+absl::Status RedisServer::Restart() {
+  Stop();
+  return Launch();
+}
+
+std::string RedisServer::Log() const { return process_ != nullptr ? process_->Log() : ""; }
+
+}  // namespace pcusage::testing
