@@ -1,6 +1,7 @@
 // Shared snapshots across replicas through Redis, over real processes on loopback: Debian's redis-server, the
 // Partner Center emulator and three pcusage replicas sharing one Redis. The emulator's request log counts the walks;
 // every caller's records are checked.
+#include <csignal>
 #include <set>
 #include <string>
 #include <thread>
@@ -185,6 +186,31 @@ TEST_F(RedisSnapshotTest, RedisStoppedMidWalkAndRestartedCallsAreStillServed) {
   ASSERT_TRUE(stack_->SetFaults(R"([{"page": 3, "fault": "slow_first_byte", "delay_ms": 1500}])").ok());
   ExpectEveryRecordOnce(ListConcurrently(kReplicas * 2, absl::Seconds(1)), reference);
   EXPECT_EQ(Walks(*stack_).first, 1);
+}
+
+TEST_F(RedisSnapshotTest, TheWalkingReplicaKilledMidWalkAnotherTakesOverAndItsCallersGetEveryRecord) {
+  // Page 3 takes 3 s: replica 0 walks, holding the lock; replicas 1 and 2 wait for its snapshot.
+  ASSERT_TRUE(stack_->SetFaults(R"([{"page": 3, "fault": "slow_first_byte", "delay_ms": 3000}])").ok());
+  Listing on_walker;
+  std::thread walker([this, &on_walker] { on_walker = List(*replicas_[0].client); });
+  absl::SleepFor(absl::Milliseconds(500));
+  std::vector<Listing> listings(kReplicas - 1);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < kReplicas; ++i) {
+    threads.emplace_back([this, i, &listings] { listings[i - 1] = List(*replicas_[i].client); });
+  }
+  absl::SleepFor(absl::Milliseconds(500));
+  replicas_[0].process->Signal(SIGKILL);
+  walker.join();
+  for (std::thread& thread : threads) thread.join();
+  // The walker's own caller loses its server; the others, who had received nothing, get every record of the walk
+  // a waiting replica started once the dead walker's lock expired (10 s after its last renewal).
+  EXPECT_FALSE(on_walker.summary.status.ok());
+  ASSERT_EQ(listings.front().ids.size(), static_cast<std::size_t>(kCustomers));
+  EXPECT_EQ(std::set<std::string>(listings.front().ids.begin(), listings.front().ids.end()).size(),
+            static_cast<std::size_t>(kCustomers));
+  ExpectEveryRecordOnce(listings, listings.front().ids);
+  EXPECT_EQ(Walks(*stack_).first, 2);
 }
 
 }  // namespace
