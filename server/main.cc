@@ -174,6 +174,12 @@ ABSL_FLAG(
 ABSL_FLAG(int, metrics_threads, 2,
           "Scrapes the metrics listener serves at once; 4x as many connections wait, then it stops accepting until "
           "one is done. Each request has 5s to arrive and 5s to be sent.");
+ABSL_FLAG(absl::Duration, min_watch_poll_interval, absl::Minutes(5),
+          "The least poll_interval a WatchBudgets call may ask for (shorter is INVALID_ARGUMENT); its default is 15m, "
+          "or this when longer. Watches poll the shared snapshots, so this bounds how often they walk Partner Center.");
+ABSL_FLAG(absl::Duration, max_watch_duration, absl::Hours(24),
+          "A WatchBudgets call without an earlier deadline ends with DEADLINE_EXCEEDED after this long (its caller "
+          "reconnects and gets the level again).");
 
 namespace pcusage {
 namespace {
@@ -239,6 +245,8 @@ ServerOptions OptionsFromFlags() {
   options.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.metrics_threads = absl::GetFlag(FLAGS_metrics_threads);
+  options.min_watch_poll_interval = absl::GetFlag(FLAGS_min_watch_poll_interval);
+  options.max_watch_duration = absl::GetFlag(FLAGS_max_watch_duration);
   return options;
 }
 

@@ -34,6 +34,7 @@
 #include "server/server.h"
 #include "server/snapshots/redis_client.h"
 #include "server/usage_records_service.h"
+#include "server/watch_budgets_service.h"
 
 namespace pcusage {
 namespace {
@@ -182,6 +183,7 @@ struct PcusageServer::Parts {
   std::shared_ptr<Readiness> readiness;
   Readiness::Probe readiness_probe;
   std::unique_ptr<UsageRecordsService> service;
+  std::unique_ptr<WatchBudgetsService> watch_service;      // polls service's snapshots: destroyed first
   std::unique_ptr<metrics::MetricsServer> metrics_server;  // null without --metrics_listen
   // Cancels reflection and health streams past their duration bounds (callers/auxiliary_services_gate.h); outlives
   // the gRPC server, so every stream's timer is gone before it is.
@@ -237,11 +239,19 @@ absl::StatusOr<std::unique_ptr<PcusageServer::Parts>> PcusageServer::Parts::Buil
   if (absl::Status redis = ConfigureRedisSnapshots(options, service_options.pages); !redis.ok()) return redis;
   service_options.drain = parts->drain;
   parts->readiness_probe = ReadinessProbe(transport, token_source, options.client.base_url);
-  parts->service = std::make_unique<UsageRecordsService>(
-      *std::move(client), token_source, *std::move(resume_tokens),
-      std::make_shared<callers::CallGate>(parts->listener.callers, options.max_concurrent_streams,
-                                          options.max_streams_per_caller),
-      service_options);
+  WatchBudgetsOptions watch_options;
+  watch_options.default_poll_interval = std::max(watch_options.default_poll_interval, options.min_watch_poll_interval);
+  watch_options.min_poll_interval = options.min_watch_poll_interval;
+  watch_options.max_watch_duration = options.max_watch_duration;
+  watch_options.first_page = (*client)->FirstPage();
+  watch_options.drain = parts->drain;
+  // Watches and lists take the same stream slots.
+  auto gate = std::make_shared<callers::CallGate>(parts->listener.callers, options.max_concurrent_streams,
+                                                  options.max_streams_per_caller);
+  parts->service = std::make_unique<UsageRecordsService>(*std::move(client), token_source, *std::move(resume_tokens),
+                                                         gate, service_options);
+  parts->watch_service =
+      std::make_unique<WatchBudgetsService>(parts->service->page_opener(), gate, std::move(watch_options));
   parts->description = absl::StrCat(
       parts->listener.tls ? " (TLS" : " (plaintext",
       parts->exposure.callers_authenticated ? ", callers authenticated)" : ")", " -> Partner Center ",
@@ -282,6 +292,7 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
   int port = 0;
   builder.AddListeningPort((*parts)->bind_address, (*parts)->listener.credentials, &port);
   builder.RegisterService((*parts)->service.get());
+  builder.RegisterService((*parts)->watch_service.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<metrics::RpcMetrics>());
   callers::AuxiliaryStreamDurations auxiliary_durations;

@@ -70,6 +70,10 @@ struct ServerOptions {
   absl::Duration drain_timeout = absl::Seconds(30);
   // When the service's health entry turns NOT_SERVING and how it recovers (readiness.h).
   ReadinessOptions readiness;
+  // WatchBudgets (watch_budgets_service.h): the least poll interval a watch may ask for (its default is 15 minutes,
+  // or this when longer), and how long a watch may run.
+  absl::Duration min_watch_poll_interval = absl::Minutes(5);
+  absl::Duration max_watch_duration = absl::Hours(24);
 };
 
 class PcusageServer {

@@ -61,6 +61,9 @@ class UsageRecordsService final : public grpc::Service {
   grpc::Status ListUsageRecords(grpc::ServerContext* context, const grpc::ByteBuffer* request,
                                 grpc::ServerWriter<grpc::ByteBuffer>* writer);
 
+  // Where this service's pages come from, for WatchBudgets to poll the same shared snapshots.
+  PageOpener& page_opener() { return pages_; }
+
  private:
   struct CallRecord;
 

@@ -30,6 +30,70 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// What the event says.
+type BudgetEvent_Kind int32
+
+const (
+	// Never sent.
+	BudgetEvent_KIND_UNSPECIFIED BudgetEvent_Kind = 0
+	// Part of the level: the customer is at or above `threshold`.
+	BudgetEvent_KIND_LEVEL BudgetEvent_Kind = 1
+	// The customer was below `threshold` (or not listed) and is now at or
+	// above it.
+	BudgetEvent_KIND_CROSSED_UP BudgetEvent_Kind = 2
+	// The customer was at or above `threshold` and is now below it (or has no
+	// `percent_used` any more).
+	BudgetEvent_KIND_CROSSED_DOWN BudgetEvent_Kind = 3
+	// The customer was at or above `threshold` and is no longer listed (or no
+	// longer passes the request's filters); `record` is the last one seen.
+	BudgetEvent_KIND_GONE BudgetEvent_Kind = 4
+)
+
+// Enum value maps for BudgetEvent_Kind.
+var (
+	BudgetEvent_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "KIND_LEVEL",
+		2: "KIND_CROSSED_UP",
+		3: "KIND_CROSSED_DOWN",
+		4: "KIND_GONE",
+	}
+	BudgetEvent_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED":  0,
+		"KIND_LEVEL":        1,
+		"KIND_CROSSED_UP":   2,
+		"KIND_CROSSED_DOWN": 3,
+		"KIND_GONE":         4,
+	}
+)
+
+func (x BudgetEvent_Kind) Enum() *BudgetEvent_Kind {
+	p := new(BudgetEvent_Kind)
+	*p = x
+	return p
+}
+
+func (x BudgetEvent_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BudgetEvent_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_partnercenter_usage_v1_usage_records_proto_enumTypes[0].Descriptor()
+}
+
+func (BudgetEvent_Kind) Type() protoreflect.EnumType {
+	return &file_partnercenter_usage_v1_usage_records_proto_enumTypes[0]
+}
+
+func (x BudgetEvent_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BudgetEvent_Kind.Descriptor instead.
+func (BudgetEvent_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_partnercenter_usage_v1_usage_records_proto_rawDescGZIP(), []int{6, 0}
+}
+
 // Request for `ListUsageRecords`.
 type ListUsageRecordsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -483,6 +547,405 @@ func (x *SpendingBudget) GetObjectType() string {
 	return ""
 }
 
+// Request for `WatchBudgets`.
+type WatchBudgetsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Thresholds in percent of budget, compared exactly with each record's
+	// `percent_used` (a customer is at a threshold when `percent_used` >= it):
+	// "80" is reached by 80 and 80.0, not by 79.99999999999999999999. Empty:
+	// 80 and 100. At most 16, each a decimal number; duplicates count once.
+	Thresholds []*decimal.Decimal `protobuf:"bytes,1,rep,name=thresholds,proto3" json:"thresholds,omitempty"`
+	// Only these customers (Partner Center's `resourceId`, a GUID, compared
+	// without regard to case). Empty: every customer.
+	CustomerIds []string `protobuf:"bytes,2,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
+	// Only records in these ISO 4217 currencies (three ASCII letters, compared
+	// without regard to case). Empty: every currency.
+	CurrencyCodes []string `protobuf:"bytes,3,rep,name=currency_codes,json=currencyCodes,proto3" json:"currency_codes,omitempty"`
+	// How often to look at the list. Unset: 15 minutes. Below the server's
+	// `--min_watch_poll_interval` (5 minutes by default) it is rejected with
+	// INVALID_ARGUMENT. A poll reads a shared snapshot no older than this.
+	PollInterval  *durationpb.Duration `protobuf:"bytes,4,opt,name=poll_interval,json=pollInterval,proto3" json:"poll_interval,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchBudgetsRequest) Reset() {
+	*x = WatchBudgetsRequest{}
+	mi := &file_partnercenter_usage_v1_usage_records_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchBudgetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchBudgetsRequest) ProtoMessage() {}
+
+func (x *WatchBudgetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_partnercenter_usage_v1_usage_records_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchBudgetsRequest.ProtoReflect.Descriptor instead.
+func (*WatchBudgetsRequest) Descriptor() ([]byte, []int) {
+	return file_partnercenter_usage_v1_usage_records_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WatchBudgetsRequest) GetThresholds() []*decimal.Decimal {
+	if x != nil {
+		return x.Thresholds
+	}
+	return nil
+}
+
+func (x *WatchBudgetsRequest) GetCustomerIds() []string {
+	if x != nil {
+		return x.CustomerIds
+	}
+	return nil
+}
+
+func (x *WatchBudgetsRequest) GetCurrencyCodes() []string {
+	if x != nil {
+		return x.CurrencyCodes
+	}
+	return nil
+}
+
+func (x *WatchBudgetsRequest) GetPollInterval() *durationpb.Duration {
+	if x != nil {
+		return x.PollInterval
+	}
+	return nil
+}
+
+// One message of the `WatchBudgets` stream: one event.
+type WatchBudgetsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*WatchBudgetsResponse_BudgetEvent
+	//	*WatchBudgetsResponse_InitialStateComplete
+	//	*WatchBudgetsResponse_PollFailed
+	Event isWatchBudgetsResponse_Event `protobuf_oneof:"event"`
+	// When the walk of Partner Center the event was read from started (for
+	// `poll_failed`: unset).
+	SnapshotTime  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=snapshot_time,json=snapshotTime,proto3" json:"snapshot_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchBudgetsResponse) Reset() {
+	*x = WatchBudgetsResponse{}
+	mi := &file_partnercenter_usage_v1_usage_records_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchBudgetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchBudgetsResponse) ProtoMessage() {}
+
+func (x *WatchBudgetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_partnercenter_usage_v1_usage_records_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchBudgetsResponse.ProtoReflect.Descriptor instead.
+func (*WatchBudgetsResponse) Descriptor() ([]byte, []int) {
+	return file_partnercenter_usage_v1_usage_records_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *WatchBudgetsResponse) GetEvent() isWatchBudgetsResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *WatchBudgetsResponse) GetBudgetEvent() *BudgetEvent {
+	if x != nil {
+		if x, ok := x.Event.(*WatchBudgetsResponse_BudgetEvent); ok {
+			return x.BudgetEvent
+		}
+	}
+	return nil
+}
+
+func (x *WatchBudgetsResponse) GetInitialStateComplete() *InitialStateComplete {
+	if x != nil {
+		if x, ok := x.Event.(*WatchBudgetsResponse_InitialStateComplete); ok {
+			return x.InitialStateComplete
+		}
+	}
+	return nil
+}
+
+func (x *WatchBudgetsResponse) GetPollFailed() *PollFailed {
+	if x != nil {
+		if x, ok := x.Event.(*WatchBudgetsResponse_PollFailed); ok {
+			return x.PollFailed
+		}
+	}
+	return nil
+}
+
+func (x *WatchBudgetsResponse) GetSnapshotTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SnapshotTime
+	}
+	return nil
+}
+
+type isWatchBudgetsResponse_Event interface {
+	isWatchBudgetsResponse_Event()
+}
+
+type WatchBudgetsResponse_BudgetEvent struct {
+	// A customer's place relative to one threshold: in the level (the
+	// stream's start), or a crossing.
+	BudgetEvent *BudgetEvent `protobuf:"bytes,1,opt,name=budget_event,json=budgetEvent,proto3,oneof"`
+}
+
+type WatchBudgetsResponse_InitialStateComplete struct {
+	// Every `BudgetEvent` of kind `KIND_LEVEL` has been sent: the caller now
+	// knows the whole current state.
+	InitialStateComplete *InitialStateComplete `protobuf:"bytes,2,opt,name=initial_state_complete,json=initialStateComplete,proto3,oneof"`
+}
+
+type WatchBudgetsResponse_PollFailed struct {
+	// A poll failed; the stream goes on and the poll is tried again.
+	PollFailed *PollFailed `protobuf:"bytes,3,opt,name=poll_failed,json=pollFailed,proto3,oneof"`
+}
+
+func (*WatchBudgetsResponse_BudgetEvent) isWatchBudgetsResponse_Event() {}
+
+func (*WatchBudgetsResponse_InitialStateComplete) isWatchBudgetsResponse_Event() {}
+
+func (*WatchBudgetsResponse_PollFailed) isWatchBudgetsResponse_Event() {}
+
+// A customer's `percent_used` relative to one threshold.
+type BudgetEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	Kind BudgetEvent_Kind `protobuf:"varint,1,opt,name=kind,proto3,enum=partnercenter.usage.v1.BudgetEvent_Kind" json:"kind,omitempty"`
+	// The threshold, as the request (or the default) spelled it.
+	Threshold *decimal.Decimal `protobuf:"bytes,2,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	// The customer's record as of `snapshot_time` (for `KIND_GONE`, as last
+	// seen).
+	Record *CustomerMonthlyUsageRecord `protobuf:"bytes,3,opt,name=record,proto3" json:"record,omitempty"`
+	// The customer's `percent_used` in the poll before, for crossings; unset in
+	// the level, and when the customer was not listed or had none.
+	PreviousPercentUsed *decimal.Decimal `protobuf:"bytes,4,opt,name=previous_percent_used,json=previousPercentUsed,proto3" json:"previous_percent_used,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *BudgetEvent) Reset() {
+	*x = BudgetEvent{}
+	mi := &file_partnercenter_usage_v1_usage_records_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BudgetEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BudgetEvent) ProtoMessage() {}
+
+func (x *BudgetEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_partnercenter_usage_v1_usage_records_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BudgetEvent.ProtoReflect.Descriptor instead.
+func (*BudgetEvent) Descriptor() ([]byte, []int) {
+	return file_partnercenter_usage_v1_usage_records_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *BudgetEvent) GetKind() BudgetEvent_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return BudgetEvent_KIND_UNSPECIFIED
+}
+
+func (x *BudgetEvent) GetThreshold() *decimal.Decimal {
+	if x != nil {
+		return x.Threshold
+	}
+	return nil
+}
+
+func (x *BudgetEvent) GetRecord() *CustomerMonthlyUsageRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *BudgetEvent) GetPreviousPercentUsed() *decimal.Decimal {
+	if x != nil {
+		return x.PreviousPercentUsed
+	}
+	return nil
+}
+
+// The end of the level.
+type InitialStateComplete struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many listed customers pass the request's filters.
+	MatchingCustomers int64 `protobuf:"varint,1,opt,name=matching_customers,json=matchingCustomers,proto3" json:"matching_customers,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *InitialStateComplete) Reset() {
+	*x = InitialStateComplete{}
+	mi := &file_partnercenter_usage_v1_usage_records_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InitialStateComplete) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InitialStateComplete) ProtoMessage() {}
+
+func (x *InitialStateComplete) ProtoReflect() protoreflect.Message {
+	mi := &file_partnercenter_usage_v1_usage_records_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InitialStateComplete.ProtoReflect.Descriptor instead.
+func (*InitialStateComplete) Descriptor() ([]byte, []int) {
+	return file_partnercenter_usage_v1_usage_records_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *InitialStateComplete) GetMatchingCustomers() int64 {
+	if x != nil {
+		return x.MatchingCustomers
+	}
+	return 0
+}
+
+// A poll that failed.
+type PollFailed struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The error's canonical code (google.rpc.Code).
+	Code int32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The error's ErrorInfo reason (as in docs/api.md's error table).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// What went wrong, in words.
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// How many polls in a row have failed.
+	FailuresInARow int32 `protobuf:"varint,4,opt,name=failures_in_a_row,json=failuresInARow,proto3" json:"failures_in_a_row,omitempty"`
+	// When the poll is tried again, from now.
+	RetryIn       *durationpb.Duration `protobuf:"bytes,5,opt,name=retry_in,json=retryIn,proto3" json:"retry_in,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PollFailed) Reset() {
+	*x = PollFailed{}
+	mi := &file_partnercenter_usage_v1_usage_records_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PollFailed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PollFailed) ProtoMessage() {}
+
+func (x *PollFailed) ProtoReflect() protoreflect.Message {
+	mi := &file_partnercenter_usage_v1_usage_records_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PollFailed.ProtoReflect.Descriptor instead.
+func (*PollFailed) Descriptor() ([]byte, []int) {
+	return file_partnercenter_usage_v1_usage_records_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PollFailed) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *PollFailed) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PollFailed) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *PollFailed) GetFailuresInARow() int32 {
+	if x != nil {
+		return x.FailuresInARow
+	}
+	return 0
+}
+
+func (x *PollFailed) GetRetryIn() *durationpb.Duration {
+	if x != nil {
+		return x.RetryIn
+	}
+	return nil
+}
+
 var File_partnercenter_usage_v1_usage_records_proto protoreflect.FileDescriptor
 
 const file_partnercenter_usage_v1_usage_records_proto_rawDesc = "" +
@@ -529,9 +992,45 @@ const file_partnercenter_usage_v1_usage_records_proto_rawDesc = "" +
 	"\x0eSpendingBudget\x12,\n" +
 	"\x06amount\x18\x01 \x01(\v2\x14.google.type.DecimalR\x06amount\x12\x1f\n" +
 	"\vobject_type\x18\x02 \x01(\tR\n" +
-	"objectType2\x8e\x01\n" +
+	"objectType\"\xd5\x01\n" +
+	"\x13WatchBudgetsRequest\x124\n" +
+	"\n" +
+	"thresholds\x18\x01 \x03(\v2\x14.google.type.DecimalR\n" +
+	"thresholds\x12!\n" +
+	"\fcustomer_ids\x18\x02 \x03(\tR\vcustomerIds\x12%\n" +
+	"\x0ecurrency_codes\x18\x03 \x03(\tR\rcurrencyCodes\x12>\n" +
+	"\rpoll_interval\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\fpollInterval\"\xd7\x02\n" +
+	"\x14WatchBudgetsResponse\x12H\n" +
+	"\fbudget_event\x18\x01 \x01(\v2#.partnercenter.usage.v1.BudgetEventH\x00R\vbudgetEvent\x12d\n" +
+	"\x16initial_state_complete\x18\x02 \x01(\v2,.partnercenter.usage.v1.InitialStateCompleteH\x00R\x14initialStateComplete\x12E\n" +
+	"\vpoll_failed\x18\x03 \x01(\v2\".partnercenter.usage.v1.PollFailedH\x00R\n" +
+	"pollFailed\x12?\n" +
+	"\rsnapshot_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fsnapshotTimeB\a\n" +
+	"\x05event\"\xfe\x02\n" +
+	"\vBudgetEvent\x12<\n" +
+	"\x04kind\x18\x01 \x01(\x0e2(.partnercenter.usage.v1.BudgetEvent.KindR\x04kind\x122\n" +
+	"\tthreshold\x18\x02 \x01(\v2\x14.google.type.DecimalR\tthreshold\x12J\n" +
+	"\x06record\x18\x03 \x01(\v22.partnercenter.usage.v1.CustomerMonthlyUsageRecordR\x06record\x12H\n" +
+	"\x15previous_percent_used\x18\x04 \x01(\v2\x14.google.type.DecimalR\x13previousPercentUsed\"g\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0e\n" +
+	"\n" +
+	"KIND_LEVEL\x10\x01\x12\x13\n" +
+	"\x0fKIND_CROSSED_UP\x10\x02\x12\x15\n" +
+	"\x11KIND_CROSSED_DOWN\x10\x03\x12\r\n" +
+	"\tKIND_GONE\x10\x04\"E\n" +
+	"\x14InitialStateComplete\x12-\n" +
+	"\x12matching_customers\x18\x01 \x01(\x03R\x11matchingCustomers\"\xb3\x01\n" +
+	"\n" +
+	"PollFailed\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12)\n" +
+	"\x11failures_in_a_row\x18\x04 \x01(\x05R\x0efailuresInARow\x124\n" +
+	"\bretry_in\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\aretryIn2\xfb\x01\n" +
 	"\x13UsageRecordsService\x12w\n" +
-	"\x10ListUsageRecords\x12/.partnercenter.usage.v1.ListUsageRecordsRequest\x1a0.partnercenter.usage.v1.ListUsageRecordsResponse0\x01B\xb9\x01\n" +
+	"\x10ListUsageRecords\x12/.partnercenter.usage.v1.ListUsageRecordsRequest\x1a0.partnercenter.usage.v1.ListUsageRecordsResponse0\x01\x12k\n" +
+	"\fWatchBudgets\x12+.partnercenter.usage.v1.WatchBudgetsRequest\x1a,.partnercenter.usage.v1.WatchBudgetsResponse0\x01B\xb9\x01\n" +
 	"\"com.pcusage.partnercenter.usage.v1B\x11UsageRecordsProtoP\x01ZIgithub.com/pcusage/pcusage/client_stubs/go/partnercenter/usage/v1;usagev1\xf8\x01\x01\xaa\x02\x16PartnerCenter.Usage.V1\xca\x02\x16PartnerCenter\\Usage\\V1b\x06proto3"
 
 var (
@@ -546,36 +1045,56 @@ func file_partnercenter_usage_v1_usage_records_proto_rawDescGZIP() []byte {
 	return file_partnercenter_usage_v1_usage_records_proto_rawDescData
 }
 
-var file_partnercenter_usage_v1_usage_records_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_partnercenter_usage_v1_usage_records_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_partnercenter_usage_v1_usage_records_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_partnercenter_usage_v1_usage_records_proto_goTypes = []any{
-	(*ListUsageRecordsRequest)(nil),    // 0: partnercenter.usage.v1.ListUsageRecordsRequest
-	(*ListUsageRecordsResponse)(nil),   // 1: partnercenter.usage.v1.ListUsageRecordsResponse
-	(*CustomerMonthlyUsageRecord)(nil), // 2: partnercenter.usage.v1.CustomerMonthlyUsageRecord
-	(*SpendingBudget)(nil),             // 3: partnercenter.usage.v1.SpendingBudget
-	(*durationpb.Duration)(nil),        // 4: google.protobuf.Duration
-	(*decimal.Decimal)(nil),            // 5: google.type.Decimal
-	(*timestamppb.Timestamp)(nil),      // 6: google.protobuf.Timestamp
+	(BudgetEvent_Kind)(0),              // 0: partnercenter.usage.v1.BudgetEvent.Kind
+	(*ListUsageRecordsRequest)(nil),    // 1: partnercenter.usage.v1.ListUsageRecordsRequest
+	(*ListUsageRecordsResponse)(nil),   // 2: partnercenter.usage.v1.ListUsageRecordsResponse
+	(*CustomerMonthlyUsageRecord)(nil), // 3: partnercenter.usage.v1.CustomerMonthlyUsageRecord
+	(*SpendingBudget)(nil),             // 4: partnercenter.usage.v1.SpendingBudget
+	(*WatchBudgetsRequest)(nil),        // 5: partnercenter.usage.v1.WatchBudgetsRequest
+	(*WatchBudgetsResponse)(nil),       // 6: partnercenter.usage.v1.WatchBudgetsResponse
+	(*BudgetEvent)(nil),                // 7: partnercenter.usage.v1.BudgetEvent
+	(*InitialStateComplete)(nil),       // 8: partnercenter.usage.v1.InitialStateComplete
+	(*PollFailed)(nil),                 // 9: partnercenter.usage.v1.PollFailed
+	(*durationpb.Duration)(nil),        // 10: google.protobuf.Duration
+	(*decimal.Decimal)(nil),            // 11: google.type.Decimal
+	(*timestamppb.Timestamp)(nil),      // 12: google.protobuf.Timestamp
 }
 var file_partnercenter_usage_v1_usage_records_proto_depIdxs = []int32{
-	4,  // 0: partnercenter.usage.v1.ListUsageRecordsRequest.max_staleness:type_name -> google.protobuf.Duration
-	5,  // 1: partnercenter.usage.v1.ListUsageRecordsRequest.min_percent_used:type_name -> google.type.Decimal
-	2,  // 2: partnercenter.usage.v1.ListUsageRecordsResponse.usage_records:type_name -> partnercenter.usage.v1.CustomerMonthlyUsageRecord
-	6,  // 3: partnercenter.usage.v1.ListUsageRecordsResponse.snapshot_time:type_name -> google.protobuf.Timestamp
-	3,  // 4: partnercenter.usage.v1.CustomerMonthlyUsageRecord.budget:type_name -> partnercenter.usage.v1.SpendingBudget
-	3,  // 5: partnercenter.usage.v1.CustomerMonthlyUsageRecord.customer_spending_budget:type_name -> partnercenter.usage.v1.SpendingBudget
-	3,  // 6: partnercenter.usage.v1.CustomerMonthlyUsageRecord.usage_spending_budget:type_name -> partnercenter.usage.v1.SpendingBudget
-	5,  // 7: partnercenter.usage.v1.CustomerMonthlyUsageRecord.percent_used:type_name -> google.type.Decimal
-	5,  // 8: partnercenter.usage.v1.CustomerMonthlyUsageRecord.total_cost:type_name -> google.type.Decimal
-	5,  // 9: partnercenter.usage.v1.CustomerMonthlyUsageRecord.usd_total_cost:type_name -> google.type.Decimal
-	6,  // 10: partnercenter.usage.v1.CustomerMonthlyUsageRecord.last_modified_time:type_name -> google.protobuf.Timestamp
-	5,  // 11: partnercenter.usage.v1.SpendingBudget.amount:type_name -> google.type.Decimal
-	0,  // 12: partnercenter.usage.v1.UsageRecordsService.ListUsageRecords:input_type -> partnercenter.usage.v1.ListUsageRecordsRequest
-	1,  // 13: partnercenter.usage.v1.UsageRecordsService.ListUsageRecords:output_type -> partnercenter.usage.v1.ListUsageRecordsResponse
-	13, // [13:14] is the sub-list for method output_type
-	12, // [12:13] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	10, // 0: partnercenter.usage.v1.ListUsageRecordsRequest.max_staleness:type_name -> google.protobuf.Duration
+	11, // 1: partnercenter.usage.v1.ListUsageRecordsRequest.min_percent_used:type_name -> google.type.Decimal
+	3,  // 2: partnercenter.usage.v1.ListUsageRecordsResponse.usage_records:type_name -> partnercenter.usage.v1.CustomerMonthlyUsageRecord
+	12, // 3: partnercenter.usage.v1.ListUsageRecordsResponse.snapshot_time:type_name -> google.protobuf.Timestamp
+	4,  // 4: partnercenter.usage.v1.CustomerMonthlyUsageRecord.budget:type_name -> partnercenter.usage.v1.SpendingBudget
+	4,  // 5: partnercenter.usage.v1.CustomerMonthlyUsageRecord.customer_spending_budget:type_name -> partnercenter.usage.v1.SpendingBudget
+	4,  // 6: partnercenter.usage.v1.CustomerMonthlyUsageRecord.usage_spending_budget:type_name -> partnercenter.usage.v1.SpendingBudget
+	11, // 7: partnercenter.usage.v1.CustomerMonthlyUsageRecord.percent_used:type_name -> google.type.Decimal
+	11, // 8: partnercenter.usage.v1.CustomerMonthlyUsageRecord.total_cost:type_name -> google.type.Decimal
+	11, // 9: partnercenter.usage.v1.CustomerMonthlyUsageRecord.usd_total_cost:type_name -> google.type.Decimal
+	12, // 10: partnercenter.usage.v1.CustomerMonthlyUsageRecord.last_modified_time:type_name -> google.protobuf.Timestamp
+	11, // 11: partnercenter.usage.v1.SpendingBudget.amount:type_name -> google.type.Decimal
+	11, // 12: partnercenter.usage.v1.WatchBudgetsRequest.thresholds:type_name -> google.type.Decimal
+	10, // 13: partnercenter.usage.v1.WatchBudgetsRequest.poll_interval:type_name -> google.protobuf.Duration
+	7,  // 14: partnercenter.usage.v1.WatchBudgetsResponse.budget_event:type_name -> partnercenter.usage.v1.BudgetEvent
+	8,  // 15: partnercenter.usage.v1.WatchBudgetsResponse.initial_state_complete:type_name -> partnercenter.usage.v1.InitialStateComplete
+	9,  // 16: partnercenter.usage.v1.WatchBudgetsResponse.poll_failed:type_name -> partnercenter.usage.v1.PollFailed
+	12, // 17: partnercenter.usage.v1.WatchBudgetsResponse.snapshot_time:type_name -> google.protobuf.Timestamp
+	0,  // 18: partnercenter.usage.v1.BudgetEvent.kind:type_name -> partnercenter.usage.v1.BudgetEvent.Kind
+	11, // 19: partnercenter.usage.v1.BudgetEvent.threshold:type_name -> google.type.Decimal
+	3,  // 20: partnercenter.usage.v1.BudgetEvent.record:type_name -> partnercenter.usage.v1.CustomerMonthlyUsageRecord
+	11, // 21: partnercenter.usage.v1.BudgetEvent.previous_percent_used:type_name -> google.type.Decimal
+	10, // 22: partnercenter.usage.v1.PollFailed.retry_in:type_name -> google.protobuf.Duration
+	1,  // 23: partnercenter.usage.v1.UsageRecordsService.ListUsageRecords:input_type -> partnercenter.usage.v1.ListUsageRecordsRequest
+	5,  // 24: partnercenter.usage.v1.UsageRecordsService.WatchBudgets:input_type -> partnercenter.usage.v1.WatchBudgetsRequest
+	2,  // 25: partnercenter.usage.v1.UsageRecordsService.ListUsageRecords:output_type -> partnercenter.usage.v1.ListUsageRecordsResponse
+	6,  // 26: partnercenter.usage.v1.UsageRecordsService.WatchBudgets:output_type -> partnercenter.usage.v1.WatchBudgetsResponse
+	25, // [25:27] is the sub-list for method output_type
+	23, // [23:25] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_partnercenter_usage_v1_usage_records_proto_init() }
@@ -585,18 +1104,24 @@ func file_partnercenter_usage_v1_usage_records_proto_init() {
 	}
 	file_partnercenter_usage_v1_usage_records_proto_msgTypes[1].OneofWrappers = []any{}
 	file_partnercenter_usage_v1_usage_records_proto_msgTypes[2].OneofWrappers = []any{}
+	file_partnercenter_usage_v1_usage_records_proto_msgTypes[5].OneofWrappers = []any{
+		(*WatchBudgetsResponse_BudgetEvent)(nil),
+		(*WatchBudgetsResponse_InitialStateComplete)(nil),
+		(*WatchBudgetsResponse_PollFailed)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_partnercenter_usage_v1_usage_records_proto_rawDesc), len(file_partnercenter_usage_v1_usage_records_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   4,
+			NumEnums:      1,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_partnercenter_usage_v1_usage_records_proto_goTypes,
 		DependencyIndexes: file_partnercenter_usage_v1_usage_records_proto_depIdxs,
+		EnumInfos:         file_partnercenter_usage_v1_usage_records_proto_enumTypes,
 		MessageInfos:      file_partnercenter_usage_v1_usage_records_proto_msgTypes,
 	}.Build()
 	File_partnercenter_usage_v1_usage_records_proto = out.File

@@ -26,6 +26,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	UsageRecordsService_ListUsageRecords_FullMethodName = "/partnercenter.usage.v1.UsageRecordsService/ListUsageRecords"
+	UsageRecordsService_WatchBudgets_FullMethodName     = "/partnercenter.usage.v1.UsageRecordsService/WatchBudgets"
 )
 
 // UsageRecordsServiceClient is the client API for UsageRecordsService service.
@@ -52,6 +53,18 @@ type UsageRecordsServiceClient interface {
 	//	x-ms-correlation-id: a GUID sent upstream as MS-CorrelationId; one is
 	//	  generated when absent. Returned in the initial response metadata.
 	ListUsageRecords(ctx context.Context, in *ListUsageRecordsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListUsageRecordsResponse], error)
+	// Watches customers' `percent_used` against budget thresholds: first the
+	// level (every matching customer at or above each threshold, then an
+	// `initial_state_complete` marker), then an event each time a customer
+	// crosses a threshold upward or falls back below one. Polls the same shared
+	// snapshots `ListUsageRecords` reads, so watchers add no Partner Center
+	// requests of their own. A failed poll sends a `poll_failed` event and is
+	// retried; the stream ends only when the caller cancels, its deadline or the
+	// server's bound passes, the server drains, or an error is permanent. Edges
+	// are exactly-once within a stream and at-least-once across reconnects (a
+	// new stream starts with the level again). See docs/api.md, "Budget watch".
+	// Metadata as for `ListUsageRecords`.
+	WatchBudgets(ctx context.Context, in *WatchBudgetsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchBudgetsResponse], error)
 }
 
 type usageRecordsServiceClient struct {
@@ -81,6 +94,25 @@ func (c *usageRecordsServiceClient) ListUsageRecords(ctx context.Context, in *Li
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type UsageRecordsService_ListUsageRecordsClient = grpc.ServerStreamingClient[ListUsageRecordsResponse]
 
+func (c *usageRecordsServiceClient) WatchBudgets(ctx context.Context, in *WatchBudgetsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchBudgetsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &UsageRecordsService_ServiceDesc.Streams[1], UsageRecordsService_WatchBudgets_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchBudgetsRequest, WatchBudgetsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type UsageRecordsService_WatchBudgetsClient = grpc.ServerStreamingClient[WatchBudgetsResponse]
+
 // UsageRecordsServiceServer is the server API for UsageRecordsService service.
 // All implementations must embed UnimplementedUsageRecordsServiceServer
 // for forward compatibility.
@@ -105,6 +137,18 @@ type UsageRecordsServiceServer interface {
 	//	x-ms-correlation-id: a GUID sent upstream as MS-CorrelationId; one is
 	//	  generated when absent. Returned in the initial response metadata.
 	ListUsageRecords(*ListUsageRecordsRequest, grpc.ServerStreamingServer[ListUsageRecordsResponse]) error
+	// Watches customers' `percent_used` against budget thresholds: first the
+	// level (every matching customer at or above each threshold, then an
+	// `initial_state_complete` marker), then an event each time a customer
+	// crosses a threshold upward or falls back below one. Polls the same shared
+	// snapshots `ListUsageRecords` reads, so watchers add no Partner Center
+	// requests of their own. A failed poll sends a `poll_failed` event and is
+	// retried; the stream ends only when the caller cancels, its deadline or the
+	// server's bound passes, the server drains, or an error is permanent. Edges
+	// are exactly-once within a stream and at-least-once across reconnects (a
+	// new stream starts with the level again). See docs/api.md, "Budget watch".
+	// Metadata as for `ListUsageRecords`.
+	WatchBudgets(*WatchBudgetsRequest, grpc.ServerStreamingServer[WatchBudgetsResponse]) error
 	mustEmbedUnimplementedUsageRecordsServiceServer()
 }
 
@@ -117,6 +161,9 @@ type UnimplementedUsageRecordsServiceServer struct{}
 
 func (UnimplementedUsageRecordsServiceServer) ListUsageRecords(*ListUsageRecordsRequest, grpc.ServerStreamingServer[ListUsageRecordsResponse]) error {
 	return status.Error(codes.Unimplemented, "method ListUsageRecords not implemented")
+}
+func (UnimplementedUsageRecordsServiceServer) WatchBudgets(*WatchBudgetsRequest, grpc.ServerStreamingServer[WatchBudgetsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchBudgets not implemented")
 }
 func (UnimplementedUsageRecordsServiceServer) mustEmbedUnimplementedUsageRecordsServiceServer() {}
 func (UnimplementedUsageRecordsServiceServer) testEmbeddedByValue()                             {}
@@ -150,6 +197,17 @@ func _UsageRecordsService_ListUsageRecords_Handler(srv interface{}, stream grpc.
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type UsageRecordsService_ListUsageRecordsServer = grpc.ServerStreamingServer[ListUsageRecordsResponse]
 
+func _UsageRecordsService_WatchBudgets_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchBudgetsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(UsageRecordsServiceServer).WatchBudgets(m, &grpc.GenericServerStream[WatchBudgetsRequest, WatchBudgetsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type UsageRecordsService_WatchBudgetsServer = grpc.ServerStreamingServer[WatchBudgetsResponse]
+
 // UsageRecordsService_ServiceDesc is the grpc.ServiceDesc for UsageRecordsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -161,6 +219,11 @@ var UsageRecordsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "ListUsageRecords",
 			Handler:       _UsageRecordsService_ListUsageRecords_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchBudgets",
+			Handler:       _UsageRecordsService_WatchBudgets_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -41,6 +41,11 @@ class UsageRecordsServiceStub(object):
                 request_serializer=pcusage__client_dot___generated_dot_partnercenter_dot_usage_dot_v1_dot_usage__records__pb2.ListUsageRecordsRequest.SerializeToString,
                 response_deserializer=pcusage__client_dot___generated_dot_partnercenter_dot_usage_dot_v1_dot_usage__records__pb2.ListUsageRecordsResponse.FromString,
                 _registered_method=True)
+        self.WatchBudgets = channel.unary_stream(
+                '/partnercenter.usage.v1.UsageRecordsService/WatchBudgets',
+                request_serializer=pcusage__client_dot___generated_dot_partnercenter_dot_usage_dot_v1_dot_usage__records__pb2.WatchBudgetsRequest.SerializeToString,
+                response_deserializer=pcusage__client_dot___generated_dot_partnercenter_dot_usage_dot_v1_dot_usage__records__pb2.WatchBudgetsResponse.FromString,
+                _registered_method=True)
 
 
 class UsageRecordsServiceServicer(object):
@@ -69,6 +74,23 @@ class UsageRecordsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchBudgets(self, request, context):
+        """Watches customers' `percent_used` against budget thresholds: first the
+        level (every matching customer at or above each threshold, then an
+        `initial_state_complete` marker), then an event each time a customer
+        crosses a threshold upward or falls back below one. Polls the same shared
+        snapshots `ListUsageRecords` reads, so watchers add no Partner Center
+        requests of their own. A failed poll sends a `poll_failed` event and is
+        retried; the stream ends only when the caller cancels, its deadline or the
+        server's bound passes, the server drains, or an error is permanent. Edges
+        are exactly-once within a stream and at-least-once across reconnects (a
+        new stream starts with the level again). See docs/api.md, "Budget watch".
+        Metadata as for `ListUsageRecords`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UsageRecordsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +98,11 @@ def add_UsageRecordsServiceServicer_to_server(servicer, server):
                     servicer.ListUsageRecords,
                     request_deserializer=pcusage__client_dot___generated_dot_partnercenter_dot_usage_dot_v1_dot_usage__records__pb2.ListUsageRecordsRequest.FromString,
                     response_serializer=pcusage__client_dot___generated_dot_partnercenter_dot_usage_dot_v1_dot_usage__records__pb2.ListUsageRecordsResponse.SerializeToString,
+            ),
+            'WatchBudgets': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchBudgets,
+                    request_deserializer=pcusage__client_dot___generated_dot_partnercenter_dot_usage_dot_v1_dot_usage__records__pb2.WatchBudgetsRequest.FromString,
+                    response_serializer=pcusage__client_dot___generated_dot_partnercenter_dot_usage_dot_v1_dot_usage__records__pb2.WatchBudgetsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -107,6 +134,33 @@ class UsageRecordsService(object):
             '/partnercenter.usage.v1.UsageRecordsService/ListUsageRecords',
             pcusage__client_dot___generated_dot_partnercenter_dot_usage_dot_v1_dot_usage__records__pb2.ListUsageRecordsRequest.SerializeToString,
             pcusage__client_dot___generated_dot_partnercenter_dot_usage_dot_v1_dot_usage__records__pb2.ListUsageRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchBudgets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/partnercenter.usage.v1.UsageRecordsService/WatchBudgets',
+            pcusage__client_dot___generated_dot_partnercenter_dot_usage_dot_v1_dot_usage__records__pb2.WatchBudgetsRequest.SerializeToString,
+            pcusage__client_dot___generated_dot_partnercenter_dot_usage_dot_v1_dot_usage__records__pb2.WatchBudgetsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,348 @@
+#include "server/watch_budgets_service.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/impl/codegen/method_handler.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
+#include "grpcpp/impl/codegen/rpc_service_method.h"
+#include "grpcpp/support/slice.h"
+#include "server/common/error_details.h"
+#include "server/common/guid.h"
+#include "server/common/log.h"
+#include "server/common/secrets.h"
+#include "server/grpc_status.h"
+#include "server/partner_center/record_facts.h"
+#include "server/tokens/access_token_source.h"
+
+namespace pcusage {
+namespace {
+
+namespace v1 = ::partnercenter::usage::v1;
+
+constexpr char kCorrelationIdMetadata[] = "x-ms-correlation-id";
+constexpr char kWatchNeedsSharedSnapshots[] = "WATCH_NEEDS_SHARED_SNAPSHOTS";
+
+std::optional<std::string> Metadata(const grpc::ServerContext& context, absl::string_view key) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
+  if (it == metadata.end()) return std::nullopt;
+  return std::string(it->second.data(), it->second.size());
+}
+
+absl::Status InvalidField(absl::string_view field, absl::string_view problem) {
+  return WithFieldViolation(
+      WithErrorInfo(absl::InvalidArgumentError(problem), reason::kInvalidArgument, {{"field", std::string(field)}}),
+      field, problem);
+}
+
+absl::StatusOr<v1::WatchBudgetsRequest> ParseRequest(const grpc::ByteBuffer& bytes) {
+  grpc::Slice slice;
+  v1::WatchBudgetsRequest request;
+  if (bytes.DumpToSingleSlice(&slice).ok() && request.ParseFromArray(slice.begin(), static_cast<int>(slice.size()))) {
+    return request;
+  }
+  return WithErrorInfo(absl::InvalidArgumentError(
+                           "the request is not a serialized partnercenter.usage.v1.WatchBudgetsRequest (its strings "
+                           "must be UTF-8)"),
+                       reason::kInvalidArgument);
+}
+
+// The watch's customer filters, checked as ListUsageRecords checks the same fields.
+absl::StatusOr<std::optional<RecordFilter>> Filter(const v1::WatchBudgetsRequest& request) {
+  v1::ListUsageRecordsRequest as_list;
+  *as_list.mutable_customer_ids() = request.customer_ids();
+  *as_list.mutable_currency_codes() = request.currency_codes();
+  return RecordFilter::FromRequest(as_list);
+}
+
+google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  google::protobuf::Timestamp timestamp;
+  const absl::Duration since_epoch = time - absl::UnixEpoch();
+  timestamp.set_seconds(absl::ToInt64Seconds(since_epoch));
+  timestamp.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(since_epoch % absl::Seconds(1))));
+  return timestamp;
+}
+
+google::protobuf::Duration ToDuration(absl::Duration duration) {
+  google::protobuf::Duration proto;
+  proto.set_seconds(absl::ToInt64Seconds(duration));
+  proto.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(duration % absl::Seconds(1))));
+  return proto;
+}
+
+absl::Status CallerGone() { return WithErrorInfo(absl::CancelledError("the caller went away"), reason::kCancelled); }
+
+v1::WatchBudgetsResponse PollFailedMessage(const absl::Status& status, int failures, absl::Duration retry_in) {
+  v1::WatchBudgetsResponse response;
+  v1::PollFailed& failed = *response.mutable_poll_failed();
+  failed.set_code(static_cast<int32_t>(status.code()));
+  if (std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status)) failed.set_reason(info->reason());
+  failed.set_message(std::string(status.message()));
+  failed.set_failures_in_a_row(failures);
+  *failed.mutable_retry_in() = ToDuration(retry_in);
+  return response;
+}
+
+// What a good poll sends: the level and its end marker when there was no poll before, else the edges.
+std::vector<v1::WatchBudgetsResponse> PollMessages(const budget_watch::Thresholds& thresholds,
+                                                   const std::optional<budget_watch::PollState>& last,
+                                                   const BudgetPoll& poll) {
+  const std::vector<v1::BudgetEvent> events = last.has_value() ? budget_watch::Edges(thresholds, *last, poll.state)
+                                                               : budget_watch::Level(thresholds, poll.state);
+  const google::protobuf::Timestamp snapshot_time = ToTimestamp(poll.snapshot_time);
+  std::vector<v1::WatchBudgetsResponse> messages(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    *messages[i].mutable_budget_event() = events[i];
+    *messages[i].mutable_snapshot_time() = snapshot_time;
+  }
+  if (!last.has_value()) {
+    v1::WatchBudgetsResponse& complete = messages.emplace_back();
+    complete.mutable_initial_state_complete()->set_matching_customers(
+        static_cast<int64_t>(poll.state.records().size()));
+    *complete.mutable_snapshot_time() = snapshot_time;
+  }
+  return messages;
+}
+
+}  // namespace
+
+// What the call's summary line reports.
+struct WatchBudgetsService::CallRecord {
+  absl::Time started;
+  std::string correlation_id;
+  std::string peer;
+  std::string caller = "(refused)";
+  int polls = 0;
+  int failed_polls = 0;
+  int64_t events = 0;
+  std::unique_ptr<CallWatchdog::Watch> watch;
+};
+
+WatchBudgetsService::WatchBudgetsService(PageOpener& pages, std::shared_ptr<callers::CallGate> gate,
+                                         WatchBudgetsOptions options)
+    : pages_(pages), gate_(std::move(gate)), options_(std::move(options)) {
+  AddMethod(new grpc::internal::RpcServiceMethod(
+      kWatchBudgetsMethod, grpc::internal::RpcMethod::SERVER_STREAMING,
+      new grpc::internal::ServerStreamingHandler<WatchBudgetsService, grpc::ByteBuffer, v1::WatchBudgetsResponse>(
+          [](WatchBudgetsService* service, grpc::ServerContext* context, const grpc::ByteBuffer* request,
+             grpc::ServerWriter<v1::WatchBudgetsResponse>* writer) {
+            return service->WatchBudgets(context, request, writer);
+          },
+          this)));
+}
+
+absl::StatusOr<BudgetPoll> WatchBudgetsService::Poll(PageOpener& pages, const PagesRequest& request,
+                                                     const RecordFilter* filter) {
+  absl::StatusOr<CallPages> opened = pages.Open(request);
+  if (!opened.ok()) return opened.status();
+  BudgetPoll poll;
+  poll.snapshot_time = opened->origin.snapshot_time;
+  for (;;) {
+    absl::StatusOr<std::optional<partner_center::FetchedPage>> page = opened->pages->Next();
+    if (!page.ok()) return page.status();
+    if (!page->has_value()) return poll;
+    const partner_center::PageRecords& records = (*page)->page.records;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const absl::string_view entry = records.Entries(i, i + 1);
+      if (filter != nullptr) {
+        absl::StatusOr<partner_center::RecordFacts> facts = partner_center::ReadRecordFacts(entry);
+        if (!facts.ok()) return facts.status();
+        if (!filter->Passes(*facts)) continue;
+      }
+      v1::ListUsageRecordsResponse one;
+      if (!one.ParseFromArray(entry.data(), static_cast<int>(entry.size())) || one.usage_records_size() != 1) {
+        return absl::InternalError("a translated record could not be read back");
+      }
+      poll.state.Add(std::move(*one.mutable_usage_records(0)));
+    }
+  }
+}
+
+bool WatchBudgetsService::IsRetryable(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kCancelled:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::Duration WatchBudgetsService::RetryDelay(absl::Duration interval, int failures) {
+  absl::Duration delay = interval / 4;
+  for (int i = 1; i < failures && delay < interval; ++i) delay *= 2;
+  return std::min(delay, interval);
+}
+
+grpc::Status WatchBudgetsService::WatchBudgets(grpc::ServerContext* context, const grpc::ByteBuffer* request_bytes,
+                                               grpc::ServerWriter<v1::WatchBudgetsResponse>* writer) {
+  std::optional<SecretHold> caller_token;
+  if (std::optional<std::string> authorization = Metadata(*context, "authorization")) {
+    const absl::StatusOr<std::string> token = tokens::BearerToken(*authorization);
+    caller_token.emplace(HoldSecret(token.ok() ? *token : *authorization));
+  }
+  std::optional<Drain::Call> running;
+  if (options_.drain != nullptr) running.emplace(*options_.drain);
+  CallRecord record;
+  record.started = absl::Now();
+  record.peer = context->peer();
+  absl::Status status;
+  std::optional<std::string> sent_id = Metadata(*context, kCorrelationIdMetadata);
+  if (sent_id.has_value() && !IsGuid(*sent_id)) {
+    const std::string problem =
+        absl::StrCat(kCorrelationIdMetadata, " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd");
+    status = InvalidField(kCorrelationIdMetadata, problem);
+  } else {
+    record.correlation_id = sent_id.has_value() ? *sent_id : NewGuid();
+    context->AddInitialMetadata(kCorrelationIdMetadata, record.correlation_id);
+    writer->SendInitialMetadata();
+    status = Watch(*context, *request_bytes, *writer, record);
+  }
+  LogEvent(status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "WatchBudgets finished",
+           {{"method", "WatchBudgets"},
+            {"code", absl::StatusCodeToString(status.code())},
+            {"correlation_id", record.correlation_id},
+            {"caller", record.caller},
+            {"peer", record.peer},
+            {"polls", record.polls},
+            {"failed_polls", record.failed_polls},
+            {"events", record.events},
+            {"duration_ms", absl::ToInt64Milliseconds(absl::Now() - record.started)},
+            {"error", status.message()}});
+  if (status.ok()) return grpc::Status::OK;
+  if (record.correlation_id.empty()) return ToGrpcStatus(status);
+  return ToGrpcStatus(status, {{"ms_correlation_id", record.correlation_id}});
+}
+
+absl::StatusOr<absl::Duration> WatchBudgetsService::PollInterval(const v1::WatchBudgetsRequest& request) const {
+  if (!request.has_poll_interval()) return options_.default_poll_interval;
+  const google::protobuf::Duration& given = request.poll_interval();
+  constexpr int64_t kMaxDurationSeconds = 315576000000;  // google.protobuf.Duration's range: 10,000 years
+  const bool valid = given.seconds() >= 0 && given.nanos() >= 0 && given.nanos() <= 999999999 &&
+                     given.seconds() <= kMaxDurationSeconds;
+  const absl::Duration interval = absl::Seconds(given.seconds()) + absl::Nanoseconds(given.nanos());
+  if (!valid || interval < options_.min_poll_interval) {
+    return InvalidField("poll_interval", absl::StrCat("poll_interval must be a duration of at least ",
+                                                      absl::FormatDuration(options_.min_poll_interval),
+                                                      " (this server's ", "--min_watch_poll_interval; got ",
+                                                      given.seconds(), "s and ", given.nanos(), "ns)"));
+  }
+  return interval;
+}
+
+absl::Status WatchBudgetsService::Stopped(grpc::ServerContext& context, absl::Time deadline) const {
+  if (options_.drain != nullptr && options_.drain->draining()) return Drain::EndedStatus();
+  if (absl::Now() >= deadline) {
+    return WithErrorInfo(absl::DeadlineExceededError("the watch's deadline (or --max_watch_duration) passed"),
+                         reason::kDeadlineExceeded);
+  }
+  if (context.IsCancelled()) {
+    return WithErrorInfo(absl::CancelledError("the caller cancelled the watch"), reason::kCancelled);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WatchBudgetsService::SleepUntil(grpc::ServerContext& context, absl::Time until,
+                                             absl::Time deadline) const {
+  for (;;) {
+    if (absl::Status stopped = Stopped(context, deadline); !stopped.ok()) return stopped;
+    const absl::Time now = absl::Now();
+    if (now >= until) return absl::OkStatus();
+    absl::SleepFor(std::min({until - now, deadline - now, kWatchWakeInterval}));
+  }
+}
+
+absl::StatusOr<WatchBudgetsService::WatchPlan> WatchBudgetsService::Plan(const grpc::ByteBuffer& request_bytes) const {
+  absl::StatusOr<v1::WatchBudgetsRequest> request = ParseRequest(request_bytes);
+  if (!request.ok()) return request.status();
+  absl::StatusOr<budget_watch::Thresholds> thresholds = budget_watch::Thresholds::FromRequest(request->thresholds());
+  if (!thresholds.ok()) return thresholds.status();
+  absl::StatusOr<std::optional<RecordFilter>> filter = Filter(*request);
+  if (!filter.ok()) return filter.status();
+  absl::StatusOr<absl::Duration> interval = PollInterval(*request);
+  if (!interval.ok()) return interval.status();
+  if (!pages_.sharing()) {
+    return WithErrorInfo(
+        absl::FailedPreconditionError("WatchBudgets reads the shared snapshots, which this server has turned off "
+                                      "(--snapshot_max_staleness=0): a watch would walk Partner Center on its own"),
+        kWatchNeedsSharedSnapshots);
+  }
+  return WatchPlan{*std::move(thresholds), *std::move(filter), *interval};
+}
+
+PagesRequest WatchBudgetsService::PollRequest(grpc::ServerContext& context, const std::string& correlation_id,
+                                              absl::Time deadline, absl::Duration interval) const {
+  PagesRequest request;
+  request.caller_authorization = Metadata(context, "authorization");
+  request.correlation_id = correlation_id;
+  request.deadline = deadline;
+  request.is_cancelled = [&context, drain = options_.drain.get()] {
+    return context.IsCancelled() || (drain != nullptr && drain->draining());
+  };
+  request.start.page = options_.first_page;
+  request.max_staleness = interval;
+  return request;
+}
+
+absl::Time WatchBudgetsService::Deadline(grpc::ServerContext& context, CallRecord& record) {
+  const absl::Time caller_deadline = absl::FromChrono(context.deadline());
+  const absl::Time deadline = std::min(caller_deadline, record.started + options_.max_watch_duration);
+  // gRPC ends the call at the caller's own deadline; the watchdog enforces --max_watch_duration even on a Write that
+  // waits for a caller who stopped reading.
+  if (caller_deadline > deadline) record.watch = watchdog_.Start(&context, deadline);
+  return deadline;
+}
+
+absl::Status WatchBudgetsService::Watch(grpc::ServerContext& context, const grpc::ByteBuffer& request_bytes,
+                                        grpc::ServerWriter<v1::WatchBudgetsResponse>& writer, CallRecord& record) {
+  if (options_.drain != nullptr && options_.drain->draining()) return Drain::RefusedStatus();
+  absl::StatusOr<callers::AdmittedCall> admitted = gate_->Admit(context);
+  if (!admitted.ok()) return admitted.status();
+  record.caller = admitted->caller_name();
+  absl::StatusOr<WatchPlan> plan = Plan(request_bytes);
+  if (!plan.ok()) return plan.status();
+
+  const absl::Time deadline = Deadline(context, record);
+  const PagesRequest pages_request = PollRequest(context, record.correlation_id, deadline, plan->interval);
+
+  const auto write = [&writer, &record](const v1::WatchBudgetsResponse& response) {
+    ++record.events;
+    return writer.Write(response);
+  };
+  std::optional<budget_watch::PollState> last;
+  int failures = 0;
+  absl::Time next_poll = absl::Now();
+  for (;;) {
+    if (absl::Status stopped = SleepUntil(context, next_poll, deadline); !stopped.ok()) return stopped;
+    const absl::Time poll_started = absl::Now();
+    ++record.polls;
+    absl::StatusOr<BudgetPoll> poll = Poll(pages_, pages_request, plan->filter.has_value() ? &*plan->filter : nullptr);
+    if (!poll.ok()) {
+      if (absl::Status stopped = Stopped(context, deadline); !stopped.ok()) return stopped;
+      if (!IsRetryable(poll.status())) return poll.status();
+      ++failures;
+      ++record.failed_polls;
+      const absl::Duration retry_in = RetryDelay(plan->interval, failures);
+      if (!write(PollFailedMessage(poll.status(), failures, retry_in))) return CallerGone();
+      next_poll = absl::Now() + retry_in;
+      continue;
+    }
+    failures = 0;
+    for (const v1::WatchBudgetsResponse& message : PollMessages(plan->thresholds, last, *poll)) {
+      if (!write(message)) return CallerGone();
+    }
+    last = std::move(poll->state);
+    next_poll = poll_started + plan->interval;
+  }
+}
+
+}  // namespace pcusage
