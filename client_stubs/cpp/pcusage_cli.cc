@@ -85,6 +85,13 @@ ABSL_FLAG(std::string, max_staleness, "",
           "How old a list the server fetched for another call may be and still serve this one, e.g. 30s, 5m; 0 asks "
           "for a fresh walk of Partner Center. Empty: the server's default.");
 
+ABSL_FLAG(std::vector<std::string>, customer_ids, {},
+          "Only these customers: tenant ids (GUIDs), comma-separated. The server filters the records it reads.");
+ABSL_FLAG(std::vector<std::string>, currency_codes, {}, "Only records in these ISO 4217 currencies, comma-separated.");
+ABSL_FLAG(std::string, min_percent_used, "",
+          "Only records whose percent used is at least this decimal, compared exactly, e.g. 80. Empty: no minimum.");
+ABSL_FLAG(bool, only_with_budget, false, "Only records whose budget has an amount.");
+
 namespace pcusage::client {
 namespace {
 
@@ -97,9 +104,9 @@ constexpr int kExitUsage = 2;
 
 // The flags this program accepts, in the order --help lists them.
 constexpr const char* kFlagNames[] = {
-    "server",       "format",       "page_size",     "timeout",      "access_token_file", "api_key_file",
-    "tls",          "tls_ca_file",  "tls_cert_file", "tls_key_file", "tls_server_name",   "correlation_id",
-    "resume_token", "max_staleness"};
+    "server",       "format",        "page_size",     "timeout",        "access_token_file", "api_key_file",
+    "tls",          "tls_ca_file",   "tls_cert_file", "tls_key_file",   "tls_server_name",   "correlation_id",
+    "resume_token", "max_staleness", "customer_ids",  "currency_codes", "min_percent_used",  "only_with_budget"};
 
 constexpr char kSynopsis[] = "Usage: pcusage_cli list [flags]\n";
 
@@ -534,6 +541,12 @@ int Run(int argc, char** argv) {
   options.correlation_id = absl::GetFlag(FLAGS_correlation_id);
   options.resume_token = absl::GetFlag(FLAGS_resume_token);
   options.max_staleness = *MaxStaleness();
+  options.customer_ids = absl::GetFlag(FLAGS_customer_ids);
+  options.currency_codes = absl::GetFlag(FLAGS_currency_codes);
+  if (const std::string minimum = absl::GetFlag(FLAGS_min_percent_used); !minimum.empty()) {
+    options.min_percent_used = minimum;
+  }
+  options.only_with_budget = absl::GetFlag(FLAGS_only_with_budget);
   UsageRecordsClient client(*std::move(channel));
   const std::string format = absl::GetFlag(FLAGS_format);
   RecordPrinter printer(format == "csv" ? Format::kCsv : format == "jsonl" ? Format::kJsonLines : Format::kTable);

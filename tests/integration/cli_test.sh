@@ -18,6 +18,31 @@ grep -q '^4 records in 2 messages; Partner Center totalCount 25; MS-CorrelationI
 head -1 "${work}/out.table" | grep -q '^CUSTOMER  *TENANT  *CURRENCY  *TOTAL COST' || fail "table header"
 grep -q '^Modern Azure Customer SE .* SEK .*120\.5682999999995904716' "${work}/out.table" || fail "table row"
 
+# Filters: the seed sample holds a legacy customer (no currency code), one in SEK at 602.84 % of a budget, and two in
+# GBP, one without a budget amount.
+"${cli}" list --server="${server}" --format=jsonl --currency_codes=gbp,EUR >"${work}/out.jsonl" 2>"${work}/err" ||
+  fail "currency filter failed: $(cat "${work}/err")"
+[[ $(grep -c '"currencyCode":"GBP"' "${work}/out.jsonl") -eq 2 && $(wc -l <"${work}/out.jsonl") -eq 2 ]] ||
+  fail "expected the 2 GBP records: $(cat "${work}/out.jsonl")"
+"${cli}" list --server="${server}" --format=jsonl --min_percent_used=602.84 --only_with_budget \
+  >"${work}/out.jsonl" 2>"${work}/err" || fail "percent filter failed: $(cat "${work}/err")"
+[[ $(wc -l <"${work}/out.jsonl") -eq 1 ]] && grep -q '"resourceId":"b1b1b1b1-' "${work}/out.jsonl" ||
+  fail "expected the SEK record alone: $(cat "${work}/out.jsonl")"
+"${cli}" list --server="${server}" --format=jsonl --min_percent_used=602.84000000000000000001 \
+  >"${work}/out.jsonl" 2>"${work}/err" || fail "percent filter failed: $(cat "${work}/err")"
+[[ $(wc -l <"${work}/out.jsonl") -eq 0 ]] || fail "602.84 is below 602.84000000000000000001: $(cat "${work}/out.jsonl")"
+"${cli}" list --server="${server}" --format=jsonl --customer_ids=D3D3D3D3-EEEE-FFFF-AAAA-B4B4B4B4B4B4 \
+  >"${work}/out.jsonl" 2>"${work}/err" || fail "customer filter failed: $(cat "${work}/err")"
+[[ $(wc -l <"${work}/out.jsonl") -eq 1 ]] && grep -q '"resourceId":"d3d3d3d3-' "${work}/out.jsonl" ||
+  fail "expected the one customer: $(cat "${work}/out.jsonl")"
+set +e
+"${cli}" list --server="${server}" --min_percent_used=80% >/dev/null 2>"${work}/err"
+status=$?
+set -e
+[[ ${status} -eq 1 ]] || fail "an invalid filter should exit 1, got ${status}"
+grep -q '^pcusage_cli: INVALID_ARGUMENT: min_percent_used must be a decimal number' "${work}/err" ||
+  fail "$(cat "${work}/err")"
+
 set +e
 PCUSAGE_ACCESS_TOKEN=wrong "${cli}" list --server="${server}" >/dev/null 2>"${work}/err"
 status=$?
