@@ -27,14 +27,13 @@ absl::Status InvalidField(absl::string_view field, absl::string_view problem) {
 ExactDecimal ParsedThreshold(const std::string& text) { return *ExactDecimal::Parse(text); }
 
 v1::BudgetEvent Event(v1::BudgetEvent::Kind kind, const std::string& threshold,
-                      const v1::CustomerMonthlyUsageRecord& record, const v1::CustomerMonthlyUsageRecord* previous) {
+                      const v1::CustomerMonthlyUsageRecord& record,
+                      const google::type::Decimal* previous_percent_used) {
   v1::BudgetEvent event;
   event.set_kind(kind);
   event.mutable_threshold()->set_value(threshold);
   *event.mutable_record() = record;
-  if (previous != nullptr && previous->has_percent_used()) {
-    *event.mutable_previous_percent_used() = previous->percent_used();
-  }
+  if (previous_percent_used != nullptr) *event.mutable_previous_percent_used() = *previous_percent_used;
   return event;
 }
 
@@ -76,47 +75,77 @@ std::size_t Thresholds::Reached(const v1::CustomerMonthlyUsageRecord& record) co
   return reached;
 }
 
-void PollState::Add(v1::CustomerMonthlyUsageRecord record) {
-  const auto [it, added] = index_.try_emplace(absl::AsciiStrToLower(record.resource_id()), records_.size());
-  if (added) records_.push_back(std::move(record));
-}
-
-const v1::CustomerMonthlyUsageRecord* PollState::Find(const std::string& resource_id) const {
+const PollState::Customer* PollState::Find(const std::string& resource_id) const {
   const auto it = index_.find(absl::AsciiStrToLower(resource_id));
-  return it == index_.end() ? nullptr : &records_[it->second];
+  return it == index_.end() ? nullptr : &customers_[it->second];
 }
 
-std::vector<v1::BudgetEvent> Level(const Thresholds& thresholds, const PollState& now) {
-  std::vector<v1::BudgetEvent> events;
-  for (const v1::CustomerMonthlyUsageRecord& record : now.records()) {
-    const std::size_t reached = thresholds.Reached(record);
-    for (std::size_t i = 0; i < reached; ++i) {
-      events.push_back(Event(v1::BudgetEvent::KIND_LEVEL, thresholds.text(i), record, nullptr));
+PollBuilder::PollBuilder(const Thresholds& thresholds, const PollState* before)
+    : thresholds_(thresholds), before_(before) {}
+
+void PollBuilder::Add(v1::CustomerMonthlyUsageRecord record) {
+  std::string key = absl::AsciiStrToLower(record.resource_id());
+  if (now_.index_.contains(key)) return;
+  PollState::Customer customer;
+  customer.reached = thresholds_.Reached(record);
+  if (record.has_percent_used()) customer.percent_used = record.percent_used();
+  const PollState::Customer* previous = before_ == nullptr ? nullptr : before_->Find(key);
+  const std::size_t was = previous == nullptr ? 0 : previous->reached;
+  const google::type::Decimal* previous_percent =
+      previous != nullptr && previous->percent_used.has_value() ? &*previous->percent_used : nullptr;
+  if (before_ == nullptr) {
+    for (std::size_t i = 0; i < customer.reached; ++i) {
+      events_.push_back(Event(v1::BudgetEvent::KIND_LEVEL, thresholds_.text(i), record, nullptr));
+    }
+  } else {
+    for (std::size_t i = was; i < customer.reached; ++i) {
+      events_.push_back(Event(v1::BudgetEvent::KIND_CROSSED_UP, thresholds_.text(i), record, previous_percent));
+    }
+    for (std::size_t i = was; i > customer.reached; --i) {
+      events_.push_back(Event(v1::BudgetEvent::KIND_CROSSED_DOWN, thresholds_.text(i - 1), record, previous_percent));
     }
   }
-  return events;
+  if (customer.reached > 0) customer.record = std::move(record);
+  now_.index_.emplace(std::move(key), now_.customers_.size());
+  now_.customers_.push_back(std::move(customer));
 }
 
-std::vector<v1::BudgetEvent> Edges(const Thresholds& thresholds, const PollState& before, const PollState& now) {
-  std::vector<v1::BudgetEvent> events;
-  for (const v1::CustomerMonthlyUsageRecord& record : now.records()) {
-    const v1::CustomerMonthlyUsageRecord* previous = before.Find(record.resource_id());
-    const std::size_t was = previous == nullptr ? 0 : thresholds.Reached(*previous);
-    const std::size_t is = thresholds.Reached(record);
-    for (std::size_t i = was; i < is; ++i) {
-      events.push_back(Event(v1::BudgetEvent::KIND_CROSSED_UP, thresholds.text(i), record, previous));
+PollState PollBuilder::Finish() {
+  if (before_ != nullptr) {
+    std::vector<std::pair<std::size_t, const std::string*>> gone;
+    for (const auto& [key, index] : before_->index_) {
+      if (!now_.index_.contains(key)) gone.emplace_back(index, &key);
     }
-    for (std::size_t i = was; i > is; --i) {
-      events.push_back(Event(v1::BudgetEvent::KIND_CROSSED_DOWN, thresholds.text(i - 1), record, previous));
-    }
-  }
-  for (const v1::CustomerMonthlyUsageRecord& record : before.records()) {
-    if (now.Find(record.resource_id()) != nullptr) continue;
-    for (std::size_t i = thresholds.Reached(record); i > 0; --i) {
-      events.push_back(Event(v1::BudgetEvent::KIND_GONE, thresholds.text(i - 1), record, &record));
+    std::sort(gone.begin(), gone.end());  // their old order
+    for (const auto& [index, key] : gone) {
+      const PollState::Customer& customer = before_->customers_[index];
+      const google::type::Decimal* last_percent = customer.percent_used.has_value() ? &*customer.percent_used : nullptr;
+      for (std::size_t i = customer.reached; i > 0; --i) {
+        events_.push_back(Event(v1::BudgetEvent::KIND_GONE, thresholds_.text(i - 1), *customer.record, last_percent));
+      }
     }
   }
-  return events;
+  return std::move(now_);
+}
+
+std::vector<v1::BudgetEvent> Level(const Thresholds& thresholds,
+                                   const std::vector<v1::CustomerMonthlyUsageRecord>& now) {
+  PollBuilder builder(thresholds, nullptr);
+  for (const v1::CustomerMonthlyUsageRecord& record : now) builder.Add(record);
+  builder.Finish();
+  return builder.events();
+}
+
+std::vector<v1::BudgetEvent> Edges(const Thresholds& thresholds,
+                                   const std::vector<v1::CustomerMonthlyUsageRecord>& before,
+                                   const std::vector<v1::CustomerMonthlyUsageRecord>& now) {
+  PollBuilder first(thresholds, nullptr);
+  for (const v1::CustomerMonthlyUsageRecord& record : before) first.Add(record);
+  const PollState state = first.Finish();
+  PollBuilder second(thresholds, &state);
+  for (const v1::CustomerMonthlyUsageRecord& record : now) second.Add(record);
+  second.Finish();
+  return second.events();
 }
 
 }  // namespace pcusage::budget_watch

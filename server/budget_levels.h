@@ -6,6 +6,7 @@
 #define PCUSAGE_SERVER_BUDGET_LEVELS_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,33 +40,67 @@ class Thresholds {
   std::vector<std::string> texts_;
 };
 
-// The records of one poll that pass the watch's filters, in Partner Center's order, each customer once (of a
-// resource id listed twice, the first record counts). Customers are told apart by resource id, in any case.
+// What a watch keeps of one poll until the next: for each customer that passed its filters, in listed order, how
+// many thresholds it reached, its percent_used, and its whole record only when it reached one (KIND_GONE sends it).
+// So between polls a watch holds whole records only of customers at or above a threshold. Customers are told apart
+// by resource id, in any case.
 class PollState {
  public:
-  void Add(partnercenter::usage::v1::CustomerMonthlyUsageRecord record);
+  struct Customer {
+    std::size_t reached = 0;
+    std::optional<google::type::Decimal> percent_used;
+    std::optional<partnercenter::usage::v1::CustomerMonthlyUsageRecord> record;  // when reached > 0
+  };
 
-  const std::vector<partnercenter::usage::v1::CustomerMonthlyUsageRecord>& records() const { return records_; }
-  // The customer's record, or null when it is not listed.
-  const partnercenter::usage::v1::CustomerMonthlyUsageRecord* Find(const std::string& resource_id) const;
+  std::size_t size() const { return customers_.size(); }
+  // The customer, or null when it was not listed.
+  const Customer* Find(const std::string& resource_id) const;
 
  private:
-  std::vector<partnercenter::usage::v1::CustomerMonthlyUsageRecord> records_;
-  absl::flat_hash_map<std::string, std::size_t> index_;  // lower-case resource id -> records_ index
+  friend class PollBuilder;
+  std::vector<Customer> customers_;
+  absl::flat_hash_map<std::string, std::size_t> index_;  // lower-case resource id -> customers_ index
 };
 
-// The level: a KIND_LEVEL event for every customer and every threshold it reaches, customers in listed order,
-// thresholds ascending.
-std::vector<partnercenter::usage::v1::BudgetEvent> Level(const Thresholds& thresholds, const PollState& now);
+// Builds one poll's state record by record, in Partner Center's order, with the events it makes against the poll
+// before, as the records arrive: a poll holds the records of its events, not the whole list.
+// - The first poll (no state before): the level, a KIND_LEVEL event for every threshold each customer reaches,
+//   customers in listed order, thresholds ascending.
+// - Later polls: the edges. For each customer listed now, in listed order: KIND_CROSSED_UP for each threshold it
+//   reaches now and did not before (ascending; not listed before counts as reaching none), then KIND_CROSSED_DOWN for
+//   each it reached before and does not now (descending). Then (Finish), for each customer listed before and not now,
+//   in its old order: KIND_GONE for each threshold it reached (descending), with its last record. Nothing for a
+//   customer whose thresholds reached did not change, whatever else changed in its record.
+// previous_percent_used is the customer's percent_used in the state before, when it was listed with one.
+class PollBuilder {
+ public:
+  // `before` is the previous poll's state, null for the first poll; it and `thresholds` must outlive this.
+  PollBuilder(const Thresholds& thresholds, const PollState* before);
 
-// The edges from `before` to `now`. For each customer listed now, in listed order: KIND_CROSSED_UP for each threshold
-// it reaches now and did not before (ascending; not listed before counts as reaching none), then KIND_CROSSED_DOWN
-// for each it reached before and does not now (descending). Then, for each customer listed before and not now, in
-// its old order: KIND_GONE for each threshold it reached (descending), with its last record. previous_percent_used is
-// the customer's percent_used in `before`, when it was listed with one. Nothing for a customer whose thresholds
-// reached did not change, whatever else changed in its record.
-std::vector<partnercenter::usage::v1::BudgetEvent> Edges(const Thresholds& thresholds, const PollState& before,
-                                                         const PollState& now);
+  // The next listed record. Of a resource id listed twice, the first record counts.
+  void Add(partnercenter::usage::v1::CustomerMonthlyUsageRecord record);
+
+  // The events so far.
+  const std::vector<partnercenter::usage::v1::BudgetEvent>& events() const { return events_; }
+
+  // Adds the KIND_GONE events and gives the poll's state. Call once, last.
+  PollState Finish();
+
+ private:
+  const Thresholds& thresholds_;
+  const PollState* before_;
+  PollState now_;
+  std::vector<partnercenter::usage::v1::BudgetEvent> events_;
+};
+
+// The level of a poll that listed `now` (PollBuilder without a state before).
+std::vector<partnercenter::usage::v1::BudgetEvent> Level(
+    const Thresholds& thresholds, const std::vector<partnercenter::usage::v1::CustomerMonthlyUsageRecord>& now);
+
+// The edges from a poll that listed `before` to one that listed `now`.
+std::vector<partnercenter::usage::v1::BudgetEvent> Edges(
+    const Thresholds& thresholds, const std::vector<partnercenter::usage::v1::CustomerMonthlyUsageRecord>& before,
+    const std::vector<partnercenter::usage::v1::CustomerMonthlyUsageRecord>& now);
 
 }  // namespace pcusage::budget_watch
 

@@ -41,11 +41,10 @@ v1::CustomerMonthlyUsageRecord Record(const std::string& id, std::optional<std::
   return record;
 }
 
-PollState Poll(const std::vector<v1::CustomerMonthlyUsageRecord>& records) {
-  PollState state;
-  for (const v1::CustomerMonthlyUsageRecord& record : records) state.Add(record);
-  return state;
-}
+using Records = std::vector<v1::CustomerMonthlyUsageRecord>;
+
+// What a poll listed.
+Records Poll(Records records) { return records; }
 
 // An event as "KIND threshold id previous": previous is "-" when unset.
 std::string Show(const v1::BudgetEvent& event) {
@@ -110,7 +109,7 @@ TEST(ThresholdsTest, ReachedIsExact) {
 }
 
 TEST(LevelTest, EveryCustomerAtEveryThresholdItReachesInListedOrder) {
-  const PollState now =
+  const Records now =
       Poll({Record(kB, "150"), Record(kA, "80"), Record("c", "79.99999999999999999999"), Record("d", std::nullopt)});
   EXPECT_THAT(Show(Level(Make({}), now)), ElementsAre("KIND_LEVEL 80 " + std::string(kB) + " - now 150",
                                                       "KIND_LEVEL 100 " + std::string(kB) + " - now 150",
@@ -119,15 +118,15 @@ TEST(LevelTest, EveryCustomerAtEveryThresholdItReachesInListedOrder) {
 }
 
 TEST(EdgesTest, UpwardAtTheExactBoundary) {
-  const PollState before = Poll({Record(kA, "79.99999999999999999999")});
-  const PollState now = Poll({Record(kA, "80")});
+  const Records before = Poll({Record(kA, "79.99999999999999999999")});
+  const Records now = Poll({Record(kA, "80")});
   EXPECT_THAT(Show(Edges(Make({}), before, now)),
               ElementsAre("KIND_CROSSED_UP 80 " + std::string(kA) + " 79.99999999999999999999 now 80"));
 }
 
 TEST(EdgesTest, DownwardAtTheExactBoundary) {
-  const PollState before = Poll({Record(kA, "80")});
-  const PollState now = Poll({Record(kA, "79.99999999999999999999")});
+  const Records before = Poll({Record(kA, "80")});
+  const Records now = Poll({Record(kA, "79.99999999999999999999")});
   EXPECT_THAT(Show(Edges(Make({}), before, now)),
               ElementsAre("KIND_CROSSED_DOWN 80 " + std::string(kA) + " 80 now 79.99999999999999999999"));
 }
@@ -175,14 +174,20 @@ TEST(EdgesTest, CustomersAreMatchedByResourceIdInAnyCase) {
 }
 
 TEST(EdgesTest, ADuplicatedResourceIdCountsItsFirstRecord) {
-  const PollState now = Poll({Record(kA, "90"), Record(kA, "10")});
-  ASSERT_EQ(now.records().size(), 1);
-  EXPECT_EQ(now.Find(kA)->percent_used().value(), "90");
+  const Thresholds thresholds = Make({});
+  PollBuilder builder(thresholds, nullptr);
+  builder.Add(Record(kA, "90"));
+  builder.Add(Record(kA, "10"));
+  const PollState now = builder.Finish();
+  ASSERT_EQ(now.size(), 1);
+  EXPECT_EQ(now.Find(kA)->percent_used->value(), "90");
+  EXPECT_EQ(now.Find(kA)->reached, 1);
+  EXPECT_THAT(Show(builder.events()), ElementsAre("KIND_LEVEL 80 " + std::string(kA) + " - now 90"));
 }
 
 TEST(EdgesTest, ManyCustomersAtOnceListedOrderThenGoneInOldOrder) {
-  const PollState before = Poll({Record("g1", "100"), Record(kA, "79"), Record("g2", "80"), Record(kB, "100")});
-  const PollState now = Poll({Record(kB, "99"), Record(kA, "80"), Record("new", "100")});
+  const Records before = Poll({Record("g1", "100"), Record(kA, "79"), Record("g2", "80"), Record(kB, "100")});
+  const Records now = Poll({Record(kB, "99"), Record(kA, "80"), Record("new", "100")});
   EXPECT_THAT(Show(Edges(Make({}), before, now)),
               ElementsAre("KIND_CROSSED_DOWN 100 " + std::string(kB) + " 100 now 99",
                           "KIND_CROSSED_UP 80 " + std::string(kA) + " 79 now 80", "KIND_CROSSED_UP 80 new - now 100",
@@ -190,8 +195,31 @@ TEST(EdgesTest, ManyCustomersAtOnceListedOrderThenGoneInOldOrder) {
                           "KIND_GONE 80 g1 100 now 100", "KIND_GONE 80 g2 80 now 80"));
 }
 
+TEST(PollStateTest, KeepsWholeRecordsOnlyOfCustomersAtOrAboveAThreshold) {
+  const Thresholds thresholds = Make({});
+  PollBuilder builder(thresholds, nullptr);
+  builder.Add(Record(kA, "80"));
+  builder.Add(Record(kB, "79.99999999999999999999"));
+  builder.Add(Record("c", std::nullopt));
+  const PollState state = builder.Finish();
+  ASSERT_EQ(state.size(), 3);
+  EXPECT_TRUE(state.Find(kA)->record.has_value());
+  EXPECT_FALSE(state.Find(kB)->record.has_value());
+  EXPECT_EQ(state.Find(kB)->percent_used->value(), "79.99999999999999999999");
+  EXPECT_FALSE(state.Find("c")->percent_used.has_value());
+  EXPECT_EQ(state.Find("nobody"), nullptr);
+  // What the next poll needs of kB (its previous value) is still there.
+  PollBuilder next(thresholds, &state);
+  next.Add(Record(kB, "80"));
+  next.Add(Record(kA, "80"));
+  next.Add(Record("c", "1"));
+  next.Finish();
+  EXPECT_THAT(Show(next.events()),
+              ElementsAre("KIND_CROSSED_UP 80 " + std::string(kB) + " 79.99999999999999999999 now 80"));
+}
+
 // The thresholds of kA's level events.
-std::set<std::string> LevelOf(const Thresholds& thresholds, const PollState& state) {
+std::set<std::string> LevelOf(const Thresholds& thresholds, const Records& state) {
   std::set<std::string> level;
   for (const v1::BudgetEvent& event : Level(thresholds, state)) level.insert(event.threshold().value());
   return level;
@@ -199,7 +227,7 @@ std::set<std::string> LevelOf(const Thresholds& thresholds, const PollState& sta
 
 // Applies the edges from `before` to `now` to the level of `before`: each up adds a threshold not there, each down
 // or gone takes away one that is; the result must be the level of `now`.
-void ExpectEdgesTakeLevelToLevel(const Thresholds& thresholds, const PollState& before, const PollState& now) {
+void ExpectEdgesTakeLevelToLevel(const Thresholds& thresholds, const Records& before, const Records& now) {
   std::set<std::string> level = LevelOf(thresholds, before);
   for (const v1::BudgetEvent& event : Edges(thresholds, before, now)) {
     SCOPED_TRACE(Show(event));
@@ -221,8 +249,8 @@ TEST(EdgesTest, EdgesTakeTheLevelBeforeToTheLevelNow) {
     for (const auto& is : values) {
       for (int listed = 0; listed < 4; ++listed) {
         SCOPED_TRACE(absl::StrCat(was.value_or("-"), " -> ", is.value_or("-"), ", listed ", listed));
-        const PollState before = (listed & 1) != 0 ? Poll({Record(kA, was)}) : Poll({});
-        const PollState now = (listed & 2) != 0 ? Poll({Record(kA, is)}) : Poll({});
+        const Records before = (listed & 1) != 0 ? Poll({Record(kA, was)}) : Poll({});
+        const Records now = (listed & 2) != 0 ? Poll({Record(kA, is)}) : Poll({});
         ExpectEdgesTakeLevelToLevel(thresholds, before, now);
       }
     }

@@ -87,22 +87,17 @@ v1::WatchBudgetsResponse PollFailedMessage(const absl::Status& status, int failu
   return response;
 }
 
-// What a good poll sends: the level and its end marker when there was no poll before, else the edges.
-std::vector<v1::WatchBudgetsResponse> PollMessages(const budget_watch::Thresholds& thresholds,
-                                                   const std::optional<budget_watch::PollState>& last,
-                                                   const BudgetPoll& poll) {
-  const std::vector<v1::BudgetEvent> events = last.has_value() ? budget_watch::Edges(thresholds, *last, poll.state)
-                                                               : budget_watch::Level(thresholds, poll.state);
+// What a good poll sends: its events, and after the level (the first poll) the marker that it is complete.
+std::vector<v1::WatchBudgetsResponse> PollMessages(const BudgetPoll& poll, bool first) {
   const google::protobuf::Timestamp snapshot_time = ToTimestamp(poll.snapshot_time);
-  std::vector<v1::WatchBudgetsResponse> messages(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    *messages[i].mutable_budget_event() = events[i];
+  std::vector<v1::WatchBudgetsResponse> messages(poll.events.size());
+  for (std::size_t i = 0; i < poll.events.size(); ++i) {
+    *messages[i].mutable_budget_event() = poll.events[i];
     *messages[i].mutable_snapshot_time() = snapshot_time;
   }
-  if (!last.has_value()) {
+  if (first) {
     v1::WatchBudgetsResponse& complete = messages.emplace_back();
-    complete.mutable_initial_state_complete()->set_matching_customers(
-        static_cast<int64_t>(poll.state.records().size()));
+    complete.mutable_initial_state_complete()->set_matching_customers(static_cast<int64_t>(poll.state.size()));
     *complete.mutable_snapshot_time() = snapshot_time;
   }
   return messages;
@@ -136,15 +131,22 @@ WatchBudgetsService::WatchBudgetsService(PageOpener& pages, std::shared_ptr<call
 }
 
 absl::StatusOr<BudgetPoll> WatchBudgetsService::Poll(PageOpener& pages, const PagesRequest& request,
-                                                     const RecordFilter* filter) {
+                                                     const RecordFilter* filter,
+                                                     const budget_watch::Thresholds& thresholds,
+                                                     const budget_watch::PollState* before) {
   absl::StatusOr<CallPages> opened = pages.Open(request);
   if (!opened.ok()) return opened.status();
-  BudgetPoll poll;
-  poll.snapshot_time = opened->origin.snapshot_time;
+  budget_watch::PollBuilder builder(thresholds, before);
   for (;;) {
     absl::StatusOr<std::optional<partner_center::FetchedPage>> page = opened->pages->Next();
     if (!page.ok()) return page.status();
-    if (!page->has_value()) return poll;
+    if (!page->has_value()) {
+      BudgetPoll poll;
+      poll.state = builder.Finish();
+      poll.events = builder.events();
+      poll.snapshot_time = opened->origin.snapshot_time;
+      return poll;
+    }
     const partner_center::PageRecords& records = (*page)->page.records;
     for (std::size_t i = 0; i < records.size(); ++i) {
       const absl::string_view entry = records.Entries(i, i + 1);
@@ -157,7 +159,7 @@ absl::StatusOr<BudgetPoll> WatchBudgetsService::Poll(PageOpener& pages, const Pa
       if (!one.ParseFromArray(entry.data(), static_cast<int>(entry.size())) || one.usage_records_size() != 1) {
         return absl::InternalError("a translated record could not be read back");
       }
-      poll.state.Add(std::move(*one.mutable_usage_records(0)));
+      builder.Add(std::move(*one.mutable_usage_records(0)));
     }
   }
 }
@@ -318,14 +320,15 @@ absl::Status WatchBudgetsService::Watch(grpc::ServerContext& context, const grpc
     ++record.events;
     return writer.Write(response);
   };
-  std::optional<budget_watch::PollState> last;
+  const RecordFilter* filter = plan->filter.has_value() ? &*plan->filter : nullptr;
+  std::unique_ptr<budget_watch::PollState> last;  // the last good poll's
   int failures = 0;
   absl::Time next_poll = absl::Now();
   for (;;) {
     if (absl::Status stopped = SleepUntil(context, next_poll, deadline); !stopped.ok()) return stopped;
     const absl::Time poll_started = absl::Now();
     ++record.polls;
-    absl::StatusOr<BudgetPoll> poll = Poll(pages_, pages_request, plan->filter.has_value() ? &*plan->filter : nullptr);
+    absl::StatusOr<BudgetPoll> poll = Poll(pages_, pages_request, filter, plan->thresholds, last.get());
     if (!poll.ok()) {
       if (absl::Status stopped = Stopped(context, deadline); !stopped.ok()) return stopped;
       if (!IsRetryable(poll.status())) return poll.status();
@@ -337,10 +340,10 @@ absl::Status WatchBudgetsService::Watch(grpc::ServerContext& context, const grpc
       continue;
     }
     failures = 0;
-    for (const v1::WatchBudgetsResponse& message : PollMessages(plan->thresholds, last, *poll)) {
+    for (const v1::WatchBudgetsResponse& message : PollMessages(*poll, last == nullptr)) {
       if (!write(message)) return CallerGone();
     }
-    last = std::move(poll->state);
+    last = std::make_unique<budget_watch::PollState>(std::move(poll->state));
     next_poll = poll_started + plan->interval;
   }
 }

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -52,9 +53,10 @@ struct WatchBudgetsOptions {
   std::shared_ptr<Drain> drain;
 };
 
-// What one successful poll read.
+// What one successful poll read: its state and the events it makes against the poll before.
 struct BudgetPoll {
   budget_watch::PollState state;
+  std::vector<partnercenter::usage::v1::BudgetEvent> events;
   absl::Time snapshot_time;  // when the walk it read started
 };
 
@@ -68,9 +70,12 @@ class WatchBudgetsService final : public grpc::Service {
   grpc::Status WatchBudgets(grpc::ServerContext* context, const grpc::ByteBuffer* request,
                             grpc::ServerWriter<partnercenter::usage::v1::WatchBudgetsResponse>* writer);
 
-  // One poll: every record of a snapshot no older than `request.max_staleness` (found, joined or walked), those that
-  // pass `filter` (null: all) parsed. Errors are the pages' (Partner Center's, the token source's).
-  static absl::StatusOr<BudgetPoll> Poll(PageOpener& pages, const PagesRequest& request, const RecordFilter* filter);
+  // One poll: every record of a snapshot no older than `request.max_staleness` (found, joined or walked) that passes
+  // `filter` (null: all), compared with `before` (null: the first poll) record by record as the pages arrive.
+  // Errors are the pages' (Partner Center's, the token source's).
+  static absl::StatusOr<BudgetPoll> Poll(PageOpener& pages, const PagesRequest& request, const RecordFilter* filter,
+                                         const budget_watch::Thresholds& thresholds,
+                                         const budget_watch::PollState* before);
 
   // Whether a failed poll is worth trying again: transient failures (UNAVAILABLE, DEADLINE_EXCEEDED,
   // RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNKNOWN, CANCELLED by another than the watch itself) are; the others need a
