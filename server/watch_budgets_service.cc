@@ -209,17 +209,22 @@ grpc::Status WatchBudgetsService::WatchBudgets(grpc::ServerContext* context, con
     writer->SendInitialMetadata();
     status = Watch(*context, *request_bytes, *writer, record);
   }
-  LogEvent(status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "WatchBudgets finished",
-           {{"method", "WatchBudgets"},
-            {"code", absl::StatusCodeToString(status.code())},
-            {"correlation_id", record.correlation_id},
-            {"caller", record.caller},
-            {"peer", record.peer},
-            {"polls", record.polls},
-            {"failed_polls", record.failed_polls},
-            {"events", record.events},
-            {"duration_ms", absl::ToInt64Milliseconds(absl::Now() - record.started)},
-            {"error", status.message()}});
+  std::vector<LogField> fields = {{"method", "WatchBudgets"},
+                                  {"code", absl::StatusCodeToString(status.code())},
+                                  {"correlation_id", record.correlation_id},
+                                  {"caller", record.caller},
+                                  {"peer", record.peer},
+                                  {"polls", record.polls},
+                                  {"failed_polls", record.failed_polls},
+                                  {"events", record.events},
+                                  {"duration_ms", absl::ToInt64Milliseconds(absl::Now() - record.started)}};
+  if (!status.ok()) {
+    if (std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status)) {
+      fields.emplace_back("reason", info->reason());
+    }
+    fields.emplace_back("error", status.message());
+  }
+  LogEvent(status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "WatchBudgets finished", fields);
   if (status.ok()) return grpc::Status::OK;
   if (record.correlation_id.empty()) return ToGrpcStatus(status);
   return ToGrpcStatus(status, {{"ms_correlation_id", record.correlation_id}});

@@ -16,6 +16,7 @@ namespace {
 const std::vector<std::string>& KnownMethods() {
   static const auto* const kMethods = new std::vector<std::string>{
       "partnercenter.usage.v1.UsageRecordsService/ListUsageRecords",
+      "partnercenter.usage.v1.UsageRecordsService/WatchBudgets",
       "grpc.health.v1.Health/Check",
       "grpc.health.v1.Health/Watch",
       "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",

@@ -51,6 +51,8 @@ TEST(PcusageMetricsTest, AFinishedCallIsCountedByMethodAndCodeAndLeavesTheActive
 
 TEST(PcusageMetricsTest, MethodsOutsideTheServersOwnAreOther) {
   EXPECT_EQ(MethodLabel(kList), "partnercenter.usage.v1.UsageRecordsService/ListUsageRecords");
+  EXPECT_EQ(MethodLabel("/partnercenter.usage.v1.UsageRecordsService/WatchBudgets"),
+            "partnercenter.usage.v1.UsageRecordsService/WatchBudgets");
   EXPECT_EQ(MethodLabel("/grpc.health.v1.Health/Check"), "grpc.health.v1.Health/Check");
   EXPECT_EQ(MethodLabel("/attacker.Chosen/Name"), "other");
   EXPECT_EQ(MethodLabel(""), "other");
