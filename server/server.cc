@@ -77,8 +77,9 @@ absl::Status ConfigureRedisSnapshots(const ServerOptions& options, PageOpenerOpt
         "--snapshot_store=redis://... shares snapshots: --snapshot_max_staleness must be "
         "positive");
   }
-  if (options.redis_timeout <= absl::ZeroDuration())
+  if (options.redis_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--redis_timeout must be positive");
+  }
   snapshots::HiredisOptions redis;
   redis.address = *address;
   if (!options.redis_password_file.empty()) {

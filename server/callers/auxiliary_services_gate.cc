@@ -31,6 +31,12 @@ class AuxiliaryCallInterceptor final : public grpc::experimental::Interceptor {
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) Admit();
+    // The slot is given back before the status goes out, so a caller that has seen its stream end can open another
+    // at once; the timer goes first (see timer_).
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      timer_.reset();
+      admitted_.reset();
+    }
     methods->Proceed();
   }
 

@@ -94,6 +94,9 @@ class RedisSnapshotTest : public ::testing::Test {
     flags_ = EmulatorAndServer::WithTokenFile();
     flags_.push_back("--snapshot_store=" + redis_->url());
     flags_.push_back("--redis_key_prefix=test:");
+    // Exact walk counts need Redis to answer every replica: a timeout is a fallback to a walk of the replica's own
+    // (by design), and under ASan on a loaded machine the default 1 s can pass.
+    flags_.push_back("--redis_timeout=10s");
     absl::StatusOr<std::unique_ptr<EmulatorAndServer>> stack = EmulatorAndServer::Start(
         {"--dataset=generated", absl::StrCat("--customers=", kCustomers), absl::StrCat("--page_size=", kPageSize)},
         flags_);
