@@ -17,12 +17,6 @@ namespace v1 = ::partnercenter::usage::v1;
 
 constexpr const char* kDefaultThresholds[] = {"80", "100"};
 
-absl::Status InvalidField(absl::string_view field, absl::string_view problem) {
-  return WithFieldViolation(
-      WithErrorInfo(absl::InvalidArgumentError(problem), reason::kInvalidArgument, {{"field", std::string(field)}}),
-      field, problem);
-}
-
 // Thresholds are checked when they are made, so their text always parses.
 ExactDecimal ParsedThreshold(const std::string& text) { return *ExactDecimal::Parse(text); }
 
@@ -42,8 +36,8 @@ v1::BudgetEvent Event(v1::BudgetEvent::Kind kind, const std::string& threshold,
 absl::StatusOr<Thresholds> Thresholds::FromRequest(
     const google::protobuf::RepeatedPtrField<google::type::Decimal>& given) {
   if (given.size() > kMaxThresholds) {
-    return InvalidField("thresholds", absl::StrCat("thresholds has ", given.size(), " entries; at most ",
-                                                   kMaxThresholds, " are accepted"));
+    return InvalidFieldError("thresholds", absl::StrCat("thresholds has ", given.size(), " entries; at most ",
+                                                        kMaxThresholds, " are accepted"));
   }
   std::vector<std::string> texts;
   if (given.empty()) texts.assign(std::begin(kDefaultThresholds), std::end(kDefaultThresholds));
@@ -51,8 +45,9 @@ absl::StatusOr<Thresholds> Thresholds::FromRequest(
     const absl::StatusOr<ExactDecimal> value = ExactDecimal::Parse(given.Get(i).value());
     if (!value.ok()) {
       const std::string field = absl::StrCat("thresholds[", i, "]");
-      return InvalidField(field, absl::StrCat(field, " must be a decimal number of percent such as 80 or 99.5 (got \"",
-                                              Printable(given.Get(i).value(), 64), "\")"));
+      return InvalidFieldError(field,
+                               absl::StrCat(field, " must be a decimal number of percent such as 80 or 99.5 (got \"",
+                                            Printable(given.Get(i).value(), 64), "\")"));
     }
     texts.push_back(given.Get(i).value());
   }

@@ -17,15 +17,9 @@ namespace v1 = ::partnercenter::usage::v1;
 constexpr std::size_t kGuidLength = 36;
 constexpr std::size_t kCurrencyCodeLength = 3;
 
-absl::Status InvalidField(absl::string_view field, absl::string_view problem) {
-  return WithFieldViolation(
-      WithErrorInfo(absl::InvalidArgumentError(problem), reason::kInvalidArgument, {{"field", std::string(field)}}),
-      field, problem);
-}
-
 absl::Status TooMany(absl::string_view field, int count) {
-  return InvalidField(field,
-                      absl::StrCat(field, " has ", count, " entries; at most ", kMaxFilterValues, " are accepted"));
+  return InvalidFieldError(
+      field, absl::StrCat(field, " has ", count, " entries; at most ", kMaxFilterValues, " are accepted"));
 }
 
 bool IsCurrencyCode(absl::string_view text) {
@@ -55,9 +49,9 @@ absl::StatusOr<std::optional<RecordFilter>> RecordFilter::FromRequest(const v1::
     const std::string& id = request.customer_ids(i);
     if (!IsGuid(id)) {
       const std::string field = absl::StrCat("customer_ids[", i, "]");
-      return InvalidField(field,
-                          absl::StrCat(field, " must be a customer's tenant id, a GUID such as ",
-                                       "b1b1b1b1-cccc-dddd-eeee-f2f2f2f2f2f2 (got \"", Printable(id, 64), "\")"));
+      return InvalidFieldError(field,
+                               absl::StrCat(field, " must be a customer's tenant id, a GUID such as ",
+                                            "b1b1b1b1-cccc-dddd-eeee-f2f2f2f2f2f2 (got \"", Printable(id, 64), "\")"));
     }
     filter.customer_ids_.insert(absl::AsciiStrToLower(id));
   }
@@ -68,8 +62,9 @@ absl::StatusOr<std::optional<RecordFilter>> RecordFilter::FromRequest(const v1::
     const std::string& code = request.currency_codes(i);
     if (!IsCurrencyCode(code)) {
       const std::string field = absl::StrCat("currency_codes[", i, "]");
-      return InvalidField(field, absl::StrCat(field, " must be an ISO 4217 currency code of three letters such as ",
-                                              "EUR (got \"", Printable(code, 64), "\")"));
+      return InvalidFieldError(
+          field, absl::StrCat(field, " must be an ISO 4217 currency code of three letters such as ", "EUR (got \"",
+                              Printable(code, 64), "\")"));
     }
     filter.currency_codes_.insert(absl::AsciiStrToUpper(code));
   }
@@ -77,8 +72,9 @@ absl::StatusOr<std::optional<RecordFilter>> RecordFilter::FromRequest(const v1::
     filter.min_percent_used_text_ = std::make_shared<const std::string>(request.min_percent_used().value());
     absl::StatusOr<ExactDecimal> minimum = ExactDecimal::Parse(*filter.min_percent_used_text_);
     if (!minimum.ok()) {
-      return InvalidField("min_percent_used", absl::StrCat("min_percent_used must be a decimal number such as 80 or ",
-                                                           "99.5: ", minimum.status().message()));
+      return InvalidFieldError("min_percent_used",
+                               absl::StrCat("min_percent_used must be a decimal number such as 80 or ",
+                                            "99.5: ", minimum.status().message()));
     }
     filter.min_percent_used_ = *minimum;
   }

@@ -49,9 +49,7 @@ SecretHold HoldCallerToken(const grpc::ServerContext& context) {
 absl::StatusOr<int> BatchSize(int page_size) {
   if (page_size < 0) {
     const std::string problem = absl::StrCat("page_size must not be negative (got ", page_size, ")");
-    return WithFieldViolation(
-        WithErrorInfo(absl::InvalidArgumentError(problem), reason::kInvalidArgument, {{"field", "page_size"}}),
-        "page_size", problem);
+    return InvalidFieldError("page_size", problem);
   }
   if (page_size == 0) return kDefaultBatchSize;
   return std::min(page_size, kMaxBatchSize);
@@ -66,9 +64,7 @@ absl::StatusOr<std::optional<absl::Duration>> MaxStaleness(const v1::ListUsageRe
     const std::string problem =
         absl::StrCat("max_staleness must be a non-negative duration (got ", given.seconds(), "s and ", given.nanos(),
                      "ns); zero asks for a fresh walk of Partner Center");
-    return WithFieldViolation(
-        WithErrorInfo(absl::InvalidArgumentError(problem), reason::kInvalidArgument, {{"field", "max_staleness"}}),
-        "max_staleness", problem);
+    return InvalidFieldError("max_staleness", problem);
   }
   return absl::Seconds(given.seconds()) + absl::Nanoseconds(given.nanos());
 }
@@ -79,9 +75,7 @@ absl::StatusOr<std::string> CorrelationId(const grpc::ServerContext& context) {
   if (!IsGuid(*sent)) {
     const std::string problem =
         absl::StrCat(kCorrelationIdMetadata, " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd");
-    return WithFieldViolation(WithErrorInfo(absl::InvalidArgumentError(problem), reason::kInvalidArgument,
-                                            {{"field", kCorrelationIdMetadata}}),
-                              kCorrelationIdMetadata, problem);
+    return InvalidFieldError(kCorrelationIdMetadata, problem);
   }
   return std::string(*sent);
 }

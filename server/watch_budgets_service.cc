@@ -33,12 +33,6 @@ std::optional<std::string> Metadata(const grpc::ServerContext& context, absl::st
   return std::string(it->second.data(), it->second.size());
 }
 
-absl::Status InvalidField(absl::string_view field, absl::string_view problem) {
-  return WithFieldViolation(
-      WithErrorInfo(absl::InvalidArgumentError(problem), reason::kInvalidArgument, {{"field", std::string(field)}}),
-      field, problem);
-}
-
 absl::StatusOr<v1::WatchBudgetsRequest> ParseRequest(const grpc::ByteBuffer& bytes) {
   grpc::Slice slice;
   v1::WatchBudgetsRequest request;
@@ -202,7 +196,7 @@ grpc::Status WatchBudgetsService::WatchBudgets(grpc::ServerContext* context, con
   if (sent_id.has_value() && !IsGuid(*sent_id)) {
     const std::string problem =
         absl::StrCat(kCorrelationIdMetadata, " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd");
-    status = InvalidField(kCorrelationIdMetadata, problem);
+    status = InvalidFieldError(kCorrelationIdMetadata, problem);
   } else {
     record.correlation_id = sent_id.has_value() ? *sent_id : NewGuid();
     context->AddInitialMetadata(kCorrelationIdMetadata, record.correlation_id);
@@ -238,10 +232,10 @@ absl::StatusOr<absl::Duration> WatchBudgetsService::PollInterval(const v1::Watch
                      given.seconds() <= kMaxDurationSeconds;
   const absl::Duration interval = absl::Seconds(given.seconds()) + absl::Nanoseconds(given.nanos());
   if (!valid || interval < options_.min_poll_interval) {
-    return InvalidField("poll_interval", absl::StrCat("poll_interval must be a duration of at least ",
-                                                      absl::FormatDuration(options_.min_poll_interval),
-                                                      " (this server's ", "--min_watch_poll_interval; got ",
-                                                      given.seconds(), "s and ", given.nanos(), "ns)"));
+    return InvalidFieldError("poll_interval", absl::StrCat("poll_interval must be a duration of at least ",
+                                                           absl::FormatDuration(options_.min_poll_interval),
+                                                           " (this server's ", "--min_watch_poll_interval; got ",
+                                                           given.seconds(), "s and ", given.nanos(), "ns)"));
   }
   return interval;
 }

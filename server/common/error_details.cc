@@ -73,6 +73,12 @@ std::optional<google::rpc::ErrorInfo> GetErrorInfo(const absl::Status& status) {
   return GetPayload<google::rpc::ErrorInfo>(status, kErrorInfoType);
 }
 
+absl::Status InvalidFieldError(absl::string_view field, absl::string_view problem) {
+  return WithFieldViolation(
+      WithErrorInfo(absl::InvalidArgumentError(problem), reason::kInvalidArgument, {{"field", std::string(field)}}),
+      field, problem);
+}
+
 absl::Status WithFieldViolation(absl::Status status, absl::string_view field, absl::string_view description) {
   if (status.ok()) return status;
   google::rpc::BadRequest bad_request = GetBadRequest(status).value_or(google::rpc::BadRequest());

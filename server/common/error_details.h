@@ -66,6 +66,10 @@ absl::Status WithRetryInfo(absl::Status status, absl::Duration delay);
 // was wrong, and why). OK stays OK.
 absl::Status WithFieldViolation(absl::Status status, absl::string_view field, absl::string_view description);
 
+// INVALID_ARGUMENT about one request field (or metadata key) `field`: `problem` as the message, an ErrorInfo of
+// reason INVALID_ARGUMENT naming the field, and a BadRequest field violation (AIP-193).
+absl::Status InvalidFieldError(absl::string_view field, absl::string_view problem);
+
 // `status` with `text` appended to its message; code and details are kept. OK stays OK.
 absl::Status AppendToMessage(const absl::Status& status, absl::string_view text);
 
