@@ -16,8 +16,8 @@
 #include "grpcpp/impl/codegen/rpc_service_method.h"
 #include "grpcpp/support/slice.h"
 #include "server/batch_writer.h"
+#include "server/call_metadata.h"
 #include "server/common/error_details.h"
-#include "server/common/guid.h"
 #include "server/common/log.h"
 #include "server/common/secrets.h"
 #include "server/common/trace_context.h"
@@ -28,22 +28,6 @@ namespace pcusage {
 namespace {
 
 namespace v1 = ::partnercenter::usage::v1;
-
-std::optional<absl::string_view> Metadata(const grpc::ServerContext& context, absl::string_view key) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
-  if (it == metadata.end()) return std::nullopt;
-  return absl::string_view(it->second.data(), it->second.size());
-}
-
-// The caller's own bearer token is kept out of everything its call says, to it and in the log (secrets.h).
-SecretHold HoldCallerToken(const grpc::ServerContext& context) {
-  const std::optional<absl::string_view> authorization = Metadata(context, "authorization");
-  if (!authorization.has_value()) return {};
-  // A value that is no bearer token is never sent upstream, but is held whole all the same.
-  const absl::StatusOr<std::string> token = tokens::BearerToken(*authorization);
-  return HoldSecret(token.ok() ? absl::string_view(*token) : absl::StripAsciiWhitespace(*authorization));
-}
 
 // The request's page_size, as the most records one message carries.
 absl::StatusOr<int> BatchSize(int page_size) {
@@ -67,17 +51,6 @@ absl::StatusOr<std::optional<absl::Duration>> MaxStaleness(const v1::ListUsageRe
     return InvalidFieldError("max_staleness", problem);
   }
   return absl::Seconds(given.seconds()) + absl::Nanoseconds(given.nanos());
-}
-
-absl::StatusOr<std::string> CorrelationId(const grpc::ServerContext& context) {
-  std::optional<absl::string_view> sent = Metadata(context, kCorrelationIdMetadata);
-  if (!sent.has_value()) return NewGuid();
-  if (!IsGuid(*sent)) {
-    const std::string problem =
-        absl::StrCat(kCorrelationIdMetadata, " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd");
-    return InvalidFieldError(kCorrelationIdMetadata, problem);
-  }
-  return std::string(*sent);
 }
 
 // The request the caller sent. A resume_token that is not UTF-8 (protobuf refuses such a proto3 string) is an
@@ -200,7 +173,7 @@ grpc::Status UsageRecordsService::ListUsageRecords(grpc::ServerContext* context,
   // enforces --max_call_duration, for calls that would outlive it.
   if (caller_deadline > record.deadline) record.watch = watchdog_.Start(context, record.deadline);
   record.peer = context->peer();
-  if (std::optional<absl::string_view> traceparent = Metadata(*context, kTraceparentMetadata)) {
+  if (std::optional<absl::string_view> traceparent = CallMetadata(*context, kTraceparentMetadata)) {
     record.trace_id = TraceIdFromTraceparent(*traceparent);
   }
   record.resumed = !request.ok() || !request->resume_token().empty();
@@ -264,7 +237,7 @@ absl::StatusOr<PagesRequest> UsageRecordsService::ValidatedRequest(const grpc::S
   absl::StatusOr<StreamPosition> start = StartPosition(request, resume_identity);
   if (!start.ok()) return start.status();
   PagesRequest pages;
-  if (std::optional<absl::string_view> authorization = Metadata(context, "authorization")) {
+  if (std::optional<absl::string_view> authorization = CallMetadata(context, "authorization")) {
     pages.caller_authorization = std::string(*authorization);
   }
   pages.correlation_id = record.correlation_id;

@@ -17,6 +17,7 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/sync_stream.h"
 #include "partnercenter/usage/v1/usage_records.pb.h"
+#include "server/call_metadata.h"
 #include "server/call_watchdog.h"
 #include "server/callers/call_gate.h"
 #include "server/drain.h"
@@ -29,9 +30,6 @@ namespace pcusage {
 
 inline constexpr int kDefaultBatchSize = 100;
 inline constexpr int kMaxBatchSize = 1000;
-
-// Caller metadata naming the MS-CorrelationId to use; also returned in the initial metadata.
-inline constexpr char kCorrelationIdMetadata[] = "x-ms-correlation-id";
 
 // The method's full name, as the generated service names it.
 inline constexpr char kListUsageRecordsMethod[] = "/partnercenter.usage.v1.UsageRecordsService/ListUsageRecords";

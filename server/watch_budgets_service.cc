@@ -10,8 +10,8 @@
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/impl/codegen/rpc_service_method.h"
 #include "grpcpp/support/slice.h"
+#include "server/call_metadata.h"
 #include "server/common/error_details.h"
-#include "server/common/guid.h"
 #include "server/common/log.h"
 #include "server/common/secrets.h"
 #include "server/grpc_status.h"
@@ -23,15 +23,7 @@ namespace {
 
 namespace v1 = ::partnercenter::usage::v1;
 
-constexpr char kCorrelationIdMetadata[] = "x-ms-correlation-id";
 constexpr char kWatchNeedsSharedSnapshots[] = "WATCH_NEEDS_SHARED_SNAPSHOTS";
-
-std::optional<std::string> Metadata(const grpc::ServerContext& context, absl::string_view key) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
-  if (it == metadata.end()) return std::nullopt;
-  return std::string(it->second.data(), it->second.size());
-}
 
 absl::StatusOr<v1::WatchBudgetsRequest> ParseRequest(const grpc::ByteBuffer& bytes) {
   grpc::Slice slice;
@@ -181,24 +173,18 @@ absl::Duration WatchBudgetsService::RetryDelay(absl::Duration interval, int fail
 
 grpc::Status WatchBudgetsService::WatchBudgets(grpc::ServerContext* context, const grpc::ByteBuffer* request_bytes,
                                                grpc::ServerWriter<v1::WatchBudgetsResponse>* writer) {
-  std::optional<SecretHold> caller_token;
-  if (std::optional<std::string> authorization = Metadata(*context, "authorization")) {
-    const absl::StatusOr<std::string> token = tokens::BearerToken(*authorization);
-    caller_token.emplace(HoldSecret(token.ok() ? *token : *authorization));
-  }
+  const SecretHold caller_token = HoldCallerToken(*context);
   std::optional<Drain::Call> running;
   if (options_.drain != nullptr) running.emplace(*options_.drain);
   CallRecord record;
   record.started = absl::Now();
   record.peer = context->peer();
   absl::Status status;
-  std::optional<std::string> sent_id = Metadata(*context, kCorrelationIdMetadata);
-  if (sent_id.has_value() && !IsGuid(*sent_id)) {
-    const std::string problem =
-        absl::StrCat(kCorrelationIdMetadata, " metadata must be a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd");
-    status = InvalidFieldError(kCorrelationIdMetadata, problem);
+  absl::StatusOr<std::string> correlation_id = CorrelationId(*context);
+  if (!correlation_id.ok()) {
+    status = correlation_id.status();
   } else {
-    record.correlation_id = sent_id.has_value() ? *sent_id : NewGuid();
+    record.correlation_id = *std::move(correlation_id);
     context->AddInitialMetadata(kCorrelationIdMetadata, record.correlation_id);
     writer->SendInitialMetadata();
     status = Watch(*context, *request_bytes, *writer, record);
@@ -283,7 +269,9 @@ absl::StatusOr<WatchBudgetsService::WatchPlan> WatchBudgetsService::Plan(const g
 PagesRequest WatchBudgetsService::PollRequest(grpc::ServerContext& context, const std::string& correlation_id,
                                               absl::Time deadline, absl::Duration interval) const {
   PagesRequest request;
-  request.caller_authorization = Metadata(context, "authorization");
+  if (std::optional<absl::string_view> authorization = CallMetadata(context, "authorization")) {
+    request.caller_authorization = std::string(*authorization);
+  }
   request.correlation_id = correlation_id;
   request.deadline = deadline;
   request.is_cancelled = [&context, drain = options_.drain.get()] {
