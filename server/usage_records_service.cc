@@ -127,6 +127,7 @@ struct UsageRecordsService::CallRecord {
   std::string peer;
   std::optional<std::string> trace_id;  // from the caller's W3C traceparent
   bool resumed = false;
+  bool filtered = false;  // the request asked for some records only
   std::string caller = "(refused)";
   StreamOrigin origin;
   int64_t records = 0;
@@ -221,7 +222,10 @@ absl::Status UsageRecordsService::Stream(grpc::ServerContext& context,
                     : writer.Write(ToByteBuffer(message));
       },
       *batch_size, *resume_tokens_, admitted->resume_identity(), start, pages->origin);
-  if (filter->has_value()) batches.SetFilter(**std::move(filter));
+  if (filter->has_value()) {
+    record.filtered = true;
+    batches.SetFilter(**std::move(filter));
+  }
   absl::Status status = WritePages(*pages->pages, batches, drain_.get());
   record.records = batches.records();
   record.pages = batches.pages();
@@ -297,6 +301,7 @@ grpc::Status UsageRecordsService::Finish(absl::Status status, const CallRecord& 
       {"pages", record.pages},
       {"duration_ms", absl::ToInt64Milliseconds(absl::Now() - record.started)},
       {"resumed", record.resumed},
+      {"filtered", record.filtered},
   };
   if (record.trace_id.has_value()) fields.emplace_back("trace_id", *record.trace_id);
   if (!record.origin.snapshot_id.empty()) {

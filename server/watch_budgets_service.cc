@@ -227,10 +227,21 @@ absl::StatusOr<absl::Duration> WatchBudgetsService::PollInterval(const v1::Watch
 }
 
 absl::Status WatchBudgetsService::Stopped(grpc::ServerContext& context, absl::Time deadline) const {
-  if (options_.drain != nullptr && options_.drain->draining()) return Drain::EndedStatus();
+  if (options_.drain != nullptr && options_.drain->draining()) {
+    // Not Drain::EndedStatus(): a watch has no resume token, and ends as soon as the drain begins.
+    return WithErrorInfo(absl::UnavailableError("the server is shutting down: watch again on another replica (or "
+                                                "this one once it has restarted); a new stream starts with the level"),
+                         reason::kServerDraining);
+  }
   if (absl::Now() >= deadline) {
-    return WithErrorInfo(absl::DeadlineExceededError("the watch's deadline (or --max_watch_duration) passed"),
-                         reason::kDeadlineExceeded);
+    if (absl::FromChrono(context.deadline()) <= deadline) {
+      return WithErrorInfo(absl::DeadlineExceededError("the watch's deadline passed"), reason::kDeadlineExceeded);
+    }
+    return WithErrorInfo(
+        absl::DeadlineExceededError(absl::StrCat("the watch ran for this server's --max_watch_duration (",
+                                                 absl::FormatDuration(options_.max_watch_duration),
+                                                 "): watch again; a new stream starts with the level")),
+        reason::kDeadlineExceeded);
   }
   if (context.IsCancelled()) {
     return WithErrorInfo(absl::CancelledError("the caller cancelled the watch"), reason::kCancelled);
@@ -285,9 +296,10 @@ PagesRequest WatchBudgetsService::PollRequest(grpc::ServerContext& context, cons
 absl::Time WatchBudgetsService::Deadline(grpc::ServerContext& context, CallRecord& record) {
   const absl::Time caller_deadline = absl::FromChrono(context.deadline());
   const absl::Time deadline = std::min(caller_deadline, record.started + options_.max_watch_duration);
-  // gRPC ends the call at the caller's own deadline; the watchdog enforces --max_watch_duration even on a Write that
-  // waits for a caller who stopped reading.
-  if (caller_deadline > deadline) record.watch = watchdog_.Start(&context, deadline);
+  // gRPC ends the call at the caller's own deadline. The watch ends itself at --max_watch_duration, saying why; the
+  // watchdog, a second later, cancels only a watch stuck in a Write to a caller who stopped reading.
+  constexpr absl::Duration kWatchdogGrace = absl::Seconds(1);
+  if (caller_deadline > deadline) record.watch = watchdog_.Start(&context, deadline + kWatchdogGrace);
   return deadline;
 }
 

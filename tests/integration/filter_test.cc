@@ -145,6 +145,11 @@ TEST_F(FilterTest, EachFilterAndTheirCombinationsGiveExactlyTheMatchingRecordsFr
 
   // Every call after the first was served from its walk: Partner Center was asked for the list once.
   EXPECT_EQ(RequestsAndWalks(), std::make_pair(kPages, 1));
+  // The call summaries say which calls were filtered, and count what they delivered.
+  const std::string log = stack_->ServerLog();
+  EXPECT_THAT(log, ::testing::HasSubstr(absl::StrCat("records=", euros.records.size(), " pages=", kPages)));
+  EXPECT_THAT(log, ::testing::HasSubstr("filtered=true"));
+  EXPECT_THAT(log, ::testing::HasSubstr("filtered=false"));
 }
 
 TEST_F(FilterTest, InvalidFiltersAreRefusedWithTheFieldNamedAndAskNothingUpstream) {

@@ -22,12 +22,16 @@
 #include "nlohmann/json.hpp"
 #include "partnercenter/usage/v1/usage_records.grpc.pb.h"
 #include "tests/testing/emulator_and_server.h"
+#include "tests/testing/redis_server.h"
 
 namespace pcusage {
 namespace {
 
 namespace v1 = ::partnercenter::usage::v1;
 using ::pcusage::testing::EmulatorAndServer;
+using ::pcusage::testing::RedisServer;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::UnorderedElementsAreArray;
 
 constexpr int kCustomers = 6;
@@ -138,6 +142,26 @@ std::vector<std::string> Shown(const std::vector<v1::WatchBudgetsResponse>& mess
   std::vector<std::string> shown;
   for (std::size_t i = from; i < messages.size(); ++i) shown.push_back(Show(messages[i]));
   return shown;
+}
+
+// The ErrorInfo reason of a status, or "" when it has none.
+std::string Reason(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return "";
+  for (const auto& detail : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (detail.UnpackTo(&info)) return info.reason();
+  }
+  return "";
+}
+
+// Edits the stack's data set so that its first customer is at 85 % and every other at 10 %; the customers' ids.
+std::vector<std::string> OneCustomerAt85(const EmulatorAndServer& stack) {
+  const std::vector<std::string> ids = CustomerIds(stack);
+  std::vector<std::string> edits;
+  for (std::size_t i = 0; i < ids.size(); ++i) edits.push_back(SetPercent(ids[i], i == 0 ? "85" : "10"));
+  EXPECT_TRUE(stack.EditDataset(absl::StrCat("[", absl::StrJoin(edits, ","), "]")).ok());
+  return ids;
 }
 
 int UsageRequests(const EmulatorAndServer& stack) {
@@ -285,7 +309,79 @@ TEST(WatchBudgetsEdgeTest, TheDrainEndsAWatchAtOnce) {
   const std::optional<grpc::Status> ended = watcher.WaitForEnd(absl::Seconds(10));
   ASSERT_TRUE(ended.has_value());
   EXPECT_EQ(ended->error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Reason(*ended), "SERVER_DRAINING");
+  // A watch has no resume token: it is told to watch again, not to resume.
+  EXPECT_THAT(ended->error_message(), HasSubstr("watch again on another replica"));
+  EXPECT_THAT(ended->error_message(), Not(HasSubstr("resume_token")));
   EXPECT_LT(absl::Now() - signalled, absl::Seconds(5));
+}
+
+TEST(WatchBudgetsEdgeTest, TheServersMaxWatchDurationEndsTheStreamSayingSo) {
+  std::unique_ptr<EmulatorAndServer> stack = Start({"--max_watch_duration=2s"});
+  ASSERT_NE(stack, nullptr);
+  Watcher watcher(stack->server_port(), Request());  // its own deadline is two minutes away
+  ASSERT_GE(watcher.WaitFor(1).size(), 1u);
+  const std::optional<grpc::Status> ended = watcher.WaitForEnd(absl::Seconds(30));
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(Reason(*ended), "CALL_DEADLINE_EXCEEDED");
+  EXPECT_THAT(ended->error_message(), HasSubstr("--max_watch_duration (2s)"));
+  EXPECT_THAT(stack->ServerLog(), HasSubstr("code=DEADLINE_EXCEEDED"));
+}
+
+TEST(WatchBudgetsEdgeTest, AServerWithSharingOffRefusesWatchesAndAsksNothingUpstream) {
+  std::unique_ptr<EmulatorAndServer> stack = Start({"--snapshot_max_staleness=0"});
+  ASSERT_NE(stack, nullptr);
+  ASSERT_TRUE(stack->SetFaults("[]").ok());  // clears the request log
+  Watcher watcher(stack->server_port(), Request());
+  const std::optional<grpc::Status> ended = watcher.WaitForEnd(absl::Seconds(10));
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(*ended), "WATCH_NEEDS_SHARED_SNAPSHOTS");
+  EXPECT_EQ(UsageRequests(*stack), 0);
+}
+
+// Two replicas sharing one Redis: their watchers together cost about one walk per interval, as one replica's do.
+TEST(WatchBudgetsRedisTest, WatchersOnTwoReplicasSharingRedisCostOneWalkPerInterval) {
+  constexpr int kWatchersPerReplica = 10;
+  constexpr absl::Duration kRedisInterval = absl::Seconds(2);
+  absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start();
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  // A Redis timeout is a fallback to a walk of the replica's own (by design); give a loaded machine time.
+  std::unique_ptr<EmulatorAndServer> stack =
+      Start({"--snapshot_store=" + (*redis)->url(), "--redis_key_prefix=watch:", "--redis_timeout=10s"});
+  ASSERT_NE(stack, nullptr);
+  absl::StatusOr<EmulatorAndServer::Server> replica = stack->StartReplica();
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  const std::vector<std::string> ids = OneCustomerAt85(*stack);
+  ASSERT_EQ(ids.size(), kCustomers);
+  absl::SleepFor(kRedisInterval);            // the listing's snapshot ages past the interval
+  ASSERT_TRUE(stack->SetFaults("[]").ok());  // clears the request log
+
+  const absl::Time started = absl::Now();
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  for (int i = 0; i < 2 * kWatchersPerReplica; ++i) {
+    const int port = i % 2 == 0 ? stack->server_port() : replica->port;
+    watchers.push_back(std::make_unique<Watcher>(port, Request(kRedisInterval)));
+  }
+  for (auto& watcher : watchers) {
+    EXPECT_THAT(Shown(watcher->WaitFor(2)),
+                ::testing::ElementsAre("KIND_LEVEL 80 " + ids[0] + " -", "INITIAL_STATE_COMPLETE 6"));
+  }
+  ASSERT_TRUE(stack->EditDataset(absl::StrCat("[", SetPercent(ids[1], "90"), "]")).ok());
+  for (auto& watcher : watchers) {
+    const std::vector<v1::WatchBudgetsResponse> all = watcher->WaitFor(3);
+    EXPECT_THAT(Shown(all, 2), ::testing::ElementsAre("KIND_CROSSED_UP 80 " + ids[1] + " 10"));
+  }
+  absl::SleepFor(2 * kRedisInterval);
+  const double intervals = absl::FDivDuration(absl::Now() - started, kRedisInterval);
+  const int walks = UsageRequests(*stack);  // one page: a walk is one request
+  RecordProperty("walks", walks);
+  RecordProperty("intervals", static_cast<int>(intervals));
+  // Without Redis each replica would walk every interval: about twice this.
+  EXPECT_GE(walks, 2);
+  EXPECT_LE(walks, static_cast<int>(intervals) + 2) << intervals << " intervals";
+  for (auto& watcher : watchers) EXPECT_FALSE(watcher->WaitForEnd(absl::ZeroDuration()).has_value());
 }
 
 TEST(WatchBudgetsEdgeTest, InvalidRequestsNameTheField) {

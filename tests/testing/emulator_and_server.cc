@@ -44,17 +44,23 @@ absl::StatusOr<std::unique_ptr<EmulatorAndServer>> EmulatorAndServer::Start(
   return stack;
 }
 
-absl::Status EmulatorAndServer::StartServer() {
-  const std::string server_port_file = TempPath("server.port");
+absl::StatusOr<EmulatorAndServer::Server> EmulatorAndServer::StartReplica() const {
+  const std::string port_file = TempPath("server.port");
   std::vector<std::string> flags = server_flags_;
-  flags.push_back("--port_file=" + server_port_file);
-  absl::StatusOr<std::unique_ptr<ChildProcess>> server =
+  flags.push_back("--port_file=" + port_file);
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
       ChildProcess::Start(RunfilePath("server/pcusage_server"), flags, TempPath("server.log"));
+  if (!process.ok()) return process.status();
+  absl::StatusOr<int> port = (*process)->WaitForPortFile(port_file, kStartTimeout);
+  if (!port.ok()) return port.status();
+  return Server{*std::move(process), *port};
+}
+
+absl::Status EmulatorAndServer::StartServer() {
+  absl::StatusOr<Server> server = StartReplica();
   if (!server.ok()) return server.status();
-  server_ = *std::move(server);
-  absl::StatusOr<int> server_port = server_->WaitForPortFile(server_port_file, kStartTimeout);
-  if (!server_port.ok()) return server_port.status();
-  server_port_ = *server_port;
+  server_ = std::move(server->process);
+  server_port_ = server->port;
   client_ = std::make_unique<client::UsageRecordsClient>(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_port_), grpc::InsecureChannelCredentials()));
   return absl::OkStatus();

@@ -24,7 +24,8 @@ inline constexpr char kEmulatorToken[] = "emulator-token";
 class EmulatorAndServer {
  public:
   // `emulator_flags` choose the data set; `server_flags` are added to the server's own (listen address, port
-  // file, Partner Center URL), with kEmulatorPortPlaceholder in them replaced by the emulator's port. Fails, quoting the logs, when either does not start within 30 s.
+  // file, Partner Center URL), with kEmulatorPortPlaceholder in them replaced by the emulator's port. Fails, quoting
+  // the logs, when either does not start within 30 s.
   static absl::StatusOr<std::unique_ptr<EmulatorAndServer>> Start(const std::vector<std::string>& emulator_flags,
                                                                   std::vector<std::string> server_flags);
 
@@ -63,6 +64,15 @@ class EmulatorAndServer {
   int server_port() const { return server_port_; }
   // The emulator's port, for servers a test starts itself (more replicas).
   int emulator_port() const { return emulator_port_; }
+
+  // A server process and the port it listens on.
+  struct Server {
+    std::unique_ptr<ChildProcess> process;
+    int port = 0;
+  };
+  // Starts another server with this stack's flags against the same emulator (a replica: same credentials, same
+  // --snapshot_store), on a port of its own. The caller owns it; destroying it stops the process.
+  absl::StatusOr<Server> StartReplica() const;
 
  private:
   EmulatorAndServer() = default;
