@@ -9,8 +9,13 @@
 //     google.rpc.ErrorInfo and google.rpc.RetryInfo that every failed call
 //     carries;
 //   - streaming: a [Lister] ranges over the ListUsageRecords stream under the
-//     caller's context (deadline, cancellation) and continues a stream that
-//     failed midway from its last resume token;
+//     caller's context (deadline, cancellation), narrowed by the server's
+//     filters (customers, currencies, an exact minimum percent of budget,
+//     budgets set), and continues a stream that failed midway from its last
+//     resume token;
+//   - budget watch: a [Watcher] ranges over the WatchBudgets stream (the
+//     level, then threshold crossings) and opens it again after UNAVAILABLE,
+//     the level coming again;
 //   - request metadata: [WithAccessToken] and [WithCorrelationID].
 //
 // A minimal listing:

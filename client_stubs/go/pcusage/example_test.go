@@ -129,3 +129,83 @@ func ExampleRetryDelay() {
 			pcusage.Reason(err), delay, header.Get(pcusage.CorrelationIDKey))
 	}
 }
+
+// Lists only the records of two customers in euros that have used at least
+// 80 percent of a budget they have set. The server filters the list it shares
+// with unfiltered calls, so this asks no more of Partner Center than listing
+// everything.
+func ExampleLister_filters() {
+	conn, err := grpc.NewClient("127.0.0.1:50051", grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(pcusage.WithAccessToken(context.Background(), "<token>"), time.Minute)
+	defer cancel()
+
+	lister := &pcusage.Lister{
+		Client:         usagev1.NewUsageRecordsServiceClient(conn),
+		CustomerIDs:    []string{"b1b1b1b1-cccc-dddd-eeee-f2f2f2f2f2f2", "00000000-c0de-4000-8000-000000000000"},
+		CurrencyCodes:  []string{"EUR"},
+		MinPercentUsed: "80", // exact: 79.99999999999999999999 does not pass
+		OnlyWithBudget: true,
+		MaxResumes:     3, // a resume keeps the filters
+	}
+	for record, err := range lister.Records(ctx) {
+		if err != nil {
+			log.Fatalf("%v (reason %s)", err, pcusage.Reason(err)) // INVALID_ARGUMENT names a bad field
+		}
+		fmt.Println(record.GetResourceId(), record.GetPercentUsed().GetValue())
+	}
+}
+
+// Watches customers against 80 % and 100 % of their budget: the level first,
+// then the crossings, reconnecting by itself when the server drains. A
+// reconnect starts with the level again, so the handler is idempotent and a
+// new level replaces what was known.
+func ExampleWatcher() {
+	conn, err := grpc.NewClient("127.0.0.1:50051", grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(pcusage.WithAccessToken(context.Background(), "<token>"), 24*time.Hour)
+	defer cancel()
+
+	w := &pcusage.Watcher{
+		Client:        usagev1.NewUsageRecordsServiceClient(conn),
+		Thresholds:    []string{"80", "100"},
+		PollInterval:  15 * time.Minute,
+		MaxReconnects: 5,
+	}
+	over := map[string]bool{} // customer/threshold pairs at or above
+	reconnects := 0
+	for resp, err := range w.Events(ctx) {
+		if err != nil {
+			log.Fatalf("%v (reason %s, correlation id %s)", err, pcusage.Reason(err), w.CorrelationID)
+		}
+		if w.Reconnects != reconnects { // a new stream: its level replaces what was known
+			reconnects = w.Reconnects
+			clear(over)
+		}
+		switch {
+		case resp.GetBudgetEvent() != nil:
+			e := resp.GetBudgetEvent()
+			key := e.GetRecord().GetResourceId() + "/" + e.GetThreshold().GetValue()
+			switch e.GetKind() {
+			case usagev1.BudgetEvent_KIND_LEVEL:
+				over[key] = true
+			case usagev1.BudgetEvent_KIND_CROSSED_UP:
+				over[key] = true
+				fmt.Printf("%s passed %s%% (was %s)\n", e.GetRecord().GetResourceName(),
+					e.GetThreshold().GetValue(), e.GetPreviousPercentUsed().GetValue())
+			case usagev1.BudgetEvent_KIND_CROSSED_DOWN, usagev1.BudgetEvent_KIND_GONE:
+				delete(over, key)
+			}
+		case resp.GetInitialStateComplete() != nil:
+			fmt.Println(len(over), "customer/threshold pairs at or above")
+		case resp.GetPollFailed() != nil:
+			log.Printf("poll failed, retried in %s: %s", resp.GetPollFailed().GetRetryIn().AsDuration(), resp.GetPollFailed().GetReason())
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	decimalpb "google.golang.org/genproto/googleapis/type/decimal"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -33,6 +34,16 @@ const (
 // of the range loop) cancels the stream on the server, which stops fetching
 // pages from Partner Center.
 //
+// The filters (CustomerIDs, CurrencyCodes, MinPercentUsed, OnlyWithBudget) are
+// applied by the server to the list it shares with unfiltered calls: the
+// stream carries only the records that pass every filter set (a list passes
+// when any entry matches), in Partner Center's order, and asks no more of
+// Partner Center than an unfiltered listing (docs/api.md, "Filters"). A
+// resume token is a position in the whole list, not bound to filters: continue
+// a filtered listing with the same filters, as the same Lister does. Invalid
+// values fail with the server's INVALID_ARGUMENT, whose BadRequest names the
+// field (e.g. customer_ids[2]).
+//
 // A Lister is not safe for concurrent use.
 type Lister struct {
 	// Client is the generated client to call.
@@ -52,6 +63,26 @@ type Lister struct {
 	// resume token, so after a listing ends early it says where to go on.
 	ResumeToken string
 
+	// CustomerIDs, when not empty, keeps only the records of these customers:
+	// Partner Center's resourceId, a GUID, compared without regard to case.
+	CustomerIDs []string
+
+	// CurrencyCodes, when not empty, keeps only the records in these ISO 4217
+	// currencies (e.g. "EUR", any case). A record without a currency code
+	// (legacy offers) passes no currency filter.
+	CurrencyCodes []string
+
+	// MinPercentUsed, when not empty, keeps only the records whose
+	// percent_used is at least this decimal number, compared exactly digit by
+	// digit: "80" passes 80, 80.0 and 602.84, not 79.99999999999999999999. It
+	// is sent as written (e.g. "8E+1"); write "0" for a floor of zero. Records
+	// without percent_used do not pass. Text that [ParseDecimal] refuses fails
+	// the listing before any call, with codes.InvalidArgument.
+	MinPercentUsed string
+
+	// OnlyWithBudget keeps only the records whose budget has an amount.
+	OnlyWithBudget bool
+
 	// MaxResumes is how many times in a row, without a message in between, a
 	// stream that failed with a retryable status is continued from
 	// ResumeToken: UNAVAILABLE and DEADLINE_EXCEEDED after a backoff, and
@@ -66,7 +97,9 @@ type Lister struct {
 
 // Records yields each record in Partner Center's order, exactly once. On
 // failure it yields one (nil, err), err being the call's gRPC status error
-// (read it with [Reason], [RetryDelay] or status.FromError), and stops.
+// (read it with [Reason], [RetryDelay] or status.FromError), and stops; a
+// MinPercentUsed the client cannot read gives codes.InvalidArgument without
+// ErrorInfo before any call.
 //
 // ResumeToken moves past a message only once all its records were yielded: if
 // the loop breaks in the middle of a message, resuming delivers that message's
@@ -112,9 +145,13 @@ func (l *Lister) Responses(ctx context.Context) iter.Seq2[*usagev1.ListUsageReco
 // past it. run returns the error that ended the listing, nil when it completed
 // or consume stopped it.
 func (l *Lister) run(ctx context.Context, consume func(*usagev1.ListUsageRecordsResponse) bool) error {
+	req, err := l.request()
+	if err != nil {
+		return err
+	}
 	failures := 0
 	for {
-		progressed, stopped, err := l.call(ctx, consume)
+		progressed, stopped, err := l.call(ctx, req, consume)
 		if err == nil || stopped {
 			return err
 		}
@@ -142,17 +179,11 @@ func (l *Lister) run(ctx context.Context, consume func(*usagev1.ListUsageRecords
 // call runs one stream. It reports whether any message arrived, whether
 // consume stopped the listing, and the status that ended the stream (nil at its
 // end).
-func (l *Lister) call(ctx context.Context, consume func(*usagev1.ListUsageRecordsResponse) bool) (progressed, stopped bool, err error) {
+func (l *Lister) call(ctx context.Context, req *usagev1.ListUsageRecordsRequest, consume func(*usagev1.ListUsageRecordsResponse) bool) (progressed, stopped bool, err error) {
 	// Cancels the stream when the consumer stops early or the stream fails.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req := &usagev1.ListUsageRecordsRequest{
-		PageSize:    l.PageSize,
-		ResumeToken: l.ResumeToken,
-	}
-	if l.MaxStaleness != nil {
-		req.MaxStaleness = durationpb.New(*l.MaxStaleness)
-	}
+	req.ResumeToken = l.ResumeToken
 	stream, err := l.Client.ListUsageRecords(ctx, req, l.CallOptions...)
 	if err != nil {
 		return false, false, err
@@ -171,6 +202,38 @@ func (l *Lister) call(ctx context.Context, consume func(*usagev1.ListUsageRecord
 		}
 		l.ResumeToken = resp.GetResumeToken()
 	}
+}
+
+// request returns the request the Lister's fields ask for, without a resume
+// token, or a codes.InvalidArgument error when MinPercentUsed is not a decimal.
+func (l *Lister) request() (*usagev1.ListUsageRecordsRequest, error) {
+	req := &usagev1.ListUsageRecordsRequest{
+		PageSize:       l.PageSize,
+		CustomerIds:    l.CustomerIDs,
+		CurrencyCodes:  l.CurrencyCodes,
+		OnlyWithBudget: l.OnlyWithBudget,
+	}
+	if l.MaxStaleness != nil {
+		req.MaxStaleness = durationpb.New(*l.MaxStaleness)
+	}
+	if l.MinPercentUsed != "" {
+		d, err := decimalText("Lister.MinPercentUsed", l.MinPercentUsed)
+		if err != nil {
+			return nil, err
+		}
+		req.MinPercentUsed = d
+	}
+	return req, nil
+}
+
+// decimalText checks that text is a decimal number and returns it, as
+// written, as a google.type.Decimal; field names the option in the error, a
+// codes.InvalidArgument status without ErrorInfo (the server was not asked).
+func decimalText(field, text string) (*decimalpb.Decimal, error) {
+	if _, err := ParseDecimal(text); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "%s: %v", field, err)
+	}
+	return &decimalpb.Decimal{Value: text}, nil
 }
 
 // resumeDelay says whether a stream that ended with err is worth continuing

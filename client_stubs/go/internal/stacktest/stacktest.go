@@ -38,13 +38,28 @@ type Stack struct {
 // missing: these tests only make sense against a live stack.
 func FromEnv(t testing.TB) *Stack {
 	t.Helper()
+	return fromEnv(t, "PCUSAGE_SERVER", "PCUSAGE_EMULATOR")
+}
+
+// WatchFromEnv reads the stack for WatchBudgets tests from
+// PCUSAGE_WATCH_SERVER (shared snapshots on, --min_watch_poll_interval=200ms),
+// PCUSAGE_WATCH_EMULATOR (its own emulator, 6 generated customers in one page,
+// a data set that [Stack.EditDataset] changes) and PCUSAGE_EMULATOR_TOKEN, and
+// fails the test when one is missing, as FromEnv does.
+func WatchFromEnv(t testing.TB) *Stack {
+	t.Helper()
+	return fromEnv(t, "PCUSAGE_WATCH_SERVER", "PCUSAGE_WATCH_EMULATOR")
+}
+
+func fromEnv(t testing.TB, serverEnv, emulatorEnv string) *Stack {
+	t.Helper()
 	s := &Stack{http: &http.Client{Timeout: 30 * time.Second}}
 	for _, env := range []struct {
 		name  string
 		field *string
 	}{
-		{"PCUSAGE_SERVER", &s.Server},
-		{"PCUSAGE_EMULATOR", &s.Emulator},
+		{serverEnv, &s.Server},
+		{emulatorEnv, &s.Emulator},
 		{"PCUSAGE_EMULATOR_TOKEN", &s.Token},
 	} {
 		if *env.field = os.Getenv(env.name); *env.field == "" {
@@ -134,6 +149,19 @@ func (s *Stack) ClearFaults(t testing.TB) {
 func (s *Stack) postFaults(t testing.TB, script string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, "http://"+s.Emulator+"/emulator/faults", bytes.NewBufferString(script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	s.do(t, req, http.StatusOK)
+}
+
+// EditDataset changes the emulator's data set with edits, a JSON array such
+// as [{"resource_id": "<id>", "percent_used": "85"}] (POST /emulator/dataset,
+// tests/emulator/dataset.h; the control routes need no token).
+func (s *Stack) EditDataset(t testing.TB, edits string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+s.Emulator+"/emulator/dataset", bytes.NewBufferString(edits))
 	if err != nil {
 		t.Fatal(err)
 	}
