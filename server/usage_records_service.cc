@@ -16,6 +16,7 @@
 #include "grpcpp/impl/codegen/rpc_service_method.h"
 #include "grpcpp/support/slice.h"
 #include "server/batch_writer.h"
+#include "server/call_cancellation.h"
 #include "server/call_metadata.h"
 #include "server/common/error_details.h"
 #include "server/common/log.h"
@@ -246,9 +247,8 @@ absl::StatusOr<PagesRequest> UsageRecordsService::ValidatedRequest(const grpc::S
   }
   pages.correlation_id = record.correlation_id;
   pages.deadline = record.deadline;
-  pages.is_cancelled = [&context, drain = drain_.get()] {
-    return context.IsCancelled() || (drain != nullptr && drain->Expired());
-  };
+  pages.is_cancelled = ThrottledCancellation(
+      [&context, drain = drain_.get()] { return context.IsCancelled() || (drain != nullptr && drain->Expired()); });
   pages.start = *std::move(start);
   pages.max_staleness = *max_staleness;
   return pages;

@@ -10,6 +10,7 @@
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/impl/codegen/rpc_service_method.h"
 #include "grpcpp/support/slice.h"
+#include "server/call_cancellation.h"
 #include "server/call_metadata.h"
 #include "server/common/error_details.h"
 #include "server/common/log.h"
@@ -285,9 +286,9 @@ PagesRequest WatchBudgetsService::PollRequest(grpc::ServerContext& context, cons
   }
   request.correlation_id = correlation_id;
   request.deadline = deadline;
-  request.is_cancelled = [&context, drain = options_.drain.get()] {
+  request.is_cancelled = ThrottledCancellation([&context, drain = options_.drain.get()] {
     return context.IsCancelled() || (drain != nullptr && drain->draining());
-  };
+  });
   request.start.page = options_.first_page;
   request.max_staleness = interval;
   return request;
