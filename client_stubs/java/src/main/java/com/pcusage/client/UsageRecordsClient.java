@@ -25,6 +25,8 @@ import java.util.Objects;
  *   ErrorDetails details = ErrorDetails.from(e);  // code, message, ErrorInfo reason, RetryInfo delay
  * }
  * }</pre>
+ *
+ * <p>Filters: {@link #listUsageRecords(ListOptions, Duration)}. Budget watches: {@link #watchBudgets(WatchOptions)}.
  */
 public final class UsageRecordsClient {
   /** Request metadata carrying the Partner Center token: {@code authorization: Bearer <token>}. */
@@ -72,16 +74,17 @@ public final class UsageRecordsClient {
    * recently is served again without asking Partner Center, and {@link Duration#ZERO} asks for a fresh walk.
    */
   public UsageRecordStream listUsageRecords(Duration timeout, Duration maxStaleness) {
-    // java.time keeps nanos non-negative; protobuf wants them to share the seconds' sign.
-    long seconds = maxStaleness.getSeconds();
-    int nanos = maxStaleness.getNano();
-    if (seconds < 0 && nanos > 0) {
-      seconds += 1;
-      nanos -= 1_000_000_000;
-    }
-    com.google.protobuf.Duration staleness =
-        com.google.protobuf.Duration.newBuilder().setSeconds(seconds).setNanos(nanos).build();
-    return listUsageRecords(ListUsageRecordsRequest.newBuilder().setMaxStaleness(staleness).build(), timeout);
+    return listUsageRecords(
+        ListOptions.builder().maxStaleness(Objects.requireNonNull(maxStaleness, "maxStaleness")).build(), timeout);
+  }
+
+  /**
+   * Streams the records that pass {@code options}' filters (customers, currencies, least {@code percent_used}, only
+   * with a budget; docs/api.md, "Filters"), in Partner Center's order, all within {@code timeout}. A filtered call
+   * costs Partner Center no more than an unfiltered one: the server filters the list it walked or shared.
+   */
+  public UsageRecordStream listUsageRecords(ListOptions options, Duration timeout) {
+    return listUsageRecords(options.toRequest(), timeout);
   }
 
   /**
@@ -93,10 +96,40 @@ public final class UsageRecordsClient {
   }
 
   /**
+   * Continues an earlier filtered stream: pass that stream's {@link UsageRecordStream#resumeToken()} and the same
+   * {@code options} (the server does not bind a token to filters; other filters continue from the same position with
+   * those filters).
+   */
+  public UsageRecordStream resumeUsageRecords(String resumeToken, ListOptions options, Duration timeout) {
+    return listUsageRecords(options.toRequest().toBuilder().setResumeToken(resumeToken).build(), timeout);
+  }
+
+  /**
    * Starts {@code ListUsageRecords} with {@code request} (page size, resume token). The deadline bounds the whole
    * stream: past it the stream fails with {@code DEADLINE_EXCEEDED}. Close the returned stream when done with it.
    */
   public UsageRecordStream listUsageRecords(ListUsageRecordsRequest request, Duration timeout) {
     return UsageRecordStream.start(stub, request, timeout);
+  }
+
+  /**
+   * Starts a budget watch ({@code WatchBudgets}): the level, then an event each time a customer crosses a threshold;
+   * reconnecting by itself on {@code UNAVAILABLE} within {@code options}' bound. See {@link BudgetWatch}. Close the
+   * returned watch when done with it.
+   */
+  public BudgetWatch watchBudgets(WatchOptions options) {
+    return BudgetWatch.start(stub, options);
+  }
+
+  /** {@code duration} as a {@code google.protobuf.Duration}. */
+  static com.google.protobuf.Duration toProto(Duration duration) {
+    // java.time keeps nanos non-negative; protobuf wants them to share the seconds' sign.
+    long seconds = duration.getSeconds();
+    int nanos = duration.getNano();
+    if (seconds < 0 && nanos > 0) {
+      seconds += 1;
+      nanos -= 1_000_000_000;
+    }
+    return com.google.protobuf.Duration.newBuilder().setSeconds(seconds).setNanos(nanos).build();
   }
 }

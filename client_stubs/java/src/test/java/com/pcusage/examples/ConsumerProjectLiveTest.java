@@ -79,6 +79,8 @@ class ConsumerProjectLiveTest {
           entry(jar, helper + ".class"),
           "the installed jar is not this build: run `mvn install` first");
       entry(jar, "com/pcusage/partnercenter/usage/v1/UsageRecordsServiceGrpc.class");
+      entry(jar, "com/pcusage/client/ListOptions.class");
+      entry(jar, "com/pcusage/client/BudgetWatch.class");
     }
     try (ZipFile sources = new ZipFile(installed("sources").toFile())) {
       assertEquals(
@@ -91,6 +93,8 @@ class ConsumerProjectLiveTest {
       String page = new String(entry(javadoc, helper + ".html"), StandardCharsets.UTF_8);
       assertTrue(page.contains("clientCertificate"), "the javadoc page of ConnectionOptions documents its builder");
       entry(javadoc, "com/pcusage/partnercenter/usage/v1/UsageRecordsServiceGrpc.html");
+      String watch = new String(entry(javadoc, "com/pcusage/client/BudgetWatch.html"), StandardCharsets.UTF_8);
+      assertTrue(watch.contains("at least once across reconnects"), "the javadoc of BudgetWatch states its delivery");
     }
   }
 

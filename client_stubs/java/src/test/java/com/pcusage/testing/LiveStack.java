@@ -25,7 +25,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The live stack the tests run against (tools/with_stack): pcusage_server at {@code $PCUSAGE_SERVER} and the Partner
  * Center emulator at {@code $PCUSAGE_EMULATOR}, whose raw pages are the independent truth the tests compare with.
- * A missing variable fails the test: these tests are never skipped.
+ * A missing variable fails the test: these tests are never skipped. The budget watch tests use a second pair,
+ * {@code $PCUSAGE_WATCH_SERVER} (shared snapshots on, {@code --min_watch_poll_interval=200ms}) in front of the emulator
+ * at {@code $PCUSAGE_WATCH_EMULATOR} (6 generated customers in one page), whose data set they edit.
  */
 public final class LiveStack {
   // A new client, so a new connection, per request: the emulator closes idle connections after a second, and a
@@ -59,6 +61,32 @@ public final class LiveStack {
   /** A plaintext channel to pcusage_server; shut it down with {@link #shutdown}. */
   public static ManagedChannel channel() {
     return Grpc.newChannelBuilder(server(), InsecureChannelCredentials.create()).build();
+  }
+
+  /** host:port of the pcusage_server for budget watches (shared snapshots on, a 200 ms least poll interval). */
+  public static String watchServer() {
+    return env("PCUSAGE_WATCH_SERVER");
+  }
+
+  /** A plaintext channel to the watch server; shut it down with {@link #shutdown}. */
+  public static ManagedChannel watchChannel() {
+    return Grpc.newChannelBuilder(watchServer(), InsecureChannelCredentials.create()).build();
+  }
+
+  /**
+   * Edits the watch emulator's data set ({@code POST /emulator/dataset}, tests/emulator/README.md, "Changing the data
+   * set"): {@code edits} is a JSON array such as {@code [{"resource_id": "<id>", "percent_used": "85"}]}.
+   */
+  public static void editWatchDataset(String edits) throws IOException, InterruptedException {
+    HttpResponse<String> response = send(post(env("PCUSAGE_WATCH_EMULATOR"), "/emulator/dataset", edits));
+    assertEquals(200, response.statusCode(), "POST /emulator/dataset " + edits + ": " + response.body());
+  }
+
+  /** Every raw record of the watch emulator, in order, across all pages. */
+  public static List<JsonObject> rawWatchRecords() throws IOException, InterruptedException {
+    List<JsonObject> records = new ArrayList<>();
+    rawPagesFrom(env("PCUSAGE_WATCH_EMULATOR")).forEach(page -> records.addAll(page.items()));
+    return records;
   }
 
   /** Shuts {@code channel} down and waits briefly for it. */
@@ -100,6 +128,10 @@ public final class LiveStack {
    */
   public static List<RawPage> rawPages() throws IOException, InterruptedException {
     clearFaults();
+    return rawPagesFrom(env("PCUSAGE_EMULATOR"));
+  }
+
+  private static List<RawPage> rawPagesFrom(String emulator) throws IOException, InterruptedException {
     List<RawPage> pages = new ArrayList<>();
     String path = "/v1/customers/usagerecords";
     List<String[]> headers = List.of();
@@ -108,7 +140,10 @@ public final class LiveStack {
         fail("the emulator's paging does not end");
       }
       HttpRequest.Builder builder =
-          request(path).GET().header("Authorization", "Bearer " + token()).header("Accept", "application/json");
+          request(emulator, path)
+              .GET()
+              .header("Authorization", "Bearer " + token())
+              .header("Accept", "application/json");
       for (String[] header : headers) {
         builder.header(header[0], header[1]);
       }
@@ -167,11 +202,19 @@ public final class LiveStack {
   }
 
   private static HttpRequest.Builder request(String path) {
-    return HttpRequest.newBuilder(URI.create("http://" + env("PCUSAGE_EMULATOR") + path)).timeout(HTTP_TIMEOUT);
+    return request(env("PCUSAGE_EMULATOR"), path);
+  }
+
+  private static HttpRequest.Builder request(String emulator, String path) {
+    return HttpRequest.newBuilder(URI.create("http://" + emulator + path)).timeout(HTTP_TIMEOUT);
   }
 
   private static HttpRequest post(String path, String body) {
-    return request(path)
+    return post(env("PCUSAGE_EMULATOR"), path, body);
+  }
+
+  private static HttpRequest post(String emulator, String path, String body) {
+    return request(emulator, path)
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(body))
         .build();
