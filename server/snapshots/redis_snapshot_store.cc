@@ -173,22 +173,30 @@ absl::StatusOr<std::shared_ptr<WalkLock>> TryLock(const std::shared_ptr<Shared>&
 
 absl::Status Cancelled() { return WithErrorInfo(absl::CancelledError("the call was cancelled"), reason::kCancelled); }
 
-// What Redis holds for an identity, young enough for a call: a snapshot's pages, or the marker of one too large to
+// The snapshot of an identity a call asks Redis for: any whose walk started no earlier than `not_before`, or, to
+// resume in, exactly the one `snapshot_id` names.
+struct Wanted {
+  absl::Time not_before = absl::InfinitePast();
+  std::string snapshot_id;  // empty: any
+};
+
+// What Redis holds for an identity that the call wants: a snapshot's pages, or the marker of one too large to
 // share, or nothing. A value that does not decode is DATA_LOSS.
 struct Found {
   std::optional<std::vector<FetchedPage>> pages;
   bool too_large = false;
-  absl::Time started;
+  SnapshotName name;
 };
-absl::StatusOr<Found> FindSnapshot(RedisClient& redis, const std::string& key, absl::Time not_before) {
+absl::StatusOr<Found> FindSnapshot(RedisClient& redis, const std::string& key, const Wanted& wanted) {
   absl::StatusOr<std::optional<std::string>> value = redis.Get(key);
   if (!value.ok()) return value.status();
   Found found;
   if (!value->has_value()) return found;
   absl::StatusOr<EncodedSnapshotHeader> header = DecodeSnapshotHeader(**value);
   if (!header.ok()) return header.status();
-  if (header->started < not_before) return found;
-  found.started = header->started;
+  if (header->started < wanted.not_before) return found;
+  if (!wanted.snapshot_id.empty() && header->snapshot_id != wanted.snapshot_id) return found;
+  found.name = SnapshotName{header->snapshot_id, header->started};
   found.too_large = header->too_large;
   if (found.too_large) return found;
   absl::StatusOr<std::vector<FetchedPage>> pages = DecodeSnapshotPages(**value);
@@ -215,12 +223,29 @@ class HeldPages final : public PageSource {
   std::atomic<bool> cancelled_{false};
 };
 
+// The pages of a snapshot read from Redis, counted as served.
+std::unique_ptr<PageSource> Served(std::vector<FetchedPage> pages) {
+  metrics::SnapshotRedis(SnapshotRedisEvent::kServed);
+  return std::make_unique<HeldPages>(std::move(pages));
+}
+
+// The same, as the walk of this replica's snapshot of them.
+StartWalk ServedWalk(std::vector<FetchedPage> pages) {
+  auto served = std::make_shared<std::unique_ptr<PageSource>>(Served(std::move(pages)));
+  return [served]() -> absl::StatusOr<std::unique_ptr<PageSource>> { return std::move(*served); };
+}
+
 // This replica's walk while it holds the lock: passes every page on, encodes it, and publishes the snapshot at the
-// end (a too-large marker when it passed the bound).
+// end (a too-large marker when it passed the bound), named `snapshot_id` as this replica names it.
 class PublishingPages final : public PageSource {
  public:
-  PublishingPages(std::shared_ptr<Shared> shared, std::unique_ptr<PageSource> walk, std::shared_ptr<WalkLock> lock)
-      : shared_(std::move(shared)), walk_(std::move(walk)), lock_(std::move(lock)), encoder_(lock_->started()) {}
+  PublishingPages(std::shared_ptr<Shared> shared, std::unique_ptr<PageSource> walk, std::shared_ptr<WalkLock> lock,
+                  std::string snapshot_id)
+      : shared_(std::move(shared)),
+        walk_(std::move(walk)),
+        lock_(std::move(lock)),
+        snapshot_id_(std::move(snapshot_id)),
+        encoder_(snapshot_id_, lock_->started()) {}
 
   absl::StatusOr<std::optional<FetchedPage>> Next() override {
     absl::StatusOr<std::optional<FetchedPage>> page = walk_->Next();
@@ -236,7 +261,7 @@ class PublishingPages final : public PageSource {
       encoder_.Add(**page);
       if (encoder_.size() > shared_->options.max_snapshot_bytes) {
         too_large_ = true;
-        encoder_ = SnapshotEncoder(lock_->started());
+        encoder_ = SnapshotEncoder(snapshot_id_, lock_->started());
       }
     }
     return page;
@@ -251,26 +276,29 @@ class PublishingPages final : public PageSource {
       lock_->Release();
       return;
     }
-    lock_->Publish(too_large_ ? EncodeTooLarge(lock_->started()) : encoder_.Encoded(), ttl);
+    lock_->Publish(too_large_ ? EncodeTooLarge(snapshot_id_, lock_->started()) : encoder_.Encoded(), ttl);
   }
 
   const std::shared_ptr<Shared> shared_;
   const std::unique_ptr<PageSource> walk_;
   const std::shared_ptr<WalkLock> lock_;
+  const std::string snapshot_id_;
   SnapshotEncoder encoder_;
   bool too_large_ = false;
 };
 
 // The walk of a snapshot whose pages another replica is fetching: waits for its snapshot in Redis, or takes over
-// the lock when it goes away without one, or walks on its own (Redis failing, a snapshot too large to share,
-// waiting past max_wait).
+// the lock when it goes away without one (and publishes its walk as `snapshot_id`, this replica's name for it), or
+// walks on its own (Redis failing, a snapshot too large to share, waiting past max_wait).
 class WaitingPages final : public PageSource {
  public:
-  WaitingPages(std::shared_ptr<Shared> shared, Keys keys, StartWalk start_walk, absl::Time not_before)
+  WaitingPages(std::shared_ptr<Shared> shared, Keys keys, StartWalk start_walk, absl::Time not_before,
+               std::string snapshot_id)
       : shared_(std::move(shared)),
         keys_(std::move(keys)),
         start_walk_(std::move(start_walk)),
-        not_before_(not_before) {}
+        not_before_(not_before),
+        snapshot_id_(std::move(snapshot_id)) {}
 
   absl::StatusOr<std::optional<FetchedPage>> Next() override {
     if (inner_ == nullptr) {
@@ -302,12 +330,9 @@ class WaitingPages final : public PageSource {
   absl::StatusOr<std::unique_ptr<PageSource>> Decide() {
     const absl::Time give_up = shared_->now() + shared_->options.max_wait;
     for (;;) {
-      absl::StatusOr<Found> found = FindSnapshot(*shared_->redis, keys_.snapshot, not_before_);
+      absl::StatusOr<Found> found = FindSnapshot(*shared_->redis, keys_.snapshot, Wanted{not_before_, ""});
       if (!found.ok()) return OwnWalk(found.status(), "waiting for another replica's snapshot");
-      if (found->pages.has_value()) {
-        metrics::SnapshotRedis(SnapshotRedisEvent::kServed);
-        return std::make_unique<HeldPages>(*std::move(found->pages));
-      }
+      if (found->pages.has_value()) return Served(*std::move(found->pages));
       if (found->too_large) return OwnWalk(absl::OkStatus(), "");
       if (auto taken = TakeOver(); taken.has_value()) return *std::move(taken);
       if (shared_->now() >= give_up) return OwnWalk(absl::OkStatus(), "");
@@ -327,13 +352,14 @@ class WaitingPages final : public PageSource {
     metrics::SnapshotRedis(SnapshotRedisEvent::kWalked);
     absl::StatusOr<std::unique_ptr<PageSource>> walk = start_walk_();
     if (!walk.ok()) return walk.status();  // the lock is released as it goes
-    return std::make_unique<PublishingPages>(shared_, *std::move(walk), *std::move(lock));
+    return std::make_unique<PublishingPages>(shared_, *std::move(walk), *std::move(lock), snapshot_id_);
   }
 
   const std::shared_ptr<Shared> shared_;
   const Keys keys_;
   const StartWalk start_walk_;
   const absl::Time not_before_;
+  const std::string snapshot_id_;
   absl::Notification cancel_;
   absl::Mutex mu_;
   // Set once, by the walk's thread (which alone reads it unlocked).
@@ -341,10 +367,10 @@ class WaitingPages final : public PageSource {
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// How a call's new snapshot gets its pages, and its time (nullopt: now).
+// How a call's new snapshot gets its pages, and its name (empty: a walk of this replica's own, named here).
 struct Plan {
   StartWalk start;
-  std::optional<absl::Time> started;
+  SnapshotName name;
 };
 
 // The plan for a call the replica holds no snapshot for, from what Redis holds: a snapshot served from Redis, this
@@ -353,44 +379,38 @@ struct Plan {
 absl::StatusOr<Plan> PlanWithRedis(const std::shared_ptr<Shared>& shared, const Keys& keys,
                                    absl::Duration max_staleness, absl::Time not_before, StartWalk start_walk) {
   if (max_staleness > absl::ZeroDuration()) {
-    absl::StatusOr<Found> found = FindSnapshot(*shared->redis, keys.snapshot, not_before);
+    absl::StatusOr<Found> found = FindSnapshot(*shared->redis, keys.snapshot, Wanted{not_before, ""});
     if (!found.ok()) return found.status();
-    if (found->pages.has_value()) {
-      metrics::SnapshotRedis(SnapshotRedisEvent::kServed);
-      auto held = std::make_shared<std::vector<FetchedPage>>(*std::move(found->pages));
-      return Plan{[held]() -> absl::StatusOr<std::unique_ptr<PageSource>> {
-                    return std::make_unique<HeldPages>(std::move(*held));
-                  },
-                  found->started};
-    }
-    if (found->too_large) return Plan{std::move(start_walk), std::nullopt};
+    if (found->pages.has_value()) return Plan{ServedWalk(*std::move(found->pages)), found->name};
+    if (found->too_large) return Plan{std::move(start_walk), {}};
   }
   absl::StatusOr<std::shared_ptr<WalkLock>> lock = TryLock(shared, keys);
   if (!lock.ok()) return lock.status();
   if (*lock != nullptr) {
     metrics::SnapshotRedis(SnapshotRedisEvent::kWalked);
-    const absl::Time started = (*lock)->started();
-    return Plan{[shared, start_walk = std::move(start_walk),
-                 lock = *std::move(lock)]() -> absl::StatusOr<std::unique_ptr<PageSource>> {
+    SnapshotName name{NewSnapshotId(), (*lock)->started()};
+    return Plan{[shared, start_walk = std::move(start_walk), lock = *std::move(lock),
+                 id = name.id]() -> absl::StatusOr<std::unique_ptr<PageSource>> {
                   absl::StatusOr<std::unique_ptr<PageSource>> walk = start_walk();
                   if (!walk.ok()) return walk.status();
-                  return std::make_unique<PublishingPages>(shared, *std::move(walk), lock);
+                  return std::make_unique<PublishingPages>(shared, *std::move(walk), lock, id);
                 },
-                started};
+                std::move(name)};
   }
   // A fresh walk was asked for: not another's.
-  if (max_staleness <= absl::ZeroDuration()) return Plan{std::move(start_walk), std::nullopt};
+  if (max_staleness <= absl::ZeroDuration()) return Plan{std::move(start_walk), {}};
   absl::StatusOr<std::optional<std::string>> holder = shared->redis->Get(keys.lock);
   if (!holder.ok()) return holder.status();
   std::optional<absl::Time> started = holder->has_value() ? LockStarted(**holder) : std::nullopt;
   // That walk is older than the call allows.
-  if (started.has_value() && *started < not_before) return Plan{std::move(start_walk), std::nullopt};
+  if (started.has_value() && *started < not_before) return Plan{std::move(start_walk), {}};
   metrics::SnapshotRedis(SnapshotRedisEvent::kWaited);
-  return Plan{
-      [shared, keys, start_walk = std::move(start_walk), not_before]() -> absl::StatusOr<std::unique_ptr<PageSource>> {
-        return std::make_unique<WaitingPages>(shared, keys, start_walk, not_before);
-      },
-      started.value_or(shared->now())};
+  SnapshotName name{NewSnapshotId(), started.value_or(shared->now())};
+  return Plan{[shared, keys, start_walk = std::move(start_walk), not_before,
+               id = name.id]() -> absl::StatusOr<std::unique_ptr<PageSource>> {
+                return std::make_unique<WaitingPages>(shared, keys, start_walk, not_before, id);
+              },
+              std::move(name)};
 }
 
 }  // namespace
@@ -418,12 +438,27 @@ OpenedSnapshot RedisSnapshotStore::Open(const std::string& identity, absl::Durat
     shared_->Failed(plan.status(), "finding a snapshot");
     return local_.Open(identity, max_staleness, std::move(start_walk), std::move(context));
   }
-  return local_.Open(identity, max_staleness, std::move(plan->start), std::move(context), plan->started);
+  return local_.Open(identity, max_staleness, std::move(plan->start), std::move(context), std::move(plan->name));
 }
 
 std::optional<OpenedSnapshot> RedisSnapshotStore::Resume(const std::string& identity, const std::string& snapshot_id,
                                                          int64_t page_index, ReaderContext context) {
-  return local_.Resume(identity, snapshot_id, page_index, std::move(context));
+  if (std::optional<OpenedSnapshot> held = local_.Resume(identity, snapshot_id, page_index, context)) return held;
+  if (!shared_->Usable()) {
+    metrics::SnapshotRedis(SnapshotRedisEvent::kSkipped);
+    return std::nullopt;
+  }
+  absl::StatusOr<Found> found = FindSnapshot(*shared_->redis, KeysOf(shared_->options.key_prefix, identity).snapshot,
+                                             Wanted{absl::InfinitePast(), snapshot_id});
+  if (!found.ok()) {
+    shared_->Failed(found.status(), "finding a snapshot to resume in");
+    return std::nullopt;
+  }
+  if (!found->pages.has_value() || page_index < 0 || page_index > static_cast<int64_t>(found->pages->size())) {
+    return std::nullopt;
+  }
+  return local_.ResumeElsewhere(identity, std::move(found->name), ServedWalk(*std::move(found->pages)), page_index,
+                                std::move(context));
 }
 
 }  // namespace pcusage::snapshots

@@ -15,6 +15,12 @@
 //      itself. Waiting callers receive their first record when the other replica's walk completes (not live).
 // A snapshot larger than max_snapshot_bytes is not published; a marker says so, and replicas then walk on their own.
 //
+// A published snapshot carries the id its walking replica gave it, and every replica serving it from Redis gives
+// it that id too, so a resume token naming it continues inside it on any replica: from the replica's own copy, or
+// else from Redis while Redis still holds exactly that snapshot (not a newer one of the identity). A call that
+// waited for another replica's walk was named before that walk ended: its tokens continue inside the snapshot on
+// its own replica only, and elsewhere fall back to Partner Center like any token whose snapshot is gone.
+//
 // Redis never fails a call: an error, a timeout or a value that does not decode makes the call's snapshot a walk
 // of this replica's own (the in-process store alone), logged at most every 10 s and counted
 // (pcusage_snapshot_redis_total{event="fallback"}); after a failure Redis is not asked again for
@@ -59,7 +65,8 @@ class RedisSnapshotStore final : public Snapshots {
 
   OpenedSnapshot Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk,
                       ReaderContext context) override;
-  // Inside a snapshot this replica holds (read from Redis or walked here); nullopt otherwise.
+  // Inside the snapshot `snapshot_id` of `identity`: this replica's copy, or else the one Redis holds when it is
+  // exactly that snapshot; nullopt otherwise (Redis failing included: the caller falls back to Partner Center).
   std::optional<OpenedSnapshot> Resume(const std::string& identity, const std::string& snapshot_id, int64_t page_index,
                                        ReaderContext context) override;
   SnapshotStats stats() const override { return local_.stats(); }

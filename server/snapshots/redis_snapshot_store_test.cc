@@ -2,7 +2,9 @@
 // its walks, and every record checked.
 #include "server/snapshots/redis_snapshot_store.h"
 
+#include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -117,6 +119,24 @@ std::vector<std::string> AllIds() {
   return ids;
 }
 
+// The records of pages `first` to `end` (excluded).
+std::vector<std::string> IdsOfPages(int first, int end = kPages) {
+  const std::vector<std::string> all = AllIds();
+  return std::vector<std::string>(all.begin() + std::ptrdiff_t{first} * kRecordsPerPage,
+                                  all.begin() + std::ptrdiff_t{end} * kRecordsPerPage);
+}
+
+// `replica` resumes `identity`'s snapshot `snapshot_id` at page `page` and reads every record from there on.
+void ExpectContinuesInside(RedisSnapshotStore& replica, const std::string& identity, const std::string& snapshot_id,
+                           int page) {
+  std::optional<OpenedSnapshot> resumed = replica.Resume(identity, snapshot_id, page, {});
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_EQ(resumed->snapshot_id, snapshot_id);
+  const ReadOut rest = ReadAll(*resumed->pages);
+  EXPECT_TRUE(rest.status.ok()) << rest.status;
+  EXPECT_EQ(rest.ids, IdsOfPages(page));
+}
+
 RedisStoreOptions FastOptions() {
   RedisStoreOptions options;
   options.snapshot_ttl = absl::Minutes(5);
@@ -135,11 +155,12 @@ constexpr char kIdentity[] = "server-credentials";
 
 TEST(SnapshotCodecTest, PagesRoundTripExactlyAndGarbageIsDataLoss) {
   const absl::Time started = absl::FromUnixSeconds(1700000000);
-  SnapshotEncoder encoder(started);
+  SnapshotEncoder encoder("0123abcd", started);
   for (int p = 0; p < kPages; ++p) encoder.Add(MakePage(p));
   const std::string encoded = encoder.Encoded();
   absl::StatusOr<EncodedSnapshotHeader> header = DecodeSnapshotHeader(encoded);
   ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_EQ(header->snapshot_id, "0123abcd");
   EXPECT_EQ(header->started, started);
   EXPECT_FALSE(header->too_large);
   absl::StatusOr<std::vector<FetchedPage>> pages = DecodeSnapshotPages(encoded);
@@ -167,9 +188,10 @@ TEST(SnapshotCodecTest, PagesRoundTripExactlyAndGarbageIsDataLoss) {
   }
   EXPECT_EQ(DecodeSnapshotPages("garbage").status().code(), absl::StatusCode::kDataLoss);
   EXPECT_FALSE(DecodeSnapshotPages(encoded + "x").ok());
-  absl::StatusOr<EncodedSnapshotHeader> marker = DecodeSnapshotHeader(EncodeTooLarge(started));
+  absl::StatusOr<EncodedSnapshotHeader> marker = DecodeSnapshotHeader(EncodeTooLarge("0123abcd", started));
   ASSERT_TRUE(marker.ok());
   EXPECT_TRUE(marker->too_large);
+  EXPECT_EQ(marker->snapshot_id, "0123abcd");
 }
 
 TEST(RedisSnapshotStoreTest, ReplicasShareOneWalkAndWaitersGetEveryRecord) {
@@ -196,6 +218,7 @@ TEST(RedisSnapshotStoreTest, ReplicasShareOneWalkAndWaitersGetEveryRecord) {
   OpenedSnapshot served = c->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
   EXPECT_EQ(ReadAll(*served.pages).ids, AllIds());
   EXPECT_EQ(served.snapshot_time, walking.snapshot_time);
+  EXPECT_EQ(served.snapshot_id, walking.snapshot_id);  // named alike on every replica that serves it
   EXPECT_EQ(upstream.walks(), 1);
   // ... unless the call wants a younger list than that.
   absl::SleepFor(absl::Milliseconds(20));
@@ -289,7 +312,10 @@ TEST(RedisSnapshotStoreTest, AWalkerThatDiedLosesItsLockAndAWaiterWalks) {
   EXPECT_TRUE(out.status.ok()) << out.status;
   EXPECT_EQ(out.ids, AllIds());
   EXPECT_EQ(upstream.walks(), 2);  // B's first walk, and C's after the dead lock expired
-  EXPECT_FALSE(KeyStartingWith(*redis, "pcusage:snapshot:").empty());  // C published
+  // C published its walk under the name its callers' tokens carry: they continue inside it on any replica.
+  ASSERT_EQ(DecodeSnapshotHeader(*redis->Peek(snapshot))->snapshot_id, waiting.snapshot_id);
+  ExpectContinuesInside(*Replica(redis), kIdentity, waiting.snapshot_id, 1);
+  EXPECT_EQ(upstream.walks(), 2);
 }
 
 TEST(RedisSnapshotStoreTest, AFailedWalkReleasesItsLockAndPublishesNothing) {
@@ -333,6 +359,124 @@ TEST(RedisSnapshotStoreTest, RedisDownServesFromTheReplicaAloneAndIsNotAskedAgai
   EXPECT_EQ(ReadAll(*second.pages).ids, AllIds());
   EXPECT_EQ(redis->commands(), commands);
   EXPECT_EQ(upstream.walks(), 2);
+}
+
+// Resume tokens from a stream on one replica, resumed on another that does not hold the snapshot they name.
+
+// A stream on `replica` that read the first `pages` pages of the snapshot Redis holds (a walk, published, then a
+// call served from it) and went away; its next resume token names the snapshot and page `pages`.
+struct ReadSome {
+  std::string snapshot_id;
+  absl::Time snapshot_time;
+  std::vector<std::string> ids;
+  std::vector<std::string> positions;
+};
+ReadSome ReadPages(RedisSnapshotStore& replica, const std::string& identity, int pages, Upstream& upstream) {
+  EXPECT_TRUE(ReadAll(*replica.Open(identity, absl::Minutes(5), upstream.Starter(), {}).pages).status.ok());
+  OpenedSnapshot opened = replica.Open(identity, absl::Minutes(5), upstream.Starter(), {});
+  ReadSome read{opened.snapshot_id, opened.snapshot_time, {}, {}};
+  for (int p = 0; p < pages; ++p) {
+    absl::StatusOr<std::optional<FetchedPage>> page = opened.pages->Next();
+    EXPECT_TRUE(page.ok() && page->has_value());
+    if (!page.ok() || !page->has_value()) break;
+    for (std::size_t i = 0; i < (*page)->page.records.size(); ++i) {
+      read.ids.emplace_back((*page)->page.records.ResourceId(i));
+    }
+    read.positions.push_back(
+        absl::StrCat((*page)->position.url, " ", (*page)->position.headers.at(0).value, " ", (*page)->index_in_walk));
+  }
+  return read;
+}
+
+TEST(RedisSnapshotStoreTest, ATokenFromAnotherReplicaContinuesInsideTheSnapshotRedisHolds) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+  const ReadSome first = ReadPages(*a, kIdentity, 2, upstream);
+  ASSERT_EQ(first.ids, IdsOfPages(0, 2));
+
+  std::optional<OpenedSnapshot> resumed = b->Resume(kIdentity, first.snapshot_id, 2, {});
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_EQ(resumed->snapshot_id, first.snapshot_id);
+  EXPECT_EQ(resumed->snapshot_time, first.snapshot_time);
+  const ReadOut rest = ReadAll(*resumed->pages);
+  EXPECT_TRUE(rest.status.ok()) << rest.status;
+  std::vector<std::string> both = first.ids;
+  both.insert(both.end(), rest.ids.begin(), rest.ids.end());
+  EXPECT_EQ(both, AllIds());  // every record once, in order
+  std::vector<std::string> positions = first.positions;
+  positions.insert(positions.end(), rest.positions.begin(), rest.positions.end());
+  EXPECT_EQ(positions, ReadAll(*a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {}).pages).positions);
+  EXPECT_EQ(upstream.walks(), 1);
+  EXPECT_EQ(b->stats().resumes, 1);
+  EXPECT_EQ(b->stats().walks, 0);
+
+  // A token that points past the last page, or before the first, is no place in it.
+  EXPECT_FALSE(b->Resume(kIdentity, first.snapshot_id, kPages + 1, {}).has_value());
+  EXPECT_FALSE(b->Resume(kIdentity, first.snapshot_id, -1, {}).has_value());
+}
+
+TEST(RedisSnapshotStoreTest, ANewerSnapshotOfTheIdentityInRedisIsNotResumedInto) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+  const ReadSome first = ReadPages(*a, kIdentity, 1, upstream);
+  // A call asking for a fresh list walks again, on A, and its snapshot replaces the first in Redis.
+  OpenedSnapshot fresh = a->Open(kIdentity, absl::ZeroDuration(), upstream.Starter(), {});
+  ASSERT_TRUE(ReadAll(*fresh.pages).status.ok());
+  ASSERT_NE(fresh.snapshot_id, first.snapshot_id);
+  EXPECT_EQ(upstream.walks(), 2);
+  const std::string snapshot = KeyStartingWith(*redis, "pcusage:snapshot:");
+  ASSERT_EQ(DecodeSnapshotHeader(*redis->Peek(snapshot))->snapshot_id, fresh.snapshot_id);
+
+  EXPECT_FALSE(b->Resume(kIdentity, first.snapshot_id, 1, {}).has_value());  // the caller falls back
+  ExpectContinuesInside(*b, kIdentity, fresh.snapshot_id, 1);
+  EXPECT_EQ(upstream.walks(), 2);
+}
+
+TEST(RedisSnapshotStoreTest, ASnapshotIsNeverResumedIntoForAnotherIdentity) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+  const std::string alice = BearerTokenIdentity("alice's token");
+  const std::string mallory = BearerTokenIdentity("mallory's token");
+  const ReadSome alices = ReadPages(*a, alice, 1, upstream);
+  // Mallory with Alice's snapshot id (a token that names it can only be Mallory's own: tokens are bound to their
+  // caller; here the id is simply given): not on the replica holding it, not from Redis, not even once Mallory has
+  // a snapshot of her own there.
+  EXPECT_FALSE(a->Resume(mallory, alices.snapshot_id, 1, {}).has_value());
+  EXPECT_FALSE(b->Resume(mallory, alices.snapshot_id, 1, {}).has_value());
+  ASSERT_TRUE(ReadAll(*b->Open(mallory, absl::Minutes(5), upstream.Starter(), {}).pages).status.ok());
+  EXPECT_FALSE(b->Resume(mallory, alices.snapshot_id, 1, {}).has_value());
+  EXPECT_EQ(b->stats().resumes, 0);
+  // Alice herself continues on B.
+  ExpectContinuesInside(*b, alice, alices.snapshot_id, 1);
+}
+
+TEST(RedisSnapshotStoreTest, RedisDownOrGarbledWhenResumingFallsBackAndIsNotAskedAgainForAWhile) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
+  const ReadSome first = ReadPages(*a, kIdentity, 1, upstream);
+
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+  redis->SetDown(true);
+  EXPECT_FALSE(b->Resume(kIdentity, first.snapshot_id, 1, {}).has_value());
+  const int commands = redis->commands();
+  redis->SetDown(false);
+  EXPECT_FALSE(b->Resume(kIdentity, first.snapshot_id, 1, {}).has_value());  // within retry_after_failure
+  EXPECT_EQ(redis->commands(), commands);
+
+  const std::string snapshot = KeyStartingWith(*redis, "pcusage:snapshot:");
+  std::string garbled = *redis->Peek(snapshot);
+  garbled.resize(garbled.size() - 3);
+  redis->Put(snapshot, garbled, absl::Minutes(5));
+  std::unique_ptr<RedisSnapshotStore> c = Replica(redis);
+  EXPECT_FALSE(c->Resume(kIdentity, first.snapshot_id, 1, {}).has_value());
+  EXPECT_EQ(upstream.walks(), 1);
 }
 
 }  // namespace

@@ -5,12 +5,13 @@
 #include <utility>
 
 #include "absl/base/internal/endian.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace pcusage::snapshots {
 namespace {
 
-constexpr absl::string_view kMagic = "pcusage-snapshot/1";
+constexpr absl::string_view kMagic = "pcusage-snapshot/2";
 constexpr char kPages = 'P';
 constexpr char kTooLarge = 'L';
 
@@ -33,9 +34,10 @@ void PutPosition(std::string& out, const partner_center::PagePosition& position)
   PutU64(out, static_cast<uint64_t>(static_cast<int64_t>(position.page_number)));
 }
 
-std::string Header(char kind, absl::Time started, uint64_t pages) {
+std::string Header(char kind, absl::string_view snapshot_id, absl::Time started, uint64_t pages) {
   std::string out(kMagic);
   out.push_back(kind);
+  PutBytes(out, snapshot_id);
   PutU64(out, static_cast<uint64_t>(absl::ToUnixNanos(started)));
   PutU64(out, pages);
   return out;
@@ -47,6 +49,12 @@ class Reader {
   explicit Reader(absl::string_view in) : in_(in) {}
   bool ok() const { return ok_; }
   bool AtEnd() const { return in_.empty(); }
+  // Whether the input starts with `prefix`, which is then read.
+  bool Consume(absl::string_view prefix) {
+    if (!absl::StartsWith(in_, prefix)) return false;
+    in_.remove_prefix(prefix.size());
+    return true;
+  }
 
   uint64_t U64() {
     if (in_.size() < 8) return Fail();
@@ -122,9 +130,23 @@ std::optional<absl::string_view> RecordOfEntry(absl::string_view entry) {
   return entry;
 }
 
+// Reads the header of an encoded value, leaving `in` at the page count.
+absl::StatusOr<EncodedSnapshotHeader> ReadHeader(Reader& in) {
+  if (!in.Consume(kMagic)) return Garbled("not a snapshot");
+  const char kind = in.Byte();
+  EncodedSnapshotHeader header;
+  header.snapshot_id = std::string(in.Bytes());
+  const auto started = static_cast<int64_t>(in.U64());
+  if (!in.ok() || (kind != kPages && kind != kTooLarge)) return Garbled("header");
+  header.started = absl::FromUnixNanos(started);
+  header.too_large = kind == kTooLarge;
+  return header;
+}
+
 }  // namespace
 
-SnapshotEncoder::SnapshotEncoder(absl::Time started) : started_(started) {}
+SnapshotEncoder::SnapshotEncoder(std::string snapshot_id, absl::Time started)
+    : snapshot_id_(std::move(snapshot_id)), started_(started) {}
 
 void SnapshotEncoder::Add(const partner_center::FetchedPage& fetched) {
   ++pages_;
@@ -151,27 +173,22 @@ void SnapshotEncoder::Add(const partner_center::FetchedPage& fetched) {
   }
 }
 
-std::string SnapshotEncoder::Encoded() const { return Header(kPages, started_, pages_) + body_; }
+std::string SnapshotEncoder::Encoded() const { return Header(kPages, snapshot_id_, started_, pages_) + body_; }
 
-std::string EncodeTooLarge(absl::Time started) { return Header(kTooLarge, started, 0); }
+std::string EncodeTooLarge(const std::string& snapshot_id, absl::Time started) {
+  return Header(kTooLarge, snapshot_id, started, 0);
+}
 
 absl::StatusOr<EncodedSnapshotHeader> DecodeSnapshotHeader(absl::string_view encoded) {
-  if (encoded.substr(0, kMagic.size()) != kMagic) return Garbled("not a snapshot");
-  Reader in(encoded.substr(kMagic.size()));
-  const char kind = in.Byte();
-  const auto started = static_cast<int64_t>(in.U64());
-  if (!in.ok() || (kind != kPages && kind != kTooLarge)) return Garbled("header");
-  EncodedSnapshotHeader header;
-  header.started = absl::FromUnixNanos(started);
-  header.too_large = kind == kTooLarge;
-  return header;
+  Reader in(encoded);
+  return ReadHeader(in);
 }
 
 absl::StatusOr<std::vector<partner_center::FetchedPage>> DecodeSnapshotPages(absl::string_view encoded) {
-  absl::StatusOr<EncodedSnapshotHeader> header = DecodeSnapshotHeader(encoded);
+  Reader in(encoded);
+  absl::StatusOr<EncodedSnapshotHeader> header = ReadHeader(in);
   if (!header.ok()) return header.status();
   if (header->too_large) return Garbled("a too-large marker has no pages");
-  Reader in(encoded.substr(kMagic.size() + 1 + 8));
   const uint64_t count = in.Count(40);  // a page takes at least 43 bytes
   std::vector<partner_center::FetchedPage> pages;
   for (uint64_t p = 0; in.ok() && p < count; ++p) {

@@ -1,6 +1,7 @@
-// A complete snapshot as one byte string, for a store shared between replicas (redis_snapshot_store.h): its time
-// and its pages exactly as the in-process store holds them (records' protobuf bytes, positions, links), so that a
-// replica serving it sends the very bytes, positions and resume points the walking replica would. Also the marker
+// A complete snapshot as one byte string, for a store shared between replicas (redis_snapshot_store.h): its id, its
+// time and its pages exactly as the in-process store holds them (records' protobuf bytes, positions, links), so that
+// a replica serving it sends the very bytes, positions and resume points the walking replica would, and a resume
+// token naming the snapshot continues inside it on any replica. Also the marker
 // a walk leaves when its snapshot was too large to share. Decoding checks every length: bytes that are not an
 // encoded snapshot are DATA_LOSS, never a crash or a page made up.
 #ifndef PCUSAGE_SERVER_SNAPSHOTS_SNAPSHOT_CODEC_H_
@@ -17,9 +18,10 @@
 
 namespace pcusage::snapshots {
 
-// What an encoded value starts with: the snapshot's time, and whether it holds pages or only says the walk was
-// too large to share.
+// What an encoded value starts with: the snapshot's id and time, and whether it holds pages or only says the walk
+// was too large to share.
 struct EncodedSnapshotHeader {
+  std::string snapshot_id;
   absl::Time started;
   bool too_large = false;
 };
@@ -27,20 +29,21 @@ struct EncodedSnapshotHeader {
 // Appends pages to an encoding; Encoded() is the value to store.
 class SnapshotEncoder {
  public:
-  explicit SnapshotEncoder(absl::Time started);
+  SnapshotEncoder(std::string snapshot_id, absl::Time started);
   void Add(const partner_center::FetchedPage& fetched);
   // The bytes so far (a caller stops adding when they pass its bound).
   std::size_t size() const { return body_.size(); }
   std::string Encoded() const;
 
  private:
+  std::string snapshot_id_;
   absl::Time started_;
   std::size_t pages_ = 0;
   std::string body_;
 };
 
 // The marker of a walk too large to share (replicas then walk on their own instead of waiting for it).
-std::string EncodeTooLarge(absl::Time started);
+std::string EncodeTooLarge(const std::string& snapshot_id, absl::Time started);
 
 absl::StatusOr<EncodedSnapshotHeader> DecodeSnapshotHeader(absl::string_view encoded);
 // The pages of a snapshot that is not a too-large marker.

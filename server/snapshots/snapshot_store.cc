@@ -37,15 +37,11 @@ struct ByteBudget {
   std::atomic<std::size_t> held{0};
 };
 
-namespace {
-
 std::string NewSnapshotId() {
   unsigned char bytes[12];
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) return absl::StrCat("t", absl::ToUnixNanos(absl::Now()));
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
 }
-
-}  // namespace
 
 // The pages of one walk and the readers reading them. The walk runs on a thread of its own and appends; readers
 // wait for the page they need. While the snapshot may be joined or kept every page stays; once it may not (over
@@ -222,9 +218,7 @@ class Snapshot {
     if (walk_ != nullptr) walk_->Cancel();
   }
 
-  int64_t EndLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return base_ + static_cast<int64_t>(pages_.size());
-  }
+  int64_t EndLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return base_ + static_cast<int64_t>(pages_.size()); }
 
   // Once the snapshot is not kept: drops the pages every reader has passed.
   void TrimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -285,7 +279,7 @@ class Snapshot {
   int64_t base_ ABSL_GUARDED_BY(mu_) = 0;  // the walk index of pages_.front()
   std::size_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t records_ ABSL_GUARDED_BY(mu_) = 0;  // in every page the walk added
-  bool keep_ ABSL_GUARDED_BY(mu_) = true;  // every page stays: new calls may still read it from the start
+  bool keep_ ABSL_GUARDED_BY(mu_) = true;     // every page stays: new calls may still read it from the start
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
@@ -364,7 +358,7 @@ bool SnapshotStore::HasJoinable(const std::string& identity, absl::Duration max_
 }
 
 OpenedSnapshot SnapshotStore::Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk,
-                                   ReaderContext context, std::optional<absl::Time> started) {
+                                   ReaderContext context, SnapshotName name) {
   absl::MutexLock lock(&mu_);
   ReapWalkersLocked();
   auto newest = by_identity_.find(identity);
@@ -386,12 +380,29 @@ OpenedSnapshot SnapshotStore::Open(const std::string& identity, absl::Duration m
   }
   if (newest != by_identity_.end()) DropLocked(newest->second);
 
-  auto snapshot = std::make_shared<Snapshot>(NewSnapshotId(), identity, started.value_or(now_()), budget_);
+  auto [snapshot, reader] = StartLocked(identity, std::move(name), std::move(start_walk), 0);
   by_identity_[identity] = snapshot;
-  by_id_[snapshot->id()] = snapshot;
   ++stats_.walks;
   metrics::SnapshotOpened(metrics::SnapshotOpen::kMiss);
-  const int reader = snapshot->AddReader(0);
+  return ReaderOf(snapshot, reader, /*shared=*/false, std::move(context));
+}
+
+OpenedSnapshot SnapshotStore::ResumeElsewhere(const std::string& identity, SnapshotName name, StartWalk pages,
+                                              int64_t page_index, ReaderContext context) {
+  absl::MutexLock lock(&mu_);
+  ReapWalkersLocked();
+  auto [snapshot, reader] = StartLocked(identity, std::move(name), std::move(pages), page_index);
+  ++stats_.resumes;
+  metrics::SnapshotOpened(metrics::SnapshotOpen::kResume);
+  return ReaderOf(snapshot, reader, /*shared=*/true, std::move(context));
+}
+
+std::pair<std::shared_ptr<Snapshot>, int> SnapshotStore::StartLocked(const std::string& identity, SnapshotName name,
+                                                                     StartWalk start_walk, int64_t page_index) {
+  auto snapshot = std::make_shared<Snapshot>(name.id.empty() ? NewSnapshotId() : std::move(name.id), identity,
+                                             name.started.value_or(now_()), budget_);
+  by_id_[snapshot->id()] = snapshot;
+  const int reader = snapshot->AddReader(page_index);
   if (stopping_) snapshot->Cancel();
   auto finished = std::make_shared<std::atomic<bool>>(false);
   walkers_.push_back(Walker{std::thread([this, snapshot, finished, start_walk = std::move(start_walk)] {
@@ -399,7 +410,7 @@ OpenedSnapshot SnapshotStore::Open(const std::string& identity, absl::Duration m
                               finished->store(true);
                             }),
                             snapshot, finished});
-  return ReaderOf(snapshot, reader, /*shared=*/false, std::move(context));
+  return {snapshot, reader};
 }
 
 std::optional<OpenedSnapshot> SnapshotStore::Resume(const std::string& identity, const std::string& snapshot_id,

@@ -52,6 +52,16 @@ struct ReaderContext {
 // How often a reader waiting for the walk looks at its call.
 inline constexpr absl::Duration kReaderPollInterval = absl::Milliseconds(50);
 
+// A new snapshot's id, fresh from NewSnapshotId() when empty, and the time its walk started, now when unset. A
+// store shared between replicas settles both, so that every replica calls one walk's snapshot alike.
+struct SnapshotName {
+  std::string id;
+  std::optional<absl::Time> started;
+};
+
+// 96 random bits in hex: unique to one walk's snapshot, fleet-wide.
+std::string NewSnapshotId();
+
 // A caller's view of a snapshot.
 struct OpenedSnapshot {
   std::unique_ptr<partner_center::PageSource> pages;
@@ -114,15 +124,15 @@ class SnapshotStore final : public Snapshots {
 
   OpenedSnapshot Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk,
                       ReaderContext context) override {
-    return Open(identity, max_staleness, std::move(start_walk), std::move(context), std::nullopt);
+    return Open(identity, max_staleness, std::move(start_walk), std::move(context), SnapshotName{});
   }
   OpenedSnapshot Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk) {
     return Open(identity, max_staleness, std::move(start_walk), ReaderContext{});
   }
-  // As above; a new snapshot's time is `started` when given (its walk began earlier, elsewhere: another replica's
-  // snapshot read from Redis), and now otherwise.
+  // As above; a new snapshot is named `name` (its walk may have begun earlier, elsewhere: another replica's
+  // snapshot read from Redis).
   OpenedSnapshot Open(const std::string& identity, absl::Duration max_staleness, StartWalk start_walk,
-                      ReaderContext context, std::optional<absl::Time> started);
+                      ReaderContext context, SnapshotName name);
 
   // Whether Open(identity, max_staleness, ...) would now read a snapshot this store holds rather than start a walk.
   bool HasJoinable(const std::string& identity, absl::Duration max_staleness) const;
@@ -134,6 +144,13 @@ class SnapshotStore final : public Snapshots {
     return Resume(identity, snapshot_id, page_index, ReaderContext{});
   }
 
+  // A reader from page `page_index` of a complete snapshot of `identity` this store does not hold (another
+  // replica's, read from Redis), whose pages `pages` yields from the first. Held like the store's own snapshots
+  // while read (the byte bound; pages dropped as its readers pass them), and found by Resume(name.id) meanwhile,
+  // but never served to a call from the first record. `page_index` is one of its pages, or its end.
+  OpenedSnapshot ResumeElsewhere(const std::string& identity, SnapshotName name, StartWalk pages, int64_t page_index,
+                                 ReaderContext context);
+
   Stats stats() const override;
 
  private:
@@ -144,6 +161,11 @@ class SnapshotStore final : public Snapshots {
     std::shared_ptr<std::atomic<bool>> finished;  // set as the thread's last act
   };
 
+  // A new snapshot of `identity` (by id only; Open also makes it the identity's newest) with a reader at
+  // `page_index`, and its walk started.
+  std::pair<std::shared_ptr<Snapshot>, int> StartLocked(const std::string& identity, SnapshotName name,
+                                                        StartWalk start_walk, int64_t page_index)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Called by a walk before it adds a page of `bytes`: drops complete snapshots until it fits, if it can.
   void MakeRoom(std::size_t bytes);
   // Called by a walk when it ends: keeps its snapshot for later calls, or forgets it.

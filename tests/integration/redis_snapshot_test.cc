@@ -2,6 +2,7 @@
 // Partner Center emulator and three pcusage replicas sharing one Redis. The emulator's request log counts the walks;
 // every caller's records are checked.
 #include <csignal>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -41,8 +42,8 @@ struct Replica {
 absl::StatusOr<Replica> StartReplica(int emulator_port, const std::vector<std::string>& flags) {
   const std::string port_file = testing::TempPath("replica.port");
   std::vector<std::string> args = flags;
-  args.push_back("--listen=127.0.0.1:0");
-  args.push_back("--port_file=" + port_file);
+  args.emplace_back("--listen=127.0.0.1:0");
+  args.emplace_back("--port_file=" + port_file);
   args.push_back(absl::StrCat("--partner_center_url=http://127.0.0.1:", emulator_port));
   absl::StatusOr<std::unique_ptr<ChildProcess>> process =
       ChildProcess::Start(testing::RunfilePath("server/pcusage_server"), args, testing::TempPath("replica.log"));
@@ -92,11 +93,15 @@ class RedisSnapshotTest : public ::testing::Test {
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
     flags_ = EmulatorAndServer::WithTokenFile();
-    flags_.push_back("--snapshot_store=" + redis_->url());
-    flags_.push_back("--redis_key_prefix=test:");
+    // One resume-token key for every replica, so that a token from one is accepted by the others.
+    const std::string key_file = testing::TempPath("resume_key");
+    std::ofstream(key_file) << "0123456789abcdef0123456789abcdef\n";
+    flags_.emplace_back("--resume_token_key_file=" + key_file);
+    flags_.emplace_back("--snapshot_store=" + redis_->url());
+    flags_.emplace_back("--redis_key_prefix=test:");
     // Exact walk counts need Redis to answer every replica: a timeout is a fallback to a walk of the replica's own
     // (by design), and under ASan on a loaded machine the default 1 s can pass.
-    flags_.push_back("--redis_timeout=10s");
+    flags_.emplace_back("--redis_timeout=10s");
     absl::StatusOr<std::unique_ptr<EmulatorAndServer>> stack = EmulatorAndServer::Start(
         {"--dataset=generated", absl::StrCat("--customers=", kCustomers), absl::StrCat("--page_size=", kPageSize)},
         flags_);
@@ -121,6 +126,7 @@ class RedisSnapshotTest : public ::testing::Test {
   std::vector<Listing> ListConcurrently(int calls, std::optional<absl::Duration> max_staleness = std::nullopt) {
     std::vector<Listing> listings(calls);
     std::vector<std::thread> threads;
+    threads.reserve(calls);
     for (int i = 0; i < calls; ++i) {
       threads.emplace_back([this, i, &listings, max_staleness] {
         listings[i] = List(*replicas_[i % replicas_.size()].client, max_staleness);
@@ -130,7 +136,7 @@ class RedisSnapshotTest : public ::testing::Test {
     return listings;
   }
 
-  void ExpectEveryRecordOnce(const std::vector<Listing>& listings, const std::vector<std::string>& reference) {
+  static void ExpectEveryRecordOnce(const std::vector<Listing>& listings, const std::vector<std::string>& reference) {
     for (std::size_t i = 0; i < listings.size(); ++i) {
       EXPECT_TRUE(listings[i].summary.status.ok())
           << "call " << i << ": " << listings[i].summary.status.error_message();
@@ -214,6 +220,53 @@ TEST_F(RedisSnapshotTest, TheWalkingReplicaKilledMidWalkAnotherTakesOverAndItsCa
             static_cast<std::size_t>(kCustomers));
   ExpectEveryRecordOnce(listings, listings.front().ids);
   EXPECT_EQ(Walks(*stack_).first, 2);
+}
+
+TEST_F(RedisSnapshotTest, AStreamCancelledOnOneReplicaResumesOnAnotherInsideTheSnapshotRedisHolds) {
+  // Replica 0 walks and publishes the snapshot; the emulator's log is cleared after.
+  const Listing walked = List(*replicas_[0].client);
+  ASSERT_TRUE(walked.summary.status.ok()) << walked.summary.status.error_message();
+  const std::vector<std::string>& reference = walked.ids;
+  ASSERT_EQ(reference.size(), static_cast<std::size_t>(kCustomers));
+  ASSERT_TRUE(stack_->SetFaults("[]").ok());
+
+  // A stream on replica 0, from its snapshot, whose caller cancels it after 750 records, in the middle of a
+  // message; it keeps the records of the messages it received whole, which its resume token follows.
+  client::ListOptions options;
+  options.page_size = 250;
+  options.timeout = absl::Seconds(60);
+  std::vector<std::string> first;
+  std::size_t whole = 0;
+  const client::ListSummary cancelled = replicas_[0].client->ListUsageRecords(
+      options,
+      [&first](const v1::CustomerMonthlyUsageRecord& record) {
+        first.push_back(record.resource_id());
+        return first.size() < 750;
+      },
+      [&first, &whole] { whole = first.size(); });
+  EXPECT_EQ(cancelled.status.error_code(), grpc::StatusCode::CANCELLED) << cancelled.status.error_message();
+  ASSERT_GT(whole, 0U);
+  ASSERT_LT(whole, first.size());
+  first.resize(whole);
+  ASSERT_FALSE(cancelled.resume_token.empty());
+  EXPECT_TRUE(cancelled.from_shared_snapshot);
+
+  // Resumed on replica 1, which never held that snapshot: it continues inside the copy Redis holds.
+  options.resume_token = cancelled.resume_token;
+  Listing rest;
+  rest.summary = replicas_[1].client->ListUsageRecords(options, [&rest](const v1::CustomerMonthlyUsageRecord& record) {
+    rest.ids.push_back(record.resource_id());
+    return true;
+  });
+  ASSERT_TRUE(rest.summary.status.ok()) << rest.summary.status.error_message();
+  EXPECT_TRUE(rest.summary.from_shared_snapshot);
+  EXPECT_EQ(rest.summary.snapshot_time, cancelled.snapshot_time);
+  std::vector<std::string> both = first;
+  both.insert(both.end(), rest.ids.begin(), rest.ids.end());
+  EXPECT_EQ(both, reference) << whole << " + " << rest.ids.size();  // every record exactly once, in order
+  const auto [walks, requests] = Walks(*stack_);
+  EXPECT_EQ(walks, 0);
+  EXPECT_EQ(requests, 0);  // no Partner Center request: not the fallback
 }
 
 }  // namespace
