@@ -1,12 +1,18 @@
-// pcusage_cli: lists the current month's usage records of every customer from a pcusage server.
+// pcusage_cli: lists the current month's usage records of every customer from a pcusage server (list), or prints
+// budget events as they happen (watch).
 //
 // Flags are absl flags, parsed by ParseArguments rather than absl::ParseCommandLine so that every usage error exits
 // with 2 (absl exits with 1) and so that only this program's flags are accepted.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -18,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -33,20 +40,26 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client_stubs/cpp/budget_event_format.h"
 #include "client_stubs/cpp/record_format.h"
 #include "client_stubs/cpp/usage_records_client.h"
 #include "grpcpp/create_channel.h"
-#include "packaging/build_info.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "packaging/build_info.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051",
           "host:port of the pcusage server; plaintext gRPC unless --tls (or a --tls_* flag) is given.");
 ABSL_FLAG(std::string, format, "table",
-          "table: aligned columns, printed once the stream has ended (widths depend on every row). "
+          "list: table, jsonl or csv. watch: table or jsonl. "
+          "table: for list, aligned columns, printed once the stream has ended (widths depend on every row); for "
+          "watch, a line per event as it arrives (received time, kind, threshold, tenant id, percent used and the "
+          "value in the poll before, snapshot time, name; and a line at the end of the initial state and per "
+          "failed poll). "
           "jsonl: one JSON object per record (protobuf JSON, lowerCamel names), written as each response "
-          "message arrives. "
+          "message arrives; for watch, one per WatchBudgetsResponse message. "
           "csv: RFC 4180 (UTF-8, CRLF line ends, a field holding a comma, quote, CR or LF in double quotes), a header "
           "row of the proto's field names (id, name, resource_id, resource_name, budget_amount, "
           "customer_spending_budget_amount, usage_spending_budget_amount, percent_used, total_cost, usd_total_cost, "
@@ -54,7 +67,10 @@ ABSL_FLAG(std::string, format, "table",
           "as each message arrives; decimals as the server's exact text, is_upgraded true or false, "
           "last_modified_time RFC 3339 in UTC, an absent value (or a budget without an amount) as an empty field.");
 ABSL_FLAG(int32_t, page_size, 0, "Records per response message; 0 = server default (100); the server caps it at 1000.");
-ABSL_FLAG(absl::Duration, timeout, absl::Minutes(5), "Deadline for the whole stream, e.g. 30s, 5m, 1h; inf for none.");
+ABSL_FLAG(absl::Duration, timeout, absl::Minutes(5),
+          "Deadline for the whole stream, e.g. 30s, 5m, 1h; inf for none. A watch has none unless this flag is given: "
+          "it runs until interrupted (Ctrl-C) or until the server ends it (its --max_watch_duration, 24h by default, "
+          "ends it with DEADLINE_EXCEEDED).");
 ABSL_FLAG(std::string, access_token_file, "",
           "File holding a Partner Center App+User token; surrounding whitespace is ignored. Without it the "
           "PCUSAGE_ACCESS_TOKEN environment variable is used when set; with neither, no token is sent and the "
@@ -92,6 +108,14 @@ ABSL_FLAG(std::string, min_percent_used, "",
           "Only records whose percent used is at least this decimal, compared exactly, e.g. 80. Empty: no minimum.");
 ABSL_FLAG(bool, only_with_budget, false, "Only records whose budget has an amount.");
 
+ABSL_FLAG(std::vector<std::string>, thresholds, {},
+          "Percentages of budget to watch, comma-separated decimals compared exactly by the server, e.g. 80,100 or "
+          "99.5. Empty: the server's, 80 and 100.");
+ABSL_FLAG(absl::Duration, poll_interval, absl::ZeroDuration(),
+          "How often the server looks at the list for this watch, e.g. 5m; 0: the server's default (15m, or its "
+          "minimum when that is longer). The server refuses one below its --min_watch_poll_interval (5m by "
+          "default).");
+
 namespace pcusage::client {
 namespace {
 
@@ -102,28 +126,75 @@ constexpr char kTokenEnvironmentVariable[] = "PCUSAGE_ACCESS_TOKEN";
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
-// The flags this program accepts, in the order --help lists them.
-constexpr const char* kFlagNames[] = {
-    "server",       "format",        "page_size",     "timeout",        "access_token_file", "api_key_file",
-    "tls",          "tls_ca_file",   "tls_cert_file", "tls_key_file",   "tls_server_name",   "correlation_id",
-    "resume_token", "max_staleness", "customer_ids",  "currency_codes", "min_percent_used",  "only_with_budget"};
+enum class Subcommand { kList, kWatch };
 
-constexpr char kSynopsis[] = "Usage: pcusage_cli list [flags]\n";
+// The subcommands a flag applies to.
+enum class Scope { kBoth, kList, kWatch };
+
+struct FlagSpec {
+  const char* name;
+  Scope scope;
+  // What --help prints as the default, when not the flag's own default value.
+  const char* default_text = nullptr;
+};
+
+// The flags this program accepts, in the order --help lists them.
+constexpr FlagSpec kFlags[] = {
+    {"server", Scope::kBoth},
+    {"format", Scope::kBoth},
+    {"page_size", Scope::kList},
+    {"timeout", Scope::kBoth, "5m for list, inf for watch"},
+    {"access_token_file", Scope::kBoth},
+    {"api_key_file", Scope::kBoth},
+    {"tls", Scope::kBoth},
+    {"tls_ca_file", Scope::kBoth},
+    {"tls_cert_file", Scope::kBoth},
+    {"tls_key_file", Scope::kBoth},
+    {"tls_server_name", Scope::kBoth},
+    {"correlation_id", Scope::kBoth},
+    {"resume_token", Scope::kList},
+    {"max_staleness", Scope::kList},
+    {"customer_ids", Scope::kBoth},
+    {"currency_codes", Scope::kBoth},
+    {"min_percent_used", Scope::kList},
+    {"only_with_budget", Scope::kList},
+    {"thresholds", Scope::kWatch},
+    {"poll_interval", Scope::kWatch},
+};
+
+const FlagSpec* FindFlagSpec(absl::string_view name) {
+  for (const FlagSpec& spec : kFlags) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+constexpr char kSynopsis[] =
+    "Usage: pcusage_cli list [flags]\n"
+    "       pcusage_cli watch [flags]\n";
 
 constexpr char kDescription[] =
     "\n"
-    "Streams the current month's usage record of every customer of the signed-in partner from a pcusage server.\n"
-    "Records go to stdout; a summary (records, messages, Partner Center totalCount, MS-CorrelationId) goes to\n"
-    "stderr. With --format=table nothing is printed until the stream ends; with --format=jsonl or csv records are\n"
-    "written as soon as their message arrives, one write per message. Money values are printed digit for digit as\n"
-    "Partner Center sent them.\n"
+    "list streams the current month's usage record of every customer of the signed-in partner from a pcusage\n"
+    "server. Records go to stdout; a summary (records, messages, Partner Center totalCount, MS-CorrelationId) goes\n"
+    "to stderr. With --format=table nothing is printed until the stream ends; with --format=jsonl or csv records\n"
+    "are written as soon as their message arrives, one write per message. Money values are printed digit for digit\n"
+    "as Partner Center sent them.\n"
     "\n"
-    "Exit status: 0 when the server delivered every record, or when stdout was closed by its reader (as in\n"
+    "Exit status of list: 0 when the server delivered every record, or when stdout was closed by its reader (as in\n"
     "'pcusage_cli list | head'; the call is cancelled and nothing more is printed); 1 when the call failed (printed\n"
     "to stderr as \"pcusage_cli: <gRPC code>: <message>\", after any records already received) or stdout failed\n"
     "otherwise; 2 for usage errors.\n"
     "\n"
-    "Flags (--name=value or --name value):\n";
+    "watch prints budget events as they happen (WatchBudgets; docs/api.md, \"Budget watch\"): first the level,\n"
+    "every customer at or above each threshold, and a line saying the initial state is complete; then, after each\n"
+    "poll of the server, each threshold a customer crossed up or down or left (gone), and each failed poll. Each\n"
+    "event is written to stdout as it arrives. A watch runs until Ctrl-C (SIGINT) or SIGTERM, which cancel it and\n"
+    "exit 0, until stdout is closed (exit 0), or until the server ends it with an error (exit 1, reported as for\n"
+    "list; after DEADLINE_EXCEEDED or a draining server's UNAVAILABLE, run it again: a new watch starts with the\n"
+    "level). Usage errors exit 2.\n"
+    "\n"
+    "Flags (--name=value or --name value); those marked (list) or (watch) apply to that subcommand only:\n";
 
 // Appends `text` to `out` as lines of at most 110 columns, each starting with `indent` spaces.
 void AppendWrapped(absl::string_view text, int indent, std::string* out) {
@@ -141,11 +212,13 @@ void AppendWrapped(absl::string_view text, int indent, std::string* out) {
 
 std::string Help() {
   std::string help = absl::StrCat(kSynopsis, kDescription);
-  for (const char* name : kFlagNames) {
-    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    absl::StrAppend(&help, "  --", name, "\n");
+  for (const FlagSpec& spec : kFlags) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(spec.name);
+    const char* scope = spec.scope == Scope::kList ? " (list)" : spec.scope == Scope::kWatch ? " (watch)" : "";
+    absl::StrAppend(&help, "  --", spec.name, scope, "\n");
     AppendWrapped(flag->Help(), 6, &help);
-    absl::StrAppend(&help, "      default: ", flag->DefaultValue().empty() ? "\"\"" : flag->DefaultValue(), "\n");
+    const std::string default_value = spec.default_text != nullptr ? spec.default_text : flag->DefaultValue();
+    absl::StrAppend(&help, "      default: ", default_value.empty() ? "\"\"" : default_value, "\n");
   }
   absl::StrAppend(&help, "  --help\n      Prints this text.\n");
   absl::StrAppend(&help, "  --version\n      Prints the version, the git commit and the build mode.\n");
@@ -159,6 +232,8 @@ int UsageError(absl::string_view message) {
 
 struct CommandLine {
   std::vector<std::string> arguments;
+  // The flags given, in the order given (twice when given twice).
+  std::vector<const FlagSpec*> flags;
   bool help = false;
   bool version = false;
 };
@@ -187,9 +262,10 @@ absl::StatusOr<CommandLine> ParseArguments(int argc, char** argv) {
       command_line.version = true;
       continue;
     }
-    const bool known = std::find(std::begin(kFlagNames), std::end(kFlagNames), name) != std::end(kFlagNames);
-    absl::CommandLineFlag* flag = known ? absl::FindCommandLineFlag(name) : nullptr;
+    const FlagSpec* spec = FindFlagSpec(name);
+    absl::CommandLineFlag* flag = spec != nullptr ? absl::FindCommandLineFlag(name) : nullptr;
     if (flag == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    command_line.flags.push_back(spec);
     std::string value;
     if (equals != absl::string_view::npos) {
       value = std::string(arg.substr(equals + 1));
@@ -341,8 +417,45 @@ absl::StatusOr<std::optional<absl::Duration>> MaxStaleness() {
   return duration;
 }
 
-absl::Status CheckFlags() {
+absl::string_view SubcommandName(Subcommand subcommand) { return subcommand == Subcommand::kList ? "list" : "watch"; }
+
+bool Given(const CommandLine& command_line, absl::string_view name) {
+  return std::any_of(command_line.flags.begin(), command_line.flags.end(),
+                     [name](const FlagSpec* spec) { return spec->name == name; });
+}
+
+// --timeout: as given, or, when not given, the subcommand's default.
+absl::Duration Timeout(Subcommand subcommand, const CommandLine& command_line) {
+  if (subcommand == Subcommand::kWatch && !Given(command_line, "timeout")) return absl::InfiniteDuration();
+  return absl::GetFlag(FLAGS_timeout);
+}
+
+absl::Status CheckWatchFlags() {
+  for (const std::string& threshold : absl::GetFlag(FLAGS_thresholds)) {
+    if (!IsDecimalText(threshold)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--thresholds takes decimal numbers such as 80 or 99.5, not \"", threshold, "\""));
+    }
+  }
+  const absl::Duration poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  if (poll_interval < absl::ZeroDuration() || poll_interval == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError("--poll_interval must be a finite duration such as 5m (or 0 for the server's)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFlags(Subcommand subcommand, const CommandLine& command_line) {
+  const Scope other = subcommand == Subcommand::kList ? Scope::kWatch : Scope::kList;
+  for (const FlagSpec* spec : command_line.flags) {
+    if (spec->scope == other) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", spec->name, " does not apply to ", SubcommandName(subcommand)));
+    }
+  }
   const std::string format = absl::GetFlag(FLAGS_format);
+  if (subcommand == Subcommand::kWatch && format == "csv") {
+    return absl::InvalidArgumentError("--format=csv is not offered for watch: use table or jsonl");
+  }
   if (format != "table" && format != "jsonl" && format != "csv") {
     return absl::InvalidArgumentError(absl::StrCat("--format must be table, jsonl or csv, not \"", format, "\""));
   }
@@ -350,12 +463,12 @@ absl::Status CheckFlags() {
     return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");
   }
   if (absl::GetFlag(FLAGS_page_size) < 0) return absl::InvalidArgumentError("--page_size must not be negative");
-  if (absl::GetFlag(FLAGS_timeout) <= absl::ZeroDuration()) {
+  if (Timeout(subcommand, command_line) <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--timeout must be positive (or inf for none)");
   }
   if (absl::GetFlag(FLAGS_server).empty()) return absl::InvalidArgumentError("--server must not be empty");
   if (!MaxStaleness().ok()) return MaxStaleness().status();
-  return absl::OkStatus();
+  return subcommand == Subcommand::kWatch ? CheckWatchFlags() : absl::OkStatus();
 }
 
 std::string StatusCodeName(grpc::StatusCode code) {
@@ -471,6 +584,19 @@ std::string SnapshotText(const ListSummary& summary) {
                       summary.from_shared_snapshot ? " (a snapshot shared with other calls)" : "");
 }
 
+// A failed call's status on stderr: its code, message, ErrorInfo reason and RetryInfo delay. Takes a ListSummary or
+// a WatchSummary.
+template <typename Summary>
+void PrintCallError(const Summary& summary) {
+  std::cerr << kProgram << ": " << StatusCodeName(summary.status.error_code()) << ": " << summary.status.error_message()
+            << "\n";
+  if (summary.error_info.has_value()) std::cerr << kProgram << ": reason " << summary.error_info->reason() << "\n";
+  if (summary.retry_info.has_value()) {
+    std::cerr << kProgram << ": the server suggests retrying after " << summary.retry_info->retry_delay().seconds()
+              << "s\n";
+  }
+}
+
 // The summary on stderr, and the exit status.
 int Report(const ListSummary& summary, const RecordPrinter& printer) {
   // The reader of stdout went away (`pcusage_cli list | head`) and the call was cancelled for it, or had ended well:
@@ -487,13 +613,7 @@ int Report(const ListSummary& summary, const RecordPrinter& printer) {
     return kExitFailure;
   }
   if (!summary.status.ok()) {
-    std::cerr << kProgram << ": " << StatusCodeName(summary.status.error_code()) << ": "
-              << summary.status.error_message() << "\n";
-    if (summary.error_info.has_value()) std::cerr << kProgram << ": reason " << summary.error_info->reason() << "\n";
-    if (summary.retry_info.has_value()) {
-      std::cerr << kProgram << ": the server suggests retrying after " << summary.retry_info->retry_delay().seconds()
-                << "s\n";
-    }
+    PrintCallError(summary);
     if (!summary.resume_token.empty() && summary.records > 0) {
       std::cerr << kProgram << ": continue with --resume_token=" << summary.resume_token << "\n";
     }
@@ -504,6 +624,236 @@ int Report(const ListSummary& summary, const RecordPrinter& printer) {
     return kExitFailure;
   }
   return 0;
+}
+
+// Prints budget events as they arrive, each in a write of its own.
+class EventPrinter {
+ public:
+  explicit EventPrinter(Format format) : format_(format) {}
+
+  // False once stdout fails: the stream should stop.
+  bool Print(const v1::WatchBudgetsResponse& response) {
+    std::string& out = stdout_.buffer();
+    if (format_ == Format::kTable) {
+      AppendWatchEventLine(response, absl::Now(), &out);
+    } else if (!AppendWatchResponseJsonLine(response, &out)) {
+      ++unprintable_;
+      std::cerr << kProgram << ": cannot print a WatchBudgets message as JSON\n";
+      return true;
+    }
+    stopped_stream_ = !stdout_.Flush();
+    return !stopped_stream_;
+  }
+
+  // The errno of the write to stdout that failed; 0 when none has.
+  int output_error() const { return stdout_.error(); }
+  // Whether Print stopped the stream because stdout failed.
+  bool stopped_stream() const { return stopped_stream_; }
+  int64_t unprintable() const { return unprintable_; }
+
+ private:
+  const Format format_;
+  Stdout stdout_;
+  bool stopped_stream_ = false;
+  int64_t unprintable_ = 0;
+};
+
+// Ends a watch from outside its stream: on SIGINT or SIGTERM, or as soon as the reader of stdout goes away (a watch
+// may wait hours for its next event, and only a write would otherwise notice). A thread of this object's polls a
+// signalfd and stdout and cancels the call, so that no work happens in a signal handler.
+class WatchStopper {
+ public:
+  enum class Cause { kNone, kSignal, kReaderGone };
+
+  // Blocks SIGINT and SIGTERM in the calling thread and so in the threads started after it (gRPC's), as the
+  // signalfd needs: call it before anything starts one.
+  static void BlockSignals() {
+    const sigset_t signals = StopSignals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  }
+
+  // Starts watching for the signals (which BlockSignals must have blocked) and stdout, to cancel `cancellation`.
+  static absl::StatusOr<std::unique_ptr<WatchStopper>> Start(CallCancellation& cancellation) {
+    const sigset_t signals = StopSignals();
+    const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+    if (signal_fd < 0) return absl::InternalError(absl::StrCat("signalfd: ", std::strerror(errno)));
+    const int wake_fd = eventfd(0, EFD_CLOEXEC);
+    if (wake_fd < 0) {
+      const int error = errno;
+      ::close(signal_fd);
+      return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(error)));
+    }
+    return std::unique_ptr<WatchStopper>(new WatchStopper(cancellation, signal_fd, wake_fd));
+  }
+
+  // Stops watching.
+  ~WatchStopper() {
+    const uint64_t one = 1;
+    if (::write(wake_fd_, &one, sizeof(one)) < 0) std::perror("pcusage_cli: eventfd");
+    thread_.join();
+    ::close(signal_fd_);
+    ::close(wake_fd_);
+  }
+
+  WatchStopper(const WatchStopper&) = delete;
+  WatchStopper& operator=(const WatchStopper&) = delete;
+
+  // Why the call was cancelled; kNone when it was not by this object.
+  Cause cause() const { return cause_; }
+
+ private:
+  WatchStopper(CallCancellation& cancellation, int signal_fd, int wake_fd)
+      : signal_fd_(signal_fd), wake_fd_(wake_fd), thread_([this, &cancellation] {
+          const Cause cause = Wait();
+          if (cause == Cause::kNone) return;
+          cause_ = cause;
+          cancellation.Cancel();
+        }) {}
+
+  static sigset_t StopSignals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    return signals;
+  }
+
+  // Waits for a signal, stdout's reader going away, or the wake-up of the destructor (kNone).
+  Cause Wait() const {
+    // Stdout asks for no event: a pipe whose reader has gone reports POLLERR, a terminal hung up POLLHUP, and a
+    // regular file nothing.
+    pollfd fds[] = {{signal_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {STDOUT_FILENO, 0, 0}};
+    while (true) {
+      if (::poll(fds, std::size(fds), -1) < 0) {
+        if (errno == EINTR) continue;
+        return Cause::kNone;
+      }
+      if (fds[0].revents != 0) return Cause::kSignal;
+      if (fds[1].revents != 0) return Cause::kNone;
+      if ((fds[2].revents & (POLLERR | POLLHUP)) != 0) return Cause::kReaderGone;
+      // POLLNVAL: stdout is not open; a write will say so.
+      if (fds[2].revents != 0) fds[2].fd = -1;
+    }
+  }
+
+  const int signal_fd_;
+  const int wake_fd_;
+  std::atomic<Cause> cause_{Cause::kNone};
+  std::thread thread_;
+};
+
+// The exit status of a watch, with what stderr should say.
+int ReportWatch(const WatchSummary& summary, const EventPrinter& printer, WatchStopper::Cause stopped_by) {
+  // Ended by its user (Ctrl-C) or by the reader of stdout going away (`pcusage_cli watch | head`): the watch did what
+  // was asked, so end quietly and successfully.
+  const bool cancelled = summary.status.error_code() == grpc::StatusCode::CANCELLED;
+  const bool reader_gone = printer.output_error() == EPIPE;
+  if (cancelled && (stopped_by != WatchStopper::Cause::kNone || (reader_gone && printer.stopped_stream()))) return 0;
+  std::cerr << summary.messages << " events; MS-CorrelationId "
+            << (summary.correlation_id.empty() ? "unknown" : summary.correlation_id) << "\n";
+  if (printer.output_error() != 0 && !reader_gone) {
+    std::cerr << kProgram << ": writing to stdout failed: " << std::strerror(printer.output_error()) << "\n";
+    return kExitFailure;
+  }
+  if (!summary.status.ok()) {
+    PrintCallError(summary);
+    return kExitFailure;
+  }
+  if (printer.unprintable() > 0) {
+    std::cerr << kProgram << ": " << printer.unprintable() << " events could not be printed\n";
+    return kExitFailure;
+  }
+  return 0;
+}
+
+Format FormatFlag() {
+  const std::string format = absl::GetFlag(FLAGS_format);
+  return format == "csv" ? Format::kCsv : format == "jsonl" ? Format::kJsonLines : Format::kTable;
+}
+
+// What every call needs: a channel to --server and the credentials to send.
+struct Connection {
+  std::shared_ptr<grpc::Channel> channel;
+  std::string access_token;
+  std::string api_key;
+};
+
+// The connection the flags describe; errors are usage errors.
+absl::StatusOr<Connection> Connect() {
+  Connection connection;
+  absl::StatusOr<std::string> token = AccessToken();
+  if (!token.ok()) return token.status();
+  connection.access_token = *std::move(token);
+  absl::StatusOr<std::string> api_key = ApiKey();
+  if (!api_key.ok()) return api_key.status();
+  connection.api_key = *std::move(api_key);
+  if (!connection.api_key.empty() && !TlsRequested() && !IsLoopbackTarget(absl::GetFlag(FLAGS_server))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("an API key is sent in plaintext only to a loopback address, not to \"",
+                     absl::GetFlag(FLAGS_server), "\": use --tls"));
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel();
+  if (!channel.ok()) return channel.status();
+  connection.channel = *std::move(channel);
+  return connection;
+}
+
+int List(const CommandLine& command_line) {
+  absl::StatusOr<Connection> connection = Connect();
+  if (!connection.ok()) return UsageError(connection.status().message());
+  ListOptions options;
+  options.page_size = absl::GetFlag(FLAGS_page_size);
+  options.timeout = Timeout(Subcommand::kList, command_line);
+  options.access_token = std::move(connection->access_token);
+  options.api_key = std::move(connection->api_key);
+  options.correlation_id = absl::GetFlag(FLAGS_correlation_id);
+  options.resume_token = absl::GetFlag(FLAGS_resume_token);
+  options.max_staleness = *MaxStaleness();
+  options.customer_ids = absl::GetFlag(FLAGS_customer_ids);
+  options.currency_codes = absl::GetFlag(FLAGS_currency_codes);
+  if (const std::string minimum = absl::GetFlag(FLAGS_min_percent_used); !minimum.empty()) {
+    options.min_percent_used = minimum;
+  }
+  options.only_with_budget = absl::GetFlag(FLAGS_only_with_budget);
+  UsageRecordsClient client(std::move(connection->channel));
+  RecordPrinter printer(FormatFlag());
+  const ListSummary summary = client.ListUsageRecords(
+      options, [&printer](const v1::CustomerMonthlyUsageRecord& record) { return printer.Print(record); },
+      [&printer] { printer.EndMessage(); });
+  printer.Finish(summary.status);
+  return Report(summary, printer);
+}
+
+int Watch(const CommandLine& command_line) {
+  // Before the channel, whose threads must inherit the blocked signals.
+  WatchStopper::BlockSignals();
+  absl::StatusOr<Connection> connection = Connect();
+  if (!connection.ok()) return UsageError(connection.status().message());
+  CallCancellation cancellation;
+  WatchOptions options;
+  options.thresholds = absl::GetFlag(FLAGS_thresholds);
+  options.customer_ids = absl::GetFlag(FLAGS_customer_ids);
+  options.currency_codes = absl::GetFlag(FLAGS_currency_codes);
+  if (const absl::Duration interval = absl::GetFlag(FLAGS_poll_interval); interval > absl::ZeroDuration()) {
+    options.poll_interval = interval;
+  }
+  options.timeout = Timeout(Subcommand::kWatch, command_line);
+  options.access_token = std::move(connection->access_token);
+  options.api_key = std::move(connection->api_key);
+  options.correlation_id = absl::GetFlag(FLAGS_correlation_id);
+  options.cancellation = &cancellation;
+  UsageRecordsClient client(std::move(connection->channel));
+  EventPrinter printer(FormatFlag());
+  absl::StatusOr<std::unique_ptr<WatchStopper>> stopper = WatchStopper::Start(cancellation);
+  if (!stopper.ok()) {
+    std::cerr << kProgram << ": " << stopper.status().message() << "\n";
+    return kExitFailure;
+  }
+  const WatchSummary summary = client.WatchBudgets(
+      options, [&printer](const v1::WatchBudgetsResponse& response) { return printer.Print(response); });
+  const WatchStopper::Cause stopped_by = (*stopper)->cause();
+  stopper->reset();
+  return ReportWatch(summary, printer, stopped_by);
 }
 
 int Run(int argc, char** argv) {
@@ -519,42 +869,13 @@ int Run(int argc, char** argv) {
     return 0;
   }
   if (arguments.empty()) return UsageError("missing subcommand");
-  if (arguments[0] != "list") return UsageError(absl::StrCat("unknown subcommand \"", arguments[0], "\""));
+  if (arguments[0] != "list" && arguments[0] != "watch") {
+    return UsageError(absl::StrCat("unknown subcommand \"", arguments[0], "\""));
+  }
   if (arguments.size() > 1) return UsageError(absl::StrCat("unexpected argument \"", arguments[1], "\""));
-  if (absl::Status flags = CheckFlags(); !flags.ok()) return UsageError(flags.message());
-  absl::StatusOr<std::string> token = AccessToken();
-  if (!token.ok()) return UsageError(token.status().message());
-  absl::StatusOr<std::string> api_key = ApiKey();
-  if (!api_key.ok()) return UsageError(api_key.status().message());
-  if (!api_key->empty() && !TlsRequested() && !IsLoopbackTarget(absl::GetFlag(FLAGS_server))) {
-    return UsageError(absl::StrCat("an API key is sent in plaintext only to a loopback address, not to \"",
-                                   absl::GetFlag(FLAGS_server), "\": use --tls"));
-  }
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel();
-  if (!channel.ok()) return UsageError(channel.status().message());
-
-  ListOptions options;
-  options.page_size = absl::GetFlag(FLAGS_page_size);
-  options.timeout = absl::GetFlag(FLAGS_timeout);
-  options.access_token = *std::move(token);
-  options.api_key = *std::move(api_key);
-  options.correlation_id = absl::GetFlag(FLAGS_correlation_id);
-  options.resume_token = absl::GetFlag(FLAGS_resume_token);
-  options.max_staleness = *MaxStaleness();
-  options.customer_ids = absl::GetFlag(FLAGS_customer_ids);
-  options.currency_codes = absl::GetFlag(FLAGS_currency_codes);
-  if (const std::string minimum = absl::GetFlag(FLAGS_min_percent_used); !minimum.empty()) {
-    options.min_percent_used = minimum;
-  }
-  options.only_with_budget = absl::GetFlag(FLAGS_only_with_budget);
-  UsageRecordsClient client(*std::move(channel));
-  const std::string format = absl::GetFlag(FLAGS_format);
-  RecordPrinter printer(format == "csv" ? Format::kCsv : format == "jsonl" ? Format::kJsonLines : Format::kTable);
-  const ListSummary summary = client.ListUsageRecords(
-      options, [&printer](const v1::CustomerMonthlyUsageRecord& record) { return printer.Print(record); },
-      [&printer] { printer.EndMessage(); });
-  printer.Finish(summary.status);
-  return Report(summary, printer);
+  const Subcommand subcommand = arguments[0] == "list" ? Subcommand::kList : Subcommand::kWatch;
+  if (absl::Status flags = CheckFlags(subcommand, *command_line); !flags.ok()) return UsageError(flags.message());
+  return subcommand == Subcommand::kList ? List(*command_line) : Watch(*command_line);
 }
 
 }  // namespace

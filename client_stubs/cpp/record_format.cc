@@ -62,44 +62,11 @@ bool InRanges(char32_t c, const std::array<CodePointRange, N>& ranges) {
                      [c](const CodePointRange& range) { return range.first <= c && c <= range.last; });
 }
 
-void AppendUtf8(char32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
-
-// C0 and C1 controls, DEL, and the bidi embeddings, overrides and isolates that would reorder a line.
-bool IsUnprintable(char32_t c) {
-  return c < 0x20 || (c >= 0x7F && c <= 0x9F) || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
-}
-
 // `text` made safe for one table cell; "-" when empty.
 std::string Cell(absl::string_view text) {
   if (text.empty()) return kMissing;
   std::string cell;
-  cell.reserve(text.size());
-  while (!text.empty()) {
-    std::size_t length;
-    const char32_t c = DecodeUtf8(text, &length);
-    if (c == kReplacementCharacter || IsUnprintable(c)) {
-      AppendUtf8(kReplacementCharacter, &cell);
-    } else {
-      cell.append(text.data(), length);
-    }
-    text.remove_prefix(length);
-  }
+  AppendPrintable(text, &cell);
   return cell;
 }
 

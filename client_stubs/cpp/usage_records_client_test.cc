@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -59,6 +60,7 @@ struct Received {
   int page_size = -1;
   std::chrono::system_clock::time_point deadline;
   bool cancelled = false;
+  v1::WatchBudgetsRequest watch_request;
 };
 
 // Streams Batches() and then behaves as `mode` says.
@@ -79,6 +81,30 @@ class FakeUsageRecordsService final : public v1::UsageRecordsService::Service {
   Received received() const {
     std::lock_guard<std::mutex> lock(mu_);
     return received_;
+  }
+
+  // Sends a level of one event and its end, then waits up to 10 s for the caller to cancel or its deadline to pass
+  // (else UNAVAILABLE).
+  grpc::Status WatchBudgets(grpc::ServerContext* context, const v1::WatchBudgetsRequest* request,
+                            grpc::ServerWriter<v1::WatchBudgetsResponse>* writer) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      received_ = Received();
+      received_.authorization = Metadata(*context, kAuthorizationMetadata);
+      received_.deadline = context->deadline();
+      received_.watch_request = *request;
+    }
+    context->AddInitialMetadata(kCorrelationIdMetadata, kGeneratedCorrelationId);
+    v1::WatchBudgetsResponse level;
+    level.mutable_budget_event()->set_kind(v1::BudgetEvent::KIND_LEVEL);
+    *level.mutable_budget_event()->mutable_record() = Record(0);
+    v1::WatchBudgetsResponse complete;
+    complete.mutable_initial_state_complete()->set_matching_customers(1);
+    if (!writer->Write(level) || !writer->Write(complete)) return grpc::Status(grpc::StatusCode::CANCELLED, "gone");
+    const bool cancelled = WaitForCancellation(*context, absl::Seconds(10));
+    std::lock_guard<std::mutex> lock(mu_);
+    received_.cancelled = cancelled;
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "draining");
   }
 
   grpc::Status ListUsageRecords(grpc::ServerContext* context, const v1::ListUsageRecordsRequest* request,
@@ -329,6 +355,76 @@ TEST_F(UsageRecordsClientTest, ReportsAnUnreachableServer) {
   EXPECT_EQ(summary.status.error_code(), grpc::StatusCode::UNAVAILABLE) << summary.status.error_message();
   EXPECT_EQ(summary.messages, 0);
   EXPECT_EQ(summary.correlation_id, "");
+}
+
+TEST_F(UsageRecordsClientTest, WatchSendsTheRequestAndStopsOnCancelFromAnotherThread) {
+  CallCancellation cancellation;
+  WatchOptions options;
+  options.thresholds = {"80", "99.5"};
+  options.customer_ids = {"tenant-0"};
+  options.currency_codes = {"EUR"};
+  options.poll_interval = absl::Milliseconds(1500);
+  options.access_token = "eyJ0eXAi.token";
+  options.cancellation = &cancellation;
+  std::vector<v1::WatchBudgetsResponse> messages;
+  std::thread canceller;
+  const absl::Time start = absl::Now();
+  const WatchSummary summary = client_->WatchBudgets(options, [&](const v1::WatchBudgetsResponse& response) {
+    messages.push_back(response);
+    // Cancelled while the client waits for a third message that never comes.
+    if (messages.size() == 2) canceller = std::thread([&cancellation] { cancellation.Cancel(); });
+    return true;
+  });
+  canceller.join();
+
+  EXPECT_EQ(summary.status.error_code(), grpc::StatusCode::CANCELLED) << summary.status.error_message();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(8));  // well before the fake gives up waiting
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].budget_event().record().resource_id(), "tenant-0");
+  EXPECT_EQ(messages[1].initial_state_complete().matching_customers(), 1);
+  EXPECT_EQ(summary.messages, 2);
+  EXPECT_EQ(summary.correlation_id, kGeneratedCorrelationId);
+  for (int i = 0; i < 3000 && !service_.received().cancelled; ++i) absl::SleepFor(absl::Milliseconds(10));
+  const Received received = service_.received();
+  EXPECT_TRUE(received.cancelled);
+  EXPECT_THAT(received.authorization, Optional(std::string("Bearer eyJ0eXAi.token")));
+  // A watch has no deadline unless one is asked for.
+  EXPECT_EQ(received.deadline, std::chrono::system_clock::time_point::max());
+  const v1::WatchBudgetsRequest& request = received.watch_request;
+  ASSERT_EQ(request.thresholds_size(), 2);
+  EXPECT_EQ(request.thresholds(0).value(), "80");
+  EXPECT_EQ(request.thresholds(1).value(), "99.5");
+  EXPECT_THAT(request.customer_ids(), ElementsAre("tenant-0"));
+  EXPECT_THAT(request.currency_codes(), ElementsAre("EUR"));
+  EXPECT_EQ(request.poll_interval().seconds(), 1);
+  EXPECT_EQ(request.poll_interval().nanos(), 500000000);
+}
+
+TEST_F(UsageRecordsClientTest, WatchCancelledBeforeItStartsEndsAtOnce) {
+  CallCancellation cancellation;
+  cancellation.Cancel();
+  WatchOptions options;
+  options.cancellation = &cancellation;
+  const absl::Time start = absl::Now();
+  const WatchSummary summary = client_->WatchBudgets(options, nullptr);
+
+  EXPECT_EQ(summary.status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(summary.messages, 0);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(8));
+}
+
+TEST_F(UsageRecordsClientTest, WatchStopsWhenOnEventRefusesOrItsDeadlinePasses) {
+  const WatchSummary stopped =
+      client_->WatchBudgets(WatchOptions(), [](const v1::WatchBudgetsResponse&) { return false; });
+  EXPECT_EQ(stopped.status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(stopped.messages, 1);
+  EXPECT_FALSE(service_.received().watch_request.has_poll_interval());  // unset: the server's default
+
+  WatchOptions options;
+  options.timeout = absl::Milliseconds(300);
+  const WatchSummary ended = client_->WatchBudgets(options, nullptr);
+  EXPECT_EQ(ended.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << ended.status.error_message();
+  EXPECT_EQ(ended.messages, 2);
 }
 
 }  // namespace

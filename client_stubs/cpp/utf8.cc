@@ -1,6 +1,32 @@
 #include "client_stubs/cpp/utf8.h"
 
 namespace pcusage::client {
+namespace {
+
+void AppendUtf8(char32_t c, std::string* out) {
+  if (c < 0x80) {
+    out->push_back(static_cast<char>(c));
+  } else if (c < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else if (c < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  }
+}
+
+// C0 and C1 controls, DEL, and the bidi embeddings, overrides and isolates that would reorder a line.
+bool IsUnprintable(char32_t c) {
+  return c < 0x20 || (c >= 0x7F && c <= 0x9F) || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+}  // namespace
 
 char32_t DecodeUtf8(absl::string_view text, std::size_t* length) {
   const auto byte = [&text](std::size_t i) { return static_cast<unsigned char>(text[i]); };
@@ -33,6 +59,20 @@ char32_t DecodeUtf8(absl::string_view text, std::size_t* length) {
   if (c < smallest || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return kReplacementCharacter;
   *length = size;
   return c;
+}
+
+void AppendPrintable(absl::string_view text, std::string* out) {
+  out->reserve(out->size() + text.size());
+  while (!text.empty()) {
+    std::size_t length;
+    const char32_t c = DecodeUtf8(text, &length);
+    if (c == kReplacementCharacter || IsUnprintable(c)) {
+      AppendUtf8(kReplacementCharacter, out);
+    } else {
+      out->append(text.data(), length);
+    }
+    text.remove_prefix(length);
+  }
 }
 
 }  // namespace pcusage::client
