@@ -1,8 +1,9 @@
 """Fixtures for the tests against a live stack: a pcusage server and the Partner Center emulator behind it.
 
-The stack comes from ``tools/with_stack`` (PCUSAGE_SERVER, PCUSAGE_EMULATOR, PCUSAGE_EMULATOR_TOKEN); without it
-the live tests fail (they are never skipped). The tests share one emulator, so they run serially, and every test
-that arms a fault clears it again (the ``faults`` fixture).
+The stack comes from ``tools/with_stack`` (PCUSAGE_SERVER, PCUSAGE_EMULATOR, PCUSAGE_EMULATOR_TOKEN, and for budget
+watches PCUSAGE_WATCH_SERVER and PCUSAGE_WATCH_EMULATOR); without it the live tests fail (they are never skipped). The
+tests share one emulator, so they run serially, and every test that arms a fault clears it again (the ``faults``
+fixture); a test that edits the watch emulator's data set puts it back.
 """
 
 from __future__ import annotations
@@ -54,6 +55,20 @@ class Emulator:
         ) as response:
             assert response.status == 200, response.read()
 
+    def edit_dataset(self, edits: list[dict[str, Any]]) -> None:
+        """Edits the generated data set (POST /emulator/dataset; no token needed), e.g. a customer's percent_used."""
+        with self._request(
+            "POST", "/emulator/dataset", json.dumps(edits).encode(), {"Content-Type": "application/json"}
+        ) as response:
+            assert response.status == 200, response.read()
+
+    def raw_items(self) -> list[dict[str, Any]]:
+        """Every record of GET /v1/customers/usagerecords, numbers kept as the exact text the emulator sent."""
+        items: list[dict[str, Any]] = []
+        for page in self.raw_pages(parse=lambda text: json.loads(text, parse_float=str, parse_int=str)):
+            items.extend(page["items"])
+        return items
+
     def reset_log(self) -> None:
         with self._request("POST", "/emulator/reset", b""):
             pass
@@ -63,14 +78,16 @@ class Emulator:
         with self._request("GET", "/emulator/requests") as response:
             return json.load(response)
 
-    def raw_pages(self) -> list[dict[str, Any]]:
-        """Every page of GET /v1/customers/usagerecords, following links.next, numbers parsed as exact Decimals."""
+    def raw_pages(self, parse: Callable[[str], Any] | None = None) -> list[dict[str, Any]]:
+        """Every page of GET /v1/customers/usagerecords, following links.next, numbers parsed as exact Decimals
+        (or as ``parse`` parses a page's text)."""
         pages: list[dict[str, Any]] = []
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         path = "/v1/customers/usagerecords"
         while True:
             with self._request("GET", path, headers=headers) as response:
-                page = json.loads(response.read().decode("utf-8"), parse_float=Decimal, parse_int=Decimal)
+                text = response.read().decode("utf-8")
+                page = parse(text) if parse else json.loads(text, parse_float=Decimal, parse_int=Decimal)
             pages.append(page)
             following = (page.get("links") or {}).get("next")
             if not following:
@@ -97,6 +114,18 @@ def server_address() -> str:
 @pytest.fixture(scope="session")
 def emulator() -> Emulator:
     return Emulator(address=_required_env("PCUSAGE_EMULATOR"), token=_required_env("PCUSAGE_EMULATOR_TOKEN"))
+
+
+@pytest.fixture(scope="session")
+def watch_server_address() -> str:
+    """A pcusage server with shared snapshots on and --min_watch_poll_interval=200ms, for budget watches."""
+    return _required_env("PCUSAGE_WATCH_SERVER")
+
+
+@pytest.fixture(scope="session")
+def watch_emulator() -> Emulator:
+    """The watch server's own emulator: 6 generated customers in one page, a data set tests may edit (and restore)."""
+    return Emulator(address=_required_env("PCUSAGE_WATCH_EMULATOR"), token=_required_env("PCUSAGE_EMULATOR_TOKEN"))
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,9 @@
 pcusage carries every amount as the decimal text Partner Center sent (``"120.5682999999995904716"``), never as a
 binary float. These helpers keep it that way on the Python side: parse with :func:`to_decimal`, add with
 :func:`exact_sum` (the default :mod:`decimal` context rounds to 28 digits; Partner Center sends up to 29), and print
-with :func:`to_plain_string`.
+with :func:`to_plain_string`. Going the other way, :func:`to_proto_decimal` turns a :class:`decimal.Decimal` or
+decimal text into the ``google.type.Decimal`` of a request (a filter's ``min_percent_used``, a watch's thresholds),
+and refuses a ``float``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from collections.abc import Iterable
 from google.protobuf.message import Message
 from google.type import decimal_pb2
 
-__all__ = ["EXACT_CONTEXT", "exact_sum", "optional_decimal", "to_decimal", "to_plain_string"]
+__all__ = [
+    "EXACT_CONTEXT",
+    "DecimalInput",
+    "exact_sum",
+    "optional_decimal",
+    "to_decimal",
+    "to_plain_string",
+    "to_proto_decimal",
+]
 
 # google.type.Decimal's grammar (decimal.proto): [sign] significand [exponent], or the empty string for 0.
 # decimal.Decimal() alone would also take "NaN", "Infinity", "1_000" and surrounding spaces.
@@ -42,6 +52,36 @@ def to_decimal(value: decimal_pb2.Decimal) -> decimal.Decimal:
     if _DECIMAL_TEXT.fullmatch(text) is None:
         raise ValueError(f"not a google.type.Decimal value: {text!r}")
     return decimal.Decimal(text)  # Construction from a string is exact, whatever the context's precision.
+
+
+DecimalInput = decimal.Decimal | str | int
+"""What a request's decimal may be given as: exact values only (a ``float`` has already lost digits)."""
+
+
+def to_proto_decimal(value: DecimalInput) -> decimal_pb2.Decimal:
+    """Returns the ``google.type.Decimal`` of an exact value, spelled as given.
+
+    A :class:`decimal.Decimal` must be finite and is written as ``str()`` writes it (``Decimal("80.0")`` stays
+    ``"80.0"``, ``Decimal("1E+2")`` stays ``"1E+2"``); text must be in google.type.Decimal's grammar (``"80"``,
+    ``"79.99999999999999999999"``, ``"8E+1"``; no spaces, ``NaN`` or ``_``) and is sent unchanged; an ``int`` is
+    exact too. Raises :class:`TypeError` for a ``float`` (``0.1`` is not one tenth: pass ``Decimal("0.1")`` or
+    ``"0.1"``), a ``bool`` or anything else, and :class:`ValueError` for text outside the grammar (the empty string
+    included) or a decimal that is not finite.
+    """
+    if isinstance(value, bool) or not isinstance(value, (decimal.Decimal, str, int)):
+        hint = ": a float is not exact, pass decimal.Decimal or decimal text" if isinstance(value, float) else ""
+        raise TypeError(f"expected decimal.Decimal, str or int, got {type(value).__name__}{hint}")
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a finite decimal: {value}")
+        text = str(value)
+    elif isinstance(value, int):
+        text = str(value)
+    else:
+        text = value
+    if _DECIMAL_TEXT.fullmatch(text) is None:
+        raise ValueError(f"not a google.type.Decimal value: {text!r}")
+    return decimal_pb2.Decimal(value=text)
 
 
 def optional_decimal(message: Message, field: str) -> decimal.Decimal | None:

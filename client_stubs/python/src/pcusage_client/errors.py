@@ -2,7 +2,8 @@
 
 Every pcusage error carries a ``google.rpc.Status`` in the ``grpc-status-details-bin`` trailer. :func:`error_details`
 reads it from the error of a sync call (:class:`grpc.RpcError` that is a :class:`grpc.Call`) and of a ``grpc.aio``
-call (:class:`grpc.aio.AioRpcError`) alike, and unpacks the details::
+call (:class:`grpc.aio.AioRpcError`) alike, and unpacks the details; :func:`poll_failure_details` gives the same shape
+for a budget watch's ``poll_failed`` event (a failure the stream survived)::
 
     try:
         for record in stream: ...
@@ -24,7 +25,9 @@ import grpc.aio
 from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 
-__all__ = ["ErrorDetails", "error_details"]
+from pcusage_client.v1 import PollFailed
+
+__all__ = ["ErrorDetails", "error_details", "poll_failure_details"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
@@ -108,4 +111,18 @@ def error_details(error: grpc.RpcError) -> ErrorDetails:
         domain=info.domain if info is not None else None,
         metadata=MappingProxyType(dict(info.metadata)) if info is not None else _EMPTY,
         retry_delay=retry.retry_delay.ToTimedelta() if retry is not None and retry.HasField("retry_delay") else None,
+    )
+
+
+def poll_failure_details(event: PollFailed) -> ErrorDetails:
+    """A budget watch's ``poll_failed`` event as :class:`ErrorDetails`: its code (a ``grpc.StatusCode``), message,
+    ErrorInfo reason and, as ``retry_delay``, when the server polls again. The stream goes on after such an event.
+    ``domain`` is ``pcusage`` when a reason is given; ``metadata`` is empty (the event carries none)."""
+    code = next((c for c in grpc.StatusCode if c.value[0] == event.code), grpc.StatusCode.UNKNOWN)
+    return ErrorDetails(
+        code=code,
+        message=event.message,
+        reason=event.reason or None,
+        domain="pcusage" if event.reason else None,
+        retry_delay=event.retry_in.ToTimedelta() if event.HasField("retry_in") else None,
     )

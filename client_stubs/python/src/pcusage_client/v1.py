@@ -6,10 +6,15 @@ The modules themselves are generated from ``protos/partnercenter/usage/v1/usage_
 
 from pcusage_client._generated.partnercenter.usage.v1 import usage_records_pb2, usage_records_pb2_grpc
 from pcusage_client._generated.partnercenter.usage.v1.usage_records_pb2 import (
+    BudgetEvent,
     CustomerMonthlyUsageRecord,
+    InitialStateComplete,
     ListUsageRecordsRequest,
     ListUsageRecordsResponse,
+    PollFailed,
     SpendingBudget,
+    WatchBudgetsRequest,
+    WatchBudgetsResponse,
 )
 from pcusage_client._generated.partnercenter.usage.v1.usage_records_pb2_grpc import (
     UsageRecordsServiceServicer,
@@ -18,12 +23,17 @@ from pcusage_client._generated.partnercenter.usage.v1.usage_records_pb2_grpc imp
 )
 
 __all__ = [
+    "BudgetEvent",
     "CustomerMonthlyUsageRecord",
+    "InitialStateComplete",
     "ListUsageRecordsRequest",
     "ListUsageRecordsResponse",
+    "PollFailed",
     "SpendingBudget",
     "UsageRecordsServiceServicer",
     "UsageRecordsServiceStub",
+    "WatchBudgetsRequest",
+    "WatchBudgetsResponse",
     "add_UsageRecordsServiceServicer_to_server",
     "usage_records_pb2",
     "usage_records_pb2_grpc",
