@@ -39,9 +39,11 @@ import java.util.stream.StreamSupport;
  * state, replacing the old.
  *
  * <p><b>Reconnecting.</b> When a stream ends with {@code UNAVAILABLE} (the server draining, {@code SERVER_DRAINING};
- * the connection lost; the server not reachable) or with a {@code DEADLINE_EXCEEDED} of the server's (its {@code
- * --max_watch_duration}) while the watch's own deadline has not passed, the watch starts a new stream by itself after
- * a backoff, at most {@link WatchOptions#maxReconnects()} times in a row; a stream that delivers {@code
+ * the connection lost; the server not reachable), with a {@code DEADLINE_EXCEEDED} of the server's (its {@code
+ * --max_watch_duration}) while the watch's own deadline has not passed, or with a {@code RESOURCE_EXHAUSTED} that
+ * carries a {@code RetryInfo} (the server's stream limits), the watch starts a new stream by itself after a backoff (at
+ * least the {@code RetryInfo} delay), at most {@link WatchOptions#maxReconnects()} times in a row; a stream that
+ * delivers {@code
  * initial_state_complete} starts the count again. Past that bound, when the wait would pass the deadline, and for every
  * other error, {@link #hasNext()} throws. {@link #lastReconnectCause()} is the error a reconnect followed.
  *
@@ -177,10 +179,14 @@ public final class BudgetWatch
       }
     }
     Status.Code code = e.getStatus().getCode();
-    boolean serverEnded =
+    // The server's RetryInfo: its stream limits (STREAM_LIMIT_REACHED, CALLER_STREAM_LIMIT_REACHED) say when to retry.
+    Optional<Duration> retryDelay =
+        code == Status.Code.RESOURCE_EXHAUSTED ? ErrorDetails.from(e).retryDelay() : Optional.empty();
+    boolean waitingHelps =
         code == Status.Code.UNAVAILABLE
-            || (code == Status.Code.DEADLINE_EXCEEDED && (deadline == null || !deadline.isExpired()));
-    if (!serverEnded || failuresInARow >= options.maxReconnects()) {
+            || (code == Status.Code.DEADLINE_EXCEEDED && (deadline == null || !deadline.isExpired()))
+            || retryDelay.isPresent();
+    if (!waitingHelps || failuresInARow >= options.maxReconnects()) {
       return null;
     }
     long ceiling = options.maxBackoff().toNanos();
@@ -190,6 +196,9 @@ public final class BudgetWatch
     }
     backoff = Math.min(ceiling, backoff);
     long jittered = backoff / 2 + (backoff > 1 ? ThreadLocalRandom.current().nextLong(backoff - backoff / 2 + 1) : 0);
+    if (retryDelay.isPresent()) {
+      jittered = Math.max(jittered, retryDelay.get().toNanos());
+    }
     if (deadline != null && deadline.timeRemaining(TimeUnit.NANOSECONDS) <= jittered) {
       return null; // it would pass the deadline: the stream's own error says more than DEADLINE_EXCEEDED
     }

@@ -21,8 +21,10 @@ import java.util.Optional;
  * }</pre>
  *
  * <p>Reconnecting: by default a watch whose stream ends with {@code UNAVAILABLE} (the server draining, the connection
- * lost) or with the server's {@code DEADLINE_EXCEEDED} (its {@code --max_watch_duration}, while the watch's own
- * {@link Builder#timeout} has not passed) starts a new stream after a backoff, at most {@link #maxReconnects()} times
+ * lost), with the server's {@code DEADLINE_EXCEEDED} (its {@code --max_watch_duration}, while the watch's own {@link
+ * Builder#timeout} has not passed), or with {@code RESOURCE_EXHAUSTED} carrying a {@code RetryInfo} (the server's
+ * stream limits; the wait is then at least its delay) starts a new stream after a backoff, at most {@link
+ * #maxReconnects()} times
  * in a row; a stream that reaches {@code initial_state_complete} starts the count again. A new stream starts with the
  * level again (see {@link BudgetWatch}). {@code maxReconnects(0)} turns this off.
  */
@@ -233,9 +235,10 @@ public final class WatchOptions {
     }
 
     /**
-     * How many times in a row the watch may start a new stream after one ended with {@code UNAVAILABLE} or the
-     * server's {@code DEADLINE_EXCEEDED} ({@value WatchOptions#DEFAULT_MAX_RECONNECTS} by default); 0: never, the
-     * first such error is thrown. A stream that delivers {@code initial_state_complete} starts the count again.
+     * How many times in a row the watch may start a new stream after one ended with {@code UNAVAILABLE}, the
+     * server's {@code DEADLINE_EXCEEDED} or a {@code RESOURCE_EXHAUSTED} with a {@code RetryInfo} ({@value
+     * WatchOptions#DEFAULT_MAX_RECONNECTS} by default); 0: never, the first such error is thrown. A stream that
+     * delivers {@code initial_state_complete} starts the count again.
      *
      * @throws IllegalArgumentException if negative
      */

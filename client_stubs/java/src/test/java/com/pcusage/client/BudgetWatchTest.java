@@ -277,6 +277,41 @@ class BudgetWatchTest {
   }
 
   @Test
+  void resourceExhaustedWithRetryInfoReconnectsAfterItsDelay() throws Exception {
+    server.onWatch(
+        call ->
+            call.out.onError(
+                FakeServer.error(
+                    Status.Code.RESOURCE_EXHAUSTED, "maximum of 1 streams", "CALLER_STREAM_LIMIT_REACHED",
+                    Duration.ofMillis(400))),
+        call -> {
+          call.send(complete(0));
+          call.awaitCancel();
+        });
+    long started = System.nanoTime();
+    try (BudgetWatch watch = client.watchBudgets(fast().build())) {
+      assertEquals(List.of(complete(0)), take(watch, 1));
+      assertTrue(
+          System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(400),
+          "waited the RetryInfo delay, not the 5-20 ms backoff");
+      assertEquals(1, watch.reconnects());
+      assertEquals("CALLER_STREAM_LIMIT_REACHED", ErrorDetails.from(watch.lastReconnectCause().orElseThrow()).reason());
+    }
+    assertEquals(2, server.watchCalls().size());
+  }
+
+  @Test
+  void resourceExhaustedWithoutRetryInfoIsThrown() throws Exception {
+    server.onWatch(
+        call -> call.out.onError(FakeServer.error(Status.Code.RESOURCE_EXHAUSTED, "quota", "SOME_QUOTA")),
+        HOLD_UNTIL_CANCELLED);
+    try (BudgetWatch watch = client.watchBudgets(fast().build())) {
+      assertEquals(Status.Code.RESOURCE_EXHAUSTED, failure(watch).getStatus().getCode());
+    }
+    assertEquals(1, server.watchCalls().size());
+  }
+
+  @Test
   void maxReconnectsZeroThrowsTheFirstUnavailable() throws Exception {
     server.onWatch(call -> call.out.onError(Status.UNAVAILABLE.asRuntimeException()), HOLD_UNTIL_CANCELLED);
     try (BudgetWatch watch = client.watchBudgets(fast().maxReconnects(0).build())) {

@@ -2,6 +2,7 @@ package com.pcusage.testing;
 
 import com.google.protobuf.Any;
 import com.google.rpc.ErrorInfo;
+import com.google.rpc.RetryInfo;
 import com.pcusage.partnercenter.usage.v1.ListUsageRecordsRequest;
 import com.pcusage.partnercenter.usage.v1.ListUsageRecordsResponse;
 import com.pcusage.partnercenter.usage.v1.UsageRecordsServiceGrpc;
@@ -148,19 +149,33 @@ public final class FakeServer implements AutoCloseable {
 
   /** A status with an ErrorInfo of {@code reason}, as pcusage sends its errors. */
   public static StatusRuntimeException error(io.grpc.Status.Code code, String message, String reason) {
-    com.google.rpc.Status status =
-        com.google.rpc.Status.newBuilder()
-            .setCode(code.value())
-            .setMessage(message)
-            .addDetails(
-                Any.pack(
-                    ErrorInfo.newBuilder()
-                        .setReason(reason)
-                        .setDomain("pcusage")
-                        .putAllMetadata(Map.of("fake", "true"))
-                        .build()))
+    return StatusProto.toStatusRuntimeException(status(code, message, reason).build());
+  }
+
+  /** As {@link #error}, with a RetryInfo of {@code retryDelay}. */
+  public static StatusRuntimeException error(
+      io.grpc.Status.Code code, String message, String reason, Duration retryDelay) {
+    RetryInfo retry =
+        RetryInfo.newBuilder()
+            .setRetryDelay(
+                com.google.protobuf.Duration.newBuilder()
+                    .setSeconds(retryDelay.getSeconds())
+                    .setNanos(retryDelay.getNano()))
             .build();
-    return StatusProto.toStatusRuntimeException(status);
+    return StatusProto.toStatusRuntimeException(status(code, message, reason).addDetails(Any.pack(retry)).build());
+  }
+
+  private static com.google.rpc.Status.Builder status(io.grpc.Status.Code code, String message, String reason) {
+    return com.google.rpc.Status.newBuilder()
+        .setCode(code.value())
+        .setMessage(message)
+        .addDetails(
+            Any.pack(
+                ErrorInfo.newBuilder()
+                    .setReason(reason)
+                    .setDomain("pcusage")
+                    .putAllMetadata(Map.of("fake", "true"))
+                    .build()));
   }
 
   @Override
