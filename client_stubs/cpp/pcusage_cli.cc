@@ -3,8 +3,6 @@
 //
 // Flags are absl flags, parsed by ParseArguments rather than absl::ParseCommandLine so that every usage error exits
 // with 2 (absl exits with 1) and so that only this program's flags are accepted.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -43,6 +41,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client_stubs/cpp/budget_event_format.h"
+#include "client_stubs/cpp/loopback_target.h"
 #include "client_stubs/cpp/record_format.h"
 #include "client_stubs/cpp/usage_records_client.h"
 #include "grpcpp/create_channel.h"
@@ -343,27 +342,6 @@ absl::StatusOr<std::string> ApiKey() {
   const std::string path = absl::GetFlag(FLAGS_api_key_file);
   if (path.empty()) return std::string();
   return SecretFromFile("api_key_file", path);
-}
-
-// Whether a gRPC target names a loopback address: "localhost" or a loopback IP, with or without a port and a "dns:"
-// or "passthrough:" scheme; "unix:" targets are local too.
-bool IsLoopbackTarget(absl::string_view target) {
-  if (absl::StartsWith(target, "unix:") || absl::StartsWith(target, "unix-abstract:")) return true;
-  for (const absl::string_view scheme : {"dns:///", "passthrough:///", "dns:", "passthrough:"}) {
-    if (absl::ConsumePrefix(&target, scheme)) break;
-  }
-  absl::string_view host = target;
-  if (absl::ConsumePrefix(&host, "[")) {
-    host = host.substr(0, host.find(']'));
-  } else if (std::count(host.begin(), host.end(), ':') == 1) {
-    host = host.substr(0, host.find(':'));
-  }
-  if (absl::EqualsIgnoreCase(host, "localhost")) return true;
-  const std::string literal(host);
-  in_addr v4{};
-  in6_addr v6{};
-  if (inet_pton(AF_INET, literal.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  return inet_pton(AF_INET6, literal.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 bool TlsRequested() {
