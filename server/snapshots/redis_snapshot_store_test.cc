@@ -388,11 +388,16 @@ ReadSome ReadPages(RedisSnapshotStore& replica, const std::string& identity, int
   return read;
 }
 
-TEST(RedisSnapshotStoreTest, ATokenFromAnotherReplicaContinuesInsideTheSnapshotRedisHolds) {
-  auto redis = std::make_shared<FakeRedisClient>();
+// Replicas A and B sharing one Redis in front of one upstream.
+class ResumeAcrossReplicasTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<FakeRedisClient> redis = std::make_shared<FakeRedisClient>();
   Upstream upstream;
   std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
   std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+};
+
+TEST_F(ResumeAcrossReplicasTest, ATokenFromAnotherReplicaContinuesInsideTheSnapshotRedisHolds) {
   const ReadSome first = ReadPages(*a, kIdentity, 2, upstream);
   ASSERT_EQ(first.ids, IdsOfPages(0, 2));
 
@@ -417,11 +422,7 @@ TEST(RedisSnapshotStoreTest, ATokenFromAnotherReplicaContinuesInsideTheSnapshotR
   EXPECT_FALSE(b->Resume(kIdentity, first.snapshot_id, -1, {}).has_value());
 }
 
-TEST(RedisSnapshotStoreTest, ANewerSnapshotOfTheIdentityInRedisIsNotResumedInto) {
-  auto redis = std::make_shared<FakeRedisClient>();
-  Upstream upstream;
-  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
-  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+TEST_F(ResumeAcrossReplicasTest, ANewerSnapshotOfTheIdentityInRedisIsNotResumedInto) {
   const ReadSome first = ReadPages(*a, kIdentity, 1, upstream);
   // A call asking for a fresh list walks again, on A, and its snapshot replaces the first in Redis.
   OpenedSnapshot fresh = a->Open(kIdentity, absl::ZeroDuration(), upstream.Starter(), {});
@@ -436,11 +437,7 @@ TEST(RedisSnapshotStoreTest, ANewerSnapshotOfTheIdentityInRedisIsNotResumedInto)
   EXPECT_EQ(upstream.walks(), 2);
 }
 
-TEST(RedisSnapshotStoreTest, ASnapshotIsNeverResumedIntoForAnotherIdentity) {
-  auto redis = std::make_shared<FakeRedisClient>();
-  Upstream upstream;
-  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
-  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+TEST_F(ResumeAcrossReplicasTest, ASnapshotIsNeverResumedIntoForAnotherIdentity) {
   const std::string alice = BearerTokenIdentity("alice's token");
   const std::string mallory = BearerTokenIdentity("mallory's token");
   const ReadSome alices = ReadPages(*a, alice, 1, upstream);
@@ -456,13 +453,8 @@ TEST(RedisSnapshotStoreTest, ASnapshotIsNeverResumedIntoForAnotherIdentity) {
   ExpectContinuesInside(*b, alice, alices.snapshot_id, 1);
 }
 
-TEST(RedisSnapshotStoreTest, RedisDownOrGarbledWhenResumingFallsBackAndIsNotAskedAgainForAWhile) {
-  auto redis = std::make_shared<FakeRedisClient>();
-  Upstream upstream;
-  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
+TEST_F(ResumeAcrossReplicasTest, RedisDownOrGarbledWhenResumingFallsBackAndIsNotAskedAgainForAWhile) {
   const ReadSome first = ReadPages(*a, kIdentity, 1, upstream);
-
-  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
   redis->SetDown(true);
   EXPECT_FALSE(b->Resume(kIdentity, first.snapshot_id, 1, {}).has_value());
   const int commands = redis->commands();
