@@ -242,6 +242,29 @@ def test_retry_info_lengthens_the_wait(fake: FakeServer, client: UsageRecordsCli
     assert time.monotonic() - started >= 0.4
 
 
+def test_resource_exhausted_reconnects_only_with_retry_info(fake: FakeServer, client: UsageRecordsClient) -> None:
+    # Another replica's stream limit, met when reconnecting after a drain: it says when to come back.
+    full = Fail(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "the server already serves its streams",
+        "STREAM_LIMIT_REACHED",
+        retry_delay=datetime.timedelta(milliseconds=50),
+    )
+    fake.service.watch_scripts = [[*LEVEL, DRAINING], [full], [*LEVEL, HOLD]]
+    with client.watch_budgets(reconnect=FAST, timeout=30) as watch:
+        guard = _cancel_later(watch.cancel)
+        assert _take(iter(watch), 6) == [*LEVEL, *LEVEL]
+        guard.cancel()
+    assert watch.reconnects == 2
+
+    # Without a RetryInfo nothing says a new stream would fare better: raised.
+    fake.service.watch_scripts = [[Fail(grpc.StatusCode.RESOURCE_EXHAUSTED, "no threads left")], [*LEVEL, HOLD]]
+    with pytest.raises(grpc.RpcError) as failure, client.watch_budgets(reconnect=FAST, timeout=30) as watch:
+        list(watch)
+    assert error_details(failure.value).code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert len(fake.service.watch_calls) == 4
+
+
 def test_cancel_from_another_thread_ends_the_iteration_quietly(fake: FakeServer, client: UsageRecordsClient) -> None:
     fake.service.watch_scripts = [[*LEVEL, HOLD]]
     watch = client.watch_budgets(timeout=30)
@@ -330,7 +353,8 @@ def test_aio_watch_yields_events_in_order_and_reconnects(fake: FakeServer) -> No
 
 def test_aio_permanent_error_and_bounded_reconnects_raise_aio_errors(fake: FakeServer) -> None:
     denied = Fail(grpc.StatusCode.UNAUTHENTICATED, "token expired", "PARTNER_CENTER_UNAUTHENTICATED")
-    fake.service.watch_scripts = [[*LEVEL, denied], [DRAINING], [DRAINING], [DRAINING], [DRAINING]]
+    full = Fail(grpc.StatusCode.RESOURCE_EXHAUSTED, "full", "STREAM_LIMIT_REACHED", datetime.timedelta(milliseconds=5))
+    fake.service.watch_scripts = [[*LEVEL, denied], [DRAINING], [full], [DRAINING], [DRAINING]]
 
     async def body(client: AsyncUsageRecordsClient) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as failure:

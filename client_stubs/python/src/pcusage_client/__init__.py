@@ -4,7 +4,8 @@
   records, cancel, resume from a ``resume_token``; :class:`AsyncUsageRecordsClient` /
   :class:`AsyncUsageRecordStream` do the same with asyncio (``grpc.aio``).
 - :meth:`UsageRecordsClient.watch_budgets` / :class:`BudgetWatch` (:class:`AsyncBudgetWatch`): ``WatchBudgets``
-  events (the level, then threshold crossings), reconnecting on ``UNAVAILABLE`` as :class:`ReconnectPolicy` says.
+  events (the level, then threshold crossings), reconnecting (``UNAVAILABLE`` and the like) as
+  :class:`ReconnectPolicy` says.
 - :func:`open_channel`, :func:`open_aio_channel`, :class:`TlsOptions`: plaintext or TLS channels, with a private CA
   and a client certificate; the clients send the Partner Center token and the pcusage API key (``x-api-key``).
 - :func:`to_decimal`, :func:`optional_decimal`, :func:`exact_sum`, :func:`to_plain_string`: exact money values;

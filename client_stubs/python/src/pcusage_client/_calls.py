@@ -163,9 +163,10 @@ def watch_request(
 class ReconnectPolicy:
     """When a budget watch starts a new ``WatchBudgets`` stream by itself, and how long it waits first.
 
-    A stream that ends with ``UNAVAILABLE`` (the server drains, a replica restarts, the connection drops), or with
+    A stream that ends with ``UNAVAILABLE`` (the server drains, a replica restarts, the connection drops), with
     ``DEADLINE_EXCEEDED`` while the watch's own deadline is more than a second away (the server's
-    ``--max_watch_duration``), is started again after ``delay``, doubling with each attempt in a row up to
+    ``--max_watch_duration``), or with ``RESOURCE_EXHAUSTED`` carrying a ``RetryInfo`` (the server's stream limits,
+    ``STREAM_LIMIT_REACHED`` and ``CALLER_STREAM_LIMIT_REACHED``), is started again after ``delay``, doubling with each attempt in a row up to
     ``max_delay``, each wait jittered down by up to half (and never shorter than a ``RetryInfo`` delay the error
     carries); at most ``max_attempts`` attempts in a row, counted until a new stream has sent its whole level
     (``initial_state_complete``). Any other error, or one more failure, ends the iteration with that error.
@@ -227,7 +228,10 @@ class WatchProgress:
             pass
         elif details.code == grpc.StatusCode.DEADLINE_EXCEEDED:
             if remaining is not None and remaining <= _OWN_DEADLINE_MARGIN:
-                return None
+                return None  # The caller's own deadline: the watch is over.
+        elif details.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            if details.retry_delay is None:
+                return None  # Only a status that says when to come back is worth another stream.
         else:
             return None
         if self._attempts_in_a_row >= self._policy.max_attempts:
@@ -359,7 +363,8 @@ class ClientBase(Generic[Stream, Watch]):
         ``INVALID_ARGUMENT``). ``timeout`` (seconds) bounds the whole watch, reconnects included; ``None`` runs
         until cancelled (each stream then lasts at most the server's ``--max_watch_duration``, 24 h, and is
         reconnected). ``correlation_id`` is sent with every stream of the watch. ``reconnect`` says when a stream
-        that failed is started again by itself (:class:`ReconnectPolicy`: on ``UNAVAILABLE``, at most 5 attempts
+        that failed is started again by itself (:class:`ReconnectPolicy`: on ``UNAVAILABLE``, the server's
+        ``--max_watch_duration`` and a ``RESOURCE_EXHAUSTED`` with ``RetryInfo``, at most 5 attempts
         in a row by default; :data:`NO_RECONNECT` turns it off). Other errors end the iteration with the
         :class:`grpc.RpcError`, which :func:`pcusage_client.error_details` reads.
         """
