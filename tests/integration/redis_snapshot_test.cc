@@ -17,13 +17,11 @@
 #include "tests/testing/child_process.h"
 #include "tests/testing/emulator_and_server.h"
 #include "tests/testing/redis_server.h"
-#include "tests/testing/runfiles.h"
 
 namespace pcusage {
 namespace {
 
 namespace v1 = ::partnercenter::usage::v1;
-using ::pcusage::testing::ChildProcess;
 using ::pcusage::testing::EmulatorAndServer;
 using ::pcusage::testing::RedisServer;
 
@@ -33,27 +31,19 @@ constexpr int kPages = kCustomers / kPageSize;
 constexpr int kReplicas = 3;
 constexpr int kCallsPerReplica = 10;
 
-// A pcusage replica started by the test against the stack's emulator, and a client of it.
+// A pcusage replica the test started (the stack's flags, so the same Redis), and a client of it.
 struct Replica {
-  std::unique_ptr<ChildProcess> process;
+  EmulatorAndServer::Server server;
   std::unique_ptr<client::UsageRecordsClient> client;
 };
 
-absl::StatusOr<Replica> StartReplica(int emulator_port, const std::vector<std::string>& flags) {
-  const std::string port_file = testing::TempPath("replica.port");
-  std::vector<std::string> args = flags;
-  args.emplace_back("--listen=127.0.0.1:0");
-  args.emplace_back("--port_file=" + port_file);
-  args.push_back(absl::StrCat("--partner_center_url=http://127.0.0.1:", emulator_port));
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(testing::RunfilePath("server/pcusage_server"), args, testing::TempPath("replica.log"));
-  if (!process.ok()) return process.status();
-  absl::StatusOr<int> port = (*process)->WaitForPortFile(port_file, absl::Seconds(30));
-  if (!port.ok()) return port.status();
+absl::StatusOr<Replica> StartReplica(const EmulatorAndServer& stack) {
+  absl::StatusOr<EmulatorAndServer::Server> server = stack.StartReplica();
+  if (!server.ok()) return server.status();
   Replica replica;
-  replica.process = *std::move(process);
   replica.client = std::make_unique<client::UsageRecordsClient>(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port), grpc::InsecureChannelCredentials()));
+  replica.server = *std::move(server);
   return replica;
 }
 
@@ -92,23 +82,23 @@ class RedisSnapshotTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    flags_ = EmulatorAndServer::WithTokenFile();
+    std::vector<std::string> flags = EmulatorAndServer::WithTokenFile();
     // One resume-token key for every replica, so that a token from one is accepted by the others.
     const std::string key_file = testing::TempPath("resume_key");
     std::ofstream(key_file) << "0123456789abcdef0123456789abcdef\n";
-    flags_.emplace_back("--resume_token_key_file=" + key_file);
-    flags_.emplace_back("--snapshot_store=" + redis_->url());
-    flags_.emplace_back("--redis_key_prefix=test:");
+    flags.emplace_back("--resume_token_key_file=" + key_file);
+    flags.emplace_back("--snapshot_store=" + redis_->url());
+    flags.emplace_back("--redis_key_prefix=test:");
     // Exact walk counts need Redis to answer every replica: a timeout is a fallback to a walk of the replica's own
     // (by design), and under ASan on a loaded machine the default 1 s can pass.
-    flags_.emplace_back("--redis_timeout=10s");
+    flags.emplace_back("--redis_timeout=10s");
     absl::StatusOr<std::unique_ptr<EmulatorAndServer>> stack = EmulatorAndServer::Start(
         {"--dataset=generated", absl::StrCat("--customers=", kCustomers), absl::StrCat("--page_size=", kPageSize)},
-        flags_);
+        flags);
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
     for (int i = 0; i < kReplicas; ++i) {
-      absl::StatusOr<Replica> replica = StartReplica(stack_->emulator_port(), flags_);
+      absl::StatusOr<Replica> replica = StartReplica(*stack_);
       ASSERT_TRUE(replica.ok()) << replica.status();
       replicas_.push_back(*std::move(replica));
     }
@@ -118,7 +108,7 @@ class RedisSnapshotTest : public ::testing::Test {
   void TearDown() override {
     for (Replica& replica : replicas_) {
       replica.client.reset();
-      if (replica.process) replica.process->Stop(absl::Seconds(15));
+      if (replica.server.process) replica.server.process->Stop(absl::Seconds(15));
     }
   }
 
@@ -144,7 +134,6 @@ class RedisSnapshotTest : public ::testing::Test {
     }
   }
 
-  std::vector<std::string> flags_;
   std::unique_ptr<RedisServer> redis_;
   std::unique_ptr<EmulatorAndServer> stack_;
   std::vector<Replica> replicas_;
@@ -209,7 +198,7 @@ TEST_F(RedisSnapshotTest, TheWalkingReplicaKilledMidWalkAnotherTakesOverAndItsCa
     threads.emplace_back([this, i, &listings] { listings[i - 1] = List(*replicas_[i].client); });
   }
   absl::SleepFor(absl::Milliseconds(500));
-  replicas_[0].process->Signal(SIGKILL);
+  replicas_[0].server.process->Signal(SIGKILL);
   walker.join();
   for (std::thread& thread : threads) thread.join();
   // The walker's own caller loses its server; the others, who had received nothing, get every record of the walk
