@@ -78,6 +78,8 @@ struct Keys {
   std::string snapshot;
   std::string lock;
   std::string fence;
+  // Followed by a snapshot id: the id of the published snapshot a waiting replica served under that name.
+  std::string alias_prefix;
 };
 
 Keys KeysOf(const std::string& prefix, const std::string& identity) {
@@ -86,7 +88,7 @@ Keys KeysOf(const std::string& prefix, const std::string& identity) {
   EVP_Digest(identity.data(), identity.size(), digest, &size, EVP_sha256(), nullptr);
   const std::string hash = absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), size));
   return Keys{absl::StrCat(prefix, "snapshot:", hash), absl::StrCat(prefix, "walk:", hash),
-              absl::StrCat(prefix, "fence:", hash)};
+              absl::StrCat(prefix, "fence:", hash), absl::StrCat(prefix, "alias:", hash, ":")};
 }
 
 // The start time a lock's value ("<fencing token>:<unix nanos>") names; nullopt when it names none.
@@ -332,12 +334,26 @@ class WaitingPages final : public PageSource {
     for (;;) {
       absl::StatusOr<Found> found = FindSnapshot(*shared_->redis, keys_.snapshot, Wanted{not_before_, ""});
       if (!found.ok()) return OwnWalk(found.status(), "waiting for another replica's snapshot");
-      if (found->pages.has_value()) return Served(*std::move(found->pages));
+      if (found->pages.has_value()) {
+        Alias(found->name);
+        return Served(*std::move(found->pages));
+      }
       if (found->too_large) return OwnWalk(absl::OkStatus(), "");
       if (auto taken = TakeOver(); taken.has_value()) return *std::move(taken);
       if (shared_->now() >= give_up) return OwnWalk(absl::OkStatus(), "");
       if (cancel_.WaitForNotificationWithTimeout(shared_->options.poll_interval)) return Cancelled();
     }
+  }
+
+  // This replica serves the published snapshot `served` under its own name for it (given before that walk ended):
+  // says so in Redis, for as long as the snapshot lives there, so that its callers' resume tokens continue inside
+  // it on other replicas too. A failure only costs those tokens that.
+  void Alias(const SnapshotName& served) {
+    if (served.id == snapshot_id_ || !served.started.has_value()) return;
+    const absl::Duration ttl = shared_->options.snapshot_ttl - (shared_->now() - *served.started);
+    if (ttl < absl::Milliseconds(1)) return;
+    absl::StatusOr<bool> set = shared_->redis->SetIfAbsent(keys_.alias_prefix + snapshot_id_, served.id, ttl);
+    if (!set.ok()) shared_->Failed(set.status(), "naming a served snapshot");
   }
 
   // When the lock went away without a snapshot (the walker failed, or died and its lock expired): this replica's
@@ -448,8 +464,15 @@ std::optional<OpenedSnapshot> RedisSnapshotStore::Resume(const std::string& iden
     metrics::SnapshotRedis(SnapshotRedisEvent::kSkipped);
     return std::nullopt;
   }
-  absl::StatusOr<Found> found = FindSnapshot(*shared_->redis, KeysOf(shared_->options.key_prefix, identity).snapshot,
-                                             Wanted{absl::InfinitePast(), snapshot_id});
+  const Keys keys = KeysOf(shared_->options.key_prefix, identity);
+  // A waiting replica's name for the snapshot it served names the published one.
+  absl::StatusOr<std::optional<std::string>> alias = shared_->redis->Get(keys.alias_prefix + snapshot_id);
+  if (!alias.ok()) {
+    shared_->Failed(alias.status(), "finding a snapshot to resume in");
+    return std::nullopt;
+  }
+  absl::StatusOr<Found> found =
+      FindSnapshot(*shared_->redis, keys.snapshot, Wanted{absl::InfinitePast(), alias->value_or(snapshot_id)});
   if (!found.ok()) {
     shared_->Failed(found.status(), "finding a snapshot to resume in");
     return std::nullopt;

@@ -18,14 +18,14 @@
 // A published snapshot carries the id its walking replica gave it, and every replica serving it from Redis gives
 // it that id too, so a resume token naming it continues inside it on any replica: from the replica's own copy, or
 // else from Redis while Redis still holds exactly that snapshot (not a newer one of the identity). A call that
-// waited for another replica's walk was named before that walk ended: its tokens continue inside the snapshot on
-// its own replica only, and elsewhere fall back to Partner Center like any token whose snapshot is gone.
+// waited for another replica's walk was named before that walk ended: the waiting replica, once served, writes an
+// alias from its name to the published snapshot's id (expiring with it), so those tokens continue anywhere too.
 //
 // Redis never fails a call: an error, a timeout or a value that does not decode makes the call's snapshot a walk
 // of this replica's own (the in-process store alone), logged at most every 10 s and counted
-// (pcusage_snapshot_redis_total{event="fallback"}); after a failure Redis is not asked again for
-// retry_after_failure. Keys hold no token: `key_prefix` + "snapshot:" / "walk:" + the SHA-256 of the identity
-// (itself a hash for passthrough tokens).
+// (pcusage_snapshot_redis_total{event="unavailable"}); after a failure Redis is not asked again for
+// retry_after_failure. Keys hold no token: `key_prefix` + "snapshot:" / "walk:" / "fence:" + the SHA-256 of the
+// identity (itself a hash for passthrough tokens), and "alias:" + that hash + ":" + a snapshot id.
 #ifndef PCUSAGE_SERVER_SNAPSHOTS_REDIS_SNAPSHOT_STORE_H_
 #define PCUSAGE_SERVER_SNAPSHOTS_REDIS_SNAPSHOT_STORE_H_
 

@@ -422,6 +422,44 @@ TEST_F(ResumeAcrossReplicasTest, ATokenFromAnotherReplicaContinuesInsideTheSnaps
   EXPECT_FALSE(b->Resume(kIdentity, first.snapshot_id, -1, {}).has_value());
 }
 
+TEST_F(ResumeAcrossReplicasTest, ATokenOfACallThatWaitedForAnotherReplicasWalkContinuesElsewhere) {
+  upstream.gated = true;
+  OpenedSnapshot walking = a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  OpenedSnapshot waiting = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  ASSERT_NE(waiting.snapshot_id, walking.snapshot_id);  // named before the walk it waits for ended
+  upstream.open.Notify();
+  ASSERT_TRUE(ReadAll(*walking.pages).status.ok());
+  // B's caller reads two pages of the snapshot B was served, then goes away.
+  std::vector<std::string> first;
+  for (int p = 0; p < 2; ++p) {
+    absl::StatusOr<std::optional<FetchedPage>> page = waiting.pages->Next();
+    ASSERT_TRUE(page.ok() && page->has_value());
+    for (std::size_t i = 0; i < (*page)->page.records.size(); ++i) {
+      first.emplace_back((*page)->page.records.ResourceId(i));
+    }
+  }
+  EXPECT_EQ(first, IdsOfPages(0, 2));
+  const std::string alias = KeyStartingWith(*redis, "pcusage:alias:");
+  EXPECT_TRUE(absl::EndsWith(alias, ":" + waiting.snapshot_id)) << alias;
+  EXPECT_EQ(redis->Peek(alias), walking.snapshot_id);
+
+  // A third replica continues inside the published snapshot with B's token: every record once, no walk.
+  std::unique_ptr<RedisSnapshotStore> c = Replica(redis);
+  std::optional<OpenedSnapshot> resumed = c->Resume(kIdentity, waiting.snapshot_id, 2, {});
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_EQ(resumed->snapshot_id, walking.snapshot_id);
+  const ReadOut rest = ReadAll(*resumed->pages);
+  EXPECT_TRUE(rest.status.ok()) << rest.status;
+  EXPECT_EQ(rest.ids, IdsOfPages(2));
+  EXPECT_EQ(upstream.walks(), 1);
+
+  // Once the identity's snapshot in Redis is a newer walk, the alias names a snapshot no longer there: fall back.
+  OpenedSnapshot fresh = a->Open(kIdentity, absl::ZeroDuration(), upstream.Starter(), {});
+  ASSERT_TRUE(ReadAll(*fresh.pages).status.ok());
+  std::unique_ptr<RedisSnapshotStore> d = Replica(redis);
+  EXPECT_FALSE(d->Resume(kIdentity, waiting.snapshot_id, 2, {}).has_value());
+}
+
 TEST_F(ResumeAcrossReplicasTest, ANewerSnapshotOfTheIdentityInRedisIsNotResumedInto) {
   const ReadSome first = ReadPages(*a, kIdentity, 1, upstream);
   // A call asking for a fresh list walks again, on A, and its snapshot replaces the first in Redis.
