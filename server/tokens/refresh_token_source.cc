@@ -81,12 +81,14 @@ TokenFailure TokenEndpointRefusal(const std::string& where, const http::HttpResp
                               "the identity platform refused the refresh token (invalid_grant: ", description,
                               "); it must be renewed: sign in again as an App+User (MFA is enforced) and put the new "
                               "refresh token in --refresh_token_file")),
-                          reason::kRefreshTokenInvalid)};
+                          reason::kRefreshTokenInvalid),
+            http::FailureKind::kPermanent, std::nullopt};
   }
   return {WithErrorInfo(
-      absl::FailedPreconditionError(
-          absl::StrCat(where, " refused the request (HTTP ", response.status_code, " ", error, ": ", description, ")")),
-      reason::kTokenRequestRejected)};
+              absl::FailedPreconditionError(absl::StrCat(where, " refused the request (HTTP ", response.status_code,
+                                                         " ", error, ": ", description, ")")),
+              reason::kTokenRequestRejected),
+          http::FailureKind::kPermanent, std::nullopt};
 }
 
 // What a transport failure means for a retry.
