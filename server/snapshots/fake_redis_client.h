@@ -1,8 +1,11 @@
-// An in-memory RedisClient for tests: keys with expiry on an injected clock, the lock scripts' semantics, and
-// switches that make every command fail (Redis down) or make GET answer garbage.
+// An in-memory RedisClient for tests: keys and streams with expiry on an injected clock, the lock scripts'
+// semantics, stream reads that wait (in real time) for an append, and a switch that makes every command fail (Redis
+// down).
 #ifndef PCUSAGE_SERVER_SNAPSHOTS_FAKE_REDIS_CLIENT_H_
 #define PCUSAGE_SERVER_SNAPSHOTS_FAKE_REDIS_CLIENT_H_
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -12,6 +15,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/snapshots/redis_client.h"
@@ -46,7 +50,7 @@ class FakeRedisClient final : public RedisClient {
     if (!LiveLocked(key).has_value()) return std::nullopt;
     return values_[key].expires - now_();
   }
-  // The keys alive now, in order.
+  // The keys alive now (strings and streams), in order.
   std::vector<std::string> Keys() {
     absl::MutexLock lock(&mu_);
     std::vector<std::string> keys;
@@ -54,7 +58,21 @@ class FakeRedisClient final : public RedisClient {
       const std::string key = it++->first;
       if (LiveLocked(key).has_value()) keys.push_back(key);
     }
+    for (auto it = streams_.begin(); it != streams_.end();) {
+      const std::string key = it++->first;
+      if (StreamLocked(key) != nullptr) keys.push_back(key);
+    }
+    std::sort(keys.begin(), keys.end());
     return keys;
+  }
+  // The values of the stream at `key`, in order (none when it does not exist).
+  std::vector<std::string> StreamValues(const std::string& key) {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> values;
+    if (const Stream* stream = StreamLocked(key); stream != nullptr) {
+      for (const auto& [id, value] : stream->entries) values.push_back(value);
+    }
+    return values;
   }
   int commands() {
     absl::MutexLock lock(&mu_);
@@ -107,8 +125,45 @@ class FakeRedisClient final : public RedisClient {
     values_.erase(lock_key);
     return true;
   }
+  absl::Status StreamAppend(const std::string& key, const std::string& value, absl::Duration ttl) override {
+    absl::MutexLock lock(&mu_);
+    if (absl::Status up = Up(); !up.ok()) return up;
+    if (StreamLocked(key) == nullptr) streams_.erase(key);
+    Stream& stream = streams_[key];
+    stream.entries.emplace_back(++last_id_, value);
+    stream.expires = now_() + ttl;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<StreamEntry>> StreamRead(const std::string& key, const std::string& after_id,
+                                                      absl::Duration block, int max_entries) override {
+    absl::MutexLock lock(&mu_);
+    if (absl::Status up = Up(); !up.ok()) return up;
+    int64_t after = 0;
+    if (!absl::SimpleAtoi(after_id.substr(0, after_id.find('-')), &after)) {
+      return absl::UnavailableError("ERR Invalid stream ID");
+    }
+    const auto arrived = [this, &key, after]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      const Stream* stream = StreamLocked(key);
+      return down_ || (stream != nullptr && !stream->entries.empty() && stream->entries.back().first > after);
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&arrived), block);
+    if (down_) return absl::UnavailableError("Redis: Connection reset by peer");
+    std::vector<StreamEntry> entries;
+    if (const Stream* stream = StreamLocked(key); stream != nullptr) {
+      for (const auto& [id, value] : stream->entries) {
+        if (id <= after) continue;
+        if (static_cast<int>(entries.size()) == max_entries) break;
+        entries.push_back(StreamEntry{absl::StrCat(id, "-0"), value});
+      }
+    }
+    return entries;
+  }
 
  private:
+  struct Stream {
+    std::vector<std::pair<int64_t, std::string>> entries;
+    absl::Time expires;
+  };
   struct Value {
     std::string value;
     absl::Time expires;
@@ -126,10 +181,18 @@ class FakeRedisClient final : public RedisClient {
     }
     return it->second.value;
   }
+  // The stream at `key` while it lives.
+  const Stream* StreamLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = streams_.find(key);
+    if (it == streams_.end() || now_() >= it->second.expires) return nullptr;
+    return &it->second;
+  }
 
   const std::function<absl::Time()> now_;
   absl::Mutex mu_;
   std::map<std::string, Value> values_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Stream> streams_ ABSL_GUARDED_BY(mu_);
+  int64_t last_id_ ABSL_GUARDED_BY(mu_) = 0;
   bool down_ ABSL_GUARDED_BY(mu_) = false;
   int commands_ ABSL_GUARDED_BY(mu_) = 0;
 };

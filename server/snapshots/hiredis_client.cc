@@ -1,8 +1,9 @@
 // RedisClient over hiredis's blocking API: a bounded pool of connections, timeouts on connect and on every socket
-// read and write, the lock scripts as EVAL.
+// read and write, the lock scripts and the stream append as EVAL.
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <csignal>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "server/snapshots/redis_client.h"
 
 namespace pcusage::snapshots {
@@ -51,6 +53,8 @@ constexpr char kDeleteIfHolds[] =
 constexpr char kSetAndReleaseIfHolds[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) "
     "redis.call('DEL', KEYS[1]) return 1 end return 0";
+constexpr char kStreamAppend[] =
+    "redis.call('XADD', KEYS[1], '*', 'v', ARGV[1]) return redis.call('PEXPIRE', KEYS[1], ARGV[2])";
 
 timeval TimevalOf(absl::Duration duration) { return absl::ToTimeval(std::max(duration, absl::Milliseconds(1))); }
 
@@ -116,10 +120,66 @@ class HiredisClient final : public RedisClient {
                                             absl::Duration ttl) override {
     return Script(kSetAndReleaseIfHolds, {lock_key, key}, {lock_value, value, Millis(ttl)});
   }
+  absl::Status StreamAppend(const std::string& key, const std::string& value, absl::Duration ttl) override {
+    return Script(kStreamAppend, {key}, {value, Millis(ttl)}).status();
+  }
+
+  absl::StatusOr<std::vector<StreamEntry>> StreamRead(const std::string& key, const std::string& after_id,
+                                                      absl::Duration block, int max_entries) override {
+    std::vector<std::string> argv = {"XREAD", "COUNT", absl::StrCat(std::max(1, max_entries))};
+    block = std::min(block, options_.command_timeout / 2);
+    if (block > absl::ZeroDuration() && !TakeBlockingSlot()) {
+      absl::SleepFor(block);  // as long as a read with BLOCK would have waited, without holding a connection
+      block = absl::ZeroDuration();
+    }
+    if (block > absl::ZeroDuration()) argv.insert(argv.end(), {"BLOCK", Millis(block)});
+    argv.insert(argv.end(), {"STREAMS", key, after_id});
+    absl::StatusOr<Reply> reply = Run(argv);
+    if (block > absl::ZeroDuration()) {
+      absl::MutexLock lock(&mu_);
+      --blocking_;
+    }
+    if (!reply.ok()) return reply.status();
+    return StreamEntries(**reply);
+  }
 
  private:
   static absl::Status Unexpected(absl::string_view command) {
     return absl::DataLossError(absl::StrCat("Redis answered ", command, " with an unexpected reply"));
+  }
+
+  // Whether a read may wait with BLOCK on a connection of the pool (then counted until it returns).
+  bool TakeBlockingSlot() {
+    absl::MutexLock lock(&mu_);
+    if (blocking_ >= std::max(1, options_.max_connections / 2)) return false;
+    ++blocking_;
+    return true;
+  }
+
+  // The entries of an XREAD reply for one key: nil, or [[key, [[id, [field, value]], ...]]].
+  absl::StatusOr<std::vector<StreamEntry>> StreamEntries(const redisReply& reply) const {
+    std::vector<StreamEntry> entries;
+    if (reply.type == REDIS_REPLY_NIL) return entries;
+    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 1) return Unexpected("XREAD");
+    const redisReply& stream = *reply.element[0];
+    if (stream.type != REDIS_REPLY_ARRAY || stream.elements != 2 || stream.element[1]->type != REDIS_REPLY_ARRAY) {
+      return Unexpected("XREAD");
+    }
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < stream.element[1]->elements; ++i) {
+      const redisReply& entry = *stream.element[1]->element[i];
+      if (entry.type != REDIS_REPLY_ARRAY || entry.elements != 2 || entry.element[0]->type != REDIS_REPLY_STRING ||
+          entry.element[1]->type != REDIS_REPLY_ARRAY || entry.element[1]->elements != 2 ||
+          entry.element[1]->element[1]->type != REDIS_REPLY_STRING) {
+        return Unexpected("XREAD");
+      }
+      const redisReply& value = *entry.element[1]->element[1];
+      bytes += value.len;
+      if (bytes > options_.max_reply_bytes) return absl::DataLossError("Redis answered with more bytes than the bound");
+      entries.push_back(
+          StreamEntry{std::string(entry.element[0]->str, entry.element[0]->len), std::string(value.str, value.len)});
+    }
+    return entries;
   }
 
   absl::StatusOr<bool> Script(const char* script, const std::vector<std::string>& keys,
@@ -219,7 +279,8 @@ class HiredisClient final : public RedisClient {
   const HiredisOptions options_;
   absl::Mutex mu_;
   std::vector<Context> idle_ ABSL_GUARDED_BY(mu_);
-  int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle and in use
+  int open_ ABSL_GUARDED_BY(mu_) = 0;      // idle and in use
+  int blocking_ ABSL_GUARDED_BY(mu_) = 0;  // in use by a stream read with BLOCK
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The hiredis client against a real redis-server (Debian's) on a free loopback port.
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -64,6 +66,62 @@ TEST_F(HiredisClientTest, CommandsAndLockScripts) {
   EXPECT_TRUE(*client_->SetIfAbsent("short", "x", absl::Milliseconds(50)));
   absl::SleepFor(absl::Milliseconds(150));
   EXPECT_EQ(*client_->Get("short"), std::nullopt);
+}
+
+TEST_F(HiredisClientTest, StreamsAppendReadWaitAndExpire) {
+  absl::StatusOr<std::vector<StreamEntry>> entries = client_->StreamRead("live", "0", absl::ZeroDuration(), 4);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_TRUE(entries->empty());  // no such key
+  const std::string binary(
+      "p\0a\r\ng\xff"
+      "e",
+      8);
+  for (const std::string& value : {binary, std::string("two"), std::string("three")}) {
+    ASSERT_TRUE(client_->StreamAppend("live", value, absl::Seconds(10)).ok());
+  }
+  entries = client_->StreamRead("live", "0", absl::ZeroDuration(), 2);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 2U);
+  EXPECT_EQ((*entries)[0].value, binary);
+  EXPECT_EQ((*entries)[1].value, "two");
+  entries = client_->StreamRead("live", (*entries)[1].id, absl::Milliseconds(100), 4);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 1U);
+  EXPECT_EQ((*entries)[0].value, "three");
+  const std::string last = (*entries)[0].id;
+
+  // Nothing new: a read waits about `block`, then is empty.
+  absl::Time start = absl::Now();
+  entries = client_->StreamRead("live", last, absl::Milliseconds(200), 4);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_TRUE(entries->empty());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(150));
+  // A waiting read returns with an entry appended meanwhile (on the other connection).
+  std::thread appender([this] {
+    absl::SleepFor(absl::Milliseconds(100));
+    EXPECT_TRUE(client_->StreamAppend("live", "four", absl::Seconds(10)).ok());
+  });
+  start = absl::Now();
+  entries = client_->StreamRead("live", last, absl::Milliseconds(400), 4);
+  appender.join();
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 1U);
+  EXPECT_EQ((*entries)[0].value, "four");
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(400));
+
+  // A `block` past the command timeout (1 s) is cut short rather than timing out.
+  start = absl::Now();
+  entries = client_->StreamRead("live", (*entries)[0].id, absl::Seconds(5), 4);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_TRUE(entries->empty());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+
+  // The stream lives `ttl` after its last append.
+  ASSERT_TRUE(client_->StreamAppend("live", "five", absl::Milliseconds(50)).ok());
+  absl::SleepFor(absl::Milliseconds(150));
+  entries = client_->StreamRead("live", "0", absl::ZeroDuration(), 4);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_TRUE(entries->empty());
 }
 
 TEST_F(HiredisClientTest, RedisGoneIsAnErrorAtOnceAndComingBackIsServedAgain) {

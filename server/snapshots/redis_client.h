@@ -9,12 +9,19 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace pcusage::snapshots {
+
+// One entry of a Redis stream: its id (increasing within the stream) and its value.
+struct StreamEntry {
+  std::string id;
+  std::string value;
+};
 
 class RedisClient {
  public:
@@ -35,6 +42,13 @@ class RedisClient {
   virtual absl::StatusOr<bool> SetAndReleaseIfHolds(const std::string& lock_key, const std::string& lock_value,
                                                     const std::string& key, const std::string& value,
                                                     absl::Duration ttl) = 0;
+  // Atomically: XADD key * v value, and PEXPIRE key ttl (the stream lives `ttl` after its last entry).
+  virtual absl::Status StreamAppend(const std::string& key, const std::string& value, absl::Duration ttl) = 0;
+  // XREAD COUNT max_entries BLOCK block STREAMS key after_id: at most `max_entries` entries after `after_id` ("0":
+  // from the first), waiting at most about `block` for one when there is none (zero: not at all); empty when none
+  // came (a missing key included). Never waits past the client's command timeout: a longer `block` is cut short.
+  virtual absl::StatusOr<std::vector<StreamEntry>> StreamRead(const std::string& key, const std::string& after_id,
+                                                              absl::Duration block, int max_entries) = 0;
 };
 
 // Where Redis is: `redis://HOST:PORT[/DB]`.
@@ -53,7 +67,8 @@ struct HiredisOptions {
   // read and write; a reply that keeps trickling in is bounded by max_reply_bytes instead).
   absl::Duration connect_timeout = absl::Milliseconds(500);
   absl::Duration command_timeout = absl::Seconds(1);
-  // Connections open at once; a command waits at most command_timeout for one.
+  // Connections open at once; a command waits at most command_timeout for one. Stream reads that wait (BLOCK) hold
+  // at most half of them (at least one) at once; the others wait without a connection, then read without BLOCK.
   int max_connections = 8;
   // The largest reply accepted (a snapshot, mostly); larger is DATA_LOSS.
   std::size_t max_reply_bytes = std::size_t{64} << 20;

@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 
 #include <atomic>
+#include <deque>
+#include <map>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -27,6 +29,10 @@ using partner_center::FetchedPage;
 using partner_center::PageSource;
 
 constexpr absl::Duration kLogEvery = absl::Seconds(10);
+// Live pages read from another replica's stream at once (and held at most).
+constexpr int kLiveEntriesPerRead = 4;
+// The reason of a call ended because the walk it followed live cannot be followed to its end.
+constexpr char kSharedWalkInterrupted[] = "SHARED_WALK_INTERRUPTED";
 
 struct RedisSnapshotStore::Shared {
   Shared(std::shared_ptr<RedisClient> redis, RedisStoreOptions options, std::function<absl::Time()> now)
@@ -80,6 +86,8 @@ struct Keys {
   std::string fence;
   // Followed by a snapshot id: the id of the published snapshot a waiting replica served under that name.
   std::string alias_prefix;
+  // Followed by a walk's fencing token: the stream of that walk's pages as they land.
+  std::string live_prefix;
 };
 
 Keys KeysOf(const std::string& prefix, const std::string& identity) {
@@ -88,7 +96,13 @@ Keys KeysOf(const std::string& prefix, const std::string& identity) {
   EVP_Digest(identity.data(), identity.size(), digest, &size, EVP_sha256(), nullptr);
   const std::string hash = absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), size));
   return Keys{absl::StrCat(prefix, "snapshot:", hash), absl::StrCat(prefix, "walk:", hash),
-              absl::StrCat(prefix, "fence:", hash), absl::StrCat(prefix, "alias:", hash, ":")};
+              absl::StrCat(prefix, "fence:", hash), absl::StrCat(prefix, "alias:", hash, ":"),
+              absl::StrCat(prefix, "live:", hash, ":")};
+}
+
+// The live stream of the walk holding a lock valued `lock_value` ("<fencing token>:<unix nanos>").
+std::string LiveKey(const Keys& keys, absl::string_view lock_value) {
+  return absl::StrCat(keys.live_prefix, lock_value.substr(0, lock_value.find(':')));
 }
 
 // The start time a lock's value ("<fencing token>:<unix nanos>") names; nullopt when it names none.
@@ -114,6 +128,7 @@ class WalkLock {
   WalkLock& operator=(const WalkLock&) = delete;
 
   absl::Time started() const { return started_; }
+  std::string live_key() const { return LiveKey(keys_, value_); }
 
   // Publishes `encoded` for `ttl` and releases the lock, while the lock is still this replica's.
   void Publish(const std::string& encoded, absl::Duration ttl) {
@@ -237,8 +252,10 @@ StartWalk ServedWalk(std::vector<FetchedPage> pages) {
   return [served]() -> absl::StatusOr<std::unique_ptr<PageSource>> { return std::move(*served); };
 }
 
-// This replica's walk while it holds the lock: passes every page on, encodes it, and publishes the snapshot at the
-// end (a too-large marker when it passed the bound), named `snapshot_id` as this replica names it.
+// This replica's walk while it holds the lock: passes every page on, encodes it, appends it to the walk's live
+// stream for other replicas' callers, and publishes the snapshot at the end (a too-large marker when it passed the
+// bound), named `snapshot_id` as this replica names it. The stream ends with how the walk ended, or stops (a
+// "stopped" entry, and no page after) when the snapshot passes the bound or an append fails.
 class PublishingPages final : public PageSource {
  public:
   PublishingPages(std::shared_ptr<Shared> shared, std::unique_ptr<PageSource> walk, std::shared_ptr<WalkLock> lock,
@@ -247,23 +264,31 @@ class PublishingPages final : public PageSource {
         walk_(std::move(walk)),
         lock_(std::move(lock)),
         snapshot_id_(std::move(snapshot_id)),
+        live_key_(lock_->live_key()),
         encoder_(snapshot_id_, lock_->started()) {}
 
   absl::StatusOr<std::optional<FetchedPage>> Next() override {
     absl::StatusOr<std::optional<FetchedPage>> page = walk_->Next();
     if (!page.ok()) {
+      std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(page.status());
+      Append(EncodeLiveFailed(page.status().code(), info.has_value() ? info->reason() : ""));
       lock_->Release();
       return page;
     }
     if (!page->has_value()) {
+      Append(EncodeLiveEnd(snapshot_id_));
       Publish();
       return page;
     }
     if (!too_large_) {
-      encoder_.Add(**page);
+      const absl::string_view encoded = encoder_.Add(**page);
       if (encoder_.size() > shared_->options.max_snapshot_bytes) {
         too_large_ = true;
         encoder_ = SnapshotEncoder(snapshot_id_, lock_->started());
+        Append(EncodeLiveStopped());
+        live_stopped_ = true;
+      } else {
+        Append(EncodeLivePage(encoded));
       }
     }
     return page;
@@ -272,6 +297,16 @@ class PublishingPages final : public PageSource {
   bool NextIsReady() override { return walk_->NextIsReady(); }
 
  private:
+  // Appends `entry` to the live stream, unless it stopped; a failure stops it (a last "stopped" entry is tried).
+  void Append(const std::string& entry) {
+    if (live_stopped_) return;
+    absl::Status appended = shared_->redis->StreamAppend(live_key_, entry, shared_->options.lock_ttl);
+    if (appended.ok()) return;
+    live_stopped_ = true;
+    shared_->Failed(appended, "appending a page for other replicas");
+    (void)shared_->redis->StreamAppend(live_key_, EncodeLiveStopped(), shared_->options.lock_ttl);
+  }
+
   void Publish() {
     const absl::Duration ttl = shared_->options.snapshot_ttl - (shared_->now() - lock_->started());
     if (ttl < absl::Milliseconds(1)) {
@@ -285,13 +320,19 @@ class PublishingPages final : public PageSource {
   const std::unique_ptr<PageSource> walk_;
   const std::shared_ptr<WalkLock> lock_;
   const std::string snapshot_id_;
+  const std::string live_key_;
   SnapshotEncoder encoder_;
   bool too_large_ = false;
+  bool live_stopped_ = false;
 };
 
-// The walk of a snapshot whose pages another replica is fetching: waits for its snapshot in Redis, or takes over
-// the lock when it goes away without one (and publishes its walk as `snapshot_id`, this replica's name for it), or
-// walks on its own (Redis failing, a snapshot too large to share, waiting past max_wait).
+// The walk of a snapshot whose pages another replica is fetching: follows that walk's live stream, passing its pages
+// on as they land, and ends with it. When it cannot follow the stream (it stopped, the walk failed, its walker died,
+// a page is missing, Redis failed, nothing came for max_wait): before any page was passed on, it does what waiting
+// for the snapshot did (serves the walk's published snapshot, takes over the lock and publishes its walk as
+// `snapshot_id`, this replica's name for it, or walks on its own); after, it serves the rest of the very walk it
+// followed once published, and otherwise ends UNAVAILABLE (SHARED_WALK_INTERRUPTED): its pages carry Partner Center
+// positions, so its callers resume exactly with their last token.
 class WaitingPages final : public PageSource {
  public:
   WaitingPages(std::shared_ptr<Shared> shared, Keys keys, StartWalk start_walk, absl::Time not_before,
@@ -300,15 +341,13 @@ class WaitingPages final : public PageSource {
         keys_(std::move(keys)),
         start_walk_(std::move(start_walk)),
         not_before_(not_before),
-        snapshot_id_(std::move(snapshot_id)) {}
+        snapshot_id_(std::move(snapshot_id)),
+        give_up_(shared_->now() + shared_->options.max_wait) {}
 
   absl::StatusOr<std::optional<FetchedPage>> Next() override {
     if (inner_ == nullptr) {
-      absl::StatusOr<std::unique_ptr<PageSource>> decided = Decide();
-      if (!decided.ok()) return decided.status();
-      absl::MutexLock lock(&mu_);
-      inner_ = *std::move(decided);
-      if (cancelled_) inner_->Cancel();
+      absl::StatusOr<std::optional<FetchedPage>> followed = Follow();
+      if (inner_ == nullptr) return followed;
     }
     return inner_->Next();
   }
@@ -320,29 +359,147 @@ class WaitingPages final : public PageSource {
   }
   bool NextIsReady() override {
     absl::MutexLock lock(&mu_);
-    return inner_ != nullptr && inner_->NextIsReady();
+    if (inner_ != nullptr) return inner_->NextIsReady();
+    return !landed_.empty() || ended_;
   }
 
  private:
-  absl::StatusOr<std::unique_ptr<PageSource>> OwnWalk(const absl::Status& failure, absl::string_view what) {
-    if (!failure.ok()) shared_->Failed(failure, what);
-    return start_walk_();
+  // The next page of the live walk, its end or an error; or else (inner_ set) the source that serves the call.
+  absl::StatusOr<std::optional<FetchedPage>> Follow() {
+    for (;;) {
+      if (std::optional<FetchedPage> page = TakeLanded(); page.has_value()) {
+        ++yielded_;
+        return page;
+      }
+      if (done_.has_value()) break;
+      if (finish_.has_value()) {
+        if (finish_->ok()) Alias(end_name_);
+        Finish(*finish_);
+        break;
+      }
+      if (cancel_.HasBeenNotified()) {
+        Finish(Cancelled());
+        break;
+      }
+      absl::Status step = following_ ? ReadLive() : Poll();
+      if (!step.ok()) {
+        Finish(step);
+        break;
+      }
+      if (inner_ != nullptr) return std::nullopt;
+    }
+    if (!done_->ok()) return *done_;
+    return std::nullopt;
   }
 
-  absl::StatusOr<std::unique_ptr<PageSource>> Decide() {
-    const absl::Time give_up = shared_->now() + shared_->options.max_wait;
-    for (;;) {
-      absl::StatusOr<Found> found = FindSnapshot(*shared_->redis, keys_.snapshot, Wanted{not_before_, ""});
-      if (!found.ok()) return OwnWalk(found.status(), "waiting for another replica's snapshot");
-      if (found->pages.has_value()) {
-        Alias(found->name);
-        return Served(*std::move(found->pages));
-      }
-      if (found->too_large) return OwnWalk(absl::OkStatus(), "");
-      if (auto taken = TakeOver(); taken.has_value()) return *std::move(taken);
-      if (shared_->now() >= give_up) return OwnWalk(absl::OkStatus(), "");
-      if (cancel_.WaitForNotificationWithTimeout(shared_->options.poll_interval)) return Cancelled();
+  // One look at Redis while following no stream: the published snapshot, or the lock (a walk to follow, or to take
+  // over), or a wait of poll_interval.
+  absl::Status Poll() {
+    absl::StatusOr<Found> found = FindSnapshot(*shared_->redis, keys_.snapshot, Wanted{not_before_, ""});
+    if (!found.ok()) return Unfollowable(found.status(), "waiting for another replica's snapshot");
+    if (found->pages.has_value()) return Serve(*std::move(found));
+    if (found->too_large) return Unfollowable(absl::OkStatus(), "too_large");
+    absl::StatusOr<std::optional<std::string>> holder = shared_->redis->Get(keys_.lock);
+    if (!holder.ok()) return Unfollowable(holder.status(), "waiting for another replica's snapshot");
+    if (!holder->has_value()) return TakeOver();
+    if (**holder != followed_lock_) {
+      if (yielded_ > 0) return Interrupted("walk_lost");
+      followed_lock_ = **holder;
+      live_key_ = LiveKey(keys_, followed_lock_);
+      after_id_ = "0";
+      following_ = true;
+      return absl::OkStatus();
     }
+    if (shared_->now() >= give_up_) return Unfollowable(absl::OkStatus(), "no_progress");
+    if (cancel_.WaitForNotificationWithTimeout(shared_->options.poll_interval)) return Cancelled();
+    return absl::OkStatus();
+  }
+
+  // Reads the followed stream once (waiting at most poll_interval): its pages land, its last entry says how the walk
+  // ended; a stream that cannot be followed further is left for Poll.
+  absl::Status ReadLive() {
+    absl::StatusOr<std::vector<StreamEntry>> entries =
+        shared_->redis->StreamRead(live_key_, after_id_, shared_->options.poll_interval, kLiveEntriesPerRead);
+    if (!entries.ok()) return Unfollowable(entries.status(), "following another replica's walk");
+    if (entries->empty()) {
+      if (shared_->now() >= give_up_) return Unfollowable(absl::OkStatus(), "no_progress");
+      absl::StatusOr<std::optional<std::string>> holder = shared_->redis->Get(keys_.lock);
+      if (!holder.ok()) return Unfollowable(holder.status(), "following another replica's walk");
+      if (*holder == followed_lock_) return absl::OkStatus();  // still walking
+      // The walk ended or its walker died: what it appended last says which.
+      entries = shared_->redis->StreamRead(live_key_, after_id_, absl::ZeroDuration(), kLiveEntriesPerRead);
+      if (!entries.ok()) return Unfollowable(entries.status(), "following another replica's walk");
+      if (entries->empty()) following_ = false;
+    }
+    for (const StreamEntry& stream_entry : *entries) {
+      after_id_ = stream_entry.id;
+      absl::StatusOr<LiveEntry> entry = DecodeLiveEntry(stream_entry.value);
+      if (!entry.ok()) return Unfollowable(entry.status(), "following another replica's walk");
+      const int64_t received = yielded_ + static_cast<int64_t>(LandedCount());
+      switch (entry->kind) {
+        case LiveEntry::Kind::kPage:
+          // A page missing (the stream expired under a long page): the rest from the published snapshot.
+          if (entry->page.index_in_walk != received) {
+            following_ = false;
+            return absl::OkStatus();
+          }
+          give_up_ = shared_->now() + shared_->options.max_wait;
+          Land(std::move(entry->page));
+          break;
+        case LiveEntry::Kind::kEnd:
+          end_name_ = SnapshotName{entry->snapshot_id, LockStarted(followed_lock_)};
+          finish_ = absl::OkStatus();
+          following_ = false;
+          return absl::OkStatus();
+        case LiveEntry::Kind::kFailed:
+          // With nothing passed on, as before: the lock is released, and Poll takes it over.
+          if (received > 0) finish_ = Interrupted("walk_failed", entry->code, entry->reason);
+          following_ = false;
+          return absl::OkStatus();
+        case LiveEntry::Kind::kStopped:
+          following_ = false;
+          return absl::OkStatus();
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Serves the published snapshot `found`: all of it when nothing was passed on yet, else the rest of it when it is
+  // the walk followed.
+  absl::Status Serve(Found found) {
+    if (yielded_ > 0) {
+      if (found.name.started != LockStarted(followed_lock_) ||
+          found.pages->size() < static_cast<std::size_t>(yielded_)) {
+        return Interrupted("walk_lost");
+      }
+      found.pages->erase(found.pages->begin(), found.pages->begin() + yielded_);
+    }
+    Alias(found.name);
+    SetInner(Served(*std::move(found.pages)));
+    return absl::OkStatus();
+  }
+
+  // The live walk cannot be followed (`failure`: Redis's, logged): a walk of this replica's own when nothing was
+  // passed on yet, else the end of the call.
+  absl::Status Unfollowable(const absl::Status& failure, absl::string_view what) {
+    if (!failure.ok()) shared_->Failed(failure, what);
+    if (yielded_ > 0) return Interrupted(failure.ok() ? std::string(what) : "redis_unavailable");
+    absl::StatusOr<std::unique_ptr<PageSource>> walk = start_walk_();
+    if (!walk.ok()) return walk.status();
+    SetInner(*std::move(walk));
+    return absl::OkStatus();
+  }
+
+  // The end of a call that passed on pages of a walk it cannot follow to its end: resumable with the last token.
+  static absl::Status Interrupted(const std::string& cause, absl::StatusCode walker_code = absl::StatusCode::kOk,
+                                  const std::string& walker_reason = "") {
+    std::map<std::string, std::string> metadata = {{"cause", cause}};
+    if (walker_code != absl::StatusCode::kOk) metadata["walker_code"] = absl::StatusCodeToString(walker_code);
+    if (!walker_reason.empty()) metadata["walker_reason"] = walker_reason;
+    return WithErrorInfo(absl::UnavailableError(absl::StrCat("another replica's walk of this list, which this call "
+                                                             "was following, ended before its last page (",
+                                                             cause, "); resume with the last resume_token")),
+                         kSharedWalkInterrupted, metadata);
   }
 
   // This replica serves the published snapshot `served` under its own name for it (given before that walk ended):
@@ -356,19 +513,44 @@ class WaitingPages final : public PageSource {
     if (!set.ok()) shared_->Failed(set.status(), "naming a served snapshot");
   }
 
-  // When the lock went away without a snapshot (the walker failed, or died and its lock expired): this replica's
-  // walk under the lock, or its own walk when Redis fails; nullopt while another replica holds the lock.
-  std::optional<absl::StatusOr<std::unique_ptr<PageSource>>> TakeOver() {
-    absl::StatusOr<std::optional<std::string>> holder = shared_->redis->Get(keys_.lock);
-    if (!holder.ok()) return OwnWalk(holder.status(), "waiting for another replica's snapshot");
-    if (holder->has_value()) return std::nullopt;
+  // The lock went away without a snapshot (the walker failed, or died and its lock expired): this replica's walk
+  // under the lock, or its own walk when Redis fails; nothing while another replica took the lock first.
+  absl::Status TakeOver() {
+    if (yielded_ > 0) return Interrupted("walk_lost");
     absl::StatusOr<std::shared_ptr<WalkLock>> lock = TryLock(shared_, keys_);
-    if (!lock.ok()) return OwnWalk(lock.status(), "taking over a walk lock");
-    if (*lock == nullptr) return std::nullopt;
+    if (!lock.ok()) return Unfollowable(lock.status(), "taking over a walk lock");
+    if (*lock == nullptr) return absl::OkStatus();
     metrics::SnapshotRedis(SnapshotRedisEvent::kWalked);
     absl::StatusOr<std::unique_ptr<PageSource>> walk = start_walk_();
     if (!walk.ok()) return walk.status();  // the lock is released as it goes
-    return std::make_unique<PublishingPages>(shared_, *std::move(walk), *std::move(lock), snapshot_id_);
+    SetInner(std::make_unique<PublishingPages>(shared_, *std::move(walk), *std::move(lock), snapshot_id_));
+    return absl::OkStatus();
+  }
+
+  void SetInner(std::unique_ptr<PageSource> inner) {
+    absl::MutexLock lock(&mu_);
+    inner_ = std::move(inner);
+    if (cancelled_) inner_->Cancel();
+  }
+  void Finish(absl::Status status) {
+    done_ = std::move(status);
+    absl::MutexLock lock(&mu_);
+    ended_ = true;
+  }
+  void Land(FetchedPage page) {
+    absl::MutexLock lock(&mu_);
+    landed_.push_back(std::move(page));
+  }
+  std::size_t LandedCount() {
+    absl::MutexLock lock(&mu_);
+    return landed_.size();
+  }
+  std::optional<FetchedPage> TakeLanded() {
+    absl::MutexLock lock(&mu_);
+    if (landed_.empty()) return std::nullopt;
+    FetchedPage page = std::move(landed_.front());
+    landed_.pop_front();
+    return page;
   }
 
   const std::shared_ptr<Shared> shared_;
@@ -377,9 +559,23 @@ class WaitingPages final : public PageSource {
   const absl::Time not_before_;
   const std::string snapshot_id_;
   absl::Notification cancel_;
+  // The walk's thread's alone: the lock value of the walk followed, its stream and the last entry read, how many
+  // pages were passed on, how the followed walk ended once its pages are passed on, and until when no progress is
+  // waited for.
+  std::string followed_lock_;
+  std::string live_key_;
+  std::string after_id_;
+  bool following_ = false;
+  int64_t yielded_ = 0;
+  std::optional<absl::Status> finish_;
+  SnapshotName end_name_;
+  std::optional<absl::Status> done_;  // how Next ends, every time once it has
+  absl::Time give_up_;
   absl::Mutex mu_;
   // Set once, by the walk's thread (which alone reads it unlocked).
   std::unique_ptr<PageSource> inner_;
+  std::deque<FetchedPage> landed_ ABSL_GUARDED_BY(mu_);  // read, not yet passed on: at most kLiveEntriesPerRead
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -5,27 +5,34 @@
 // A call that the in-process store cannot serve from a snapshot it holds asks Redis, in this order:
 //   1. a complete snapshot of the identity young enough for the call → its pages are served, no Partner Center;
 //   2. the identity's walk lock (SET NX PX, valued with a fencing token from INCR and the walk's start time) → this
-//      replica walks, renews the lock every lock_ttl / 3 while it does, and at the end publishes the snapshot
-//      (encoded as snapshot_codec.h says, TTL: what is left of `snapshot_ttl` since the walk started) and releases
-//      the lock in one script that does both only while the lock still holds its token (a walker whose lock expired
-//      and was taken over writes nothing);
-//   3. the lock is held by another replica whose walk started recently enough → the call's snapshot waits for that
-//      walk's snapshot to appear (polling every poll_interval), then serves it. When the lock goes away without a
-//      snapshot (the walker failed, or died and its lock expired), the waiting replica takes the lock and walks
-//      itself. Waiting callers receive their first record when the other replica's walk completes (not live).
+//      replica walks, renews the lock every lock_ttl / 3 while it does, appends each page as it lands to the walk's
+//      live stream (XADD, expiring lock_ttl after its last entry) and then how the walk ended, and at the end
+//      publishes the snapshot (encoded as snapshot_codec.h says, TTL: what is left of `snapshot_ttl` since the walk
+//      started) and releases the lock in one script that does both only while the lock still holds its token (a
+//      walker whose lock expired and was taken over writes nothing);
+//   3. the lock is held by another replica whose walk started recently enough → the call's snapshot follows that
+//      walk live (XREAD BLOCK, poll_interval at a time): its callers receive each page as it lands, and the end
+//      when the walk is complete. A walk that cannot be followed to its end (it failed, stopped appending, its
+//      walker died and its lock expired, Redis failed, nothing came for max_wait) is, before any page was passed
+//      on, what waiting for it was: its published snapshot served, or the lock taken over once it goes away and the
+//      walk done here, or a walk of this replica's own. After pages were passed on, the rest comes from the walk's
+//      published snapshot, or else the call ends UNAVAILABLE (SHARED_WALK_INTERRUPTED): its pages carry Partner
+//      Center positions, so its callers resume exactly with their last tokens.
 // A snapshot larger than max_snapshot_bytes is not published; a marker says so, and replicas then walk on their own.
 //
 // A published snapshot carries the id its walking replica gave it, and every replica serving it from Redis gives
 // it that id too, so a resume token naming it continues inside it on any replica: from the replica's own copy, or
 // else from Redis while Redis still holds exactly that snapshot (not a newer one of the identity). A call that
-// waited for another replica's walk was named before that walk ended: the waiting replica, once served, writes an
-// alias from its name to the published snapshot's id (expiring with it), so those tokens continue anywhere too.
+// followed another replica's walk was named before that walk ended: the following replica, once the walk is
+// complete, writes an alias from its name to the published snapshot's id (expiring with it), so those tokens
+// continue anywhere too.
 //
-// Redis never fails a call: an error, a timeout or a value that does not decode makes the call's snapshot a walk
-// of this replica's own (the in-process store alone), logged at most every 10 s and counted
+// Redis never fails a call before its first page: an error, a timeout or a value that does not decode makes the
+// call's snapshot a walk of this replica's own (the in-process store alone), logged at most every 10 s and counted
 // (pcusage_snapshot_redis_total{event="unavailable"}); after a failure Redis is not asked again for
 // retry_after_failure. Keys hold no token: `key_prefix` + "snapshot:" / "walk:" / "fence:" + the SHA-256 of the
-// identity (itself a hash for passthrough tokens), and "alias:" + that hash + ":" + a snapshot id.
+// identity (itself a hash for passthrough tokens), "alias:" + that hash + ":" + a snapshot id, and "live:" + that
+// hash + ":" + a walk's fencing token.
 #ifndef PCUSAGE_SERVER_SNAPSHOTS_REDIS_SNAPSHOT_STORE_H_
 #define PCUSAGE_SERVER_SNAPSHOTS_REDIS_SNAPSHOT_STORE_H_
 
@@ -52,7 +59,7 @@ struct RedisStoreOptions {
   // A walk's lock lives this long unless renewed (every third of it): how long replicas wait after its walker dies.
   absl::Duration lock_ttl = absl::Seconds(10);
   absl::Duration poll_interval = absl::Milliseconds(100);
-  // The longest a replica waits for another's walk before walking itself.
+  // The longest a replica waits for another's walk to make progress (a page, its end) before giving up on it.
   absl::Duration max_wait = absl::Hours(1);
   absl::Duration retry_after_failure = absl::Seconds(5);
 };

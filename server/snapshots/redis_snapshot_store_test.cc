@@ -2,10 +2,12 @@
 // its walks, and every record checked.
 #include "server/snapshots/redis_snapshot_store.h"
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "server/common/error_details.h"
 #include "server/snapshots/fake_redis_client.h"
 #include "server/snapshots/snapshot_codec.h"
 
@@ -47,8 +50,8 @@ FetchedPage MakePage(int index) {
   return page;
 }
 
-// Partner Center: counts walks; each serves kPages pages once `open` is notified (at once when null), then ends
-// with `end`.
+// Partner Center: counts walks; each serves kPages pages, those from `gate_at` on once `open` is notified (when
+// `gated`), then ends with `end` (or fails with it at page `fail_at`).
 class Upstream {
  public:
   explicit Upstream(absl::Status end = absl::OkStatus()) : end_(std::move(end)) {}
@@ -65,17 +68,17 @@ class Upstream {
   }
   absl::Notification open;
   bool gated = false;
+  int gate_at = 0;
+  int fail_at = kPages;
 
  private:
   class Walk final : public PageSource {
    public:
     explicit Walk(Upstream* upstream) : upstream_(upstream) {}
     absl::StatusOr<std::optional<FetchedPage>> Next() override {
-      if (upstream_->gated) upstream_->open.WaitForNotification();
-      if (served_ == kPages) {
-        if (!upstream_->end_.ok()) return upstream_->end_;
-        return std::nullopt;
-      }
+      if (upstream_->gated && served_ >= upstream_->gate_at) upstream_->open.WaitForNotification();
+      if (served_ == upstream_->fail_at && !upstream_->end_.ok()) return upstream_->end_;
+      if (served_ == kPages) return std::nullopt;
       return std::optional<FetchedPage>(MakePage(served_++));
     }
     void Cancel() override {}
@@ -94,6 +97,13 @@ struct ReadOut {
   std::vector<std::string> positions;  // each page's URL and continuation header
   absl::Status status;
 };
+// Adds a page's records and position to `out`.
+void Add(const FetchedPage& page, ReadOut& out) {
+  for (std::size_t i = 0; i < page.page.records.size(); ++i) out.ids.emplace_back(page.page.records.ResourceId(i));
+  out.positions.push_back(
+      absl::StrCat(page.position.url, " ", page.position.headers.at(0).value, " ", page.index_in_walk));
+}
+
 ReadOut ReadAll(PageSource& pages) {
   ReadOut out;
   for (;;) {
@@ -103,12 +113,20 @@ ReadOut ReadAll(PageSource& pages) {
       return out;
     }
     if (!page->has_value()) return out;
-    for (std::size_t i = 0; i < (*page)->page.records.size(); ++i) {
-      out.ids.emplace_back((*page)->page.records.ResourceId(i));
-    }
-    out.positions.push_back(
-        absl::StrCat((*page)->position.url, " ", (*page)->position.headers.at(0).value, " ", (*page)->index_in_walk));
+    Add(**page, out);
   }
+}
+
+// The next `pages` pages of `source`, each expected.
+ReadOut ReadPagesOf(PageSource& source, int pages) {
+  ReadOut out;
+  for (int p = 0; p < pages; ++p) {
+    absl::StatusOr<std::optional<FetchedPage>> page = source.Next();
+    EXPECT_TRUE(page.ok() && page->has_value()) << p;
+    if (!page.ok() || !page->has_value()) break;
+    Add(**page, out);
+  }
+  return out;
 }
 
 std::vector<std::string> AllIds() {
@@ -374,17 +392,8 @@ struct ReadSome {
 ReadSome ReadPages(RedisSnapshotStore& replica, const std::string& identity, int pages, Upstream& upstream) {
   EXPECT_TRUE(ReadAll(*replica.Open(identity, absl::Minutes(5), upstream.Starter(), {}).pages).status.ok());
   OpenedSnapshot opened = replica.Open(identity, absl::Minutes(5), upstream.Starter(), {});
-  ReadSome read{opened.snapshot_id, opened.snapshot_time, {}, {}};
-  for (int p = 0; p < pages; ++p) {
-    absl::StatusOr<std::optional<FetchedPage>> page = opened.pages->Next();
-    EXPECT_TRUE(page.ok() && page->has_value());
-    if (!page.ok() || !page->has_value()) break;
-    for (std::size_t i = 0; i < (*page)->page.records.size(); ++i) {
-      read.ids.emplace_back((*page)->page.records.ResourceId(i));
-    }
-    read.positions.push_back(
-        absl::StrCat((*page)->position.url, " ", (*page)->position.headers.at(0).value, " ", (*page)->index_in_walk));
-  }
+  ReadOut out = ReadPagesOf(*opened.pages, pages);
+  ReadSome read{opened.snapshot_id, opened.snapshot_time, std::move(out.ids), std::move(out.positions)};
   return read;
 }
 
@@ -507,6 +516,234 @@ TEST_F(ResumeAcrossReplicasTest, RedisDownOrGarbledWhenResumingFallsBackAndIsNot
   std::unique_ptr<RedisSnapshotStore> c = Replica(redis);
   EXPECT_FALSE(c->Resume(kIdentity, first.snapshot_id, 1, {}).has_value());
   EXPECT_EQ(upstream.walks(), 1);
+}
+
+// Following another replica's walk live.
+
+// Opens the gate after a while should a test hang on it (which then fails).
+class Watchdog {
+ public:
+  explicit Watchdog(Upstream& upstream)
+      : thread_([this, &upstream] {
+          if (!done_.WaitForNotificationWithTimeout(absl::Seconds(20))) {
+            fired_ = true;
+            if (!upstream.open.HasBeenNotified()) upstream.open.Notify();
+          }
+        }) {}
+  ~Watchdog() {
+    done_.Notify();
+    thread_.join();
+  }
+  bool fired() const { return fired_.load(); }
+
+ private:
+  absl::Notification done_;
+  std::atomic<bool> fired_{false};
+  std::thread thread_;
+};
+
+// The identity's keys (from a walk published once, then removed) and the hash they share.
+std::string IdentityHash(const std::shared_ptr<FakeRedisClient>& redis, Upstream& upstream) {
+  std::unique_ptr<RedisSnapshotStore> first = Replica(redis);
+  EXPECT_TRUE(ReadAll(*first->Open(kIdentity, absl::ZeroDuration(), upstream.Starter(), {}).pages).status.ok());
+  const std::string snapshot = KeyStartingWith(*redis, "pcusage:snapshot:");
+  redis->Erase(snapshot);
+  return snapshot.substr(std::string("pcusage:snapshot:").size());
+}
+
+// Replica A walking for `upstream` (held before its page `gate_at` until `open`) and replica B following that walk,
+// sharing one fake Redis.
+struct Following {
+  explicit Following(int gate_at, const RedisStoreOptions& options = FastOptions(), absl::Status end = absl::OkStatus(),
+                     int fail_at = kPages)
+      : upstream(std::move(end)) {
+    upstream.gated = true;
+    upstream.gate_at = gate_at;
+    upstream.fail_at = fail_at;
+    a = Replica(redis, options);
+    b = Replica(redis, options);
+    walking = a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+    following = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  }
+
+  std::shared_ptr<FakeRedisClient> redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  Watchdog watchdog{upstream};
+  std::unique_ptr<RedisSnapshotStore> a;
+  std::unique_ptr<RedisSnapshotStore> b;
+  OpenedSnapshot walking;
+  OpenedSnapshot following;
+};
+
+TEST(FollowLiveTest, AFollowerReceivesPagesWhileTheWalkRuns) {
+  Following live(2);
+  // Two pages on B while A's walk is held before its third.
+  EXPECT_EQ(ReadPagesOf(*live.following.pages, 2).ids, IdsOfPages(0, 2));
+  EXPECT_FALSE(live.upstream.open.HasBeenNotified());
+  live.upstream.open.Notify();
+  const ReadOut rest = ReadAll(*live.following.pages);
+  EXPECT_TRUE(rest.status.ok()) << rest.status;
+  EXPECT_EQ(rest.ids, IdsOfPages(2));
+  const ReadOut from_a = ReadAll(*live.walking.pages);
+  EXPECT_EQ(from_a.ids, AllIds());
+  EXPECT_EQ(live.upstream.walks(), 1);
+  EXPECT_FALSE(live.watchdog.fired());
+  // B's name for the walk continues inside the published snapshot on any replica.
+  EXPECT_EQ(live.redis->Peek(KeyStartingWith(*live.redis, "pcusage:alias:")), live.walking.snapshot_id);
+  std::unique_ptr<RedisSnapshotStore> c = Replica(live.redis);
+  std::optional<OpenedSnapshot> resumed = c->Resume(kIdentity, live.following.snapshot_id, 3, {});
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_EQ(resumed->snapshot_id, live.walking.snapshot_id);
+  EXPECT_EQ(ReadAll(*resumed->pages).ids, IdsOfPages(3));
+  // A later caller on B reads the very pages and positions A's caller read.
+  EXPECT_EQ(ReadAll(*live.b->Open(kIdentity, absl::Minutes(5), live.upstream.Starter(), {}).pages).positions,
+            from_a.positions);
+  EXPECT_EQ(live.upstream.walks(), 1);
+}
+
+// The end of a follower that received pages 0 and 1: UNAVAILABLE, SHARED_WALK_INTERRUPTED for `cause`, no page
+// more.
+void ExpectInterruptedAfterTwoPages(PageSource& following, absl::string_view cause) {
+  const ReadOut rest = ReadAll(following);
+  EXPECT_TRUE(rest.ids.empty());
+  EXPECT_EQ(rest.status.code(), absl::StatusCode::kUnavailable);
+  std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(rest.status);
+  ASSERT_TRUE(info.has_value()) << rest.status;
+  EXPECT_EQ(info->reason(), "SHARED_WALK_INTERRUPTED");
+  EXPECT_EQ(info->metadata().at("cause"), cause);
+}
+
+TEST(FollowLiveTest, AWalkThatFailsEndsItsFollowersUnavailableAfterThePagesBefore) {
+  Following live(2, FastOptions(),
+                 WithErrorInfo(absl::UnavailableError("Partner Center answered 503 with secret text"),
+                               reason::kPartnerCenterUnavailable),
+                 2);
+  EXPECT_EQ(ReadPagesOf(*live.following.pages, 2).ids, IdsOfPages(0, 2));
+  live.upstream.open.Notify();
+  absl::StatusOr<std::optional<FetchedPage>> end = live.following.pages->Next();
+  ASSERT_FALSE(end.ok());
+  EXPECT_EQ(GetErrorInfo(end.status())->metadata().at("walker_reason"), reason::kPartnerCenterUnavailable);
+  EXPECT_EQ(end.status().message().find("secret"), absl::string_view::npos) << end.status();
+  ExpectInterruptedAfterTwoPages(*live.following.pages, "walk_failed");
+  EXPECT_EQ(ReadAll(*live.walking.pages).status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(live.upstream.walks(), 1);
+}
+
+TEST(FollowLiveTest, AWalkerThatDiesEndsFollowersWithPagesUnavailableAndOthersTakeOver) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  const std::string hash = IdentityHash(redis, upstream);
+  // A replica took the lock (fencing token 77), appended two pages, and died: nobody renews the lock.
+  redis->Put("pcusage:walk:" + hash, absl::StrCat("77:", absl::ToUnixNanos(absl::Now())), absl::Milliseconds(300));
+  SnapshotEncoder encoder("dead", absl::Now());
+  for (int p = 0; p < 2; ++p) {
+    ASSERT_TRUE(
+        redis->StreamAppend("pcusage:live:" + hash + ":77", EncodeLivePage(encoder.Add(MakePage(p))), absl::Seconds(10))
+            .ok());
+  }
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+  OpenedSnapshot following = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  EXPECT_EQ(ReadPagesOf(*following.pages, 2).ids, IdsOfPages(0, 2));
+  ExpectInterruptedAfterTwoPages(*following.pages, "walk_lost");
+  EXPECT_EQ(upstream.walks(), 1);  // IdentityHash's only
+
+  // Dead again, before any page: a follower takes the lock over once it expires, and serves every record.
+  redis->Put("pcusage:walk:" + hash, absl::StrCat("78:", absl::ToUnixNanos(absl::Now())), absl::Milliseconds(300));
+  std::unique_ptr<RedisSnapshotStore> c = Replica(redis);
+  OpenedSnapshot taken = c->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  const ReadOut all = ReadAll(*taken.pages);
+  EXPECT_TRUE(all.status.ok()) << all.status;
+  EXPECT_EQ(all.ids, AllIds());
+  EXPECT_EQ(upstream.walks(), 2);
+  ASSERT_TRUE(redis->Peek("pcusage:snapshot:" + hash).has_value());
+  EXPECT_EQ(DecodeSnapshotHeader(*redis->Peek("pcusage:snapshot:" + hash))->snapshot_id, taken.snapshot_id);
+}
+
+// B's callers get every record, and A's: two walks.
+void ExpectBothServedByTwoWalks(Following& live) {
+  live.upstream.open.Notify();
+  const ReadOut out = ReadAll(*live.following.pages);
+  EXPECT_TRUE(out.status.ok()) << out.status;
+  EXPECT_EQ(out.ids, AllIds());
+  EXPECT_EQ(ReadAll(*live.walking.pages).ids, AllIds());
+  EXPECT_EQ(live.upstream.walks(), 2);
+}
+
+TEST(FollowLiveTest, AWalkPastTheBoundStopsItsStream) {
+  SnapshotEncoder two("x", absl::Now());
+  two.Add(MakePage(0));
+  two.Add(MakePage(1));
+  RedisStoreOptions options = FastOptions();
+  options.max_snapshot_bytes = two.size();
+  {
+    // Followers that received pages end UNAVAILABLE after them.
+    Following live(3, options);
+    EXPECT_EQ(ReadPagesOf(*live.following.pages, 2).ids, IdsOfPages(0, 2));
+    live.upstream.open.Notify();
+    ExpectInterruptedAfterTwoPages(*live.following.pages, "too_large");
+    EXPECT_EQ(ReadAll(*live.walking.pages).ids, AllIds());
+    EXPECT_EQ(live.upstream.walks(), 1);
+  }
+  // Over the bound at its first page: followers, with nothing received, walk on their own.
+  options.max_snapshot_bytes = 200;
+  Following live(1, options);
+  ExpectBothServedByTwoWalks(live);
+}
+
+TEST(FollowLiveTest, RedisDownMidFollowEndsAFollowerWithPagesUnavailableAndOneWithoutWalks) {
+  {
+    Following live(2);
+    EXPECT_EQ(ReadPagesOf(*live.following.pages, 2).ids, IdsOfPages(0, 2));
+    live.redis->SetDown(true);
+    ExpectInterruptedAfterTwoPages(*live.following.pages, "redis_unavailable");
+    live.upstream.open.Notify();
+    const ReadOut from_a = ReadAll(*live.walking.pages);  // the walker's own callers are served
+    EXPECT_TRUE(from_a.status.ok()) << from_a.status;
+    EXPECT_EQ(from_a.ids, AllIds());
+  }
+  Following live(0);
+  live.redis->SetDown(true);
+  ExpectBothServedByTwoWalks(live);
+}
+
+TEST(FollowLiveTest, AFollowerBlockedOnTheStreamStopsPromptlyWhenCancelled) {
+  RedisStoreOptions options = FastOptions();
+  options.poll_interval = absl::Milliseconds(200);
+  Following live(0, options);
+  absl::SleepFor(absl::Milliseconds(300));  // B's walk now waits on the stream
+  const absl::Time start = absl::Now();
+  live.following.pages.reset();
+  live.b.reset();  // cancels B's walk and joins it
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  live.upstream.open.Notify();
+  EXPECT_EQ(ReadAll(*live.walking.pages).ids, AllIds());
+}
+
+TEST(SnapshotCodecTest, LiveEntriesRoundTripAndGarbageIsDataLoss) {
+  SnapshotEncoder encoder("id", absl::Now());
+  const std::string page = EncodeLivePage(encoder.Add(MakePage(2)));
+  absl::StatusOr<LiveEntry> decoded = DecodeLiveEntry(page);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->kind, LiveEntry::Kind::kPage);
+  EXPECT_EQ(decoded->page.index_in_walk, 2);
+  EXPECT_EQ(decoded->page.page.records.Entries(0, kRecordsPerPage),
+            MakePage(2).page.records.Entries(0, kRecordsPerPage));
+  EXPECT_EQ(decoded->page.position.headers, MakePage(2).position.headers);
+  decoded = DecodeLiveEntry(EncodeLiveEnd("0123abcd"));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->kind, LiveEntry::Kind::kEnd);
+  EXPECT_EQ(decoded->snapshot_id, "0123abcd");
+  decoded = DecodeLiveEntry(EncodeLiveFailed(absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->kind, LiveEntry::Kind::kFailed);
+  EXPECT_EQ(decoded->code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(decoded->reason, "PARTNER_CENTER_UNAVAILABLE");
+  EXPECT_EQ(DecodeLiveEntry(EncodeLiveStopped())->kind, LiveEntry::Kind::kStopped);
+  for (std::size_t size = 0; size < page.size(); ++size) {
+    EXPECT_FALSE(DecodeLiveEntry(page.substr(0, size)).ok()) << size;
+  }
+  EXPECT_EQ(DecodeLiveEntry("garbage").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_FALSE(DecodeLiveEntry(page + "x").ok());
 }
 
 }  // namespace

@@ -14,6 +14,11 @@ namespace {
 constexpr absl::string_view kMagic = "pcusage-snapshot/2";
 constexpr char kPages = 'P';
 constexpr char kTooLarge = 'L';
+constexpr absl::string_view kLiveMagic = "pcusage-live/1";
+constexpr char kLivePage = 'P';
+constexpr char kLiveEnd = 'E';
+constexpr char kLiveFailed = 'F';
+constexpr char kLiveStopped = 'S';
 
 void PutU64(std::string& out, uint64_t value) {
   char bytes[8];
@@ -32,6 +37,31 @@ void PutPosition(std::string& out, const partner_center::PagePosition& position)
     PutBytes(out, header.value);
   }
   PutU64(out, static_cast<uint64_t>(static_cast<int64_t>(position.page_number)));
+}
+
+// A page: what ReadPage reads.
+void PutPage(std::string& out, const partner_center::FetchedPage& fetched) {
+  PutU64(out, static_cast<uint64_t>(fetched.index_in_walk));
+  PutPosition(out, fetched.position);
+  out.push_back(fetched.next.has_value() ? 1 : 0);
+  if (fetched.next.has_value()) PutPosition(out, *fetched.next);
+  const partner_center::UsageRecordsPage& page = fetched.page;
+  out.push_back(page.total_count.has_value() ? 1 : 0);
+  if (page.total_count.has_value()) PutU64(out, static_cast<uint64_t>(*page.total_count));
+  out.push_back(page.next.has_value() ? 1 : 0);
+  if (page.next.has_value()) {
+    PutBytes(out, page.next->uri);
+    PutU64(out, page.next->headers.size());
+    for (const http::HttpHeader& header : page.next->headers) {
+      PutBytes(out, header.name);
+      PutBytes(out, header.value);
+    }
+  }
+  PutU64(out, page.records.size());
+  for (std::size_t i = 0; i < page.records.size(); ++i) {
+    PutBytes(out, page.records.Entries(i, i + 1));
+    PutBytes(out, page.records.ResourceId(i));
+  }
 }
 
 std::string Header(char kind, absl::string_view snapshot_id, absl::Time started, uint64_t pages) {
@@ -130,6 +160,38 @@ std::optional<absl::string_view> RecordOfEntry(absl::string_view entry) {
   return entry;
 }
 
+// A page as PutPage wrote it; a record that is not one is DATA_LOSS (`in` not ok: the caller says so).
+absl::StatusOr<partner_center::FetchedPage> ReadPage(Reader& in) {
+  partner_center::FetchedPage fetched;
+  fetched.index_in_walk = static_cast<int64_t>(in.U64());
+  fetched.position = in.Position();
+  if (in.Flag()) fetched.next = in.Position();
+  if (in.Flag()) fetched.page.total_count = static_cast<int64_t>(in.U64());
+  if (in.Flag()) {
+    partner_center::NextPageLink link;
+    link.uri = std::string(in.Bytes());
+    const uint64_t headers = in.Count(16);
+    for (uint64_t i = 0; in.ok() && i < headers; ++i) {
+      http::HttpHeader h;
+      h.name = std::string(in.Bytes());
+      h.value = std::string(in.Bytes());
+      link.headers.push_back(std::move(h));
+    }
+    fetched.page.next = std::move(link);
+  }
+  const uint64_t records = in.Count(16);
+  for (uint64_t i = 0; in.ok() && i < records; ++i) {
+    const absl::string_view entry = in.Bytes();
+    const absl::string_view resource_id = in.Bytes();
+    std::optional<absl::string_view> record = RecordOfEntry(entry);
+    if (!in.ok()) break;
+    if (!record.has_value()) return Garbled("a record");
+    fetched.page.records.AppendSerialized(*record, resource_id);
+  }
+  fetched.page.records.ShrinkToFit();
+  return fetched;
+}
+
 // Reads the header of an encoded value, leaving `in` at the page count.
 absl::StatusOr<EncodedSnapshotHeader> ReadHeader(Reader& in) {
   if (!in.Consume(kMagic)) return Garbled("not a snapshot");
@@ -148,35 +210,67 @@ absl::StatusOr<EncodedSnapshotHeader> ReadHeader(Reader& in) {
 SnapshotEncoder::SnapshotEncoder(std::string snapshot_id, absl::Time started)
     : snapshot_id_(std::move(snapshot_id)), started_(started) {}
 
-void SnapshotEncoder::Add(const partner_center::FetchedPage& fetched) {
+absl::string_view SnapshotEncoder::Add(const partner_center::FetchedPage& fetched) {
   ++pages_;
-  PutU64(body_, static_cast<uint64_t>(fetched.index_in_walk));
-  PutPosition(body_, fetched.position);
-  body_.push_back(fetched.next.has_value() ? 1 : 0);
-  if (fetched.next.has_value()) PutPosition(body_, *fetched.next);
-  const partner_center::UsageRecordsPage& page = fetched.page;
-  body_.push_back(page.total_count.has_value() ? 1 : 0);
-  if (page.total_count.has_value()) PutU64(body_, static_cast<uint64_t>(*page.total_count));
-  body_.push_back(page.next.has_value() ? 1 : 0);
-  if (page.next.has_value()) {
-    PutBytes(body_, page.next->uri);
-    PutU64(body_, page.next->headers.size());
-    for (const http::HttpHeader& header : page.next->headers) {
-      PutBytes(body_, header.name);
-      PutBytes(body_, header.value);
-    }
-  }
-  PutU64(body_, page.records.size());
-  for (std::size_t i = 0; i < page.records.size(); ++i) {
-    PutBytes(body_, page.records.Entries(i, i + 1));
-    PutBytes(body_, page.records.ResourceId(i));
-  }
+  const std::size_t start = body_.size();
+  PutPage(body_, fetched);
+  return absl::string_view(body_).substr(start);
 }
 
 std::string SnapshotEncoder::Encoded() const { return Header(kPages, snapshot_id_, started_, pages_) + body_; }
 
 std::string EncodeTooLarge(const std::string& snapshot_id, absl::Time started) {
   return Header(kTooLarge, snapshot_id, started, 0);
+}
+
+std::string EncodeLivePage(absl::string_view encoded_page) {
+  return absl::StrCat(kLiveMagic, absl::string_view(&kLivePage, 1), encoded_page);
+}
+std::string EncodeLiveEnd(absl::string_view snapshot_id) {
+  std::string out = absl::StrCat(kLiveMagic, absl::string_view(&kLiveEnd, 1));
+  PutBytes(out, snapshot_id);
+  return out;
+}
+std::string EncodeLiveFailed(absl::StatusCode code, absl::string_view reason) {
+  std::string out = absl::StrCat(kLiveMagic, absl::string_view(&kLiveFailed, 1));
+  PutU64(out, static_cast<uint64_t>(code));
+  PutBytes(out, reason);
+  return out;
+}
+std::string EncodeLiveStopped() { return absl::StrCat(kLiveMagic, absl::string_view(&kLiveStopped, 1)); }
+
+absl::StatusOr<LiveEntry> DecodeLiveEntry(absl::string_view encoded) {
+  Reader in(encoded);
+  if (!in.Consume(kLiveMagic)) return Garbled("not a live entry");
+  LiveEntry entry;
+  switch (in.Byte()) {
+    case kLivePage: {
+      entry.kind = LiveEntry::Kind::kPage;
+      absl::StatusOr<partner_center::FetchedPage> page = ReadPage(in);
+      if (!page.ok()) return page.status();
+      entry.page = *std::move(page);
+      break;
+    }
+    case kLiveEnd:
+      entry.kind = LiveEntry::Kind::kEnd;
+      entry.snapshot_id = std::string(in.Bytes());
+      break;
+    case kLiveFailed: {
+      entry.kind = LiveEntry::Kind::kFailed;
+      const uint64_t code = in.U64();
+      if (code == 0 || code > static_cast<uint64_t>(absl::StatusCode::kUnauthenticated)) return Garbled("a code");
+      entry.code = static_cast<absl::StatusCode>(code);
+      entry.reason = std::string(in.Bytes());
+      break;
+    }
+    case kLiveStopped:
+      entry.kind = LiveEntry::Kind::kStopped;
+      break;
+    default:
+      return Garbled("a live entry's kind");
+  }
+  if (!in.ok() || !in.AtEnd()) return Garbled("a live entry");
+  return entry;
 }
 
 absl::StatusOr<EncodedSnapshotHeader> DecodeSnapshotHeader(absl::string_view encoded) {
@@ -192,34 +286,9 @@ absl::StatusOr<std::vector<partner_center::FetchedPage>> DecodeSnapshotPages(abs
   const uint64_t count = in.Count(40);  // a page takes at least 43 bytes
   std::vector<partner_center::FetchedPage> pages;
   for (uint64_t p = 0; in.ok() && p < count; ++p) {
-    partner_center::FetchedPage fetched;
-    fetched.index_in_walk = static_cast<int64_t>(in.U64());
-    fetched.position = in.Position();
-    if (in.Flag()) fetched.next = in.Position();
-    if (in.Flag()) fetched.page.total_count = static_cast<int64_t>(in.U64());
-    if (in.Flag()) {
-      partner_center::NextPageLink link;
-      link.uri = std::string(in.Bytes());
-      const uint64_t headers = in.Count(16);
-      for (uint64_t i = 0; in.ok() && i < headers; ++i) {
-        http::HttpHeader h;
-        h.name = std::string(in.Bytes());
-        h.value = std::string(in.Bytes());
-        link.headers.push_back(std::move(h));
-      }
-      fetched.page.next = std::move(link);
-    }
-    const uint64_t records = in.Count(16);
-    for (uint64_t i = 0; in.ok() && i < records; ++i) {
-      const absl::string_view entry = in.Bytes();
-      const absl::string_view resource_id = in.Bytes();
-      std::optional<absl::string_view> record = RecordOfEntry(entry);
-      if (!in.ok()) break;
-      if (!record.has_value()) return Garbled("a record");
-      fetched.page.records.AppendSerialized(*record, resource_id);
-    }
-    fetched.page.records.ShrinkToFit();
-    pages.push_back(std::move(fetched));
+    absl::StatusOr<partner_center::FetchedPage> page = ReadPage(in);
+    if (!page.ok()) return page.status();
+    pages.push_back(*std::move(page));
   }
   if (!in.ok() || !in.AtEnd()) return Garbled("pages");
   return pages;

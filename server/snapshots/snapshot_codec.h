@@ -2,8 +2,9 @@
 // time and its pages exactly as the in-process store holds them (records' protobuf bytes, positions, links), so that
 // a replica serving it sends the very bytes, positions and resume points the walking replica would, and a resume
 // token naming the snapshot continues inside it on any replica. Also the marker
-// a walk leaves when its snapshot was too large to share. Decoding checks every length: bytes that are not an
-// encoded snapshot are DATA_LOSS, never a crash or a page made up.
+// a walk leaves when its snapshot was too large to share, and the entries of a walk's live stream (each page as it
+// lands, then how the walk ended) that other replicas' callers follow. Decoding checks every length: bytes that are
+// not an encoded snapshot or entry are DATA_LOSS, never a crash or a page made up.
 #ifndef PCUSAGE_SERVER_SNAPSHOTS_SNAPSHOT_CODEC_H_
 #define PCUSAGE_SERVER_SNAPSHOTS_SNAPSHOT_CODEC_H_
 
@@ -30,7 +31,8 @@ struct EncodedSnapshotHeader {
 class SnapshotEncoder {
  public:
   SnapshotEncoder(std::string snapshot_id, absl::Time started);
-  void Add(const partner_center::FetchedPage& fetched);
+  // The page's encoding (valid until the next Add), which EncodeLivePage makes an entry of.
+  absl::string_view Add(const partner_center::FetchedPage& fetched);
   // The bytes so far (a caller stops adding when they pass its bound).
   std::size_t size() const { return body_.size(); }
   std::string Encoded() const;
@@ -46,6 +48,27 @@ class SnapshotEncoder {
 std::string EncodeTooLarge(const std::string& snapshot_id, absl::Time started);
 
 absl::StatusOr<EncodedSnapshotHeader> DecodeSnapshotHeader(absl::string_view encoded);
+
+// An entry of a walk's live stream: a page, each in order, then at most one of the others.
+struct LiveEntry {
+  enum class Kind {
+    kPage,
+    kEnd,      // every page was appended; the walk's snapshot is published as `snapshot_id` (unless lost)
+    kFailed,   // the walk failed with `code` and ErrorInfo `reason` (its message is not shared)
+    kStopped,  // the walk goes on, but its pages are no longer appended (too large to share, or Redis failed)
+  };
+  Kind kind = Kind::kPage;
+  partner_center::FetchedPage page;
+  std::string snapshot_id;
+  absl::StatusCode code = absl::StatusCode::kUnknown;
+  std::string reason;
+};
+// `encoded_page` is what SnapshotEncoder::Add returned for it.
+std::string EncodeLivePage(absl::string_view encoded_page);
+std::string EncodeLiveEnd(absl::string_view snapshot_id);
+std::string EncodeLiveFailed(absl::StatusCode code, absl::string_view reason);
+std::string EncodeLiveStopped();
+absl::StatusOr<LiveEntry> DecodeLiveEntry(absl::string_view encoded);
 // The pages of a snapshot that is not a too-large marker.
 absl::StatusOr<std::vector<partner_center::FetchedPage>> DecodeSnapshotPages(absl::string_view encoded);
 
