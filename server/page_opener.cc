@@ -19,6 +19,25 @@ snapshots::ReaderContext ReaderContextOf(const PagesRequest& request) {
   return context;
 }
 
+// A walk continued from a page of another: its pages numbered on from `first_index`, as the walk it continues
+// numbered its own.
+class RenumberedPages final : public partner_center::PageSource {
+ public:
+  RenumberedPages(std::unique_ptr<partner_center::PageSource> pages, int64_t first_index)
+      : pages_(std::move(pages)), first_index_(first_index) {}
+  absl::StatusOr<std::optional<partner_center::FetchedPage>> Next() override {
+    absl::StatusOr<std::optional<partner_center::FetchedPage>> page = pages_->Next();
+    if (page.ok() && page->has_value()) (*page)->index_in_walk += first_index_;
+    return page;
+  }
+  void Cancel() override { pages_->Cancel(); }
+  bool NextIsReady() override { return pages_->NextIsReady(); }
+
+ private:
+  const std::unique_ptr<partner_center::PageSource> pages_;
+  const int64_t first_index_;
+};
+
 }  // namespace
 
 PageOpener::PageOpener(std::shared_ptr<const partner_center::UsageClient> client,
@@ -61,8 +80,7 @@ absl::StatusOr<CallPages> PageOpener::Open(const PagesRequest& request) {
   return OpenOwnWalk(request, std::move(caller_token));
 }
 
-absl::StatusOr<CallPages> PageOpener::OpenOwnWalk(const PagesRequest& request,
-                                                  std::optional<std::string> token) const {
+absl::StatusOr<CallPages> PageOpener::OpenOwnWalk(const PagesRequest& request, std::optional<std::string> token) const {
   if (!token.has_value()) {
     absl::StatusOr<std::string> fetched = token_source_->TokenForCall(request.caller_authorization, request.deadline);
     if (!fetched.ok()) return fetched.status();
@@ -88,9 +106,10 @@ absl::StatusOr<CallPages> PageOpener::OpenOwnWalk(const PagesRequest& request,
 CallPages PageOpener::OpenSnapshot(const PagesRequest& request, const std::string& identity,
                                    std::optional<std::string> caller_token) {
   const absl::Duration max_staleness = request.max_staleness.value_or(options_.snapshot_max_staleness);
-  snapshots::OpenedSnapshot opened =
-      store_->Open(identity, max_staleness, WalkStarter(std::move(caller_token), request.correlation_id),
-                   ReaderContextOf(request));
+  snapshots::ReaderContext context = ReaderContextOf(request);
+  context.continue_walk = WalkContinuer(caller_token, request.correlation_id);
+  snapshots::OpenedSnapshot opened = store_->Open(
+      identity, max_staleness, WalkStarter(std::move(caller_token), request.correlation_id), std::move(context));
   if (!opened.shared) {
     LogEvent(LogLevel::kInfo, "shared walk of Partner Center started",
              {{"snapshot", opened.snapshot_id}, {"correlation_id", request.correlation_id}});
@@ -99,25 +118,43 @@ CallPages PageOpener::OpenSnapshot(const PagesRequest& request, const std::strin
                    StreamOrigin{opened.snapshot_time, opened.shared, std::move(opened.snapshot_id)}};
 }
 
+absl::StatusOr<partner_center::ListCall> PageOpener::WalkCall(const std::optional<std::string>& caller_token,
+                                                              const std::string& correlation_id) const {
+  const absl::Time deadline = absl::Now() + options_.max_walk_duration;
+  partner_center::ListCall call;
+  if (caller_token.has_value()) {
+    call.access_token = *caller_token;
+  } else {
+    absl::StatusOr<std::string> token = token_source_->TokenForCall(std::nullopt, deadline);
+    if (!token.ok()) return token.status();
+    call.access_token = *std::move(token);
+  }
+  call.correlation_id = correlation_id;
+  call.deadline = deadline;
+  call.renew_access_token = [token_source = token_source_, deadline](absl::string_view rejected) {
+    return token_source->TokenAfterRejection(rejected, deadline);
+  };
+  return call;
+}
+
 snapshots::StartWalk PageOpener::WalkStarter(std::optional<std::string> caller_token,
                                              std::string correlation_id) const {
-  return [this, caller_token = std::move(caller_token), correlation_id = std::move(correlation_id)]()
-             -> absl::StatusOr<std::unique_ptr<partner_center::PageSource>> {
-    const absl::Time deadline = absl::Now() + options_.max_walk_duration;
-    partner_center::ListCall call;
-    if (caller_token.has_value()) {
-      call.access_token = *caller_token;
-    } else {
-      absl::StatusOr<std::string> token = token_source_->TokenForCall(std::nullopt, deadline);
-      if (!token.ok()) return token.status();
-      call.access_token = *std::move(token);
-    }
-    call.correlation_id = correlation_id;
-    call.deadline = deadline;
-    call.renew_access_token = [token_source = token_source_, deadline](absl::string_view rejected) {
-      return token_source->TokenAfterRejection(rejected, deadline);
-    };
-    return client_->ListUsageRecords(std::move(call), client_->FirstPage());
+  return [this, caller_token = std::move(caller_token),
+          correlation_id = std::move(correlation_id)]() -> absl::StatusOr<std::unique_ptr<partner_center::PageSource>> {
+    absl::StatusOr<partner_center::ListCall> call = WalkCall(caller_token, correlation_id);
+    if (!call.ok()) return call.status();
+    return client_->ListUsageRecords(*std::move(call), client_->FirstPage());
+  };
+}
+
+snapshots::ContinueWalk PageOpener::WalkContinuer(std::optional<std::string> caller_token,
+                                                  std::string correlation_id) const {
+  return [this, caller_token = std::move(caller_token), correlation_id = std::move(correlation_id)](
+             const partner_center::PagePosition& from,
+             int64_t first_index) -> absl::StatusOr<std::unique_ptr<partner_center::PageSource>> {
+    absl::StatusOr<partner_center::ListCall> call = WalkCall(caller_token, correlation_id);
+    if (!call.ok()) return call.status();
+    return std::make_unique<RenumberedPages>(client_->ListUsageRecords(*std::move(call), from), first_index);
   };
 }
 

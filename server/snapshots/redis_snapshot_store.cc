@@ -335,11 +335,12 @@ class PublishingPages final : public PageSource {
 // positions, so its callers resume exactly with their last token.
 class WaitingPages final : public PageSource {
  public:
-  WaitingPages(std::shared_ptr<Shared> shared, Keys keys, StartWalk start_walk, absl::Time not_before,
-               std::string snapshot_id)
+  WaitingPages(std::shared_ptr<Shared> shared, Keys keys, StartWalk start_walk, ContinueWalk continue_walk,
+               absl::Time not_before, std::string snapshot_id)
       : shared_(std::move(shared)),
         keys_(std::move(keys)),
         start_walk_(std::move(start_walk)),
+        continue_walk_(std::move(continue_walk)),
         not_before_(not_before),
         snapshot_id_(std::move(snapshot_id)),
         give_up_(shared_->now() + shared_->options.max_wait) {}
@@ -369,11 +370,17 @@ class WaitingPages final : public PageSource {
     for (;;) {
       if (std::optional<FetchedPage> page = TakeLanded(); page.has_value()) {
         ++yielded_;
+        last_next_ = page->next;
         return page;
       }
       if (done_.has_value()) break;
       if (finish_.has_value()) {
-        if (finish_->ok()) Alias(end_name_);
+        if (finish_->ok()) {
+          Alias(end_name_);
+        } else if (absl::Status lost = Lost(*finish_); lost.ok()) {
+          finish_.reset();
+          return std::nullopt;
+        }
         Finish(*finish_);
         break;
       }
@@ -403,7 +410,7 @@ class WaitingPages final : public PageSource {
     if (!holder.ok()) return Unfollowable(holder.status(), "waiting for another replica's snapshot");
     if (!holder->has_value()) return TakeOver();
     if (**holder != followed_lock_) {
-      if (yielded_ > 0) return Interrupted("walk_lost");
+      if (yielded_ > 0) return Lost(Interrupted("walk_lost"));
       followed_lock_ = **holder;
       live_key_ = LiveKey(keys_, followed_lock_);
       after_id_ = "0";
@@ -470,7 +477,7 @@ class WaitingPages final : public PageSource {
     if (yielded_ > 0) {
       if (found.name.started != LockStarted(followed_lock_) ||
           found.pages->size() < static_cast<std::size_t>(yielded_)) {
-        return Interrupted("walk_lost");
+        return Lost(Interrupted("walk_lost"));
       }
       found.pages->erase(found.pages->begin(), found.pages->begin() + yielded_);
     }
@@ -483,8 +490,27 @@ class WaitingPages final : public PageSource {
   // passed on yet, else the end of the call.
   absl::Status Unfollowable(const absl::Status& failure, absl::string_view what) {
     if (!failure.ok()) shared_->Failed(failure, what);
-    if (yielded_ > 0) return Interrupted(failure.ok() ? std::string(what) : "redis_unavailable");
+    if (yielded_ > 0) return Lost(Interrupted(failure.ok() ? std::string(what) : "redis_unavailable"));
     absl::StatusOr<std::unique_ptr<PageSource>> walk = start_walk_();
+    if (!walk.ok()) return walk.status();
+    SetInner(*std::move(walk));
+    return absl::OkStatus();
+  }
+
+  // A walk followed midway that cannot be followed to its end (`interrupted` says why): this replica walks on from
+  // the page after the last one passed on, when the call says how (continue_walk_), so that its callers get every
+  // record and Redis never fails a call; else `interrupted` ends the call, resumable with its last token. Before any
+  // page was passed on it is `interrupted` as given (the callers above walk or take over instead).
+  absl::Status Lost(absl::Status interrupted) {
+    if (yielded_ == 0 || !continue_walk_) return interrupted;
+    LogEvent(LogLevel::kWarning,
+             "another replica's walk this replica was following was lost; walking on from its next page",
+             {{"pages_followed", yielded_}, {"error", interrupted.message()}});
+    if (!last_next_.has_value()) {  // the last page passed on was the walk's last: nothing is missing
+      SetInner(std::make_unique<HeldPages>(std::vector<FetchedPage>()));
+      return absl::OkStatus();
+    }
+    absl::StatusOr<std::unique_ptr<PageSource>> walk = continue_walk_(*last_next_, yielded_);
     if (!walk.ok()) return walk.status();
     SetInner(*std::move(walk));
     return absl::OkStatus();
@@ -516,7 +542,7 @@ class WaitingPages final : public PageSource {
   // The lock went away without a snapshot (the walker failed, or died and its lock expired): this replica's walk
   // under the lock, or its own walk when Redis fails; nothing while another replica took the lock first.
   absl::Status TakeOver() {
-    if (yielded_ > 0) return Interrupted("walk_lost");
+    if (yielded_ > 0) return Lost(Interrupted("walk_lost"));
     absl::StatusOr<std::shared_ptr<WalkLock>> lock = TryLock(shared_, keys_);
     if (!lock.ok()) return Unfollowable(lock.status(), "taking over a walk lock");
     if (*lock == nullptr) return absl::OkStatus();
@@ -556,6 +582,7 @@ class WaitingPages final : public PageSource {
   const std::shared_ptr<Shared> shared_;
   const Keys keys_;
   const StartWalk start_walk_;
+  const ContinueWalk continue_walk_;
   const absl::Time not_before_;
   const std::string snapshot_id_;
   absl::Notification cancel_;
@@ -567,6 +594,7 @@ class WaitingPages final : public PageSource {
   std::string after_id_;
   bool following_ = false;
   int64_t yielded_ = 0;
+  std::optional<partner_center::PagePosition> last_next_;  // the next page of the last one passed on
   std::optional<absl::Status> finish_;
   SnapshotName end_name_;
   std::optional<absl::Status> done_;  // how Next ends, every time once it has
@@ -589,7 +617,8 @@ struct Plan {
 // replica's walk under the lock, waiting for another replica's walk, or (`start_walk` itself) a walk of its own.
 // An error is Redis's.
 absl::StatusOr<Plan> PlanWithRedis(const std::shared_ptr<Shared>& shared, const Keys& keys,
-                                   absl::Duration max_staleness, absl::Time not_before, StartWalk start_walk) {
+                                   absl::Duration max_staleness, absl::Time not_before, StartWalk start_walk,
+                                   ContinueWalk continue_walk) {
   if (max_staleness > absl::ZeroDuration()) {
     absl::StatusOr<Found> found = FindSnapshot(*shared->redis, keys.snapshot, Wanted{not_before, ""});
     if (!found.ok()) return found.status();
@@ -618,9 +647,9 @@ absl::StatusOr<Plan> PlanWithRedis(const std::shared_ptr<Shared>& shared, const 
   if (started.has_value() && *started < not_before) return Plan{std::move(start_walk), {}};
   metrics::SnapshotRedis(SnapshotRedisEvent::kWaited);
   SnapshotName name{NewSnapshotId(), started.value_or(shared->now())};
-  return Plan{[shared, keys, start_walk = std::move(start_walk), not_before,
+  return Plan{[shared, keys, start_walk = std::move(start_walk), continue_walk = std::move(continue_walk), not_before,
                id = name.id]() -> absl::StatusOr<std::unique_ptr<PageSource>> {
-                return std::make_unique<WaitingPages>(shared, keys, start_walk, not_before, id);
+                return std::make_unique<WaitingPages>(shared, keys, start_walk, continue_walk, not_before, id);
               },
               std::move(name)};
 }
@@ -645,7 +674,7 @@ OpenedSnapshot RedisSnapshotStore::Open(const std::string& identity, absl::Durat
     return local_.Open(identity, max_staleness, std::move(start_walk), std::move(context));
   }
   absl::StatusOr<Plan> plan = PlanWithRedis(shared_, KeysOf(shared_->options.key_prefix, identity), max_staleness,
-                                            shared_->now() - max_staleness, start_walk);
+                                            shared_->now() - max_staleness, start_walk, context.continue_walk);
   if (!plan.ok()) {
     shared_->Failed(plan.status(), "finding a snapshot");
     return local_.Open(identity, max_staleness, std::move(start_walk), std::move(context));

@@ -16,8 +16,9 @@
 //      walker died and its lock expired, Redis failed, nothing came for max_wait) is, before any page was passed
 //      on, what waiting for it was: its published snapshot served, or the lock taken over once it goes away and the
 //      walk done here, or a walk of this replica's own. After pages were passed on, the rest comes from the walk's
-//      published snapshot, or else the call ends UNAVAILABLE (SHARED_WALK_INTERRUPTED): its pages carry Partner
-//      Center positions, so its callers resume exactly with their last tokens.
+//      published snapshot, or else from this replica walking on from the next page of the last one passed on (the
+//      call's ReaderContext::continue_walk); without one the call ends UNAVAILABLE (SHARED_WALK_INTERRUPTED), its
+//      pages carrying Partner Center positions, so that its callers resume exactly with their last tokens.
 // A snapshot larger than max_snapshot_bytes is not published; a marker says so, and replicas then walk on their own.
 //
 // A published snapshot carries the id its walking replica gave it, and every replica serving it from Redis gives
@@ -27,7 +28,7 @@
 // complete, writes an alias from its name to the published snapshot's id (expiring with it), so those tokens
 // continue anywhere too.
 //
-// Redis never fails a call before its first page: an error, a timeout or a value that does not decode makes the
+// Redis never fails a call that can walk on: an error, a timeout or a value that does not decode makes the
 // call's snapshot a walk of this replica's own (the in-process store alone), logged at most every 10 s and counted
 // (pcusage_snapshot_redis_total{event="unavailable"}); after a failure Redis is not asked again for
 // retry_after_failure. Keys hold no token: `key_prefix` + "snapshot:" / "walk:" / "fence:" + the SHA-256 of the

@@ -66,6 +66,21 @@ class Upstream {
     absl::MutexLock lock(&mu_);
     return walks_;
   }
+  // Walks on from a page's next position (its page_number says which), as PageOpener's continuer does; counted
+  // apart from walks.
+  ContinueWalk Continuer() {
+    return [this](const partner_center::PagePosition& from,
+                  int64_t first_index) -> absl::StatusOr<std::unique_ptr<PageSource>> {
+      absl::MutexLock lock(&mu_);
+      ++continued_;
+      EXPECT_EQ(first_index, from.page_number - 1);
+      return std::make_unique<Walk>(this, from.page_number - 1);
+    };
+  }
+  int continued() {
+    absl::MutexLock lock(&mu_);
+    return continued_;
+  }
   absl::Notification open;
   bool gated = false;
   int gate_at = 0;
@@ -74,7 +89,7 @@ class Upstream {
  private:
   class Walk final : public PageSource {
    public:
-    explicit Walk(Upstream* upstream) : upstream_(upstream) {}
+    explicit Walk(Upstream* upstream, int first_page = 0) : upstream_(upstream), served_(first_page) {}
     absl::StatusOr<std::optional<FetchedPage>> Next() override {
       if (upstream_->gated && served_ >= upstream_->gate_at) upstream_->open.WaitForNotification();
       if (served_ == upstream_->fail_at && !upstream_->end_.ok()) return upstream_->end_;
@@ -85,10 +100,11 @@ class Upstream {
 
    private:
     Upstream* const upstream_;
-    int served_ = 0;
+    int served_;
   };
   absl::Mutex mu_;
   int walks_ ABSL_GUARDED_BY(mu_) = 0;
+  int continued_ ABSL_GUARDED_BY(mu_) = 0;
   const absl::Status end_;
 };
 
@@ -518,7 +534,9 @@ TEST_F(ResumeAcrossReplicasTest, RedisDownOrGarbledWhenResumingFallsBackAndIsNot
   EXPECT_EQ(upstream.walks(), 1);
 }
 
-// Following another replica's walk live.
+// Following another replica's walk live. Unless a test says otherwise, the follower's call gives no ContinueWalk, so
+// a follower that passed pages on and loses the walk ends UNAVAILABLE; pcusage_server's calls always give one
+// (AFollowerThatCanWalkOnLosesNoCallWhenTheWalkerDiesOrRedisFails).
 
 // Opens the gate after a while should a test hang on it (which then fails).
 class Watchdog {
@@ -551,11 +569,24 @@ std::string IdentityHash(const std::shared_ptr<FakeRedisClient>& redis, Upstream
   return snapshot.substr(std::string("pcusage:snapshot:").size());
 }
 
+// A replica took the identity's lock (fencing token 77), appended two pages to its live stream, and died: nobody
+// renews the lock, which expires 300 ms from now.
+void DiedAfterTwoPages(FakeRedisClient& redis, const std::string& hash) {
+  redis.Put("pcusage:walk:" + hash, absl::StrCat("77:", absl::ToUnixNanos(absl::Now())), absl::Milliseconds(300));
+  SnapshotEncoder encoder("dead", absl::Now());
+  for (int p = 0; p < 2; ++p) {
+    ASSERT_TRUE(
+        redis.StreamAppend("pcusage:live:" + hash + ":77", EncodeLivePage(encoder.Add(MakePage(p))), absl::Seconds(10))
+            .ok());
+  }
+}
+
 // Replica A walking for `upstream` (held before its page `gate_at` until `open`) and replica B following that walk,
 // sharing one fake Redis.
 struct Following {
+  // With `continue_walk`, B's call says how to walk on from a page (as every pcusage call does).
   explicit Following(int gate_at, const RedisStoreOptions& options = FastOptions(), absl::Status end = absl::OkStatus(),
-                     int fail_at = kPages)
+                     int fail_at = kPages, bool continue_walk = false)
       : upstream(std::move(end)) {
     upstream.gated = true;
     upstream.gate_at = gate_at;
@@ -563,7 +594,9 @@ struct Following {
     a = Replica(redis, options);
     b = Replica(redis, options);
     walking = a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
-    following = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+    ReaderContext context;
+    if (continue_walk) context.continue_walk = upstream.Continuer();
+    following = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), std::move(context));
   }
 
   std::shared_ptr<FakeRedisClient> redis = std::make_shared<FakeRedisClient>();
@@ -633,14 +666,7 @@ TEST(FollowLiveTest, AWalkerThatDiesEndsFollowersWithPagesUnavailableAndOthersTa
   auto redis = std::make_shared<FakeRedisClient>();
   Upstream upstream;
   const std::string hash = IdentityHash(redis, upstream);
-  // A replica took the lock (fencing token 77), appended two pages, and died: nobody renews the lock.
-  redis->Put("pcusage:walk:" + hash, absl::StrCat("77:", absl::ToUnixNanos(absl::Now())), absl::Milliseconds(300));
-  SnapshotEncoder encoder("dead", absl::Now());
-  for (int p = 0; p < 2; ++p) {
-    ASSERT_TRUE(
-        redis->StreamAppend("pcusage:live:" + hash + ":77", EncodeLivePage(encoder.Add(MakePage(p))), absl::Seconds(10))
-            .ok());
-  }
+  DiedAfterTwoPages(*redis, hash);
   std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
   OpenedSnapshot following = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
   EXPECT_EQ(ReadPagesOf(*following.pages, 2).ids, IdsOfPages(0, 2));
@@ -704,6 +730,40 @@ TEST(FollowLiveTest, RedisDownMidFollowEndsAFollowerWithPagesUnavailableAndOneWi
   Following live(0);
   live.redis->SetDown(true);
   ExpectBothServedByTwoWalks(live);
+}
+
+TEST(FollowLiveTest, AFollowerThatCanWalkOnLosesNoCallWhenTheWalkerDiesOrRedisFails) {
+  {
+    // The walker died after two pages: the follower walks on from the third, every record once, in order.
+    auto redis = std::make_shared<FakeRedisClient>();
+    Upstream upstream;
+    const std::string hash = IdentityHash(redis, upstream);
+    DiedAfterTwoPages(*redis, hash);
+    std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+    ReaderContext context;
+    context.continue_walk = upstream.Continuer();
+    OpenedSnapshot following = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), std::move(context));
+    const ReadOut all = ReadAll(*following.pages);
+    EXPECT_TRUE(all.status.ok()) << all.status;
+    EXPECT_EQ(all.ids, AllIds());
+    EXPECT_EQ(all.positions.size(), static_cast<std::size_t>(kPages));
+    EXPECT_EQ(upstream.continued(), 1);
+    EXPECT_EQ(upstream.walks(), 1);  // IdentityHash's only
+    // Its snapshot numbers the pages on, so a later caller on B and a resume read the same pages.
+    EXPECT_EQ(ReadAll(*b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {}).pages).ids, AllIds());
+    ExpectContinuesInside(*b, kIdentity, following.snapshot_id, 3);
+  }
+  // Redis fails after two pages: the same, and the walker's own callers are served too.
+  Following live(2, FastOptions(), absl::OkStatus(), kPages, /*continue_walk=*/true);
+  EXPECT_EQ(ReadPagesOf(*live.following.pages, 2).ids, IdsOfPages(0, 2));
+  live.redis->SetDown(true);
+  live.upstream.open.Notify();
+  const ReadOut rest = ReadAll(*live.following.pages);
+  EXPECT_TRUE(rest.status.ok()) << rest.status;
+  EXPECT_EQ(rest.ids, IdsOfPages(2));
+  EXPECT_EQ(ReadAll(*live.walking.pages).ids, AllIds());
+  EXPECT_EQ(live.upstream.continued(), 1);
+  EXPECT_EQ(live.upstream.walks(), 1);
 }
 
 TEST(FollowLiveTest, AFollowerBlockedOnTheStreamStopsPromptlyWhenCancelled) {

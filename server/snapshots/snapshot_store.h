@@ -42,11 +42,19 @@ struct SnapshotOptions {
   std::size_t cache_bytes = std::size_t{256} << 20;
 };
 
+// Continues a walk of Partner Center from `from`, a page another walk named as its next, numbering its pages on
+// from `first_index`; called on the walk's own thread.
+using ContinueWalk = std::function<absl::StatusOr<std::unique_ptr<partner_center::PageSource>>(
+    const partner_center::PagePosition& from, int64_t first_index)>;
+
 // The call a reader reads for: a reader waiting for the walk ends with CANCELLED soon after `is_cancelled` turns
 // true, and with DEADLINE_EXCEEDED at `deadline`.
 struct ReaderContext {
   std::function<bool()> is_cancelled;  // may be empty
   absl::Time deadline = absl::InfiniteFuture();
+  // How the call's identity would walk on from a page, for a store whose new snapshot follows another process's walk
+  // and loses it midway (redis_snapshot_store.h). May be empty: such a snapshot then ends UNAVAILABLE instead.
+  ContinueWalk continue_walk;
 };
 
 // How often a reader waiting for the walk looks at its call.
