@@ -103,9 +103,10 @@ PcusageMetrics Declare(Registry& registry) {
   m.snapshot_redis = Must(registry.AddCounter(
       "pcusage_snapshot_redis_total",
       "The Redis snapshot store (--snapshot_store=redis://...): served (a snapshot from Redis), walked (this replica "
-      "took the walk lock), waited (for another replica's walk), published, unavailable (a Redis command failed; "
-      "the call was served by this replica alone), skipped (Redis not asked for a while after a failure).",
-      {{"event", {"served", "walked", "waited", "published", "unavailable", "skipped"}}}));
+      "took the walk lock), waited (followed another replica's walk), walked_on (lost the walk it followed and walked "
+      "on itself from the next page), published, unavailable (a Redis command failed; the call was served by this "
+      "replica alone), skipped (Redis not asked for a while after a failure).",
+      {{"event", {"served", "walked", "waited", "walked_on", "published", "unavailable", "skipped"}}}));
   return m;
 }
 
@@ -206,7 +207,8 @@ void SnapshotOpened(SnapshotOpen how) {
 }
 
 void SnapshotRedis(SnapshotRedisEvent event) {
-  static constexpr absl::string_view kEvents[] = {"served", "walked", "waited", "published", "unavailable", "skipped"};
+  static constexpr absl::string_view kEvents[] = {"served",    "walked",      "waited", "walked_on",
+                                                  "published", "unavailable", "skipped"};
   Pcusage().snapshot_redis->Labels({kEvents[static_cast<int>(event)]}).Increment();
 }
 

@@ -512,6 +512,7 @@ class WaitingPages final : public PageSource {
     }
     absl::StatusOr<std::unique_ptr<PageSource>> walk = continue_walk_(*last_next_, yielded_);
     if (!walk.ok()) return walk.status();
+    metrics::SnapshotRedis(SnapshotRedisEvent::kWalkedOn);
     SetInner(*std::move(walk));
     return absl::OkStatus();
   }

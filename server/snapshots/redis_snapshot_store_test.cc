@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/common/error_details.h"
+#include "server/metrics/pcusage_metrics.h"
 #include "server/snapshots/fake_redis_client.h"
 #include "server/snapshots/snapshot_codec.h"
 
@@ -733,6 +734,8 @@ TEST(FollowLiveTest, RedisDownMidFollowEndsAFollowerWithPagesUnavailableAndOneWi
 }
 
 TEST(FollowLiveTest, AFollowerThatCanWalkOnLosesNoCallWhenTheWalkerDiesOrRedisFails) {
+  metrics::Counter& walked_on = metrics::Pcusage().snapshot_redis->Labels({"walked_on"});
+  const double walked_on_before = walked_on.value();
   {
     // The walker died after two pages: the follower walks on from the third, every record once, in order.
     auto redis = std::make_shared<FakeRedisClient>();
@@ -764,6 +767,7 @@ TEST(FollowLiveTest, AFollowerThatCanWalkOnLosesNoCallWhenTheWalkerDiesOrRedisFa
   EXPECT_EQ(ReadAll(*live.walking.pages).ids, AllIds());
   EXPECT_EQ(live.upstream.continued(), 1);
   EXPECT_EQ(live.upstream.walks(), 1);
+  EXPECT_EQ(walked_on.value(), walked_on_before + 2);
 }
 
 TEST(FollowLiveTest, AFollowerBlockedOnTheStreamStopsPromptlyWhenCancelled) {
