@@ -5,6 +5,7 @@
 #include "absl/time/clock.h"
 #include "server/common/log.h"
 #include "server/partner_center/prefetched_pages.h"
+#include "server/partner_center/renumbered_pages.h"
 
 namespace pcusage {
 namespace {
@@ -18,25 +19,6 @@ snapshots::ReaderContext ReaderContextOf(const PagesRequest& request) {
   context.deadline = request.deadline;
   return context;
 }
-
-// A walk continued from a page of another: its pages numbered on from `first_index`, as the walk it continues
-// numbered its own.
-class RenumberedPages final : public partner_center::PageSource {
- public:
-  RenumberedPages(std::unique_ptr<partner_center::PageSource> pages, int64_t first_index)
-      : pages_(std::move(pages)), first_index_(first_index) {}
-  absl::StatusOr<std::optional<partner_center::FetchedPage>> Next() override {
-    absl::StatusOr<std::optional<partner_center::FetchedPage>> page = pages_->Next();
-    if (page.ok() && page->has_value()) (*page)->index_in_walk += first_index_;
-    return page;
-  }
-  void Cancel() override { pages_->Cancel(); }
-  bool NextIsReady() override { return pages_->NextIsReady(); }
-
- private:
-  const std::unique_ptr<partner_center::PageSource> pages_;
-  const int64_t first_index_;
-};
 
 }  // namespace
 
@@ -154,7 +136,8 @@ snapshots::ContinueWalk PageOpener::WalkContinuer(std::optional<std::string> cal
              int64_t first_index) -> absl::StatusOr<std::unique_ptr<partner_center::PageSource>> {
     absl::StatusOr<partner_center::ListCall> call = WalkCall(caller_token, correlation_id);
     if (!call.ok()) return call.status();
-    return std::make_unique<RenumberedPages>(client_->ListUsageRecords(*std::move(call), from), first_index);
+    return std::make_unique<partner_center::RenumberedPages>(client_->ListUsageRecords(*std::move(call), from),
+                                                             first_index);
   };
 }
 
