@@ -78,11 +78,24 @@ class FakeRedisClient final : public RedisClient {
     absl::MutexLock lock(&mu_);
     return commands_;
   }
+  // How many GETs (whole values) `key` was asked for.
+  int Gets(const std::string& key) {
+    absl::MutexLock lock(&mu_);
+    return gets_[key];
+  }
 
   absl::StatusOr<std::optional<std::string>> Get(const std::string& key) override {
     absl::MutexLock lock(&mu_);
     if (absl::Status up = Up(); !up.ok()) return up;
+    ++gets_[key];
     return LiveLocked(key);
+  }
+  absl::StatusOr<std::optional<std::string>> GetPrefix(const std::string& key, std::size_t bytes) override {
+    absl::MutexLock lock(&mu_);
+    if (absl::Status up = Up(); !up.ok()) return up;
+    std::optional<std::string> value = LiveLocked(key);
+    if (!value.has_value() || value->empty() || bytes == 0) return std::nullopt;
+    return value->substr(0, bytes);
   }
   absl::StatusOr<bool> SetIfAbsent(const std::string& key, const std::string& value, absl::Duration ttl) override {
     absl::MutexLock lock(&mu_);
@@ -195,6 +208,7 @@ class FakeRedisClient final : public RedisClient {
   int64_t last_id_ ABSL_GUARDED_BY(mu_) = 0;
   bool down_ ABSL_GUARDED_BY(mu_) = false;
   int commands_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int> gets_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace pcusage::snapshots

@@ -94,6 +94,15 @@ class HiredisClient final : public RedisClient {
     return std::optional<std::string>(std::string((*reply)->str, (*reply)->len));
   }
 
+  absl::StatusOr<std::optional<std::string>> GetPrefix(const std::string& key, std::size_t bytes) override {
+    if (bytes == 0) return std::nullopt;
+    absl::StatusOr<Reply> reply = Run({"GETRANGE", key, "0", absl::StrCat(bytes - 1)});
+    if (!reply.ok()) return reply.status();
+    if ((*reply)->type != REDIS_REPLY_STRING) return Unexpected("GETRANGE");
+    if ((*reply)->len == 0) return std::nullopt;
+    return std::optional<std::string>(std::string((*reply)->str, (*reply)->len));
+  }
+
   absl::StatusOr<bool> SetIfAbsent(const std::string& key, const std::string& value, absl::Duration ttl) override {
     absl::StatusOr<Reply> reply = Run({"SET", key, value, "NX", "PX", Millis(ttl)});
     if (!reply.ok()) return reply.status();

@@ -59,6 +59,9 @@ TEST_F(HiredisClientTest, CommandsAndLockScripts) {
   EXPECT_EQ(*client_->Get("snapshot"), std::nullopt);
   EXPECT_TRUE(*client_->SetAndReleaseIfHolds("lock", binary, "snapshot", "pages", absl::Seconds(5)));
   EXPECT_EQ(*client_->Get("snapshot"), "pages");
+  EXPECT_EQ(*client_->GetPrefix("snapshot", 3), "pag");
+  EXPECT_EQ(*client_->GetPrefix("snapshot", 100), "pages");
+  EXPECT_EQ(*client_->GetPrefix("missing", 3), std::nullopt);
   EXPECT_EQ(*client_->Get("lock"), std::nullopt);
   EXPECT_TRUE(*client_->SetIfAbsent("lock", "mine", absl::Milliseconds(50)));
   EXPECT_FALSE(*client_->DeleteIfHolds("lock", "theirs"));

@@ -29,6 +29,9 @@ class RedisClient {
 
   // GET: the value, or nullopt when the key does not exist.
   virtual absl::StatusOr<std::optional<std::string>> Get(const std::string& key) = 0;
+  // GETRANGE key 0 bytes-1: the value's first `bytes` bytes (all of it when shorter), or nullopt when the key does
+  // not exist (or holds the empty string).
+  virtual absl::StatusOr<std::optional<std::string>> GetPrefix(const std::string& key, std::size_t bytes) = 0;
   // SET key value NX PX ttl: whether the key was set (false: it already existed).
   virtual absl::StatusOr<bool> SetIfAbsent(const std::string& key, const std::string& value, absl::Duration ttl) = 0;
   // INCR: the new value (fencing tokens).

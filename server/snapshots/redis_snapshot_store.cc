@@ -29,6 +29,8 @@ using partner_center::FetchedPage;
 using partner_center::PageSource;
 
 constexpr absl::Duration kLogEvery = absl::Seconds(10);
+// More than a snapshot's encoded header takes (snapshot_codec.h): what a resume reads before fetching the snapshot.
+constexpr std::size_t kSnapshotHeaderPeekBytes = 512;
 // Live pages read from another replica's stream at once (and held at most).
 constexpr int kLiveEntriesPerRead = 4;
 // The reason of a call ended because the walk it followed live cannot be followed to its end.
@@ -697,8 +699,19 @@ std::optional<OpenedSnapshot> RedisSnapshotStore::Resume(const std::string& iden
     shared_->Failed(alias.status(), "finding a snapshot to resume in");
     return std::nullopt;
   }
-  absl::StatusOr<Found> found =
-      FindSnapshot(*shared_->redis, keys.snapshot, Wanted{absl::InfinitePast(), alias->value_or(snapshot_id)});
+  const std::string wanted_id = alias->value_or(snapshot_id);
+  // The header first: a token for an older snapshot than Redis holds should not fetch the whole newer one.
+  absl::StatusOr<std::optional<std::string>> head = shared_->redis->GetPrefix(keys.snapshot, kSnapshotHeaderPeekBytes);
+  if (!head.ok()) {
+    shared_->Failed(head.status(), "finding a snapshot to resume in");
+    return std::nullopt;
+  }
+  if (!head->has_value()) return std::nullopt;
+  if (absl::StatusOr<EncodedSnapshotHeader> header = DecodeSnapshotHeader(**head);
+      header.ok() && (header->snapshot_id != wanted_id || header->too_large)) {
+    return std::nullopt;
+  }
+  absl::StatusOr<Found> found = FindSnapshot(*shared_->redis, keys.snapshot, Wanted{absl::InfinitePast(), wanted_id});
   if (!found.ok()) {
     shared_->Failed(found.status(), "finding a snapshot to resume in");
     return std::nullopt;

@@ -496,7 +496,9 @@ TEST_F(ResumeAcrossReplicasTest, ANewerSnapshotOfTheIdentityInRedisIsNotResumedI
   const std::string snapshot = KeyStartingWith(*redis, "pcusage:snapshot:");
   ASSERT_EQ(DecodeSnapshotHeader(*redis->Peek(snapshot))->snapshot_id, fresh.snapshot_id);
 
+  const int gets_before = redis->Gets(snapshot);
   EXPECT_FALSE(b->Resume(kIdentity, first.snapshot_id, 1, {}).has_value());  // the caller falls back
+  EXPECT_EQ(redis->Gets(snapshot), gets_before);  // having read only the newer snapshot's header
   ExpectContinuesInside(*b, kIdentity, fresh.snapshot_id, 1);
   EXPECT_EQ(upstream.walks(), 2);
 }
