@@ -465,6 +465,9 @@ TEST_F(ResumeAcrossReplicasTest, ATokenOfACallThatWaitedForAnotherReplicasWalkCo
     }
   }
   EXPECT_EQ(first, IdsOfPages(0, 2));
+  // B's walk writes the alias when it reaches the followed walk's end, on its own thread: another caller on B that
+  // reads the snapshot to its end has seen that happen.
+  EXPECT_EQ(ReadAll(*b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {}).pages).ids, AllIds());
   const std::string alias = KeyStartingWith(*redis, "pcusage:alias:");
   EXPECT_TRUE(absl::EndsWith(alias, ":" + waiting.snapshot_id)) << alias;
   EXPECT_EQ(redis->Peek(alias), walking.snapshot_id);
