@@ -333,8 +333,7 @@ class PublishingPages final : public PageSource {
 // a page is missing, Redis failed, nothing came for max_wait): before any page was passed on, it does what waiting
 // for the snapshot did (serves the walk's published snapshot, takes over the lock and publishes its walk as
 // `snapshot_id`, this replica's name for it, or walks on its own); after, it serves the rest of the very walk it
-// followed once published, and otherwise ends UNAVAILABLE (SHARED_WALK_INTERRUPTED): its pages carry Partner Center
-// positions, so its callers resume exactly with their last token.
+// followed once published, or else walks on itself from the next page of the last one passed on (Lost).
 class WaitingPages final : public PageSource {
  public:
   WaitingPages(std::shared_ptr<Shared> shared, Keys keys, StartWalk start_walk, ContinueWalk continue_walk,
@@ -489,7 +488,7 @@ class WaitingPages final : public PageSource {
   }
 
   // The live walk cannot be followed (`failure`: Redis's, logged): a walk of this replica's own when nothing was
-  // passed on yet, else the end of the call.
+  // passed on yet, else what Lost decides.
   absl::Status Unfollowable(const absl::Status& failure, absl::string_view what) {
     if (!failure.ok()) shared_->Failed(failure, what);
     if (yielded_ > 0) return Lost(Interrupted(failure.ok() ? std::string(what) : "redis_unavailable"));
@@ -519,7 +518,8 @@ class WaitingPages final : public PageSource {
     return absl::OkStatus();
   }
 
-  // The end of a call that passed on pages of a walk it cannot follow to its end: resumable with the last token.
+  // Why a walk followed midway cannot be followed to its end; the call's end (resumable with its last token) only
+  // when it cannot walk on (Lost).
   static absl::Status Interrupted(const std::string& cause, absl::StatusCode walker_code = absl::StatusCode::kOk,
                                   const std::string& walker_reason = "") {
     std::map<std::string, std::string> metadata = {{"cause", cause}};
