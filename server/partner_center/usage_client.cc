@@ -112,21 +112,19 @@ class LiveWalk final : public PageSource {
     request.is_cancelled = call_.is_cancelled;
     absl::StatusOr<UsageRecordsPage> page = FetchWithRetries(request);
     if (!page.ok()) return page.status();
-    FetchedPage fetched;
-    fetched.position = position;
+    std::optional<PagePosition> next;
     if (page->next.has_value()) {
-      absl::StatusOr<PagePosition> next = client_.NextPosition(*page->next, position.page_number);
-      if (!next.ok()) {
-        return WithErrorInfo(next.status(), reason::kPartnerCenterPagingLoop,
+      absl::StatusOr<PagePosition> resolved = client_.NextPosition(*page->next, position.page_number);
+      if (!resolved.ok()) {
+        return WithErrorInfo(resolved.status(), reason::kPartnerCenterPagingLoop,
                              {{"ms_request_id", request.request_id},
                               {"page", absl::StrCat(position.page_number)},
                               {"attempts", absl::StrCat(request.attempt)}});
       }
-      fetched.next = *std::move(next);
+      next = *std::move(resolved);
+      page->next.reset();
     }
-    fetched.page = *std::move(page);
-    fetched.page.next.reset();
-    return fetched;
+    return FetchedPage{*std::move(page), position, std::move(next)};
   }
 
   // Fails the call rather than follow links.next for ever or in a circle.
