@@ -66,8 +66,10 @@ type Watcher struct {
 	// minutes by default) fails with INVALID_ARGUMENT.
 	PollInterval time.Duration
 
-	// MaxReconnects is how many times in a row, without a message in between,
-	// a stream that failed with a retryable status is opened again:
+	// MaxReconnects is how many times in a row a stream that failed with a
+	// retryable status is opened again, a row being ended only by a stream
+	// that delivered its InitialStateComplete (a stream that fails during its
+	// level, however many events it sent, counts as a failure in the row):
 	// UNAVAILABLE (e.g. the server drains, SERVER_DRAINING) and
 	// DEADLINE_EXCEEDED from the server (its --max_watch_duration) after a
 	// jittered backoff doubling from 250 ms to 10 s, RESOURCE_EXHAUSTED after
@@ -111,11 +113,11 @@ func (w *Watcher) Events(ctx context.Context) iter.Seq2[*usagev1.WatchBudgetsRes
 		}
 		failures := 0
 		for {
-			progressed, stopped, err := w.call(ctx, req, yield)
+			completed, stopped, err := w.call(ctx, req, yield)
 			if err == nil || stopped {
 				return
 			}
-			if progressed {
+			if completed {
 				failures = 0
 			}
 			failures++
@@ -141,10 +143,11 @@ func (w *Watcher) Events(ctx context.Context) iter.Seq2[*usagev1.WatchBudgetsRes
 	}
 }
 
-// call runs one stream, yielding its messages. It reports whether any message
-// arrived, whether the consumer stopped the watch, and the status that ended
-// the stream (nil when the server ended it without error).
-func (w *Watcher) call(ctx context.Context, req *usagev1.WatchBudgetsRequest, yield func(*usagev1.WatchBudgetsResponse, error) bool) (progressed, stopped bool, err error) {
+// call runs one stream, yielding its messages. It reports whether the
+// stream's level was complete (its InitialStateComplete arrived), whether the
+// consumer stopped the watch, and the status that ended the stream (nil when
+// the server ended it without error).
+func (w *Watcher) call(ctx context.Context, req *usagev1.WatchBudgetsRequest, yield func(*usagev1.WatchBudgetsResponse, error) bool) (completed, stopped bool, err error) {
 	// Cancels the stream when the consumer stops or the stream fails.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -152,16 +155,20 @@ func (w *Watcher) call(ctx context.Context, req *usagev1.WatchBudgetsRequest, yi
 	if err != nil {
 		return false, false, err
 	}
+	first := true
 	for {
 		resp, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return progressed, false, nil
+			return completed, false, nil
 		}
 		if err != nil {
-			return progressed, false, err
+			return completed, false, err
 		}
-		if !progressed {
-			progressed = true
+		if resp.GetInitialStateComplete() != nil {
+			completed = true
+		}
+		if first {
+			first = false
 			// The initial metadata came before the first message.
 			if header, err := stream.Header(); err == nil {
 				if ids := header.Get(CorrelationIDKey); len(ids) > 0 {
@@ -170,7 +177,7 @@ func (w *Watcher) call(ctx context.Context, req *usagev1.WatchBudgetsRequest, yi
 			}
 		}
 		if !yield(resp, nil) {
-			return true, true, nil
+			return completed, true, nil
 		}
 	}
 }

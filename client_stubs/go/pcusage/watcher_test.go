@@ -260,7 +260,7 @@ func TestWatcherReconnects(t *testing.T) {
 	}
 }
 
-// Reconnecting is bounded: MaxReconnects failures in a row without a message,
+// Reconnecting is bounded: MaxReconnects failures in a row without a level,
 // then the last status is yielded; 0 never reconnects.
 func TestWatcherReconnectsAreBounded(t *testing.T) {
 	for _, limit := range []int{0, 2} {
@@ -280,6 +280,29 @@ func TestWatcherReconnectsAreBounded(t *testing.T) {
 				t.Errorf("%d calls, %d reconnects; want %d and %d", n, w.Reconnects, limit+1, limit)
 			}
 		})
+	}
+}
+
+// Only a stream whose level was complete ends a row of failures: streams that
+// each send some of the level and then fail count as failures in a row, so
+// they are not opened again for ever.
+func TestWatcherReconnectsBoundedBeforeLevelComplete(t *testing.T) {
+	fake := &fakeService{watch: func(call int, _ *usagev1.WatchBudgetsRequest, stream watchStream) error {
+		if err := send(stream, budgetEvent(usagev1.BudgetEvent_KIND_LEVEL, "a", "80")); err != nil {
+			return err
+		}
+		return pcusageError(t, codes.Unavailable, fmt.Sprint("DOWN_", call))
+	}}
+	ctx, cancel := context.WithTimeout(t.Context(), unitGuard)
+	defer cancel()
+	w := &pcusage.Watcher{Client: startFake(t, fake), MaxReconnects: 2}
+	got, err := collect(ctx, w, 10)
+	requireEvents(t, got, "LEVEL a@80", "LEVEL a@80", "LEVEL a@80")
+	if status.Code(err) != codes.Unavailable || pcusage.Reason(err) != "DOWN_2" {
+		t.Fatalf("error = %v, want UNAVAILABLE DOWN_2", err)
+	}
+	if n := len(fake.watchCalls()); n != 3 || w.Reconnects != 2 {
+		t.Errorf("%d calls, %d reconnects; want 3 and 2", n, w.Reconnects)
 	}
 }
 
