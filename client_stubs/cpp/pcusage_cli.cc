@@ -48,6 +48,7 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "packaging/build_info.h"
+#include "server/common/exact_decimal.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051",
           "host:port of the pcusage server; plaintext gRPC unless --tls (or a --tls_* flag) is given.");
@@ -104,7 +105,8 @@ ABSL_FLAG(std::vector<std::string>, customer_ids, {},
           "Only these customers: tenant ids (GUIDs), comma-separated. The server filters the records it reads.");
 ABSL_FLAG(std::vector<std::string>, currency_codes, {}, "Only records in these ISO 4217 currencies, comma-separated.");
 ABSL_FLAG(std::string, min_percent_used, "",
-          "Only records whose percent used is at least this decimal, compared exactly, e.g. 80. Empty: no minimum.");
+          "Only records whose percent used is at least this decimal (google.type.Decimal text such as 80, 99.5 or "
+          "1E+2), compared exactly; anything else is a usage error. Empty: no minimum.");
 ABSL_FLAG(bool, only_with_budget, false, "Only records whose budget has an amount.");
 
 ABSL_FLAG(std::vector<std::string>, thresholds, {},
@@ -408,6 +410,18 @@ absl::Duration Timeout(Subcommand subcommand, const CommandLine& command_line) {
   return absl::GetFlag(FLAGS_timeout);
 }
 
+// --min_percent_used, as the server reads it (server/record_filter.cc): empty (no minimum) or a google.type.Decimal,
+// checked by the parser the server compares with, so that nothing the server would refuse leaves the command line.
+absl::Status CheckListFlags() {
+  const std::string minimum = absl::GetFlag(FLAGS_min_percent_used);
+  if (minimum.empty()) return absl::OkStatus();
+  if (absl::StatusOr<ExactDecimal> parsed = ExactDecimal::Parse(minimum); !parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--min_percent_used must be a decimal number such as 80 or 99.5: ", parsed.status().message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckWatchFlags() {
   for (const std::string& threshold : absl::GetFlag(FLAGS_thresholds)) {
     if (!IsDecimalText(threshold)) {
@@ -446,7 +460,7 @@ absl::Status CheckFlags(Subcommand subcommand, const CommandLine& command_line) 
   }
   if (absl::GetFlag(FLAGS_server).empty()) return absl::InvalidArgumentError("--server must not be empty");
   if (!MaxStaleness().ok()) return MaxStaleness().status();
-  return subcommand == Subcommand::kWatch ? CheckWatchFlags() : absl::OkStatus();
+  return subcommand == Subcommand::kWatch ? CheckWatchFlags() : CheckListFlags();
 }
 
 std::string StatusCodeName(grpc::StatusCode code) {

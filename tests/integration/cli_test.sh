@@ -35,13 +35,22 @@ grep -q '^Modern Azure Customer SE .* SEK .*120\.5682999999995904716' "${work}/o
   >"${work}/out.jsonl" 2>"${work}/err" || fail "customer filter failed: $(cat "${work}/err")"
 [[ $(wc -l <"${work}/out.jsonl") -eq 1 ]] && grep -q '"resourceId":"d3d3d3d3-' "${work}/out.jsonl" ||
   fail "expected the one customer: $(cat "${work}/out.jsonl")"
-set +e
-"${cli}" list --server="${server}" --min_percent_used=80% >/dev/null 2>"${work}/err"
-status=$?
-set -e
-[[ ${status} -eq 1 ]] || fail "an invalid filter should exit 1, got ${status}"
-grep -q '^pcusage_cli: INVALID_ARGUMENT: min_percent_used must be a decimal number' "${work}/err" ||
-  fail "$(cat "${work}/err")"
+# --min_percent_used is checked before any call, by the server's own parser (server/common/exact_decimal.h), so a
+# value the server would refuse is a usage error (2) even with no server to ask: text that is not a decimal, and an
+# exponent of more than 18 digits; one the server takes (1E+2, "-0.5", ".5") goes to it.
+for minimum in "80%" "eighty" "80,100" "." "1E" "1E+1234567890123456789"; do
+  set +e
+  "${cli}" list --server=127.0.0.1:1 --timeout=5s --min_percent_used="${minimum}" >/dev/null 2>"${work}/err"
+  status=$?
+  set -e
+  [[ ${status} -eq 2 ]] || fail "--min_percent_used=${minimum} should exit 2, got ${status}: $(cat "${work}/err")"
+  grep -q '^pcusage_cli: --min_percent_used must be a decimal number such as 80 or 99.5: ' "${work}/err" ||
+    fail "$(cat "${work}/err")"
+done
+for minimum in "1E+2" "-0.5" ".5"; do
+  "${cli}" list --server="${server}" --format=jsonl --min_percent_used="${minimum}" >/dev/null 2>"${work}/err" ||
+    fail "--min_percent_used=${minimum} was refused: $(cat "${work}/err")"
+done
 
 set +e
 PCUSAGE_ACCESS_TOKEN=wrong "${cli}" list --server="${server}" >/dev/null 2>"${work}/err"
