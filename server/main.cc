@@ -152,10 +152,20 @@ ABSL_FLAG(int64_t, snapshot_cache_bytes, int64_t{256} << 20,
           "Most bytes of translated pages shared snapshots hold, walks in flight included (least recently used "
           "complete snapshots are dropped first; a larger walk still reaches every caller, but is not kept).");
 ABSL_FLAG(std::string, snapshot_store, "memory",
-          "Where shared snapshots live: 'memory' (this process), or 'redis://HOST:PORT[/DB]': replicas using the same "
-          "Redis and --redis_key_prefix walk Partner Center once for all of them (docs/api.md, \"Across "
-          "replicas\"). A Redis that is down or slow never fails a call: the process's own snapshots serve it.");
+          "Where shared snapshots live: 'memory' (this process), or 'redis://HOST:PORT[/DB]' ('rediss://' for TLS, "
+          "the server's certificate verified): replicas using the same Redis and --redis_key_prefix walk Partner "
+          "Center once for all of them (docs/api.md, \"Across replicas\"). A Redis that is down or slow never fails "
+          "a call: the process's own snapshots serve it.");
 ABSL_FLAG(std::string, redis_password_file, "", "File holding the password sent with AUTH to the snapshot Redis.");
+ABSL_FLAG(std::string, redis_tls_ca_file, "",
+          "With --snapshot_store=rediss://: PEM file of the CAs Redis's certificate must chain to, instead of the "
+          "system trust store. The certificate must also name the URL's host (DNS name or IP address).");
+ABSL_FLAG(std::string, redis_tls_cert_file, "",
+          "With --snapshot_store=rediss://: PEM client certificate (and chain) shown to Redis, for its "
+          "tls-auth-clients; needs --redis_tls_key_file.");
+ABSL_FLAG(std::string, redis_tls_key_file, "",
+          "With --snapshot_store=rediss://: PEM file of --redis_tls_cert_file's private key (unencrypted; keep it "
+          "mode 0600).");
 ABSL_FLAG(std::string, redis_key_prefix, "pcusage:",
           "Prefix of every Redis key; replicas share snapshots only with the same prefix. Deployments for different "
           "partners with server-held credentials sharing one Redis must use different prefixes.");
@@ -238,6 +248,9 @@ ServerOptions OptionsFromFlags() {
   options.snapshot_cache_bytes = snapshot_cache_bytes < 0 ? 0 : static_cast<std::size_t>(snapshot_cache_bytes);
   options.snapshot_store = absl::GetFlag(FLAGS_snapshot_store);
   options.redis_password_file = absl::GetFlag(FLAGS_redis_password_file);
+  options.redis_tls_ca_file = absl::GetFlag(FLAGS_redis_tls_ca_file);
+  options.redis_tls_cert_file = absl::GetFlag(FLAGS_redis_tls_cert_file);
+  options.redis_tls_key_file = absl::GetFlag(FLAGS_redis_tls_key_file);
   options.redis_key_prefix = absl::GetFlag(FLAGS_redis_key_prefix);
   const int64_t redis_snapshot_max_bytes = absl::GetFlag(FLAGS_redis_snapshot_max_bytes);
   options.redis_snapshot_max_bytes =

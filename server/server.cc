@@ -53,6 +53,7 @@ void WarnAboutSecretFilePermissions(const ServerOptions& options) {
       {"--client_secret_file", options.credentials.client_secret_file},
       {"--resume_token_key_file", options.resume_token_key_file},
       {"--tls_key_file", options.listener.tls_key_file},
+      {"--redis_tls_key_file", options.redis_tls_key_file},
   };
   for (const auto& [flag, path] : secret_files) {
     struct stat info;
@@ -67,10 +68,53 @@ int ClampedMilliseconds(absl::Duration duration) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), std::numeric_limits<int>::max()));
 }
 
-// With --snapshot_store=redis://...: the Redis client and its options for the page opener.
+// With --snapshot_store=rediss://...: the TLS context of the Redis client, from the --redis_tls_* files (the system
+// trust store without --redis_tls_ca_file). A configuration error names the flag.
+absl::StatusOr<std::shared_ptr<const snapshots::RedisTlsContext>> MakeRedisTls(const ServerOptions& options) {
+  if (options.redis_tls_cert_file.empty() != options.redis_tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--redis_tls_cert_file and --redis_tls_key_file go together (a client certificate and its key): give both or "
+        "neither");
+  }
+  snapshots::RedisTlsOptions tls;
+  const std::pair<const char*, std::pair<const std::string*, std::string*>> files[] = {
+      {"--redis_tls_ca_file", {&options.redis_tls_ca_file, &tls.ca_pem}},
+      {"--redis_tls_cert_file", {&options.redis_tls_cert_file, &tls.cert_pem}},
+      {"--redis_tls_key_file", {&options.redis_tls_key_file, &tls.key_pem}},
+  };
+  for (const auto& [flag, file] : files) {
+    if (file.first->empty()) continue;
+    absl::StatusOr<std::string> pem = ReadSmallFile(*file.first, std::size_t{1} << 20);
+    if (!pem.ok()) return ConfigError(flag, pem.status());
+    *file.second = *std::move(pem);
+  }
+  snapshots::RedisTlsInput bad = snapshots::RedisTlsInput::kCa;
+  absl::StatusOr<std::shared_ptr<const snapshots::RedisTlsContext>> context = snapshots::NewRedisTlsContext(tls, &bad);
+  if (context.ok()) return context;
+  switch (bad) {
+    case snapshots::RedisTlsInput::kCa:
+      return ConfigError(options.redis_tls_ca_file.empty() ? "--redis_tls_ca_file (not given: the system trust store)"
+                                                           : "--redis_tls_ca_file",
+                         context.status());
+    case snapshots::RedisTlsInput::kCert:
+      return ConfigError("--redis_tls_cert_file", context.status());
+    case snapshots::RedisTlsInput::kKey:
+      return ConfigError("--redis_tls_key_file", context.status());
+  }
+  return context.status();
+}
+
+// With --snapshot_store=redis://... or rediss://...: the Redis client and its options for the page opener.
 absl::Status ConfigureRedisSnapshots(const ServerOptions& options, PageOpenerOptions& pages) {
-  if (options.snapshot_store == "memory") return absl::OkStatus();
+  const bool tls_files =
+      !options.redis_tls_ca_file.empty() || !options.redis_tls_cert_file.empty() || !options.redis_tls_key_file.empty();
   absl::StatusOr<snapshots::RedisAddress> address = snapshots::ParseRedisUrl(options.snapshot_store);
+  if (tls_files && (options.snapshot_store == "memory" || (address.ok() && !address->tls))) {
+    return absl::InvalidArgumentError(
+        "--redis_tls_ca_file, --redis_tls_cert_file and --redis_tls_key_file need --snapshot_store=rediss://... "
+        "(Redis over TLS)");
+  }
+  if (options.snapshot_store == "memory") return absl::OkStatus();
   if (!address.ok()) return ConfigError("--snapshot_store", address.status());
   if (options.snapshot_max_staleness <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
@@ -86,6 +130,11 @@ absl::Status ConfigureRedisSnapshots(const ServerOptions& options, PageOpenerOpt
     absl::StatusOr<std::string> password = ReadSmallFile(options.redis_password_file, 4096);
     if (!password.ok()) return ConfigError("--redis_password_file", password.status());
     redis.password = std::string(absl::StripAsciiWhitespace(*password));
+  }
+  if (address->tls) {
+    absl::StatusOr<std::shared_ptr<const snapshots::RedisTlsContext>> tls = MakeRedisTls(options);
+    if (!tls.ok()) return tls.status();
+    redis.tls = *std::move(tls);
   }
   redis.connect_timeout = options.redis_timeout;
   redis.command_timeout = options.redis_timeout;

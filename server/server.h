@@ -54,11 +54,16 @@ struct ServerOptions {
   // Shared snapshots (docs/api.md): the default max_staleness (zero: no sharing) and the bytes they may hold.
   absl::Duration snapshot_max_staleness = absl::Minutes(5);
   std::size_t snapshot_cache_bytes = std::size_t{256} << 20;
-  // Where shared snapshots live: "memory" (this process's own), or "redis://HOST:PORT[/DB]": shared by the replicas
-  // that use the same Redis and key prefix (snapshots/redis_snapshot_store.h), with the password in a file, the
-  // largest snapshot put in Redis, and the bound on each Redis connect and command.
+  // Where shared snapshots live: "memory" (this process's own), or "redis://HOST:PORT[/DB]" ("rediss://" for TLS):
+  // shared by the replicas that use the same Redis and key prefix (snapshots/redis_snapshot_store.h), with the
+  // password in a file, the TLS files (rediss:// only: the CA file instead of the system trust store, a client
+  // certificate and its key, both or neither), the largest snapshot put in Redis, and the bound on each Redis connect
+  // and command.
   std::string snapshot_store = "memory";
   std::string redis_password_file;
+  std::string redis_tls_ca_file;
+  std::string redis_tls_cert_file;
+  std::string redis_tls_key_file;
   std::string redis_key_prefix = "pcusage:";
   std::size_t redis_snapshot_max_bytes = std::size_t{64} << 20;
   absl::Duration redis_timeout = absl::Seconds(1);

@@ -1,32 +1,28 @@
-// RedisClient over hiredis's blocking API: a bounded pool of connections, timeouts on connect and on every socket
-// read and write, the lock scripts and the stream append as EVAL.
-#include <hiredis/hiredis.h>
-#include <sys/time.h>
-
+// RedisClient over a bounded pool of RedisConnections (redis_connection.h: plain or TLS, timeouts on connect and on
+// every socket read and write, hiredis formatting commands and parsing replies), the lock scripts and the stream
+// append as EVAL.
 #include <algorithm>
 #include <csignal>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/snapshots/redis_client.h"
+#include "server/snapshots/redis_connection.h"
 
 namespace pcusage::snapshots {
 
 absl::StatusOr<RedisAddress> ParseRedisUrl(absl::string_view url) {
-  if (absl::StartsWith(url, "rediss://")) {
-    return absl::InvalidArgumentError("rediss:// (TLS) is not supported: Debian 12's hiredis 0.14 has no TLS");
-  }
-  if (!absl::ConsumePrefix(&url, "redis://")) {
-    return absl::InvalidArgumentError("a Redis snapshot store is redis://HOST:PORT[/DB]");
-  }
   RedisAddress address;
+  address.tls = absl::ConsumePrefix(&url, "rediss://");
+  if (!address.tls && !absl::ConsumePrefix(&url, "redis://")) {
+    return absl::InvalidArgumentError("a Redis snapshot store is redis://HOST:PORT[/DB] or rediss://HOST:PORT[/DB]");
+  }
   if (const std::size_t slash = url.find('/'); slash != absl::string_view::npos) {
     if (!absl::SimpleAtoi(url.substr(slash + 1), &address.db) || address.db < 0) {
       return absl::InvalidArgumentError("the Redis database after '/' must be a number");
@@ -35,7 +31,7 @@ absl::StatusOr<RedisAddress> ParseRedisUrl(absl::string_view url) {
   }
   const std::size_t colon = url.rfind(':');
   if (colon == absl::string_view::npos || colon == 0) {
-    return absl::InvalidArgumentError("a Redis snapshot store is redis://HOST:PORT[/DB]");
+    return absl::InvalidArgumentError("a Redis snapshot store is redis://HOST:PORT[/DB] or rediss://HOST:PORT[/DB]");
   }
   if (!absl::SimpleAtoi(url.substr(colon + 1), &address.port) || address.port < 1 || address.port > 65535) {
     return absl::InvalidArgumentError("the Redis port must be 1..65535");
@@ -56,35 +52,31 @@ constexpr char kSetAndReleaseIfHolds[] =
 constexpr char kStreamAppend[] =
     "redis.call('XADD', KEYS[1], '*', 'v', ARGV[1]) return redis.call('PEXPIRE', KEYS[1], ARGV[2])";
 
-timeval TimevalOf(absl::Duration duration) { return absl::ToTimeval(std::max(duration, absl::Milliseconds(1))); }
-
 std::string Millis(absl::Duration ttl) { return absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl))); }
 
-struct ReplyDeleter {
-  void operator()(redisReply* reply) const { freeReplyObject(reply); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
-
-struct ContextDeleter {
-  void operator()(redisContext* context) const { redisFree(context); }
-};
-using Context = std::unique_ptr<redisContext, ContextDeleter>;
-
-// Sends one command (binary-safe arguments) and reads its reply; null after an I/O or protocol error.
-Reply Command(redisContext* context, const std::vector<std::string>& argv) {
-  std::vector<const char*> args;
-  std::vector<std::size_t> lengths;
-  for (const std::string& arg : argv) {
-    args.push_back(arg.data());
-    lengths.push_back(arg.size());
-  }
-  return Reply(
-      static_cast<redisReply*>(redisCommandArgv(context, static_cast<int>(args.size()), args.data(), lengths.data())));
-}
+using Reply = RedisReply;
+using Connection = std::unique_ptr<RedisConnection>;
 
 class HiredisClient final : public RedisClient {
  public:
-  explicit HiredisClient(HiredisOptions options) : options_(std::move(options)) {}
+  explicit HiredisClient(HiredisOptions options) : options_(std::move(options)) {
+    connection_.host = options_.address.host;
+    connection_.port = options_.address.port;
+    if (options_.address.tls) {
+      connection_.tls = options_.tls;
+      if (connection_.tls == nullptr) {
+        absl::StatusOr<std::shared_ptr<const RedisTlsContext>> tls = NewRedisTlsContext(RedisTlsOptions());
+        if (tls.ok()) {
+          connection_.tls = *std::move(tls);
+        } else {
+          tls_error_ = tls.status();
+        }
+      }
+    }
+    connection_.connect_timeout = options_.connect_timeout;
+    connection_.command_timeout = options_.command_timeout;
+    connection_.max_reply_bytes = options_.max_reply_bytes;
+  }
 
   absl::StatusOr<std::optional<std::string>> Get(const std::string& key) override {
     absl::StatusOr<Reply> reply = Run({"GET", key});
@@ -204,30 +196,25 @@ class HiredisClient final : public RedisClient {
 
   // One command on a pooled connection; the connection is dropped after an I/O or protocol error.
   absl::StatusOr<Reply> Run(const std::vector<std::string>& argv) {
-    absl::StatusOr<Context> context = Acquire();
-    if (!context.ok()) return context.status();
-    Reply reply = Command(context->get(), argv);
-    if (reply == nullptr) {
-      const bool timed_out = (*context)->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-      const std::string error = (*context)->errstr;
+    absl::StatusOr<Connection> connection = Acquire();
+    if (!connection.ok()) return connection.status();
+    absl::StatusOr<Reply> reply = (*connection)->Command(argv);
+    if (!reply.ok()) {
       Release(nullptr);
-      return timed_out ? absl::DeadlineExceededError("Redis did not answer in time")
-                       : absl::UnavailableError(absl::StrCat("Redis: ", error));
+      return reply.status();
     }
-    if (reply->type == REDIS_REPLY_ERROR) {
-      const std::string error(reply->str, reply->len);
-      Release(*std::move(context));
-      return absl::UnavailableError(absl::StrCat("Redis refused ", argv[0], ": ", error));
+    Release(*std::move(connection));
+    if ((*reply)->type == REDIS_REPLY_ERROR) {
+      return absl::UnavailableError(
+          absl::StrCat("Redis refused ", argv[0], ": ", absl::string_view((*reply)->str, (*reply)->len)));
     }
-    if (reply->type == REDIS_REPLY_STRING && reply->len > options_.max_reply_bytes) {
-      Release(*std::move(context));
+    if ((*reply)->type == REDIS_REPLY_STRING && (*reply)->len > options_.max_reply_bytes) {
       return absl::DataLossError("Redis answered with more bytes than the bound");
     }
-    Release(*std::move(context));
     return reply;
   }
 
-  absl::StatusOr<Context> Acquire() {
+  absl::StatusOr<Connection> Acquire() {
     {
       absl::MutexLock lock(&mu_);
       const auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -237,57 +224,55 @@ class HiredisClient final : public RedisClient {
         return absl::DeadlineExceededError("every Redis connection is busy");
       }
       if (!idle_.empty()) {
-        Context context = std::move(idle_.back());
+        Connection connection = std::move(idle_.back());
         idle_.pop_back();
-        return context;
+        return connection;
       }
       ++open_;
     }
-    absl::StatusOr<Context> context = Connect();
-    if (!context.ok()) Release(nullptr);
-    return context;
+    absl::StatusOr<Connection> connection = Connect();
+    if (!connection.ok()) Release(nullptr);
+    return connection;
   }
 
   // Gives a connection back (null: it was dropped).
-  void Release(Context context) {
+  void Release(Connection connection) {
     absl::MutexLock lock(&mu_);
-    if (context == nullptr) {
+    if (connection == nullptr) {
       --open_;
     } else {
-      idle_.push_back(std::move(context));
+      idle_.push_back(std::move(connection));
     }
   }
 
-  absl::StatusOr<Context> Connect() const {
-    const RedisAddress& address = options_.address;
-    Context context(redisConnectWithTimeout(address.host.c_str(), address.port, TimevalOf(options_.connect_timeout)));
-    if (context == nullptr) return absl::ResourceExhaustedError("no memory for a Redis connection");
-    if (context->err != 0) return absl::UnavailableError(absl::StrCat("Redis: ", context->errstr));
-    if (redisSetTimeout(context.get(), TimevalOf(options_.command_timeout)) != REDIS_OK) {
-      return absl::UnavailableError("Redis: could not set the command timeout");
-    }
-    const auto simple = [&context](const std::vector<std::string>& argv) -> absl::Status {
-      Reply reply = Command(context.get(), argv);
-      if (reply == nullptr) return absl::UnavailableError(absl::StrCat("Redis: ", context->errstr));
-      if (reply->type == REDIS_REPLY_ERROR) {
+  absl::StatusOr<Connection> Connect() const {
+    if (!tls_error_.ok()) return absl::UnavailableError(absl::StrCat("Redis TLS: ", tls_error_.message()));
+    absl::StatusOr<Connection> connection = RedisConnection::Open(connection_);
+    if (!connection.ok()) return connection.status();
+    const auto simple = [&connection](const std::vector<std::string>& argv) -> absl::Status {
+      absl::StatusOr<Reply> reply = (*connection)->Command(argv);
+      if (!reply.ok()) return reply.status();
+      if ((*reply)->type == REDIS_REPLY_ERROR) {
         // The reply names the command only (AUTH's never echoes the password).
         return absl::UnavailableError(
-            absl::StrCat("Redis refused ", argv[0], ": ", std::string(reply->str, reply->len)));
+            absl::StrCat("Redis refused ", argv[0], ": ", absl::string_view((*reply)->str, (*reply)->len)));
       }
       return absl::OkStatus();
     };
     if (!options_.password.empty()) {
       if (absl::Status auth = simple({"AUTH", options_.password}); !auth.ok()) return auth;
     }
-    if (address.db != 0) {
-      if (absl::Status select = simple({"SELECT", absl::StrCat(address.db)}); !select.ok()) return select;
+    if (options_.address.db != 0) {
+      if (absl::Status select = simple({"SELECT", absl::StrCat(options_.address.db)}); !select.ok()) return select;
     }
-    return context;
+    return connection;
   }
 
   const HiredisOptions options_;
+  RedisConnectionOptions connection_;
+  absl::Status tls_error_;  // the default TLS context could not be made (then every connect fails with it)
   absl::Mutex mu_;
-  std::vector<Context> idle_ ABSL_GUARDED_BY(mu_);
+  std::vector<Connection> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;      // idle and in use
   int blocking_ ABSL_GUARDED_BY(mu_) = 0;  // in use by a stream read with BLOCK
 };
@@ -295,8 +280,9 @@ class HiredisClient final : public RedisClient {
 }  // namespace
 
 std::unique_ptr<RedisClient> NewHiredisClient(HiredisOptions options) {
-  // hiredis writes with write(2), not send(MSG_NOSIGNAL): a Redis that closes the socket under a write would
-  // otherwise kill the process with SIGPIPE. The server needs no SIGPIPE (gRPC and libcurl do not rely on it).
+  // OpenSSL writes to a TLS connection's socket with write(2), not send(MSG_NOSIGNAL): a Redis that closes the socket
+  // under a write would otherwise kill the process with SIGPIPE. The server needs no SIGPIPE (gRPC and libcurl do
+  // not rely on it).
   static const bool kSigpipeIgnored = std::signal(SIGPIPE, SIG_IGN) != SIG_ERR;
   (void)kSigpipeIgnored;
   return std::make_unique<HiredisClient>(std::move(options));

@@ -1,7 +1,8 @@
 // The Redis commands the Redis-backed snapshot store (redis_snapshot_store.h) uses, and nothing else: a seam, so
 // the store's logic is tested against FakeRedisClient (fake_redis_client.h) and runs against hiredis
-// (NewHiredisClient below). Every call is bounded in time: an unreachable, slow or garbled Redis is an error
-// (UNAVAILABLE, DEADLINE_EXCEEDED or DATA_LOSS) the caller treats as "the cache is not there", never a hang.
+// (NewHiredisClient below), over plain TCP or TLS. Every call is bounded in time: an unreachable, slow or garbled Redis
+// is an error (UNAVAILABLE, DEADLINE_EXCEEDED or DATA_LOSS) the caller treats as "the cache is not there", never a
+// hang.
 #ifndef PCUSAGE_SERVER_SNAPSHOTS_REDIS_CLIENT_H_
 #define PCUSAGE_SERVER_SNAPSHOTS_REDIS_CLIENT_H_
 
@@ -54,32 +55,54 @@ class RedisClient {
                                                               absl::Duration block, int max_entries) = 0;
 };
 
-// Where Redis is: `redis://HOST:PORT[/DB]`.
+// Where Redis is: `redis://HOST:PORT[/DB]`, or with TLS `rediss://HOST:PORT[/DB]`.
 struct RedisAddress {
   std::string host;
   int port = 6379;
   int db = 0;
+  bool tls = false;  // rediss://
 };
-// Parses --snapshot_store's Redis URL. `rediss://` (TLS) is refused: Debian 12's hiredis 0.14 has no TLS.
+// Parses --snapshot_store's Redis URL.
 absl::StatusOr<RedisAddress> ParseRedisUrl(absl::string_view url);
+
+// What a rediss:// connection trusts and shows, as PEM text (read from files by the caller; never logged).
+struct RedisTlsOptions {
+  std::string ca_pem;    // the authorities the server's certificate must chain to; empty: the system trust store
+  std::string cert_pem;  // a client certificate (and its chain) for Redis's tls-auth-clients, with key_pem
+  std::string key_pem;   // its unencrypted private key
+};
+// The OpenSSL client context every rediss:// connection of a client shares: TLS 1.2 at least, the server's
+// certificate verified (chain, and the URL's host as DNS name or IP address; SNI sent for a DNS name).
+class RedisTlsContext;
+// Which input a NewRedisTlsContext error is about, so the caller can name its flag.
+enum class RedisTlsInput { kCa, kCert, kKey };
+// INVALID_ARGUMENT with OpenSSL's reason (never the key's bytes) when a PEM holds no usable certificate or key, the
+// key does not match the certificate, or only one of them is given; `*bad_input` (when not null) says which.
+absl::StatusOr<std::shared_ptr<const RedisTlsContext>> NewRedisTlsContext(const RedisTlsOptions& options,
+                                                                          RedisTlsInput* bad_input = nullptr);
 
 struct HiredisOptions {
   RedisAddress address;
   std::string password;  // AUTH on every new connection when not empty
-  // A connect gives up after connect_timeout; a command after command_timeout without progress on its socket (each
-  // read and write; a reply that keeps trickling in is bounded by max_reply_bytes instead).
+  // With address.tls: the TLS context (NewRedisTlsContext); null: one trusting the system store, no client
+  // certificate.
+  std::shared_ptr<const RedisTlsContext> tls;
+  // A connect gives up after connect_timeout (and a TLS handshake after as long again); a command after
+  // command_timeout without progress on its socket (each read and write; a reply that keeps trickling in is bounded
+  // by max_reply_bytes instead).
   absl::Duration connect_timeout = absl::Milliseconds(500);
   absl::Duration command_timeout = absl::Seconds(1);
   // Connections open at once; a command waits at most command_timeout for one. Stream reads that wait (BLOCK) hold
   // at most half of them (at least one) at once; the others wait without a connection, then read without BLOCK.
   int max_connections = 8;
-  // The largest reply accepted (a snapshot, mostly); larger is DATA_LOSS.
+  // The largest reply accepted (a snapshot, mostly); larger is DATA_LOSS, and reading stops there.
   std::size_t max_reply_bytes = std::size_t{64} << 20;
 };
 
-// A thread-safe client over a bounded pool of hiredis connections, each opened when first needed (a Redis that is
-// down at start is not an error) and dropped after any error. Makes the process ignore SIGPIPE (hiredis writes
-// with write(2)).
+// A thread-safe client over a bounded pool of connections (redis_connection.h: plain or TLS sockets of its own,
+// hiredis formatting commands and parsing replies), each opened when first needed (a Redis that is down at start is
+// not an error) and dropped after any error. Makes the process ignore SIGPIPE (OpenSSL writes to the socket with
+// write(2); plain connections send with MSG_NOSIGNAL).
 std::unique_ptr<RedisClient> NewHiredisClient(HiredisOptions options);
 
 }  // namespace pcusage::snapshots

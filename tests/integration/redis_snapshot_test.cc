@@ -1,6 +1,6 @@
 // Shared snapshots across replicas through Redis, over real processes on loopback: Debian's redis-server, the
-// Partner Center emulator and three pcusage replicas sharing one Redis. The emulator's request log counts the walks;
-// every caller's records are checked.
+// Partner Center emulator and three pcusage replicas sharing one Redis (one case over rediss://, TLS). The emulator's
+// request log counts the walks; every caller's records are checked.
 #include <csignal>
 #include <fstream>
 #include <set>
@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client_stubs/cpp/usage_records_client.h"
@@ -17,6 +18,7 @@
 #include "tests/testing/child_process.h"
 #include "tests/testing/emulator_and_server.h"
 #include "tests/testing/redis_server.h"
+#include "tests/testing/testing_tls.h"
 
 namespace pcusage {
 namespace {
@@ -78,11 +80,14 @@ std::pair<int, int> Walks(const EmulatorAndServer& stack) {
 
 class RedisSnapshotTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start();
+  void SetUp() override { StartStack(RedisServer::Start(), {}); }
+
+  // The stack and the replicas, sharing `redis` (the replicas given `redis_flags` too).
+  void StartStack(absl::StatusOr<std::unique_ptr<RedisServer>> redis, const std::vector<std::string>& redis_flags) {
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
     std::vector<std::string> flags = EmulatorAndServer::WithTokenFile();
+    flags.insert(flags.end(), redis_flags.begin(), redis_flags.end());
     // One resume-token key for every replica, so that a token from one is accepted by the others.
     const std::string key_file = testing::TempPath("resume_key");
     std::ofstream(key_file) << "0123456789abcdef0123456789abcdef\n";
@@ -134,30 +139,49 @@ class RedisSnapshotTest : public ::testing::Test {
     }
   }
 
+  // Concurrent identical calls across the replicas: one walk, every record exactly once, and later calls served
+  // from Redis.
+  void ExpectConcurrentCallsMakeOneWalk() {
+    const std::vector<Listing> listings = ListConcurrently(kReplicas * kCallsPerReplica);
+    const std::vector<std::string>& reference = listings.front().ids;
+    ASSERT_EQ(reference.size(), static_cast<std::size_t>(kCustomers));
+    EXPECT_EQ(std::set<std::string>(reference.begin(), reference.end()).size(), reference.size());
+    ExpectEveryRecordOnce(listings, reference);
+    const auto [walks, requests] = Walks(*stack_);
+    EXPECT_EQ(walks, 1);
+    EXPECT_EQ(requests, kPages);
+
+    // Later calls on any replica, including the stack's own server, are served from Redis: no request at all.
+    ASSERT_TRUE(stack_->SetFaults("[]").ok());
+    ExpectEveryRecordOnce(ListConcurrently(kReplicas), reference);
+    client::ListOptions options;
+    options.page_size = 250;
+    EmulatorAndServer::Listing on_stack = stack_->List(options);
+    EXPECT_EQ(on_stack.records.size(), reference.size());
+    EXPECT_EQ(Walks(*stack_).second, 0);
+  }
+
   std::unique_ptr<RedisServer> redis_;
   std::unique_ptr<EmulatorAndServer> stack_;
   std::vector<Replica> replicas_;
 };
 
-TEST_F(RedisSnapshotTest, ConcurrentCallsOnThreeReplicasMakeOneWalk) {
-  const std::vector<Listing> listings = ListConcurrently(kReplicas * kCallsPerReplica);
-  const std::vector<std::string>& reference = listings.front().ids;
-  ASSERT_EQ(reference.size(), static_cast<std::size_t>(kCustomers));
-  EXPECT_EQ(std::set<std::string>(reference.begin(), reference.end()).size(), reference.size());
-  ExpectEveryRecordOnce(listings, reference);
-  const auto [walks, requests] = Walks(*stack_);
-  EXPECT_EQ(walks, 1);
-  EXPECT_EQ(requests, kPages);
+// The same stack over rediss://: Redis listens with TLS only and requires a client certificate (its default).
+class RedisSnapshotTlsTest : public RedisSnapshotTest {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<emulator::TestPki> pki = emulator::MakeTestPki(testing::TempPath("pki"));
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    StartStack(RedisServer::StartTls({pki->server.cert_file, pki->server.key_file, pki->ca.cert_file}),
+               {"--redis_tls_ca_file=" + pki->ca.cert_file, "--redis_tls_cert_file=" + pki->client.cert_file,
+                "--redis_tls_key_file=" + pki->client.key_file});
+    ASSERT_TRUE(absl::StartsWith(redis_->url(), "rediss://")) << redis_->url();
+  }
+};
 
-  // Later calls on any replica, including the stack's own server, are served from Redis: no request at all.
-  ASSERT_TRUE(stack_->SetFaults("[]").ok());
-  ExpectEveryRecordOnce(ListConcurrently(kReplicas), reference);
-  client::ListOptions options;
-  options.page_size = 250;
-  EmulatorAndServer::Listing on_stack = stack_->List(options);
-  EXPECT_EQ(on_stack.records.size(), reference.size());
-  EXPECT_EQ(Walks(*stack_).second, 0);
-}
+TEST_F(RedisSnapshotTest, ConcurrentCallsOnThreeReplicasMakeOneWalk) { ExpectConcurrentCallsMakeOneWalk(); }
+
+TEST_F(RedisSnapshotTlsTest, ConcurrentCallsOnThreeReplicasMakeOneWalkOverTls) { ExpectConcurrentCallsMakeOneWalk(); }
 
 TEST_F(RedisSnapshotTest, RedisStoppedMidWalkAndRestartedCallsAreStillServed) {
   // A walk on replica 0; Redis goes away while it runs; the others' calls follow it, then find Redis gone. A call

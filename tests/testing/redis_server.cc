@@ -4,8 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -27,6 +29,19 @@ absl::StatusOr<int> FreeLoopbackPort() {
   }
   close(fd);
   return ntohs(address.sin_port);
+}
+
+// Whether the port accepts a connection (a TLS listener wants a handshake before PING).
+bool Accepts(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  const bool accepted = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  close(fd);
+  return accepted;
 }
 
 // Whether something answers PING on the port.
@@ -53,23 +68,40 @@ bool Pong(int port) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(const std::string& binary) {
+  return Make(binary, std::nullopt);
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartTls(TlsFiles tls, const std::string& binary) {
+  return Make(binary, std::move(tls));
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Make(const std::string& binary, std::optional<TlsFiles> tls) {
   absl::StatusOr<int> port = FreeLoopbackPort();
   if (!port.ok()) return port.status();
   std::unique_ptr<RedisServer> server(new RedisServer(binary, *port));
+  server->tls_ = std::move(tls);
   if (absl::Status launched = server->Launch(); !launched.ok()) return launched;
   return server;
 }
 
 absl::Status RedisServer::Launch() {
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(binary_,
-                          {"--port", absl::StrCat(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                           "--dir", std::getenv("TEST_TMPDIR") != nullptr ? std::getenv("TEST_TMPDIR") : "/tmp"},
-                          TempPath("redis.log"));
+  std::vector<std::string> args = {
+      "--bind",       "127.0.0.1",
+      "--save",       "",
+      "--appendonly", "no",
+      "--dir",        std::getenv("TEST_TMPDIR") != nullptr ? std::getenv("TEST_TMPDIR") : "/tmp"};
+  if (tls_.has_value()) {
+    args.insert(args.end(), {"--port", "0", "--tls-port", absl::StrCat(port_), "--tls-cert-file", tls_->cert_file,
+                             "--tls-key-file", tls_->key_file, "--tls-ca-cert-file", tls_->ca_file,
+                             "--tls-auth-clients", tls_->auth_clients ? "yes" : "no"});
+  } else {
+    args.insert(args.end(), {"--port", absl::StrCat(port_)});
+  }
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Start(binary_, args, TempPath("redis.log"));
   if (!process.ok()) return process.status();
   process_ = *std::move(process);
   const absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (!Pong(port_)) {
+  while (tls_.has_value() ? !Accepts(port_) : !Pong(port_)) {
     if (absl::Now() > give_up) return absl::UnavailableError(absl::StrCat("redis-server did not start: ", Log()));
     absl::SleepFor(absl::Milliseconds(20));
   }
@@ -78,11 +110,17 @@ absl::Status RedisServer::Launch() {
 
 RedisServer::~RedisServer() { Stop(); }
 
-std::string RedisServer::url() const { return absl::StrCat("redis://127.0.0.1:", port_); }
+std::string RedisServer::url() const {
+  return absl::StrCat(tls_.has_value() ? "rediss" : "redis", "://127.0.0.1:", port_);
+}
 
 void RedisServer::Stop() {
   if (process_ != nullptr) process_->Stop();
   process_.reset();
+}
+
+void RedisServer::Kill() {
+  if (process_ != nullptr) process_->Signal(SIGKILL);
 }
 
 absl::Status RedisServer::Restart() {
