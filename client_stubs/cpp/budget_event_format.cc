@@ -3,7 +3,6 @@
 #include <cstddef>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "client_stubs/cpp/rfc3339.h"
@@ -123,27 +122,6 @@ void AppendWatchEventLine(const v1::WatchBudgetsResponse& response, absl::Time r
       break;
   }
   out->append("\n");
-}
-
-bool IsDecimalText(absl::string_view text) {
-  const auto skip_sign = [&text] {
-    if (!absl::ConsumePrefix(&text, "+")) absl::ConsumePrefix(&text, "-");
-  };
-  const auto skip_digits = [&text] {
-    std::size_t digits = 0;
-    while (digits < text.size() && absl::ascii_isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    text.remove_prefix(digits);
-    return digits;
-  };
-  skip_sign();
-  std::size_t digits = skip_digits();
-  if (absl::ConsumePrefix(&text, ".")) digits += skip_digits();
-  if (digits == 0) return false;
-  if (absl::ConsumePrefix(&text, "e") || absl::ConsumePrefix(&text, "E")) {
-    skip_sign();
-    if (skip_digits() == 0) return false;
-  }
-  return text.empty();
 }
 
 }  // namespace pcusage::client

@@ -5,7 +5,6 @@
 
 #include <string>
 
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "partnercenter/usage/v1/usage_records.pb.h"
 
@@ -30,11 +29,6 @@ bool AppendWatchResponseJsonLine(const partnercenter::usage::v1::WatchBudgetsRes
 // "invalid". A message this client does not know (a newer server's) prints as "UNKNOWN".
 void AppendWatchEventLine(const partnercenter::usage::v1::WatchBudgetsResponse& response, absl::Time received,
                           std::string* out);
-
-// Whether `text` is a decimal number along google.type.Decimal's grammar, as WatchBudgets reads a threshold:
-// [+|-] digits [. digits] [(e|E) [+|-] digits], with at least one digit before or after the point. The empty string
-// is not one here (in a list of thresholds it is a slip, not a zero).
-bool IsDecimalText(absl::string_view text);
 
 }  // namespace pcusage::client
 

@@ -125,16 +125,5 @@ TEST(WatchResponseJsonLineTest, AnUnprintableTimestampLeavesTheOutputAlone) {
   EXPECT_EQ(out, "kept");
 }
 
-TEST(IsDecimalTextTest, GoogleTypeDecimalGrammar) {
-  for (const char* valid :
-       {"80", "99.5", "+80", "-0", "80.", ".5", "1E+2", "1e2", "8e-1", "079.99999999999999999999"}) {
-    EXPECT_TRUE(IsDecimalText(valid)) << valid;
-  }
-  for (const char* invalid :
-       {"", "80%", " 80", "80 ", ".", "+", "e2", "1E", "1E+", "1.2.3", "0x50", "eighty", "NaN", "1,5"}) {
-    EXPECT_FALSE(IsDecimalText(invalid)) << invalid;
-  }
-}
-
 }  // namespace
 }  // namespace pcusage::client

@@ -423,8 +423,9 @@ absl::Status CheckListFlags() {
 }
 
 absl::Status CheckWatchFlags() {
+  // The server's parser (an empty entry, which it would read as 0, is a slip in a list of thresholds).
   for (const std::string& threshold : absl::GetFlag(FLAGS_thresholds)) {
-    if (!IsDecimalText(threshold)) {
+    if (threshold.empty() || !ExactDecimal::Parse(threshold).ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--thresholds takes decimal numbers such as 80 or 99.5, not \"", threshold, "\""));
     }

@@ -94,7 +94,7 @@ set -e
 [[ ${status} -eq 1 ]] && grep -q '^pcusage_cli: DEADLINE_EXCEEDED' "${work}/err" ||
   fail "a watch past its --timeout should exit 1 with DEADLINE_EXCEEDED, got ${status}: $(cat "${work}/err")"
 
-for usage_error in "watch --thresholds=80%" "watch --thresholds=80,,100" "watch --format=csv" "watch --page_size=10" \
+for usage_error in "watch --thresholds=80%" "watch --thresholds=80,,100" "watch --thresholds=1E+1234567890123456789" "watch --format=csv" "watch --page_size=10" \
   "watch --min_percent_used=80" "watch --poll_interval=-1s" "list --thresholds=80" "list --poll_interval=5m"; do
   set +e
   # shellcheck disable=SC2086 # split on purpose
