@@ -270,8 +270,9 @@ def upstream_requests(url: str) -> int:
 
 
 def start_server(processes: Processes, work: Path, build: Build, name: str, upstream_url: str,
-                 extra_flags: list[str]) -> tuple[subprocess.Popen, int]:
-    """pcusage_server in static token mode against `upstream_url`; returns it and its port."""
+                 extra_flags: list[str], binary: Path | None = None) -> tuple[subprocess.Popen, int]:
+    """pcusage_server (the build's, or `binary`) in static token mode against `upstream_url`; returns it and its
+    port."""
     token_file = work / "access_token"
     token_file.write_text(TOKEN + "\n")
     port_file = work / f"server-{name}.port"
@@ -279,7 +280,7 @@ def start_server(processes: Processes, work: Path, build: Build, name: str, upst
     log_file = work / f"server-{name}.log"
     with open(log_file, "wb") as log_out:
         process = processes.start(
-            [build.bin_dir / "server" / "pcusage_server", "--listen=127.0.0.1:0",
+            [binary or build.bin_dir / "server" / "pcusage_server", "--listen=127.0.0.1:0",
              f"--port_file={port_file}", f"--partner_center_url={upstream_url}",
              f"--access_token_file={token_file}", "--max_call_duration=3h", "--page_timeout=10m",
              "--max_pages=10000000", *extra_flags],

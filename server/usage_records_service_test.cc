@@ -184,6 +184,29 @@ TEST_F(UsageRecordsServiceTest, StreamsEveryPageInBatchesOfPageSize) {
   EXPECT_TRUE(IsGuid(result.correlation_id)) << result.correlation_id;
 }
 
+TEST_F(UsageRecordsServiceTest, ACallWhoseDeadlinePassesBeforeTheFirstPageStillHasItsCorrelationId) {
+  StartServer();
+  // Shared: the handler may still be waking up from it when this test's body has ended.
+  auto caller_gone = std::make_shared<absl::Notification>();
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Invoke([caller_gone](const HttpRequest&) {
+    caller_gone->WaitForNotificationWithTimeout(absl::Seconds(10));
+    return JsonResponse(Page("a", 1));
+  }));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+  context.AddMetadata("authorization", "Bearer caller-token");
+  v1::ListUsageRecordsRequest request;
+  auto reader = stub_->ListUsageRecords(&context, request);
+  v1::ListUsageRecordsResponse message;
+  EXPECT_FALSE(reader->Read(&message));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  caller_gone->Notify();
+  const auto& metadata = context.GetServerInitialMetadata();
+  const auto it = metadata.find(kCorrelationIdMetadata);
+  ASSERT_NE(it, metadata.end()) << "sent before the first page, not with it";
+  EXPECT_TRUE(IsGuid(std::string(it->second.data(), it->second.size())));
+}
+
 TEST_F(UsageRecordsServiceTest, GeneratedCorrelationIdIsTheOneSentUpstream) {
   StartServer();
   std::string upstream;
@@ -365,7 +388,7 @@ TEST_F(UsageRecordsServiceTest, ACallerPastItsOwnStreamLimitIsRefusedWhileOthers
       }))
       .WillRepeatedly(Return(JsonResponse(Page("b", 1))));
   const std::vector<std::pair<std::string, std::string>> alice = {{"authorization", "Bearer t"},
-                                                                   {"x-api-key", "alice-key-0001"}};
+                                                                  {"x-api-key", "alice-key-0001"}};
   StreamResult first;
   std::thread holder([&] { first = List(10, alice); });
   upstream_entered.WaitForNotification();  // alice holds her only stream
@@ -631,6 +654,8 @@ TEST_F(UsageRecordsServiceTest, WithSharingOnACallWithinMaxStalenessAsksPartnerC
     ASSERT_TRUE(result->status.ok()) << result->status.error_message();
     EXPECT_THAT(result->ResourceIds(), testing::ElementsAre("a0", "a1", "a2", "b0", "b1"));
     EXPECT_TRUE(result->messages[0].has_snapshot_time());
+    // From the held snapshot the correlation id goes out with the first message, not on its own: still there.
+    EXPECT_TRUE(IsGuid(result->correlation_id)) << result->correlation_id;
   }
   EXPECT_FALSE(first.messages[0].from_shared_snapshot());
   EXPECT_TRUE(second.messages[0].from_shared_snapshot());
