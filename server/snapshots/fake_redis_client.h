@@ -5,8 +5,10 @@
 #define PCUSAGE_SERVER_SNAPSHOTS_FAKE_REDIS_CLIENT_H_
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,6 +32,24 @@ class FakeRedisClient final : public RedisClient {
   void SetDown(bool down) {
     absl::MutexLock lock(&mu_);
     down_ = down;
+  }
+  // Redis restarted without persistence (or flushed): every key and stream is gone; stream ids go on increasing, as
+  // Redis's time-based ones do.
+  void Restart() {
+    absl::MutexLock lock(&mu_);
+    values_.clear();
+    streams_.clear();
+  }
+  // Each GET waits this long (without holding the fake's lock) before reading: calls that overlap.
+  void SetGetDelay(absl::Duration delay) {
+    absl::MutexLock lock(&mu_);
+    get_delay_ = delay;
+  }
+  // Replies larger than `bytes` are DATA_LOSS, as HiredisOptions::max_reply_bytes makes them: a GET's value, the sum
+  // of an XREAD's values.
+  void SetMaxReplyBytes(std::size_t bytes) {
+    absl::MutexLock lock(&mu_);
+    max_reply_bytes_ = bytes;
   }
   // The value stored at `key` (nullopt: none or expired), and a way to put one there.
   std::optional<std::string> Peek(const std::string& key) {
@@ -85,10 +105,18 @@ class FakeRedisClient final : public RedisClient {
   }
 
   absl::StatusOr<std::optional<std::string>> Get(const std::string& key) override {
+    absl::Duration delay;
+    {
+      absl::MutexLock lock(&mu_);
+      delay = get_delay_;
+    }
+    absl::SleepFor(delay);
     absl::MutexLock lock(&mu_);
     if (absl::Status up = Up(); !up.ok()) return up;
     ++gets_[key];
-    return LiveLocked(key);
+    std::optional<std::string> value = LiveLocked(key);
+    if (value.has_value() && value->size() > max_reply_bytes_) return TooLarge();
+    return value;
   }
   absl::StatusOr<std::optional<std::string>> GetPrefix(const std::string& key, std::size_t bytes) override {
     absl::MutexLock lock(&mu_);
@@ -162,13 +190,16 @@ class FakeRedisClient final : public RedisClient {
     mu_.AwaitWithTimeout(absl::Condition(&arrived), block);
     if (down_) return absl::UnavailableError("Redis: Connection reset by peer");
     std::vector<StreamEntry> entries;
+    std::size_t bytes = 0;
     if (const Stream* stream = StreamLocked(key); stream != nullptr) {
       for (const auto& [id, value] : stream->entries) {
         if (id <= after) continue;
         if (static_cast<int>(entries.size()) == max_entries) break;
         entries.push_back(StreamEntry{absl::StrCat(id, "-0"), value});
+        bytes += value.size();
       }
     }
+    if (bytes > max_reply_bytes_) return TooLarge();
     return entries;
   }
 
@@ -185,6 +216,7 @@ class FakeRedisClient final : public RedisClient {
     ++commands_;
     return down_ ? absl::UnavailableError("Redis: Connection refused") : absl::OkStatus();
   }
+  static absl::Status TooLarge() { return absl::DataLossError("Redis answered with more bytes than the bound"); }
   std::optional<std::string> LiveLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = values_.find(key);
     if (it == values_.end()) return std::nullopt;
@@ -209,6 +241,8 @@ class FakeRedisClient final : public RedisClient {
   bool down_ ABSL_GUARDED_BY(mu_) = false;
   int commands_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, int> gets_ ABSL_GUARDED_BY(mu_);
+  absl::Duration get_delay_ ABSL_GUARDED_BY(mu_);
+  std::size_t max_reply_bytes_ ABSL_GUARDED_BY(mu_) = std::numeric_limits<std::size_t>::max();
 };
 
 }  // namespace pcusage::snapshots

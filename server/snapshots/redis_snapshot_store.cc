@@ -88,7 +88,7 @@ struct Keys {
   std::string fence;
   // Followed by a snapshot id: the id of the published snapshot a waiting replica served under that name.
   std::string alias_prefix;
-  // Followed by a walk's fencing token: the stream of that walk's pages as they land.
+  // Followed by a walk's lock value: the stream of that walk's pages as they land.
   std::string live_prefix;
 };
 
@@ -102,18 +102,22 @@ Keys KeysOf(const std::string& prefix, const std::string& identity) {
               absl::StrCat(prefix, "live:", hash, ":")};
 }
 
-// The live stream of the walk holding a lock valued `lock_value` ("<fencing token>:<unix nanos>").
+// The live stream of the walk holding a lock valued `lock_value` ("<fencing token>:<unix nanos>:<random walk id>"):
+// the whole value names it, so that no two walks share a stream even when Redis, restarted or evicting, hands out a
+// fencing token again. (A walker of an older version, whose lock value is "<fencing token>:<unix nanos>", appends
+// to another key: its followers here see no entry, and wait for its snapshot as for a walk they cannot follow.)
 std::string LiveKey(const Keys& keys, absl::string_view lock_value) {
-  return absl::StrCat(keys.live_prefix, lock_value.substr(0, lock_value.find(':')));
+  return absl::StrCat(keys.live_prefix, lock_value);
 }
 
-// The start time a lock's value ("<fencing token>:<unix nanos>") names; nullopt when it names none.
+// The start time a lock's value ("<fencing token>:<unix nanos>[:<walk id>]") names; nullopt when it names none.
 std::optional<absl::Time> LockStarted(const std::string& value) {
   const std::size_t colon = value.find(':');
   int64_t nanos = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(absl::string_view(value).substr(colon + 1), &nanos)) {
-    return std::nullopt;
-  }
+  if (colon == std::string::npos) return std::nullopt;
+  absl::string_view started = absl::string_view(value).substr(colon + 1);
+  started = started.substr(0, started.find(':'));
+  if (!absl::SimpleAtoi(started, &nanos)) return std::nullopt;
   return absl::FromUnixNanos(nanos);
 }
 
@@ -131,11 +135,19 @@ class WalkLock {
 
   absl::Time started() const { return started_; }
   std::string live_key() const { return LiveKey(keys_, value_); }
+  // Whether a renewal found the lock no longer this replica's (expired, maybe another's): its walk then appends
+  // and publishes nothing more.
+  bool lost() const { return lost_.load(); }
 
   // Publishes `encoded` for `ttl` and releases the lock, while the lock is still this replica's.
   void Publish(const std::string& encoded, absl::Duration ttl) {
     StopRenewing();
     if (std::exchange(released_, true)) return;
+    if (lost()) {
+      LogEvent(LogLevel::kWarning,
+               "a shared walk's Redis lock expired before it ended; its snapshot was not published");
+      return;
+    }
     absl::StatusOr<bool> published =
         shared_->redis->SetAndReleaseIfHolds(keys_.lock, value_, keys_.snapshot, encoded, ttl);
     if (!published.ok()) {
@@ -161,7 +173,10 @@ class WalkLock {
     while (!stop_.WaitForNotificationWithTimeout(every)) {
       absl::StatusOr<bool> renewed = shared_->redis->ExpireIfHolds(keys_.lock, value_, shared_->options.lock_ttl);
       if (!renewed.ok()) shared_->Failed(renewed.status(), "renewing a walk lock");
-      if (renewed.ok() && !*renewed) return;  // expired and maybe another's: Publish will find out
+      if (renewed.ok() && !*renewed) {  // expired and maybe another's
+        lost_.store(true);
+        return;
+      }
     }
   }
   void StopRenewing() {
@@ -175,6 +190,7 @@ class WalkLock {
   const absl::Time started_;
   absl::Notification stop_;
   std::thread renewer_;
+  std::atomic<bool> lost_{false};
   bool released_ = false;  // touched by the walk's thread only (or the last owner's)
 };
 
@@ -183,7 +199,7 @@ absl::StatusOr<std::shared_ptr<WalkLock>> TryLock(const std::shared_ptr<Shared>&
   absl::StatusOr<int64_t> fence = shared->redis->Increment(keys.fence);
   if (!fence.ok()) return fence.status();
   const absl::Time started = shared->now();
-  std::string value = absl::StrCat(*fence, ":", absl::ToUnixNanos(started));
+  std::string value = absl::StrCat(*fence, ":", absl::ToUnixNanos(started), ":", NewSnapshotId());
   absl::StatusOr<bool> taken = shared->redis->SetIfAbsent(keys.lock, value, shared->options.lock_ttl);
   if (!taken.ok()) return taken.status();
   if (!*taken) return nullptr;
@@ -278,10 +294,11 @@ class PublishingPages final : public PageSource {
       return page;
     }
     if (!page->has_value()) {
-      Append(EncodeLiveEnd(snapshot_id_));
+      Append(EncodeLiveEnd(snapshot_id_, pages_));
       Publish();
       return page;
     }
+    ++pages_;
     if (!too_large_) {
       const absl::string_view encoded = encoder_.Add(**page);
       if (encoder_.size() > shared_->options.max_snapshot_bytes) {
@@ -299,8 +316,10 @@ class PublishingPages final : public PageSource {
   bool NextIsReady() override { return walk_->NextIsReady(); }
 
  private:
-  // Appends `entry` to the live stream, unless it stopped; a failure stops it (a last "stopped" entry is tried).
+  // Appends `entry` to the live stream, unless it stopped; a failure stops it (a last "stopped" entry is tried), and
+  // so does the lock's loss (nothing more is appended: the walk is no longer the one its followers follow).
   void Append(const std::string& entry) {
+    if (lock_->lost()) live_stopped_ = true;
     if (live_stopped_) return;
     absl::Status appended = shared_->redis->StreamAppend(live_key_, entry, shared_->options.lock_ttl);
     if (appended.ok()) return;
@@ -324,6 +343,7 @@ class PublishingPages final : public PageSource {
   const std::string snapshot_id_;
   const std::string live_key_;
   SnapshotEncoder encoder_;
+  int64_t pages_ = 0;  // passed on so far
   bool too_large_ = false;
   bool live_stopped_ = false;
 };
@@ -443,33 +463,41 @@ class WaitingPages final : public PageSource {
       after_id_ = stream_entry.id;
       absl::StatusOr<LiveEntry> entry = DecodeLiveEntry(stream_entry.value);
       if (!entry.ok()) return Unfollowable(entry.status(), "following another replica's walk");
-      const int64_t received = yielded_ + static_cast<int64_t>(LandedCount());
-      switch (entry->kind) {
-        case LiveEntry::Kind::kPage:
-          // A page missing (the stream expired under a long page): the rest from the published snapshot.
-          if (entry->page.index_in_walk != received) {
-            following_ = false;
-            return absl::OkStatus();
-          }
-          give_up_ = shared_->now() + shared_->options.max_wait;
-          Land(std::move(entry->page));
-          break;
-        case LiveEntry::Kind::kEnd:
-          end_name_ = SnapshotName{entry->snapshot_id, LockStarted(followed_lock_)};
-          finish_ = absl::OkStatus();
-          following_ = false;
-          return absl::OkStatus();
-        case LiveEntry::Kind::kFailed:
-          // With nothing passed on, as before: the lock is released, and Poll takes it over.
-          if (received > 0) finish_ = Interrupted("walk_failed", entry->code, entry->reason);
-          following_ = false;
-          return absl::OkStatus();
-        case LiveEntry::Kind::kStopped:
-          following_ = false;
-          return absl::OkStatus();
-      }
+      if (!Take(*std::move(entry))) break;
     }
     return absl::OkStatus();
+  }
+
+  // Takes the next entry of the followed stream: a page lands, or the stream is left (following_ false) for Poll,
+  // with how the walk ended when it says; whether the stream goes on.
+  bool Take(LiveEntry entry) {
+    const int64_t received = yielded_ + static_cast<int64_t>(LandedCount());
+    switch (entry.kind) {
+      case LiveEntry::Kind::kPage:
+        // A page missing (the stream expired under a long page): the rest from the published snapshot.
+        if (entry.page.index_in_walk != received) break;
+        give_up_ = shared_->now() + shared_->options.max_wait;
+        Land(std::move(entry.page));
+        return true;
+      case LiveEntry::Kind::kEnd:
+        if (entry.pages != received) {
+          // Not every page of the walk was received: the walk is lost (with nothing passed on, Poll serves its
+          // snapshot or takes over).
+          if (received > 0) finish_ = Interrupted("walk_lost");
+          break;
+        }
+        end_name_ = SnapshotName{entry.snapshot_id, LockStarted(followed_lock_)};
+        finish_ = absl::OkStatus();
+        break;
+      case LiveEntry::Kind::kFailed:
+        // With nothing passed on, as before: the lock is released, and Poll takes it over.
+        if (received > 0) finish_ = Interrupted("walk_failed", entry.code, entry.reason);
+        break;
+      case LiveEntry::Kind::kStopped:
+        break;
+    }
+    following_ = false;
+    return false;
   }
 
   // Serves the published snapshot `found`: all of it when nothing was passed on yet, else the rest of it when it is

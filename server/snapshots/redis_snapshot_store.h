@@ -4,21 +4,23 @@
 //
 // A call that the in-process store cannot serve from a snapshot it holds asks Redis, in this order:
 //   1. a complete snapshot of the identity young enough for the call → its pages are served, no Partner Center;
-//   2. the identity's walk lock (SET NX PX, valued with a fencing token from INCR and the walk's start time) → this
-//      replica walks, renews the lock every lock_ttl / 3 while it does, appends each page as it lands to the walk's
-//      live stream (XADD, expiring lock_ttl after its last entry) and then how the walk ended, and at the end
+//   2. the identity's walk lock (SET NX PX, valued with a fencing token from INCR, the walk's start time and a random
+//      walk id) → this replica walks, renews the lock every lock_ttl / 3 while it does, appends each page as it lands
+//      to the walk's own live stream (XADD, expiring lock_ttl after its last entry) and then how the walk ended (its
+//      page count, when complete), appending nothing more once a renewal finds the lock gone, and at the end
 //      publishes the snapshot (encoded as snapshot_codec.h says, TTL: what is left of `snapshot_ttl` since the walk
 //      started) and releases the lock in one script that does both only while the lock still holds its token (a
 //      walker whose lock expired and was taken over writes nothing);
 //   3. the lock is held by another replica whose walk started recently enough → the call's snapshot follows that
 //      walk live (XREAD BLOCK, poll_interval at a time): its callers receive each page as it lands, and the end
-//      when the walk is complete. A walk that cannot be followed to its end (it failed, stopped appending, its
-//      walker died and its lock expired, Redis failed, nothing came for max_wait) is, before any page was passed
-//      on, what waiting for it was: its published snapshot served, or the lock taken over once it goes away and the
-//      walk done here, or a walk of this replica's own. After pages were passed on, the rest comes from the walk's
-//      published snapshot, or else from this replica walking on from the next page of the last one passed on (the
-//      call's ReaderContext::continue_walk); without one the call ends UNAVAILABLE (SHARED_WALK_INTERRUPTED), its
-//      pages carrying Partner Center positions, so that its callers resume exactly with their last tokens.
+//      when the walk is complete and every page of it was received. A walk that cannot be followed to its end (it
+//      failed, stopped appending, its walker died and its lock expired, Redis failed, nothing came for max_wait) is,
+//      before any page was passed on, what waiting for it was: its published snapshot served, or the lock taken over
+//      once it goes away and the walk done here, or a walk of this replica's own. After pages were passed on, the rest
+//      comes from the walk's published snapshot, or else from this replica walking on from the next page of the last
+//      one passed on (the call's ReaderContext::continue_walk); without one the call ends UNAVAILABLE
+//      (SHARED_WALK_INTERRUPTED), its pages carrying Partner Center positions, so that its callers resume exactly with
+//      their last tokens.
 // A snapshot larger than max_snapshot_bytes is not published; a marker says so, and replicas then walk on their own.
 //
 // A published snapshot carries the id its walking replica gave it, and every replica serving it from Redis gives
@@ -33,7 +35,7 @@
 // (pcusage_snapshot_redis_total{event="unavailable"}); after a failure Redis is not asked again for
 // retry_after_failure. Keys hold no token: `key_prefix` + "snapshot:" / "walk:" / "fence:" + the SHA-256 of the
 // identity (itself a hash for passthrough tokens), "alias:" + that hash + ":" + a snapshot id, and "live:" + that
-// hash + ":" + a walk's fencing token.
+// hash + ":" + a walk's lock value.
 #ifndef PCUSAGE_SERVER_SNAPSHOTS_REDIS_SNAPSHOT_STORE_H_
 #define PCUSAGE_SERVER_SNAPSHOTS_REDIS_SNAPSHOT_STORE_H_
 

@@ -578,12 +578,12 @@ std::string IdentityHash(const std::shared_ptr<FakeRedisClient>& redis, Upstream
 // A replica took the identity's lock (fencing token 77), appended two pages to its live stream, and died: nobody
 // renews the lock, which expires 300 ms from now.
 void DiedAfterTwoPages(FakeRedisClient& redis, const std::string& hash) {
-  redis.Put("pcusage:walk:" + hash, absl::StrCat("77:", absl::ToUnixNanos(absl::Now())), absl::Milliseconds(300));
+  const std::string lock = absl::StrCat("77:", absl::ToUnixNanos(absl::Now()), ":dead");
+  redis.Put("pcusage:walk:" + hash, lock, absl::Milliseconds(300));
   SnapshotEncoder encoder("dead", absl::Now());
+  const std::string live = absl::StrCat("pcusage:live:", hash, ":", lock);
   for (int p = 0; p < 2; ++p) {
-    ASSERT_TRUE(
-        redis.StreamAppend("pcusage:live:" + hash + ":77", EncodeLivePage(encoder.Add(MakePage(p))), absl::Seconds(10))
-            .ok());
+    ASSERT_TRUE(redis.StreamAppend(live, EncodeLivePage(encoder.Add(MakePage(p))), absl::Seconds(10)).ok());
   }
 }
 
@@ -788,6 +788,52 @@ TEST(FollowLiveTest, AFollowerBlockedOnTheStreamStopsPromptlyWhenCancelled) {
   EXPECT_EQ(ReadAll(*live.walking.pages).ids, AllIds());
 }
 
+// A walk's live stream is its own: when a Redis restart hands a walk's fencing token to another walk, the first
+// walk's pages and end never reach the other's followers, and that walker, its lock gone, appends nothing more.
+TEST(FollowLiveTest, AFencingTokenReusedAfterARedisRestartLosesNoRecords) {
+  RedisStoreOptions options = FastOptions();
+  options.lock_ttl = absl::Milliseconds(1500);  // renewed every 500 ms; streams outlive the test's waits
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream first;
+  const std::string hash = IdentityHash(redis, first);  // fencing token 1
+  // A walks with token 2 and has appended every page; its end waits.
+  Upstream upstream_a;
+  upstream_a.gated = true;
+  upstream_a.gate_at = kPages;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis, options);
+  OpenedSnapshot walking_a = a->Open(kIdentity, absl::Minutes(5), upstream_a.Starter(), {});
+  EXPECT_EQ(ReadPagesOf(*walking_a.pages, kPages).ids, AllIds());
+  // Redis restarts; another walk takes token 1, and C's walk token 2 again.
+  redis->Restart();
+  ASSERT_EQ(*redis->Increment("pcusage:fence:" + hash), 1);
+  Upstream upstream_c;
+  upstream_c.gated = true;
+  upstream_c.gate_at = 2;
+  std::unique_ptr<RedisSnapshotStore> c = Replica(redis, options);
+  OpenedSnapshot walking_c = c->Open(kIdentity, absl::Minutes(5), upstream_c.Starter(), {});
+  // D follows C's walk and passes on its first two pages.
+  std::unique_ptr<RedisSnapshotStore> d = Replica(redis, options);
+  ReaderContext context;
+  context.continue_walk = upstream_c.Continuer();
+  OpenedSnapshot following = d->Open(kIdentity, absl::Minutes(5), upstream_c.Starter(), std::move(context));
+  EXPECT_EQ(ReadPagesOf(*following.pages, 2).ids, IdsOfPages(0, 2));
+  // A's lock renewal finds the lock gone; then A's walk ends: it appends nothing (only C's stream lives).
+  absl::SleepFor(absl::Milliseconds(600));
+  upstream_a.open.Notify();
+  EXPECT_EQ(ReadAll(*walking_a.pages).ids, std::vector<std::string>());
+  absl::SleepFor(absl::Milliseconds(100));  // D would read an entry A appended
+  int live_streams = 0;
+  for (const std::string& key : redis->Keys()) live_streams += absl::StartsWith(key, "pcusage:live:") ? 1 : 0;
+  EXPECT_EQ(live_streams, 1);
+  upstream_c.open.Notify();
+  const ReadOut rest = ReadAll(*following.pages);
+  EXPECT_TRUE(rest.status.ok()) << rest.status;
+  EXPECT_EQ(rest.ids, IdsOfPages(2));
+  EXPECT_EQ(ReadAll(*walking_c.pages).ids, AllIds());
+  EXPECT_EQ(upstream_c.continued(), 0);
+  EXPECT_EQ(upstream_c.walks(), 1);
+}
+
 TEST(SnapshotCodecTest, LiveEntriesRoundTripAndGarbageIsDataLoss) {
   SnapshotEncoder encoder("id", absl::Now());
   const std::string page = EncodeLivePage(encoder.Add(MakePage(2)));
@@ -798,10 +844,16 @@ TEST(SnapshotCodecTest, LiveEntriesRoundTripAndGarbageIsDataLoss) {
   EXPECT_EQ(decoded->page.page.records.Entries(0, kRecordsPerPage),
             MakePage(2).page.records.Entries(0, kRecordsPerPage));
   EXPECT_EQ(decoded->page.position.headers, MakePage(2).position.headers);
-  decoded = DecodeLiveEntry(EncodeLiveEnd("0123abcd"));
+  decoded = DecodeLiveEntry(EncodeLiveEnd("0123abcd", 4));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded->kind, LiveEntry::Kind::kEnd);
   EXPECT_EQ(decoded->snapshot_id, "0123abcd");
+  EXPECT_EQ(decoded->pages, 4);
+  // The previous version's entries (no page count) do not decode: a follower takes them for a lost walk.
+  EXPECT_EQ(DecodeLiveEntry(absl::StrCat("pcusage-live/1E", std::string("\x08\0\0\0\0\0\0\0", 8), "0123abcd"))
+                .status()
+                .code(),
+            absl::StatusCode::kDataLoss);
   decoded = DecodeLiveEntry(EncodeLiveFailed(absl::StatusCode::kUnavailable, "PARTNER_CENTER_UNAVAILABLE"));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded->kind, LiveEntry::Kind::kFailed);

@@ -14,7 +14,8 @@ namespace {
 constexpr absl::string_view kMagic = "pcusage-snapshot/2";
 constexpr char kPages = 'P';
 constexpr char kTooLarge = 'L';
-constexpr absl::string_view kLiveMagic = "pcusage-live/1";
+// Version 2: the end entry carries the walk's page count (a version-1 entry does not decode: a lost walk).
+constexpr absl::string_view kLiveMagic = "pcusage-live/2";
 constexpr char kLivePage = 'P';
 constexpr char kLiveEnd = 'E';
 constexpr char kLiveFailed = 'F';
@@ -226,9 +227,10 @@ std::string EncodeTooLarge(const std::string& snapshot_id, absl::Time started) {
 std::string EncodeLivePage(absl::string_view encoded_page) {
   return absl::StrCat(kLiveMagic, absl::string_view(&kLivePage, 1), encoded_page);
 }
-std::string EncodeLiveEnd(absl::string_view snapshot_id) {
+std::string EncodeLiveEnd(absl::string_view snapshot_id, int64_t pages) {
   std::string out = absl::StrCat(kLiveMagic, absl::string_view(&kLiveEnd, 1));
   PutBytes(out, snapshot_id);
+  PutU64(out, static_cast<uint64_t>(pages));
   return out;
 }
 std::string EncodeLiveFailed(absl::StatusCode code, absl::string_view reason) {
@@ -254,6 +256,8 @@ absl::StatusOr<LiveEntry> DecodeLiveEntry(absl::string_view encoded) {
     case kLiveEnd:
       entry.kind = LiveEntry::Kind::kEnd;
       entry.snapshot_id = std::string(in.Bytes());
+      entry.pages = static_cast<int64_t>(in.U64());
+      if (entry.pages < 0) return Garbled("a page count");
       break;
     case kLiveFailed: {
       entry.kind = LiveEntry::Kind::kFailed;

@@ -9,6 +9,7 @@
 #define PCUSAGE_SERVER_SNAPSHOTS_SNAPSHOT_CODEC_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -53,19 +54,20 @@ absl::StatusOr<EncodedSnapshotHeader> DecodeSnapshotHeader(absl::string_view enc
 struct LiveEntry {
   enum class Kind {
     kPage,
-    kEnd,      // every page was appended; the walk's snapshot is published as `snapshot_id` (unless lost)
+    kEnd,      // every page was appended, `pages` of them; the snapshot is published as `snapshot_id` (unless lost)
     kFailed,   // the walk failed with `code` and ErrorInfo `reason` (its message is not shared)
     kStopped,  // the walk goes on, but its pages are no longer appended (too large to share, or Redis failed)
   };
   Kind kind = Kind::kPage;
   partner_center::FetchedPage page;
   std::string snapshot_id;
+  int64_t pages = 0;
   absl::StatusCode code = absl::StatusCode::kUnknown;
   std::string reason;
 };
 // `encoded_page` is what SnapshotEncoder::Add returned for it.
 std::string EncodeLivePage(absl::string_view encoded_page);
-std::string EncodeLiveEnd(absl::string_view snapshot_id);
+std::string EncodeLiveEnd(absl::string_view snapshot_id, int64_t pages);
 std::string EncodeLiveFailed(absl::StatusCode code, absl::string_view reason);
 std::string EncodeLiveStopped();
 absl::StatusOr<LiveEntry> DecodeLiveEntry(absl::string_view encoded);
