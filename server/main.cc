@@ -172,7 +172,12 @@ ABSL_FLAG(std::string, redis_key_prefix, "pcusage:",
 ABSL_FLAG(int64_t, redis_snapshot_max_bytes, int64_t{64} << 20,
           "Largest snapshot put in Redis (encoded bytes); a larger walk serves its own replica only.");
 ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(1),
-          "Bound on each Redis connect and command; past it the call is served by this process alone.");
+          "Bound on each Redis connect (name resolution included) and on each socket wait of a command; past it "
+          "the call is served by this process alone.");
+ABSL_FLAG(absl::Duration, redis_command_deadline, absl::Seconds(30),
+          "Bound on each whole Redis command, its reply however slowly it trickles in (--redis_timeout bounds each "
+          "socket wait); a stream read's wait for another replica's next page is added to it. The default lets a "
+          "64 MiB snapshot through at about 2.2 MiB/s; past it the call is served by this process alone.");
 ABSL_FLAG(std::string, ca_bundle_file, "",
           "PEM bundle of CAs to verify the TLS certificates of Partner Center and the token endpoint with, instead "
           "of the system's.");
@@ -256,6 +261,7 @@ ServerOptions OptionsFromFlags() {
   options.redis_snapshot_max_bytes =
       redis_snapshot_max_bytes < 0 ? 0 : static_cast<std::size_t>(redis_snapshot_max_bytes);
   options.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  options.redis_command_deadline = absl::GetFlag(FLAGS_redis_command_deadline);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.metrics_threads = absl::GetFlag(FLAGS_metrics_threads);
   options.min_watch_poll_interval = absl::GetFlag(FLAGS_min_watch_poll_interval);

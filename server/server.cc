@@ -124,6 +124,9 @@ absl::Status ConfigureRedisSnapshots(const ServerOptions& options, PageOpenerOpt
   if (options.redis_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--redis_timeout must be positive");
   }
+  if (options.redis_command_deadline <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--redis_command_deadline must be positive");
+  }
   snapshots::HiredisOptions redis;
   redis.address = *address;
   if (!options.redis_password_file.empty()) {
@@ -138,6 +141,7 @@ absl::Status ConfigureRedisSnapshots(const ServerOptions& options, PageOpenerOpt
   }
   redis.connect_timeout = options.redis_timeout;
   redis.command_timeout = options.redis_timeout;
+  redis.command_deadline = options.redis_command_deadline;
   redis.max_reply_bytes = options.redis_snapshot_max_bytes;
   pages.redis = snapshots::NewHiredisClient(std::move(redis));
   pages.redis_store.key_prefix = options.redis_key_prefix;

@@ -67,6 +67,7 @@ struct ServerOptions {
   std::string redis_key_prefix = "pcusage:";
   std::size_t redis_snapshot_max_bytes = std::size_t{64} << 20;
   absl::Duration redis_timeout = absl::Seconds(1);
+  absl::Duration redis_command_deadline = absl::Seconds(30);  // each whole Redis command
   // Prometheus metrics at http://<metrics_listen>/metrics (off when empty; ":port" is loopback), served by this many
   // threads (metrics/metrics_server.h).
   std::string metrics_listen;

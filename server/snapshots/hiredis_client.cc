@@ -1,6 +1,6 @@
-// RedisClient over a bounded pool of RedisConnections (redis_connection.h: plain or TLS, timeouts on connect and on
-// every socket read and write, hiredis formatting commands and parsing replies), the lock scripts and the stream
-// append as EVAL.
+// RedisClient over a bounded pool of RedisConnections (redis_connection.h: plain or TLS, timeouts on connect, on
+// every socket read and write and on each whole command, hiredis formatting commands and parsing replies), the lock
+// scripts and the stream append as EVAL.
 #include <algorithm>
 #include <csignal>
 #include <utility>
@@ -75,6 +75,7 @@ class HiredisClient final : public RedisClient {
     }
     connection_.connect_timeout = options_.connect_timeout;
     connection_.command_timeout = options_.command_timeout;
+    connection_.command_deadline = options_.command_deadline;
     connection_.max_reply_bytes = options_.max_reply_bytes;
   }
 
@@ -135,7 +136,7 @@ class HiredisClient final : public RedisClient {
     }
     if (block > absl::ZeroDuration()) argv.insert(argv.end(), {"BLOCK", Millis(block)});
     argv.insert(argv.end(), {"STREAMS", key, after_id});
-    absl::StatusOr<Reply> reply = Run(argv);
+    absl::StatusOr<Reply> reply = Run(argv, block);  // Redis may hold the reply `block` on top of the deadline
     if (block > absl::ZeroDuration()) {
       absl::MutexLock lock(&mu_);
       --blocking_;
@@ -194,11 +195,12 @@ class HiredisClient final : public RedisClient {
     return (*reply)->integer != 0;
   }
 
-  // One command on a pooled connection; the connection is dropped after an I/O or protocol error.
-  absl::StatusOr<Reply> Run(const std::vector<std::string>& argv) {
+  // One command on a pooled connection (`wait`: RedisConnection::Command's); the connection is dropped after an I/O
+  // or protocol error.
+  absl::StatusOr<Reply> Run(const std::vector<std::string>& argv, absl::Duration wait = absl::ZeroDuration()) {
     absl::StatusOr<Connection> connection = Acquire();
     if (!connection.ok()) return connection.status();
-    absl::StatusOr<Reply> reply = (*connection)->Command(argv);
+    absl::StatusOr<Reply> reply = (*connection)->Command(argv, wait);
     if (!reply.ok()) {
       Release(nullptr);
       return reply.status();

@@ -1,5 +1,9 @@
 // The hiredis client against a real redis-server (Debian's) on a free loopback port, over redis:// and rediss://
 // (TLS, with a test PKI made by the openssl tool: tests/testing/testing_tls.h).
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/snapshots/redis_client.h"
@@ -216,6 +221,32 @@ TEST_P(HiredisClientTest, StreamsAppendReadWaitAndExpire) {
   EXPECT_TRUE(entries->empty());
 }
 
+TEST_P(HiredisClientTest, AStreamReadMayBlockPastTheCommandDeadline) {
+  HiredisOptions options = Options();
+  options.command_timeout = absl::Seconds(4);  // `block` is cut at half of it
+  options.command_deadline = absl::Milliseconds(500);
+  std::unique_ptr<RedisClient> client = NewHiredisClient(options);
+  ASSERT_TRUE(client->StreamAppend("live", "one", absl::Seconds(30)).ok());
+  absl::StatusOr<std::vector<StreamEntry>> entries = client->StreamRead("live", "0", absl::ZeroDuration(), 4);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 1U);
+  const std::string last = (*entries)[0].id;
+  // Redis answers after the command deadline, within `block`.
+  std::thread appender([this] {
+    absl::SleepFor(absl::Milliseconds(1200));
+    EXPECT_TRUE(client_->StreamAppend("live", "two", absl::Seconds(30)).ok());
+  });
+  entries = client->StreamRead("live", last, absl::Seconds(2), 4);
+  appender.join();
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 1U);
+  EXPECT_EQ((*entries)[0].value, "two");
+  // Nothing comes: Redis answers at the end of `block`, past the command deadline too.
+  entries = client->StreamRead("live", (*entries)[0].id, absl::Seconds(2), 4);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_TRUE(entries->empty());
+}
+
 TEST_P(HiredisClientTest, RedisGoneIsAnErrorAtOnceAndComingBackIsServedAgain) {
   ASSERT_TRUE(client_->SetIfAbsent("k", "v", absl::Seconds(30)).ok());
   server_->Stop();
@@ -365,6 +396,69 @@ TEST(RedisTlsContextTest, BadFilesAreRefusedNamingWhichAndNeverQuotingTheKey) {
   }
   EXPECT_TRUE(NewRedisTlsContext({ca, cert, key}).ok());
   EXPECT_TRUE(NewRedisTlsContext({}).ok());  // the system trust store
+}
+
+// A loopback "Redis" answering its first command with the header of a 64 MiB value, then one byte of it every
+// 200 ms, for at most 20 s (then it closes the connection): a reply that always makes progress and never ends.
+class TricklingRedis {
+ public:
+  TricklingRedis() {
+    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof(address);
+    EXPECT_EQ(bind(listener_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0);
+    EXPECT_EQ(listen(listener_, 4), 0);
+    EXPECT_EQ(getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size), 0);
+    port_ = ntohs(address.sin_port);
+    server_ = std::thread([this] { Serve(); });
+  }
+  ~TricklingRedis() {
+    stop_.Notify();
+    shutdown(listener_, SHUT_RDWR);  // ends a pending accept
+    server_.join();
+    close(listener_);
+  }
+  TricklingRedis(const TricklingRedis&) = delete;
+  TricklingRedis& operator=(const TricklingRedis&) = delete;
+
+  int port() const { return port_; }
+
+ private:
+  void Serve() {
+    const int fd = accept(listener_, nullptr, nullptr);
+    if (fd < 0) return;
+    char command[4096];
+    if (recv(fd, command, sizeof(command), 0) > 0) {
+      const std::string header = "$67108864\r\n";
+      send(fd, header.data(), header.size(), MSG_NOSIGNAL);
+      const absl::Time end = absl::Now() + absl::Seconds(20);
+      while (absl::Now() < end && !stop_.WaitForNotificationWithTimeout(absl::Milliseconds(200))) {
+        if (send(fd, "x", 1, MSG_NOSIGNAL) != 1) break;
+      }
+    }
+    close(fd);
+  }
+
+  int listener_ = -1;
+  int port_ = 0;
+  absl::Notification stop_;
+  std::thread server_;
+};
+
+TEST(HiredisClientTimeoutTest, AReplyTricklingInEndsAtTheCommandDeadline) {
+  TricklingRedis redis;
+  HiredisOptions options;
+  options.address = *ParseRedisUrl(absl::StrCat("redis://127.0.0.1:", redis.port()));
+  options.command_timeout = absl::Seconds(1);  // every byte comes well within it
+  options.command_deadline = absl::Seconds(1);
+  std::unique_ptr<RedisClient> client = NewHiredisClient(options);
+  const absl::Time start = absl::Now();
+  const absl::Status status = client->Get("snapshot").status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "Redis did not finish GET within 1s")) << status;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
 TEST(HiredisClientTimeoutTest, NothingListeningIsUnavailable) {

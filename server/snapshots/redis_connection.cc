@@ -18,10 +18,14 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <system_error>
+#include <thread>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 
 namespace pcusage::snapshots {
@@ -119,29 +123,110 @@ absl::Status PollFor(int fd, short events, absl::Time deadline) {  // NOLINT(goo
   }
 }
 
-// A non-blocking TCP socket connected to one of `host`'s addresses within `timeout`.
-absl::StatusOr<int> ConnectTcp(const std::string& host, int port, absl::Duration timeout) {
-  const std::string peer = absl::StrCat(host, ":", port);
+struct AddrinfoDeleter {
+  void operator()(addrinfo* addresses) const { freeaddrinfo(addresses); }
+};
+
+// getaddrinfo for TCP, its answers as ResolvedAddresses; `flags` beside AI_NUMERICSERV.
+absl::StatusOr<std::vector<ResolvedAddress>> GetAddresses(const std::string& host, int port, int flags) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* addresses = nullptr;
-  if (const int resolved = getaddrinfo(host.c_str(), absl::StrCat(port).c_str(), &hints, &addresses); resolved != 0) {
-    return absl::UnavailableError(absl::StrCat("Redis ", peer, ": ", gai_strerror(resolved)));
+  hints.ai_flags = AI_NUMERICSERV | flags;
+  addrinfo* found = nullptr;
+  if (const int resolved = getaddrinfo(host.c_str(), absl::StrCat(port).c_str(), &hints, &found); resolved != 0) {
+    return absl::UnavailableError(absl::StrCat("Redis ", host, ":", port, ": ", gai_strerror(resolved)));
   }
-  const absl::Cleanup free_addresses = [addresses] { freeaddrinfo(addresses); };
+  const std::unique_ptr<addrinfo, AddrinfoDeleter> owned(found);
+  std::vector<ResolvedAddress> addresses;
+  for (const addrinfo* address = found; address != nullptr; address = address->ai_next) {
+    addresses.push_back({address->ai_family, address->ai_protocol,
+                         std::string(reinterpret_cast<const char*>(address->ai_addr), address->ai_addrlen)});
+  }
+  return addresses;
+}
+
+// The resolutions running on helper threads, process-wide (never destroyed: a detached thread may end after main).
+struct Resolutions {
+  absl::Mutex mu;
+  int pending ABSL_GUARDED_BY(mu) = 0;
+};
+Resolutions& PendingResolutionsState() {
+  static auto* const kState = new Resolutions;
+  return *kState;
+}
+
+// One resolution's answer, shared by the helper thread and the Open waiting for it.
+struct Resolution {
+  absl::Mutex mu;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  absl::StatusOr<std::vector<ResolvedAddress>> addresses ABSL_GUARDED_BY(mu);
+};
+
+// `host`'s addresses by `resolver`, on a helper thread, waited for until `deadline`.
+absl::StatusOr<std::vector<ResolvedAddress>> ResolveWithin(const std::string& host, int port, HostResolver resolver,
+                                                           absl::Time deadline, absl::Duration timeout) {
+  const std::string peer = absl::StrCat(host, ":", port);
+  Resolutions& state = PendingResolutionsState();
+  {
+    absl::MutexLock lock(&state.mu);
+    if (state.pending >= kMaxPendingResolutions) {
+      return absl::UnavailableError(absl::StrCat("Redis ", peer, ": name resolution not started, ", state.pending,
+                                                 " earlier ones are still pending (a slow resolver)"));
+    }
+    ++state.pending;
+  }
+  auto resolution = std::make_shared<Resolution>();
+  try {
+    std::thread([resolution, resolver = std::move(resolver), host, port] {
+      absl::StatusOr<std::vector<ResolvedAddress>> addresses = resolver(host, port);
+      {
+        Resolutions& state = PendingResolutionsState();
+        absl::MutexLock lock(&state.mu);
+        --state.pending;  // before the answer: no longer pending once an Open can see it
+      }
+      absl::MutexLock lock(&resolution->mu);
+      resolution->addresses = std::move(addresses);
+      resolution->done = true;
+    }).detach();
+  } catch (const std::system_error& error) {  // no thread to be had
+    absl::MutexLock lock(&state.mu);
+    --state.pending;
+    return absl::UnavailableError(absl::StrCat("Redis ", peer, ": no thread for name resolution: ", error.what()));
+  }
+  absl::MutexLock lock(&resolution->mu);
+  if (!resolution->mu.AwaitWithDeadline(absl::Condition(&resolution->done), deadline)) {
+    return absl::UnavailableError(
+        absl::StrCat("Redis ", peer, ": name resolution took longer than ", absl::FormatDuration(timeout)));
+  }
+  return resolution->addresses;
+}
+
+// A non-blocking TCP socket connected to one of `host`'s addresses within `timeout`, name resolution included.
+absl::StatusOr<int> ConnectTcp(const std::string& host, int port, absl::Duration timeout,
+                               const HostResolver& resolver) {
+  const std::string peer = absl::StrCat(host, ":", port);
   const absl::Time deadline = absl::Now() + timeout;
+  // An IP literal never reaches a resolver: AI_NUMERICHOST only parses.
+  absl::StatusOr<std::vector<ResolvedAddress>> addresses = GetAddresses(host, port, AI_NUMERICHOST);
+  if (!addresses.ok()) {
+    addresses =
+        ResolveWithin(host, port, resolver != nullptr ? resolver : HostResolver(SystemResolve), deadline, timeout);
+  }
+  if (!addresses.ok()) return addresses.status();
   std::string error = "no address";
-  for (const addrinfo* address = addresses; address != nullptr; address = address->ai_next) {
-    const int fd =
-        socket(address->ai_family, address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, address->ai_protocol);
+  for (const ResolvedAddress& address : *addresses) {
+    sockaddr_storage storage{};
+    if (address.sockaddr.size() > sizeof(storage)) continue;
+    std::memcpy(&storage, address.sockaddr.data(), address.sockaddr.size());
+    const int fd = socket(address.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, address.protocol);
     if (fd < 0) {
       error = std::strerror(errno);
       continue;
     }
     int failure = 0;
-    if (connect(fd, address->ai_addr, address->ai_addrlen) != 0) {
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&storage), static_cast<socklen_t>(address.sockaddr.size())) !=
+        0) {
       failure = errno;
       if (failure == EINPROGRESS) {
         if (absl::Status waited = PollFor(fd, POLLOUT, deadline); !waited.ok()) {
@@ -220,6 +305,16 @@ absl::Status LoadClientCertificate(SSL_CTX* context, const std::string& cert_pem
 
 }  // namespace
 
+absl::StatusOr<std::vector<ResolvedAddress>> SystemResolve(const std::string& host, int port) {
+  return GetAddresses(host, port, 0);
+}
+
+int PendingResolutions() {
+  Resolutions& state = PendingResolutionsState();
+  absl::MutexLock lock(&state.mu);
+  return state.pending;
+}
+
 absl::StatusOr<std::shared_ptr<const RedisTlsContext>> NewRedisTlsContext(const RedisTlsOptions& options,
                                                                           RedisTlsInput* bad_input) {
   if (options.cert_pem.empty() != options.key_pem.empty()) {
@@ -257,7 +352,7 @@ RedisConnection::~RedisConnection() {
 }
 
 absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Open(const RedisConnectionOptions& options) {
-  absl::StatusOr<int> fd = ConnectTcp(options.host, options.port, options.connect_timeout);
+  absl::StatusOr<int> fd = ConnectTcp(options.host, options.port, options.connect_timeout, options.resolver);
   if (!fd.ok()) return fd.status();
   std::unique_ptr<RedisConnection> connection(new RedisConnection(options, *fd));
   if (connection->reader_ == nullptr) return absl::ResourceExhaustedError("no memory for a Redis reply reader");
@@ -332,14 +427,19 @@ absl::StatusOr<short> RedisConnection::SocketRetry(short events) const {  // NOL
   return Broken(std::strerror(errno));
 }
 
-absl::Status RedisConnection::WaitFor(short events, absl::string_view too_late) const {  // NOLINT(google-runtime-int)
+absl::Status RedisConnection::WaitFor(short events, absl::string_view too_late,  // NOLINT(google-runtime-int)
+                                      absl::Time deadline, absl::string_view past_deadline) const {
   if (events == 0) return absl::OkStatus();
-  absl::Status waited = PollFor(fd_, events, absl::Now() + options_.command_timeout);
-  if (waited.code() == absl::StatusCode::kDeadlineExceeded) return absl::DeadlineExceededError(too_late);
+  const absl::Time no_progress = absl::Now() + options_.command_timeout;
+  absl::Status waited = PollFor(fd_, events, std::min(no_progress, deadline));
+  if (waited.code() == absl::StatusCode::kDeadlineExceeded) {
+    return absl::DeadlineExceededError(deadline < no_progress ? past_deadline : too_late);
+  }
   return waited;
 }
 
-absl::Status RedisConnection::WriteAll(const char* data, std::size_t size) {
+absl::Status RedisConnection::WriteAll(const char* data, std::size_t size, absl::Time deadline,
+                                       absl::string_view past_deadline) {
   while (size > 0) {
     absl::StatusOr<short> wait_for;  // NOLINT(google-runtime-int): poll's type
     if (ssl_ != nullptr) {
@@ -361,12 +461,16 @@ absl::Status RedisConnection::WriteAll(const char* data, std::size_t size) {
       wait_for = SocketRetry(POLLOUT);
     }
     if (!wait_for.ok()) return wait_for.status();
-    if (absl::Status waited = WaitFor(*wait_for, "Redis did not take the command in time"); !waited.ok()) return waited;
+    if (absl::Status waited = WaitFor(*wait_for, "Redis did not take the command in time", deadline, past_deadline);
+        !waited.ok()) {
+      return waited;
+    }
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::size_t> RedisConnection::ReadSome(char* buffer, std::size_t size) {
+absl::StatusOr<std::size_t> RedisConnection::ReadSome(char* buffer, std::size_t size, absl::Time deadline,
+                                                      absl::string_view past_deadline) {
   for (;;) {
     absl::StatusOr<short> wait_for;  // NOLINT(google-runtime-int): poll's type
     if (ssl_ != nullptr) {
@@ -381,11 +485,20 @@ absl::StatusOr<std::size_t> RedisConnection::ReadSome(char* buffer, std::size_t 
       wait_for = SocketRetry(POLLIN);
     }
     if (!wait_for.ok()) return wait_for.status();
-    if (absl::Status waited = WaitFor(*wait_for, "Redis did not answer in time"); !waited.ok()) return waited;
+    if (absl::Status waited = WaitFor(*wait_for, "Redis did not answer in time", deadline, past_deadline);
+        !waited.ok()) {
+      return waited;
+    }
   }
 }
 
-absl::StatusOr<RedisReply> RedisConnection::Command(const std::vector<std::string>& argv) {
+absl::StatusOr<RedisReply> RedisConnection::Command(const std::vector<std::string>& argv, absl::Duration wait) {
+  // The whole command, not each wait: a reply trickling in a byte at a time never goes past this.
+  const absl::Duration allowed = options_.command_deadline + std::max(wait, absl::ZeroDuration());
+  const absl::Time deadline = absl::Now() + allowed;
+  // Names the command only (never an argument: AUTH's is the password).
+  const std::string past_deadline =
+      absl::StrCat("Redis did not finish ", argv.empty() ? "" : argv[0], " within ", absl::FormatDuration(allowed));
   std::vector<const char*> args;
   std::vector<std::size_t> lengths;
   args.reserve(argv.size());
@@ -397,7 +510,7 @@ absl::StatusOr<RedisReply> RedisConnection::Command(const std::vector<std::strin
   char* command = nullptr;
   const int length = redisFormatCommandArgv(&command, static_cast<int>(args.size()), args.data(), lengths.data());
   if (length < 0 || command == nullptr) return absl::ResourceExhaustedError("no memory for a Redis command");
-  const absl::Status written = WriteAll(command, static_cast<std::size_t>(length));
+  const absl::Status written = WriteAll(command, static_cast<std::size_t>(length), deadline, past_deadline);
   redisFreeCommand(command);
   if (!written.ok()) return written;
 
@@ -411,7 +524,9 @@ absl::StatusOr<RedisReply> RedisConnection::Command(const std::vector<std::strin
     }
     if (reply != nullptr) return RedisReply(static_cast<redisReply*>(reply));
     if (received > limit) return absl::DataLossError("Redis answered with more bytes than the bound");
-    absl::StatusOr<std::size_t> read = ReadSome(buffer, std::min(sizeof(buffer), limit + 1 - received));
+    if (absl::Now() >= deadline) return absl::DeadlineExceededError(past_deadline);
+    absl::StatusOr<std::size_t> read =
+        ReadSome(buffer, std::min(sizeof(buffer), limit + 1 - received), deadline, past_deadline);
     if (!read.ok()) return read.status();
     received += *read;
     if (redisReaderFeed(reader_, buffer, *read) != REDIS_OK) {
