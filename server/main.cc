@@ -169,6 +169,9 @@ ABSL_FLAG(std::string, redis_tls_key_file, "",
 ABSL_FLAG(std::string, redis_key_prefix, "pcusage:",
           "Prefix of every Redis key; replicas share snapshots only with the same prefix. Deployments for different "
           "partners with server-held credentials sharing one Redis must use different prefixes.");
+ABSL_FLAG(absl::Duration, redis_stall_timeout, absl::Minutes(5),
+          "How long a call following another replica's walk through Redis waits for its next page (that walk's lock "
+          "still held) before this replica walks itself, on from the next page; keep it a few times --page_timeout.");
 ABSL_FLAG(int64_t, redis_snapshot_max_bytes, int64_t{64} << 20,
           "Largest snapshot put in Redis (encoded bytes); a larger walk serves its own replica only.");
 ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(1),
@@ -257,6 +260,7 @@ ServerOptions OptionsFromFlags() {
   options.redis_tls_cert_file = absl::GetFlag(FLAGS_redis_tls_cert_file);
   options.redis_tls_key_file = absl::GetFlag(FLAGS_redis_tls_key_file);
   options.redis_key_prefix = absl::GetFlag(FLAGS_redis_key_prefix);
+  options.redis_stall_timeout = absl::GetFlag(FLAGS_redis_stall_timeout);
   const int64_t redis_snapshot_max_bytes = absl::GetFlag(FLAGS_redis_snapshot_max_bytes);
   options.redis_snapshot_max_bytes =
       redis_snapshot_max_bytes < 0 ? 0 : static_cast<std::size_t>(redis_snapshot_max_bytes);

@@ -124,6 +124,9 @@ absl::Status ConfigureRedisSnapshots(const ServerOptions& options, PageOpenerOpt
   if (options.redis_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--redis_timeout must be positive");
   }
+  if (options.redis_stall_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--redis_stall_timeout must be positive");
+  }
   if (options.redis_command_deadline <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--redis_command_deadline must be positive");
   }
@@ -147,7 +150,7 @@ absl::Status ConfigureRedisSnapshots(const ServerOptions& options, PageOpenerOpt
   pages.redis_store.key_prefix = options.redis_key_prefix;
   pages.redis_store.snapshot_ttl = options.snapshot_max_staleness;
   pages.redis_store.max_snapshot_bytes = options.redis_snapshot_max_bytes;
-  pages.redis_store.max_wait = options.max_call_duration;
+  pages.redis_store.max_wait = options.redis_stall_timeout;
   return absl::OkStatus();
 }
 

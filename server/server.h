@@ -67,6 +67,9 @@ struct ServerOptions {
   std::string redis_key_prefix = "pcusage:";
   std::size_t redis_snapshot_max_bytes = std::size_t{64} << 20;
   absl::Duration redis_timeout = absl::Seconds(1);
+  // How long a call following another replica's walk waits for its next page before walking itself
+  // (RedisStoreOptions::max_wait).
+  absl::Duration redis_stall_timeout = absl::Minutes(5);
   absl::Duration redis_command_deadline = absl::Seconds(30);  // each whole Redis command
   // Prometheus metrics at http://<metrics_listen>/metrics (off when empty; ":port" is loopback), served by this many
   // threads (metrics/metrics_server.h).

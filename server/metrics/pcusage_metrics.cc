@@ -105,8 +105,9 @@ PcusageMetrics Declare(Registry& registry) {
       "The Redis snapshot store (--snapshot_store=redis://...): served (a snapshot from Redis), walked (this replica "
       "took the walk lock), waited (followed another replica's walk), walked_on (lost the walk it followed and walked "
       "on itself from the next page), published, unavailable (a Redis command failed; the call was served by this "
-      "replica alone), skipped (Redis not asked for a while after a failure).",
-      {{"event", {"served", "walked", "waited", "walked_on", "published", "unavailable", "skipped"}}}));
+      "replica alone), skipped (Redis not asked for a while after a failure), stalled (the walk followed made no "
+      "progress for --redis_stall_timeout while its lock was held, and was given up on).",
+      {{"event", {"served", "walked", "waited", "walked_on", "published", "unavailable", "skipped", "stalled"}}}));
   return m;
 }
 
@@ -207,8 +208,8 @@ void SnapshotOpened(SnapshotOpen how) {
 }
 
 void SnapshotRedis(SnapshotRedisEvent event) {
-  static constexpr absl::string_view kEvents[] = {"served",    "walked",      "waited", "walked_on",
-                                                  "published", "unavailable", "skipped"};
+  static constexpr absl::string_view kEvents[] = {"served",    "walked",      "waited",  "walked_on",
+                                                  "published", "unavailable", "skipped", "stalled"};
   Pcusage().snapshot_redis->Labels({kEvents[static_cast<int>(event)]}).Increment();
 }
 

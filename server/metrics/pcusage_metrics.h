@@ -25,7 +25,7 @@ enum class SnapshotOpen { kHit, kJoin, kMiss, kResume };
 // served (a snapshot read from Redis), walked (this replica took the walk lock), waited (for another replica's
 // walk), published (a snapshot written to Redis), unavailable (a Redis command failed: the call was served by
 // this replica alone), skipped (Redis not asked, for a while after a failure).
-enum class SnapshotRedisEvent { kServed, kWalked, kWaited, kWalkedOn, kPublished, kUnavailable, kSkipped };
+enum class SnapshotRedisEvent { kServed, kWalked, kWaited, kWalkedOn, kPublished, kUnavailable, kSkipped, kStalled };
 
 // The families, for reading in tests; instrumentation uses the functions below.
 struct PcusageMetrics {

@@ -438,7 +438,7 @@ class WaitingPages final : public PageSource {
       following_ = true;
       return absl::OkStatus();
     }
-    if (shared_->now() >= give_up_) return Unfollowable(absl::OkStatus(), "no_progress");
+    if (shared_->now() >= give_up_) return Stalled();
     if (cancel_.WaitForNotificationWithTimeout(shared_->options.poll_interval)) return Cancelled();
     return absl::OkStatus();
   }
@@ -450,7 +450,7 @@ class WaitingPages final : public PageSource {
         shared_->redis->StreamRead(live_key_, after_id_, shared_->options.poll_interval, kLiveEntriesPerRead);
     if (!entries.ok()) return Unfollowable(entries.status(), "following another replica's walk");
     if (entries->empty()) {
-      if (shared_->now() >= give_up_) return Unfollowable(absl::OkStatus(), "no_progress");
+      if (shared_->now() >= give_up_) return Stalled();
       absl::StatusOr<std::optional<std::string>> holder = shared_->redis->Get(keys_.lock);
       if (!holder.ok()) return Unfollowable(holder.status(), "following another replica's walk");
       if (*holder == followed_lock_) return absl::OkStatus();  // still walking
@@ -498,6 +498,15 @@ class WaitingPages final : public PageSource {
     }
     following_ = false;
     return false;
+  }
+
+  // The walk followed made no progress for max_wait while its lock was held (its walker stuck, or held back by a
+  // caller of its own that stopped reading): given up on, counted and logged, and walked here instead.
+  absl::Status Stalled() {
+    metrics::SnapshotRedis(SnapshotRedisEvent::kStalled);
+    LogEvent(LogLevel::kWarning, "another replica's walk made no progress; this replica walks instead",
+             {{"waited_ms", absl::ToInt64Milliseconds(shared_->options.max_wait)}, {"pages_followed", yielded_}});
+    return Unfollowable(absl::OkStatus(), "no_progress");
   }
 
   // Serves the published snapshot `found`: all of it when nothing was passed on yet, else the rest of it when it is

@@ -14,7 +14,8 @@
 //   3. the lock is held by another replica whose walk started recently enough → the call's snapshot follows that
 //      walk live (XREAD BLOCK, poll_interval at a time): its callers receive each page as it lands, and the end
 //      when the walk is complete and every page of it was received. A walk that cannot be followed to its end (it
-//      failed, stopped appending, its walker died and its lock expired, Redis failed, nothing came for max_wait) is,
+//      failed, stopped appending, its walker died and its lock expired, Redis failed, nothing came for max_wait
+//      though its lock is held: stalled) is,
 //      before any page was passed on, what waiting for it was: its published snapshot served, or the lock taken over
 //      once it goes away and the walk done here, or a walk of this replica's own. After pages were passed on, the rest
 //      comes from the walk's published snapshot, or else from this replica walking on from the next page of the last
@@ -62,8 +63,10 @@ struct RedisStoreOptions {
   // A walk's lock lives this long unless renewed (every third of it): how long replicas wait after its walker dies.
   absl::Duration lock_ttl = absl::Seconds(10);
   absl::Duration poll_interval = absl::Milliseconds(100);
-  // The longest a replica waits for another's walk to make progress (a page, its end) before giving up on it.
-  absl::Duration max_wait = absl::Hours(1);
+  // The longest a replica waits for another's walk to make progress (a page, its end) before giving up on it, the
+  // walk's lock still held or not (its walker stuck, or held back by a caller of its own that stopped reading): the
+  // server's --redis_stall_timeout. It then walks itself, on from the next page when it passed pages on.
+  absl::Duration max_wait = absl::Minutes(5);
   absl::Duration retry_after_failure = absl::Seconds(5);
 };
 

@@ -834,6 +834,36 @@ TEST(FollowLiveTest, AFencingTokenReusedAfterARedisRestartLosesNoRecords) {
   EXPECT_EQ(upstream_c.walks(), 1);
 }
 
+// A caller of the walking replica that stops reading holds that walk (over its cache bound), but not the followers
+// on other replicas: once nothing new comes for max_wait while the lock is held, they walk on themselves.
+TEST(FollowLiveTest, AStuckCallerOnTheWalkingReplicaDoesNotStallFollowersElsewhere) {
+  metrics::Counter& stalled = metrics::Pcusage().snapshot_redis->Labels({"stalled"});
+  const double stalled_before = stalled.value();
+  // By default a follower gives up on a stalled walk within minutes, not the hour of --max_call_duration.
+  EXPECT_LE(RedisStoreOptions().max_wait, absl::Minutes(10));
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  RedisStoreOptions options = FastOptions();
+  options.max_wait = absl::Milliseconds(500);
+  SnapshotOptions one_byte;
+  one_byte.cache_bytes = 1;
+  auto a = std::make_unique<RedisSnapshotStore>(redis, options, one_byte);
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis, options);
+  OpenedSnapshot walking = a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  EXPECT_EQ(ReadPagesOf(*walking.pages, 1).ids, IdsOfPages(0, 1));  // and its caller reads no more
+  ReaderContext context;
+  context.continue_walk = upstream.Continuer();
+  context.deadline = absl::Now() + absl::Seconds(5);
+  const absl::Time start = absl::Now();
+  OpenedSnapshot following = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), std::move(context));
+  const ReadOut all = ReadAll(*following.pages);
+  EXPECT_TRUE(all.status.ok()) << all.status;
+  EXPECT_EQ(all.ids, AllIds());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_EQ(upstream.continued(), 1);
+  EXPECT_EQ(stalled.value(), stalled_before + 1);
+}
+
 TEST(SnapshotCodecTest, LiveEntriesRoundTripAndGarbageIsDataLoss) {
   SnapshotEncoder encoder("id", absl::Now());
   const std::string page = EncodeLivePage(encoder.Add(MakePage(2)));
