@@ -142,6 +142,13 @@ class FakeRedisClient final : public RedisClient {
     values_[key] = {std::to_string(++value), absl::InfiniteFuture()};
     return value;
   }
+  absl::StatusOr<int64_t> IncrementAndExpire(const std::string& key, absl::Duration ttl) override {
+    absl::StatusOr<int64_t> value = Increment(key);
+    if (!value.ok()) return value;
+    absl::MutexLock lock(&mu_);
+    values_[key].expires = now_() + ttl;
+    return value;
+  }
   absl::StatusOr<bool> ExpireIfHolds(const std::string& key, const std::string& value, absl::Duration ttl) override {
     absl::MutexLock lock(&mu_);
     if (absl::Status up = Up(); !up.ok()) return up;

@@ -111,6 +111,15 @@ class HiredisClient final : public RedisClient {
     return static_cast<int64_t>((*reply)->integer);
   }
 
+  absl::StatusOr<int64_t> IncrementAndExpire(const std::string& key, absl::Duration ttl) override {
+    static constexpr char kIncrementAndExpire[] =
+        "local value = redis.call('INCR', KEYS[1]) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return value";
+    absl::StatusOr<Reply> reply = Run({"EVAL", kIncrementAndExpire, "1", key, Millis(ttl)});
+    if (!reply.ok()) return reply.status();
+    if ((*reply)->type != REDIS_REPLY_INTEGER) return Unexpected("EVAL");
+    return static_cast<int64_t>((*reply)->integer);
+  }
+
   absl::StatusOr<bool> ExpireIfHolds(const std::string& key, const std::string& value, absl::Duration ttl) override {
     return Script(kExpireIfHolds, {key}, {value, Millis(ttl)});
   }

@@ -37,6 +37,8 @@ class RedisClient {
   virtual absl::StatusOr<bool> SetIfAbsent(const std::string& key, const std::string& value, absl::Duration ttl) = 0;
   // INCR: the new value (fencing tokens).
   virtual absl::StatusOr<int64_t> Increment(const std::string& key) = 0;
+  // Atomically: INCR key, and PEXPIRE key ttl (the counter lives `ttl` after its last increment). The new value.
+  virtual absl::StatusOr<int64_t> IncrementAndExpire(const std::string& key, absl::Duration ttl) = 0;
   // PEXPIRE key ttl, only while `key` holds `value` (renews a lock still ours): whether it did.
   virtual absl::StatusOr<bool> ExpireIfHolds(const std::string& key, const std::string& value, absl::Duration ttl) = 0;
   // DEL key, only while it holds `value` (releases a lock still ours): whether it did.

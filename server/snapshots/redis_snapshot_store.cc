@@ -196,7 +196,10 @@ class WalkLock {
 
 // Takes the identity's walk lock: the lock, or null when another replica holds it.
 absl::StatusOr<std::shared_ptr<WalkLock>> TryLock(const std::shared_ptr<Shared>& shared, const Keys& keys) {
-  absl::StatusOr<int64_t> fence = shared->redis->Increment(keys.fence);
+  // The counter expires, as every key does: a walk's stream and lock are told apart by the lock value's walk id, so
+  // a counter that starts again at 1 costs nothing.
+  absl::StatusOr<int64_t> fence =
+      shared->redis->IncrementAndExpire(keys.fence, shared->options.snapshot_ttl + shared->options.lock_ttl);
   if (!fence.ok()) return fence.status();
   const absl::Time started = shared->now();
   std::string value = absl::StrCat(*fence, ":", absl::ToUnixNanos(started), ":", NewSnapshotId());

@@ -4,10 +4,11 @@
 //
 // A call that the in-process store cannot serve from a snapshot it holds asks Redis, in this order:
 //   1. a complete snapshot of the identity young enough for the call → its pages are served, no Partner Center;
-//   2. the identity's walk lock (SET NX PX, valued with a fencing token from INCR, the walk's start time and a random
-//      walk id) → this replica walks, renews the lock every lock_ttl / 3 while it does, appends each page as it lands
-//      to the walk's own live stream (XADD, expiring lock_ttl after its last entry) and then how the walk ended (its
-//      page count, when complete), appending nothing more once a renewal finds the lock gone, and at the end
+//   2. the identity's walk lock (SET NX PX, valued with a fencing token from INCR, its counter expiring snapshot_ttl +
+//      lock_ttl after the last walk's start, the walk's start time and a random walk id) → this replica walks,
+//      renews the lock every lock_ttl / 3 while it does, appends each page as it lands to the walk's own live stream
+//      (XADD, expiring lock_ttl after its last entry) and then how the walk ended (its page count, when complete),
+//      appending nothing more once a renewal finds the lock gone, and at the end
 //      publishes the snapshot (encoded as snapshot_codec.h says, TTL: what is left of `snapshot_ttl` since the walk
 //      started) and releases the lock in one script that does both only while the lock still holds its token (a
 //      walker whose lock expired and was taken over writes nothing);

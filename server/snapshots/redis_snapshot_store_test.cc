@@ -864,6 +864,16 @@ TEST(FollowLiveTest, AStuckCallerOnTheWalkingReplicaDoesNotStallFollowersElsewhe
   EXPECT_EQ(stalled.value(), stalled_before + 1);
 }
 
+// The fencing counter expires like every key pcusage writes.
+TEST(RedisSnapshotStoreTest, TheFenceKeyExpires) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  const std::string hash = IdentityHash(redis, upstream);
+  const std::optional<absl::Duration> ttl = redis->Ttl("pcusage:fence:" + hash);
+  ASSERT_TRUE(ttl.has_value());
+  EXPECT_LE(*ttl, FastOptions().snapshot_ttl + FastOptions().lock_ttl);
+}
+
 TEST(SnapshotCodecTest, LiveEntriesRoundTripAndGarbageIsDataLoss) {
   SnapshotEncoder encoder("id", absl::Now());
   const std::string page = EncodeLivePage(encoder.Add(MakePage(2)));
