@@ -36,6 +36,15 @@ constexpr int kLiveEntriesPerRead = 4;
 // The reason of a call ended because the walk it followed live cannot be followed to its end.
 constexpr char kSharedWalkInterrupted[] = "SHARED_WALK_INTERRUPTED";
 
+namespace {
+// What the snapshot key held when fetched: its header and decoded pages (none for a too-large marker).
+struct Fetched {
+  std::optional<EncodedSnapshotHeader> header;  // nullopt: no value
+  std::shared_ptr<const std::vector<FetchedPage>> pages;
+};
+
+}  // namespace
+
 struct RedisSnapshotStore::Shared {
   Shared(std::shared_ptr<RedisClient> redis, RedisStoreOptions options, std::function<absl::Time()> now)
       : redis(std::move(redis)), options(std::move(options)), now(std::move(now)) {}
@@ -69,9 +78,17 @@ struct RedisSnapshotStore::Shared {
               {"failures_not_logged", suppressed}});
   }
 
+  // A fetch of a snapshot key in flight (Fetch): the calls that asked for it meanwhile wait for its result.
+  struct Flight {
+    absl::Notification done;
+    absl::StatusOr<Fetched> result;
+  };
+
   const std::shared_ptr<RedisClient> redis;
   const RedisStoreOptions options;
   const std::function<absl::Time()> now;
+  absl::Mutex flights_mu;
+  std::map<std::string, std::shared_ptr<Flight>> flights ABSL_GUARDED_BY(flights_mu);
   absl::Mutex mu;
   absl::Time skip_until ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   absl::Time next_log ABSL_GUARDED_BY(mu) = absl::InfinitePast();
@@ -221,54 +238,102 @@ struct Wanted {
 // What Redis holds for an identity that the call wants: a snapshot's pages, or the marker of one too large to
 // share, or nothing. A value that does not decode is DATA_LOSS.
 struct Found {
-  std::optional<std::vector<FetchedPage>> pages;
+  // Decoded once per fetch and shared by every call of this replica that fetched it at once (null: none).
+  std::shared_ptr<const std::vector<FetchedPage>> pages;
   bool too_large = false;
   SnapshotName name;
 };
-absl::StatusOr<Found> FindSnapshot(RedisClient& redis, const std::string& key, const Wanted& wanted) {
+
+// One GET of the snapshot key and its decoding; the raw value is dropped once decoded.
+absl::StatusOr<Fetched> FetchNow(RedisClient& redis, const std::string& key) {
   absl::StatusOr<std::optional<std::string>> value = redis.Get(key);
   if (!value.ok()) return value.status();
-  Found found;
-  if (!value->has_value()) return found;
+  Fetched fetched;
+  if (!value->has_value()) return fetched;
   absl::StatusOr<EncodedSnapshotHeader> header = DecodeSnapshotHeader(**value);
   if (!header.ok()) return header.status();
-  if (header->started < wanted.not_before) return found;
-  if (!wanted.snapshot_id.empty() && header->snapshot_id != wanted.snapshot_id) return found;
-  found.name = SnapshotName{header->snapshot_id, header->started};
-  found.too_large = header->too_large;
-  if (found.too_large) return found;
-  absl::StatusOr<std::vector<FetchedPage>> pages = DecodeSnapshotPages(**value);
-  if (!pages.ok()) return pages.status();
-  found.pages = *std::move(pages);
+  if (!header->too_large) {
+    absl::StatusOr<std::vector<FetchedPage>> pages = DecodeSnapshotPages(**value);
+    if (!pages.ok()) return pages.status();
+    fetched.pages = std::make_shared<const std::vector<FetchedPage>>(*std::move(pages));
+  }
+  fetched.header = *std::move(header);
+  return fetched;
+}
+
+// The snapshot key fetched once for every call of this replica that asks while a fetch of it is in flight (single
+// flight): what one fetch takes beside the cache (the raw value until decoded, then one decoded copy until the
+// pages are in the cache) is taken once per snapshot, not once per call.
+absl::StatusOr<Fetched> Fetch(Shared& shared, const std::string& key) {
+  std::shared_ptr<Shared::Flight> flight;
+  bool leads = false;
+  {
+    absl::MutexLock lock(&shared.flights_mu);
+    std::shared_ptr<Shared::Flight>& in_flight = shared.flights[key];
+    if (in_flight == nullptr) {
+      in_flight = std::make_shared<Shared::Flight>();
+      leads = true;
+    }
+    flight = in_flight;
+  }
+  if (!leads) {
+    flight->done.WaitForNotification();
+    return flight->result;
+  }
+  flight->result = FetchNow(*shared.redis, key);
+  {
+    absl::MutexLock lock(&shared.flights_mu);
+    shared.flights.erase(key);
+  }
+  flight->done.Notify();
+  return flight->result;
+}
+
+absl::StatusOr<Found> FindSnapshot(Shared& shared, const std::string& key, const Wanted& wanted) {
+  absl::StatusOr<Fetched> fetched = Fetch(shared, key);
+  if (!fetched.ok()) return fetched.status();
+  Found found;
+  if (!fetched->header.has_value()) return found;
+  const EncodedSnapshotHeader& header = *fetched->header;
+  if (header.started < wanted.not_before) return found;
+  if (!wanted.snapshot_id.empty() && header.snapshot_id != wanted.snapshot_id) return found;
+  found.name = SnapshotName{header.snapshot_id, header.started};
+  found.too_large = header.too_large;
+  found.pages = fetched->pages;
   return found;
 }
 
-// The pages of a snapshot read from Redis.
+// The pages of a snapshot read from Redis from `first` on, each copied out of the decoded snapshot (which other
+// calls may share) as it is read.
 class HeldPages final : public PageSource {
  public:
-  explicit HeldPages(std::vector<FetchedPage> pages) : pages_(std::move(pages)) {}
+  explicit HeldPages(std::shared_ptr<const std::vector<FetchedPage>> pages, std::size_t first = 0)
+      : pages_(std::move(pages)), next_(first) {}
   absl::StatusOr<std::optional<FetchedPage>> Next() override {
     if (cancelled_.load()) return Cancelled();
-    if (next_ >= pages_.size()) return std::nullopt;
-    return std::optional<FetchedPage>(std::move(pages_[next_++]));
+    if (pages_ == nullptr || next_ >= pages_->size()) {
+      pages_.reset();
+      return std::nullopt;
+    }
+    return std::optional<FetchedPage>((*pages_)[next_++]);
   }
   void Cancel() override { cancelled_.store(true); }
   bool NextIsReady() override { return true; }
 
  private:
-  std::vector<FetchedPage> pages_;
-  std::size_t next_ = 0;
+  std::shared_ptr<const std::vector<FetchedPage>> pages_;
+  std::size_t next_;
   std::atomic<bool> cancelled_{false};
 };
 
-// The pages of a snapshot read from Redis, counted as served.
-std::unique_ptr<PageSource> Served(std::vector<FetchedPage> pages) {
+// The pages of a snapshot read from Redis from `first` on, counted as served.
+std::unique_ptr<PageSource> Served(std::shared_ptr<const std::vector<FetchedPage>> pages, std::size_t first = 0) {
   metrics::SnapshotRedis(SnapshotRedisEvent::kServed);
-  return std::make_unique<HeldPages>(std::move(pages));
+  return std::make_unique<HeldPages>(std::move(pages), first);
 }
 
 // The same, as the walk of this replica's snapshot of them.
-StartWalk ServedWalk(std::vector<FetchedPage> pages) {
+StartWalk ServedWalk(std::shared_ptr<const std::vector<FetchedPage>> pages) {
   auto served = std::make_shared<std::unique_ptr<PageSource>>(Served(std::move(pages)));
   return [served]() -> absl::StatusOr<std::unique_ptr<PageSource>> { return std::move(*served); };
 }
@@ -426,9 +491,9 @@ class WaitingPages final : public PageSource {
   // One look at Redis while following no stream: the published snapshot, or the lock (a walk to follow, or to take
   // over), or a wait of poll_interval.
   absl::Status Poll() {
-    absl::StatusOr<Found> found = FindSnapshot(*shared_->redis, keys_.snapshot, Wanted{not_before_, ""});
+    absl::StatusOr<Found> found = FindSnapshot(*shared_, keys_.snapshot, Wanted{not_before_, ""});
     if (!found.ok()) return Unfollowable(found.status(), "waiting for another replica's snapshot");
-    if (found->pages.has_value()) return Serve(*std::move(found));
+    if (found->pages != nullptr) return Serve(*std::move(found));
     if (found->too_large) return Unfollowable(absl::OkStatus(), "too_large");
     absl::StatusOr<std::optional<std::string>> holder = shared_->redis->Get(keys_.lock);
     if (!holder.ok()) return Unfollowable(holder.status(), "waiting for another replica's snapshot");
@@ -515,15 +580,12 @@ class WaitingPages final : public PageSource {
   // Serves the published snapshot `found`: all of it when nothing was passed on yet, else the rest of it when it is
   // the walk followed.
   absl::Status Serve(Found found) {
-    if (yielded_ > 0) {
-      if (found.name.started != LockStarted(followed_lock_) ||
-          found.pages->size() < static_cast<std::size_t>(yielded_)) {
-        return Lost(Interrupted("walk_lost"));
-      }
-      found.pages->erase(found.pages->begin(), found.pages->begin() + yielded_);
+    if (yielded_ > 0 && (found.name.started != LockStarted(followed_lock_) ||
+                         found.pages->size() < static_cast<std::size_t>(yielded_))) {
+      return Lost(Interrupted("walk_lost"));
     }
     Alias(found.name);
-    SetInner(Served(*std::move(found.pages)));
+    SetInner(Served(std::move(found.pages), static_cast<std::size_t>(yielded_)));
     return absl::OkStatus();
   }
 
@@ -548,7 +610,7 @@ class WaitingPages final : public PageSource {
              "another replica's walk this replica was following was lost; walking on from its next page",
              {{"pages_followed", yielded_}, {"error", interrupted.message()}});
     if (!last_next_.has_value()) {  // the last page passed on was the walk's last: nothing is missing
-      SetInner(std::make_unique<HeldPages>(std::vector<FetchedPage>()));
+      SetInner(std::make_unique<HeldPages>(nullptr));
       return absl::OkStatus();
     }
     absl::StatusOr<std::unique_ptr<PageSource>> walk = continue_walk_(*last_next_, yielded_);
@@ -663,9 +725,9 @@ absl::StatusOr<Plan> PlanWithRedis(const std::shared_ptr<Shared>& shared, const 
                                    absl::Duration max_staleness, absl::Time not_before, StartWalk start_walk,
                                    ContinueWalk continue_walk) {
   if (max_staleness > absl::ZeroDuration()) {
-    absl::StatusOr<Found> found = FindSnapshot(*shared->redis, keys.snapshot, Wanted{not_before, ""});
+    absl::StatusOr<Found> found = FindSnapshot(*shared, keys.snapshot, Wanted{not_before, ""});
     if (!found.ok()) return found.status();
-    if (found->pages.has_value()) return Plan{ServedWalk(*std::move(found->pages)), found->name};
+    if (found->pages != nullptr) return Plan{ServedWalk(std::move(found->pages)), found->name};
     if (found->too_large) return Plan{std::move(start_walk), {}};
   }
   absl::StatusOr<std::shared_ptr<WalkLock>> lock = TryLock(shared, keys);
@@ -751,15 +813,15 @@ std::optional<OpenedSnapshot> RedisSnapshotStore::Resume(const std::string& iden
       header.ok() && (header->snapshot_id != wanted_id || header->too_large)) {
     return std::nullopt;
   }
-  absl::StatusOr<Found> found = FindSnapshot(*shared_->redis, keys.snapshot, Wanted{absl::InfinitePast(), wanted_id});
+  absl::StatusOr<Found> found = FindSnapshot(*shared_, keys.snapshot, Wanted{absl::InfinitePast(), wanted_id});
   if (!found.ok()) {
     shared_->Failed(found.status(), "finding a snapshot to resume in");
     return std::nullopt;
   }
-  if (!found->pages.has_value() || page_index < 0 || page_index > static_cast<int64_t>(found->pages->size())) {
+  if (found->pages == nullptr || page_index < 0 || page_index > static_cast<int64_t>(found->pages->size())) {
     return std::nullopt;
   }
-  return local_.ResumeElsewhere(identity, std::move(found->name), ServedWalk(*std::move(found->pages)), page_index,
+  return local_.ResumeElsewhere(identity, std::move(found->name), ServedWalk(std::move(found->pages)), page_index,
                                 std::move(context));
 }
 

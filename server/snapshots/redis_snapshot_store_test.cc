@@ -874,6 +874,33 @@ TEST(RedisSnapshotStoreTest, TheFenceKeyExpires) {
   EXPECT_LE(*ttl, FastOptions().snapshot_ttl + FastOptions().lock_ttl);
 }
 
+// Calls of one replica that want the same snapshot from Redis at once share one GET (and one decoded copy).
+TEST(RedisSnapshotStoreTest, ConcurrentCallsFetchASnapshotFromRedisOnce) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
+  EXPECT_TRUE(ReadAll(*a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {}).pages).status.ok());
+  const std::string snapshot = KeyStartingWith(*redis, "pcusage:snapshot:");
+  const int gets_before = redis->Gets(snapshot);
+  redis->SetGetDelay(absl::Milliseconds(200));
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+  constexpr int kCalls = 8;
+  std::vector<ReadOut> outs(kCalls);
+  std::vector<std::thread> calls;
+  calls.reserve(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    calls.emplace_back(
+        [&, i] { outs[i] = ReadAll(*b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {}).pages); });
+  }
+  for (std::thread& call : calls) call.join();
+  for (const ReadOut& out : outs) {
+    EXPECT_TRUE(out.status.ok()) << out.status;
+    EXPECT_EQ(out.ids, AllIds());
+  }
+  EXPECT_EQ(redis->Gets(snapshot), gets_before + 1);
+  EXPECT_EQ(upstream.walks(), 1);
+}
+
 TEST(SnapshotCodecTest, LiveEntriesRoundTripAndGarbageIsDataLoss) {
   SnapshotEncoder encoder("id", absl::Now());
   const std::string page = EncodeLivePage(encoder.Add(MakePage(2)));
