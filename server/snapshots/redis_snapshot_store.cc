@@ -369,7 +369,8 @@ class PublishingPages final : public PageSource {
     ++pages_;
     if (!too_large_) {
       const absl::string_view encoded = encoder_.Add(**page);
-      if (encoder_.size() > shared_->options.max_snapshot_bytes) {
+      // The whole value, header included, within the bound: what every replica reads back (max_reply_bytes).
+      if (encoder_.encoded_size() > shared_->options.max_snapshot_bytes) {
         too_large_ = true;
         encoder_ = SnapshotEncoder(snapshot_id_, lock_->started());
         Append(EncodeLiveStopped());
@@ -514,8 +515,7 @@ class WaitingPages final : public PageSource {
   // Reads the followed stream once (waiting at most poll_interval): its pages land, its last entry says how the walk
   // ended; a stream that cannot be followed further is left for Poll.
   absl::Status ReadLive() {
-    absl::StatusOr<std::vector<StreamEntry>> entries =
-        shared_->redis->StreamRead(live_key_, after_id_, shared_->options.poll_interval, kLiveEntriesPerRead);
+    absl::StatusOr<std::vector<StreamEntry>> entries = ReadEntries(shared_->options.poll_interval);
     if (!entries.ok()) return Unfollowable(entries.status(), "following another replica's walk");
     if (entries->empty()) {
       if (shared_->now() >= give_up_) return Stalled();
@@ -523,7 +523,7 @@ class WaitingPages final : public PageSource {
       if (!holder.ok()) return Unfollowable(holder.status(), "following another replica's walk");
       if (*holder == followed_lock_) return absl::OkStatus();  // still walking
       // The walk ended or its walker died: what it appended last says which.
-      entries = shared_->redis->StreamRead(live_key_, after_id_, absl::ZeroDuration(), kLiveEntriesPerRead);
+      entries = ReadEntries(absl::ZeroDuration());
       if (!entries.ok()) return Unfollowable(entries.status(), "following another replica's walk");
       if (entries->empty()) following_ = false;
     }
@@ -534,6 +534,17 @@ class WaitingPages final : public PageSource {
       if (!Take(*std::move(entry))) break;
     }
     return absl::OkStatus();
+  }
+
+  // The followed stream's next entries (waiting at most `block` for one): kLiveEntriesPerRead at most, or one when
+  // that many passed Redis's reply bound together (each entry fits it: the walker bounds the whole snapshot).
+  absl::StatusOr<std::vector<StreamEntry>> ReadEntries(absl::Duration block) {
+    absl::StatusOr<std::vector<StreamEntry>> entries =
+        shared_->redis->StreamRead(live_key_, after_id_, block, kLiveEntriesPerRead);
+    if (absl::IsDataLoss(entries.status())) {
+      entries = shared_->redis->StreamRead(live_key_, after_id_, absl::ZeroDuration(), 1);
+    }
+    return entries;
   }
 
   // Takes the next entry of the followed stream: a page lands, or the stream is left (following_ false) for Poll,

@@ -702,11 +702,11 @@ void ExpectBothServedByTwoWalks(Following& live) {
 }
 
 TEST(FollowLiveTest, AWalkPastTheBoundStopsItsStream) {
-  SnapshotEncoder two("x", absl::Now());
+  SnapshotEncoder two(std::string(24, 'x'), absl::Now());  // as long as NewSnapshotId()
   two.Add(MakePage(0));
   two.Add(MakePage(1));
   RedisStoreOptions options = FastOptions();
-  options.max_snapshot_bytes = two.size();
+  options.max_snapshot_bytes = two.encoded_size();
   {
     // Followers that received pages end UNAVAILABLE after them.
     Following live(3, options);
@@ -899,6 +899,41 @@ TEST(RedisSnapshotStoreTest, ConcurrentCallsFetchASnapshotFromRedisOnce) {
   }
   EXPECT_EQ(redis->Gets(snapshot), gets_before + 1);
   EXPECT_EQ(upstream.walks(), 1);
+}
+
+// A walk whose pages' bytes fit the bound but not with the snapshot's header: Redis never answers a follower or a
+// reader more than the bound (max_reply_bytes), so no replica finds Redis failing, and every call gets every record.
+TEST(FollowLiveTest, ASnapshotJustUnderTheBoundIsNeverUnreadable) {
+  metrics::Counter& unavailable = metrics::Pcusage().snapshot_redis->Labels({"unavailable"});
+  const double unavailable_before = unavailable.value();
+  SnapshotEncoder pages("x", absl::Now());
+  for (int p = 0; p < kPages; ++p) pages.Add(MakePage(p));
+  EXPECT_EQ(pages.encoded_size(), pages.Encoded().size());
+  RedisStoreOptions options = FastOptions();
+  options.max_snapshot_bytes = pages.size() + 1;
+  auto redis = std::make_shared<FakeRedisClient>();
+  redis->SetMaxReplyBytes(options.max_snapshot_bytes);
+  Upstream upstream;
+  upstream.gated = true;
+  upstream.gate_at = kPages;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis, options);
+  OpenedSnapshot walking = a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  EXPECT_EQ(ReadPagesOf(*walking.pages, kPages).ids, AllIds());  // every page appended before B reads any
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis, options);
+  ReaderContext context;
+  context.continue_walk = upstream.Continuer();
+  OpenedSnapshot following = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), std::move(context));
+  absl::SleepFor(absl::Milliseconds(100));
+  upstream.open.Notify();
+  const ReadOut from_b = ReadAll(*following.pages);
+  EXPECT_TRUE(from_b.status.ok()) << from_b.status;
+  EXPECT_EQ(from_b.ids, AllIds());
+  EXPECT_TRUE(ReadAll(*walking.pages).status.ok());
+  std::unique_ptr<RedisSnapshotStore> c = Replica(redis, options);
+  const ReadOut from_c = ReadAll(*c->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {}).pages);
+  EXPECT_TRUE(from_c.status.ok()) << from_c.status;
+  EXPECT_EQ(from_c.ids, AllIds());
+  EXPECT_EQ(unavailable.value(), unavailable_before);
 }
 
 TEST(SnapshotCodecTest, LiveEntriesRoundTripAndGarbageIsDataLoss) {

@@ -218,6 +218,10 @@ absl::string_view SnapshotEncoder::Add(const partner_center::FetchedPage& fetche
   return absl::string_view(body_).substr(start);
 }
 
+std::size_t SnapshotEncoder::encoded_size() const {
+  return kMagic.size() + 1 + 8 + snapshot_id_.size() + 8 + 8 + body_.size();  // what Header() writes, and the pages
+}
+
 std::string SnapshotEncoder::Encoded() const { return Header(kPages, snapshot_id_, started_, pages_) + body_; }
 
 std::string EncodeTooLarge(const std::string& snapshot_id, absl::Time started) {

@@ -34,8 +34,10 @@ class SnapshotEncoder {
   SnapshotEncoder(std::string snapshot_id, absl::Time started);
   // The page's encoding (valid until the next Add), which EncodeLivePage makes an entry of.
   absl::string_view Add(const partner_center::FetchedPage& fetched);
-  // The bytes so far (a caller stops adding when they pass its bound).
+  // The pages' bytes so far.
   std::size_t size() const { return body_.size(); }
+  // The size of Encoded() now, header included (a caller stops adding when it passes its bound).
+  std::size_t encoded_size() const;
   std::string Encoded() const;
 
  private:
