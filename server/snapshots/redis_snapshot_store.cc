@@ -470,6 +470,8 @@ class WaitingPages final : public PageSource {
         } else if (absl::Status lost = Lost(*finish_); lost.ok()) {
           finish_.reset();
           return std::nullopt;
+        } else {
+          finish_ = std::move(lost);  // the walk-on's own error when walking on failed
         }
         Finish(*finish_);
         break;

@@ -936,6 +936,31 @@ TEST(FollowLiveTest, ASnapshotJustUnderTheBoundIsNeverUnreadable) {
   EXPECT_EQ(unavailable.value(), unavailable_before);
 }
 
+// A follower whose walk-on fails ends with the walk-on's error, not with the lost walk's.
+TEST(FollowLiveTest, AFollowerWhoseWalkOnFailsEndsWithItsError) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream(
+      WithErrorInfo(absl::UnavailableError("Partner Center answered 503"), reason::kPartnerCenterUnavailable));
+  upstream.gated = true;
+  upstream.gate_at = 2;
+  upstream.fail_at = 2;
+  std::unique_ptr<RedisSnapshotStore> a = Replica(redis);
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+  OpenedSnapshot walking = a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
+  ReaderContext context;
+  context.continue_walk = [](const partner_center::PagePosition&,
+                             int64_t) -> absl::StatusOr<std::unique_ptr<PageSource>> {
+    return absl::PermissionDeniedError("the walk-on was refused");
+  };
+  OpenedSnapshot following = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), std::move(context));
+  EXPECT_EQ(ReadPagesOf(*following.pages, 2).ids, IdsOfPages(0, 2));
+  upstream.open.Notify();
+  const ReadOut rest = ReadAll(*following.pages);
+  EXPECT_TRUE(rest.ids.empty());
+  EXPECT_EQ(rest.status, absl::PermissionDeniedError("the walk-on was refused"));
+  EXPECT_FALSE(ReadAll(*walking.pages).status.ok());
+}
+
 TEST(SnapshotCodecTest, LiveEntriesRoundTripAndGarbageIsDataLoss) {
   SnapshotEncoder encoder("id", absl::Now());
   const std::string page = EncodeLivePage(encoder.Add(MakePage(2)));
