@@ -101,8 +101,9 @@ CallPages PageOpener::OpenSnapshot(const PagesRequest& request, const std::strin
 }
 
 absl::StatusOr<partner_center::ListCall> PageOpener::WalkCall(const std::optional<std::string>& caller_token,
-                                                              const std::string& correlation_id) const {
-  const absl::Time deadline = absl::Now() + options_.max_walk_duration;
+                                                              const std::string& correlation_id,
+                                                              absl::Time started) const {
+  const absl::Time deadline = started + options_.max_walk_duration;
   partner_center::ListCall call;
   if (caller_token.has_value()) {
     call.access_token = *caller_token;
@@ -123,7 +124,7 @@ snapshots::StartWalk PageOpener::WalkStarter(std::optional<std::string> caller_t
                                              std::string correlation_id) const {
   return [this, caller_token = std::move(caller_token),
           correlation_id = std::move(correlation_id)]() -> absl::StatusOr<std::unique_ptr<partner_center::PageSource>> {
-    absl::StatusOr<partner_center::ListCall> call = WalkCall(caller_token, correlation_id);
+    absl::StatusOr<partner_center::ListCall> call = WalkCall(caller_token, correlation_id, absl::Now());
     if (!call.ok()) return call.status();
     return client_->ListUsageRecords(*std::move(call), client_->FirstPage());
   };
@@ -132,9 +133,9 @@ snapshots::StartWalk PageOpener::WalkStarter(std::optional<std::string> caller_t
 snapshots::ContinueWalk PageOpener::WalkContinuer(std::optional<std::string> caller_token,
                                                   std::string correlation_id) const {
   return [this, caller_token = std::move(caller_token), correlation_id = std::move(correlation_id)](
-             const partner_center::PagePosition& from,
-             int64_t first_index) -> absl::StatusOr<std::unique_ptr<partner_center::PageSource>> {
-    absl::StatusOr<partner_center::ListCall> call = WalkCall(caller_token, correlation_id);
+             const partner_center::PagePosition& from, int64_t first_index,
+             absl::Time walk_started) -> absl::StatusOr<std::unique_ptr<partner_center::PageSource>> {
+    absl::StatusOr<partner_center::ListCall> call = WalkCall(caller_token, correlation_id, walk_started);
     if (!call.ok()) return call.status();
     return std::make_unique<partner_center::RenumberedPages>(client_->ListUsageRecords(*std::move(call), from),
                                                              first_index);

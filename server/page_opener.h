@@ -79,11 +79,12 @@ class PageOpener {
                          std::optional<std::string> caller_token);
   snapshots::StartWalk WalkStarter(std::optional<std::string> caller_token, std::string correlation_id) const;
   // The same walk's way on from a page another walk named as next (a follower of another replica's walk that lost
-  // it), its pages numbered on from the given index.
+  // it), its pages numbered on from the given index, its deadline counted from that walk's start.
   snapshots::ContinueWalk WalkContinuer(std::optional<std::string> caller_token, std::string correlation_id) const;
-  // The call a shared walk makes: the caller's token (passthrough) or the server's, bounded by --max_walk_duration.
+  // The call a shared walk started at `started` makes: the caller's token (passthrough) or the server's, bounded by
+  // max_walk_duration from `started`.
   absl::StatusOr<partner_center::ListCall> WalkCall(const std::optional<std::string>& caller_token,
-                                                    const std::string& correlation_id) const;
+                                                    const std::string& correlation_id, absl::Time started) const;
 
   const std::shared_ptr<const partner_center::UsageClient> client_;
   const std::shared_ptr<tokens::AccessTokenSource> token_source_;

@@ -626,7 +626,8 @@ class WaitingPages final : public PageSource {
       SetInner(std::make_unique<HeldPages>(nullptr));
       return absl::OkStatus();
     }
-    absl::StatusOr<std::unique_ptr<PageSource>> walk = continue_walk_(*last_next_, yielded_);
+    absl::StatusOr<std::unique_ptr<PageSource>> walk =
+        continue_walk_(*last_next_, yielded_, LockStarted(followed_lock_).value_or(shared_->now()));
     if (!walk.ok()) return walk.status();
     metrics::SnapshotRedis(SnapshotRedisEvent::kWalkedOn);
     SetInner(*std::move(walk));

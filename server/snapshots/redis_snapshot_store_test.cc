@@ -70,10 +70,11 @@ class Upstream {
   // Walks on from a page's next position (its page_number says which), as PageOpener's continuer does; counted
   // apart from walks.
   ContinueWalk Continuer() {
-    return [this](const partner_center::PagePosition& from,
-                  int64_t first_index) -> absl::StatusOr<std::unique_ptr<PageSource>> {
+    return [this](const partner_center::PagePosition& from, int64_t first_index,
+                  absl::Time walk_started) -> absl::StatusOr<std::unique_ptr<PageSource>> {
       absl::MutexLock lock(&mu_);
       ++continued_;
+      walk_started_ = walk_started;
       EXPECT_EQ(first_index, from.page_number - 1);
       return std::make_unique<Walk>(this, from.page_number - 1);
     };
@@ -81,6 +82,11 @@ class Upstream {
   int continued() {
     absl::MutexLock lock(&mu_);
     return continued_;
+  }
+  // The start of the walk the last continuation continued, as the store said.
+  absl::Time walk_started() {
+    absl::MutexLock lock(&mu_);
+    return walk_started_;
   }
   absl::Notification open;
   bool gated = false;
@@ -106,6 +112,7 @@ class Upstream {
   absl::Mutex mu_;
   int walks_ ABSL_GUARDED_BY(mu_) = 0;
   int continued_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time walk_started_ ABSL_GUARDED_BY(mu_);
   const absl::Status end_;
 };
 
@@ -948,8 +955,8 @@ TEST(FollowLiveTest, AFollowerWhoseWalkOnFailsEndsWithItsError) {
   std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
   OpenedSnapshot walking = a->Open(kIdentity, absl::Minutes(5), upstream.Starter(), {});
   ReaderContext context;
-  context.continue_walk = [](const partner_center::PagePosition&,
-                             int64_t) -> absl::StatusOr<std::unique_ptr<PageSource>> {
+  context.continue_walk = [](const partner_center::PagePosition&, int64_t,
+                             absl::Time) -> absl::StatusOr<std::unique_ptr<PageSource>> {
     return absl::PermissionDeniedError("the walk-on was refused");
   };
   OpenedSnapshot following = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), std::move(context));
@@ -959,6 +966,23 @@ TEST(FollowLiveTest, AFollowerWhoseWalkOnFailsEndsWithItsError) {
   EXPECT_TRUE(rest.ids.empty());
   EXPECT_EQ(rest.status, absl::PermissionDeniedError("the walk-on was refused"));
   EXPECT_FALSE(ReadAll(*walking.pages).status.ok());
+}
+
+// A walk-on continues the walk it follows: its deadline counts from that walk's start, which the store passes on.
+TEST(FollowLiveTest, AWalkOnIsToldTheStartOfTheWalkItContinues) {
+  auto redis = std::make_shared<FakeRedisClient>();
+  Upstream upstream;
+  const std::string hash = IdentityHash(redis, upstream);
+  DiedAfterTwoPages(*redis, hash);
+  absl::SleepFor(absl::Milliseconds(50));  // the walk started before the follower's call
+  std::unique_ptr<RedisSnapshotStore> b = Replica(redis);
+  ReaderContext context;
+  context.continue_walk = upstream.Continuer();
+  OpenedSnapshot following = b->Open(kIdentity, absl::Minutes(5), upstream.Starter(), std::move(context));
+  EXPECT_EQ(ReadAll(*following.pages).ids, AllIds());
+  EXPECT_EQ(upstream.continued(), 1);
+  EXPECT_EQ(upstream.walk_started(), following.snapshot_time);  // the dead walker's lock's start
+  EXPECT_LT(upstream.walk_started(), absl::Now() - absl::Milliseconds(50));
 }
 
 TEST(SnapshotCodecTest, LiveEntriesRoundTripAndGarbageIsDataLoss) {

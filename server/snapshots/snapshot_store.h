@@ -43,9 +43,10 @@ struct SnapshotOptions {
 };
 
 // Continues a walk of Partner Center from `from`, a page another walk named as its next, numbering its pages on
-// from `first_index`; called on the walk's own thread.
+// from `first_index`; `walk_started` is when that other walk started (the continuation is the same walk: its
+// deadline counts from there). Called on the walk's own thread.
 using ContinueWalk = std::function<absl::StatusOr<std::unique_ptr<partner_center::PageSource>>(
-    const partner_center::PagePosition& from, int64_t first_index)>;
+    const partner_center::PagePosition& from, int64_t first_index, absl::Time walk_started)>;
 
 // The call a reader reads for: a reader waiting for the walk ends with CANCELLED soon after `is_cancelled` turns
 // true, and with DEADLINE_EXCEEDED at `deadline`.
