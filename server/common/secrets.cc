@@ -198,7 +198,10 @@ SecretHold HoldSecret(absl::string_view secret) {
 
 std::string RedactSecrets(absl::string_view text) {
   std::string redacted(text);
-  for (const std::string& secret : *TheRegistry().LongestFirst()) {
+  // Held by name for the whole loop: `for (... : *TheRegistry().LongestFirst())` destroys the temporary shared_ptr
+  // before the loop body runs, and a concurrent Rebuild could then free the list under it (ThreadSanitizer found it).
+  const std::shared_ptr<const std::vector<std::string>> secrets = TheRegistry().LongestFirst();
+  for (const std::string& secret : *secrets) {
     if (absl::StrContains(redacted, secret)) redacted = absl::StrReplaceAll(redacted, {{secret, kRedacted}});
   }
   return RedactShapes(redacted);

@@ -1,6 +1,8 @@
 #include "server/common/secrets.h"
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "gtest/gtest.h"
@@ -16,6 +18,23 @@ TEST(SecretHoldTest, AHeldSecretIsRedactedWhereverItAppearsUntilReleased) {
     EXPECT_EQ(RedactSecrets("xxs3cr3t-value-4f1cyy"), "xx[redacted]yy");
   }
   EXPECT_EQ(RedactSecrets("token s3cr3t-value-4f1c is invalid"), "token s3cr3t-value-4f1c is invalid");
+}
+
+// Redacting while other threads take and drop holds: the list of held secrets is replaced under the reader, which
+// must keep the one it reads alive (a use after free that ASan and TSan report when it is not).
+TEST(SecretHoldTest, RedactingWhileHoldsComeAndGoReadsAListThatStaysAlive) {
+  const SecretHold held = HoldSecret("steady-secret-7c41");
+  std::atomic<bool> stop{false};
+  std::thread churn([&stop] {
+    for (int i = 0; !stop.load(); ++i) {
+      const SecretHold passing = HoldSecret("passing-secret-" + std::to_string(i % 64));
+    }
+  });
+  for (int i = 0; i < 20000; ++i) {
+    ASSERT_EQ(RedactSecrets("a steady-secret-7c41 b"), "a [redacted] b");
+  }
+  stop = true;
+  churn.join();
 }
 
 TEST(SecretHoldTest, TheFormEncodedSpellingIsHeldToo) {
