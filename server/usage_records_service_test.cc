@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -74,6 +75,25 @@ struct StreamResult {
   }
 };
 
+// The mock's actions run on the server's handler threads, and a test reads what they captured once its call has
+// ended. The response orders the two, through gRPC, which ThreadSanitizer cannot see into (tools/tsan): each Send
+// passes `order` on its way out and each call takes it when it ends, which says so.
+class CallOrderedTransport final : public http::HttpTransport {
+ public:
+  CallOrderedTransport(std::shared_ptr<http::HttpTransport> inner, absl::Mutex* order)
+      : inner_(std::move(inner)), order_(order) {}
+
+  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
+    absl::StatusOr<HttpResponse> response = inner_->Send(request);
+    absl::MutexLock passed(order_);
+    return response;
+  }
+
+ private:
+  const std::shared_ptr<http::HttpTransport> inner_;
+  absl::Mutex* const order_;
+};
+
 class UsageRecordsServiceTest : public testing::Test {
  protected:
   // Retries happen at once (InstantSleeper): these tests are about the service, not the waits.
@@ -82,8 +102,8 @@ class UsageRecordsServiceTest : public testing::Test {
       absl::Duration max_call_duration = absl::Hours(1)) {
     partner_center::UsageClientOptions options;
     options.base_url = "https://pc.example.test";
-    auto client =
-        partner_center::UsageClient::Create(transport_, options, std::make_shared<testing_util::InstantSleeper>());
+    auto client = partner_center::UsageClient::Create(std::make_shared<CallOrderedTransport>(transport_, &call_order_),
+                                                      options, std::make_shared<testing_util::InstantSleeper>());
     ASSERT_TRUE(client.ok()) << client.status();
     auto codec = ResumeTokenCodec::Create(std::string(32, 'k'), absl::Hours(1));
     ASSERT_TRUE(codec.ok()) << codec.status();
@@ -133,6 +153,7 @@ class UsageRecordsServiceTest : public testing::Test {
     v1::ListUsageRecordsResponse message;
     while (reader->Read(&message)) result.messages.push_back(message);
     result.status = reader->Finish();
+    absl::MutexLock ended(&call_order_);
     auto it = context.GetServerInitialMetadata().find(kCorrelationIdMetadata);
     if (it != context.GetServerInitialMetadata().end()) {
       result.correlation_id = std::string(it->second.data(), it->second.size());
@@ -156,6 +177,7 @@ class UsageRecordsServiceTest : public testing::Test {
   }
 
   std::shared_ptr<MockHttpTransport> transport_ = std::make_shared<MockHttpTransport>();
+  absl::Mutex call_order_;     // CallOrderedTransport
   std::string api_keys_file_;  // none: every caller is let in
   int max_concurrent_streams_ = 100;
   int max_streams_per_caller_ = 0;
