@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/snapshots/redis_client.h"
+#include "tests/testing/loopback.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/testing_tls.h"
 
@@ -403,15 +404,8 @@ TEST(RedisTlsContextTest, BadFilesAreRefusedNamingWhichAndNeverQuotingTheKey) {
 class TricklingRedis {
  public:
   TricklingRedis() {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof(address);
-    EXPECT_EQ(bind(listener_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0);
-    EXPECT_EQ(listen(listener_, 4), 0);
-    EXPECT_EQ(getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size), 0);
-    port_ = ntohs(address.sin_port);
+    listener_ = testing::BindLoopback(&port_, /*backlog=*/4);
+    EXPECT_GE(listener_, 0);
     server_ = std::thread([this] { Serve(); });
   }
   ~TricklingRedis() {

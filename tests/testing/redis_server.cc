@@ -11,56 +11,37 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "tests/testing/loopback.h"
 
 namespace pcusage::testing {
 namespace {
 
 absl::StatusOr<int> FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-    close(fd);
-    return absl::InternalError("bind");
-  }
+  int port = 0;
+  const int fd = BindLoopback(&port);
+  if (fd < 0) return absl::InternalError("no free loopback port");
   close(fd);
-  return ntohs(address.sin_port);
+  return port;
 }
 
 // Whether the port accepts a connection (a TLS listener wants a handshake before PING).
 bool Accepts(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = ConnectToLoopback(port);
   if (fd < 0) return false;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  const bool accepted = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
   close(fd);
-  return accepted;
+  return true;
 }
 
 // Whether something answers PING on the port.
 bool Pong(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = ConnectToLoopback(port);
   if (fd < 0) return false;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<uint16_t>(port));
   timeval timeout{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  bool pong = false;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-    constexpr char kPing[] = "PING\r\n";
-    char reply[16] = {};
-    pong = write(fd, kPing, sizeof(kPing) - 1) == sizeof(kPing) - 1 && read(fd, reply, sizeof(reply) - 1) > 0 &&
-           std::strncmp(reply, "+PONG", 5) == 0;
-  }
+  constexpr char kPing[] = "PING\r\n";
+  char reply[16] = {};
+  const bool pong = write(fd, kPing, sizeof(kPing) - 1) == sizeof(kPing) - 1 &&
+                    read(fd, reply, sizeof(reply) - 1) > 0 && std::strncmp(reply, "+PONG", 5) == 0;
   close(fd);
   return pong;
 }
