@@ -76,7 +76,9 @@ google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
   google::rpc::ErrorInfo info;
   const google::rpc::Status details = Details(status);
   for (const google::protobuf::Any& detail : details.details()) {
-    if (detail.Is<google::rpc::ErrorInfo>()) EXPECT_TRUE(detail.UnpackTo(&info));
+    if (detail.Is<google::rpc::ErrorInfo>()) {
+      EXPECT_TRUE(detail.UnpackTo(&info));
+    }
   }
   return info;
 }

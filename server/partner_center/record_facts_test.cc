@@ -84,7 +84,9 @@ TEST(RecordFactsTest, AgreesWithTheTranslatorRecordByRecord) {
     EXPECT_EQ(facts->resource_id, record.resource_id()) << i;
     EXPECT_EQ(facts->currency_code, record.currency_code()) << i;
     EXPECT_EQ(facts->percent_used.has_value(), record.has_percent_used()) << i;
-    if (record.has_percent_used()) EXPECT_EQ(*facts->percent_used, record.percent_used().value()) << i;
+    if (record.has_percent_used()) {
+      EXPECT_EQ(*facts->percent_used, record.percent_used().value()) << i;
+    }
     EXPECT_EQ(facts->budget_has_amount, record.has_budget() && record.budget().has_amount()) << i;
   }
   EXPECT_EQ(*ReadRecordFacts(page->records.Entries(1, 2))->percent_used, "79.99999999999999999999");
