@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/common/handoff_annotations.h"
 #include "server/common/log.h"
 
 namespace pcusage::callers {
@@ -28,8 +29,11 @@ class AuxiliaryCallInterceptor final : public grpc::experimental::Interceptor {
         max_duration_(max_duration),
         duration_flag_(duration_flag),
         start_timer_(start_timer) {}
+  // gRPC runs a call's hooks, and destroys the interceptor, on its threads one at a time (handoff_annotations.h).
+  ~AuxiliaryCallInterceptor() override { TakenOver(this); }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    TakenOver(this);
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) Admit();
     // The slot is given back before the status goes out, so a caller that has seen its stream end can open another
     // at once; the timer goes first (see timer_).
@@ -37,6 +41,7 @@ class AuxiliaryCallInterceptor final : public grpc::experimental::Interceptor {
       timer_.reset();
       admitted_.reset();
     }
+    HandedOff(this);
     methods->Proceed();
   }
 

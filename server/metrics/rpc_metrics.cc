@@ -5,6 +5,7 @@
 
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
+#include "server/common/handoff_annotations.h"
 #include "server/metrics/pcusage_metrics.h"
 
 namespace pcusage::metrics {
@@ -20,19 +21,23 @@ class CallCounter final : public grpc::experimental::Interceptor {
   explicit CallCounter(grpc::experimental::ServerRpcInfo* info) : info_(info), method_(info->method()) {
     RpcStarted(method_);
   }
+  // gRPC runs a call's hooks, and destroys the interceptor, on its threads one at a time (handoff_annotations.h).
   ~CallCounter() override {
+    TakenOver(this);
     if (!finished_) RpcFinished(method_, grpc::StatusCode::CANCELLED);
   }
   CallCounter(const CallCounter&) = delete;
   CallCounter& operator=(const CallCounter&) = delete;
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    TakenOver(this);
     if (!finished_ && methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       finished_ = true;
       const grpc::StatusCode code = methods->GetSendStatus().error_code();
       const bool cancelled = code == grpc::StatusCode::OK && info_->server_context()->IsCancelled();
       RpcFinished(method_, cancelled ? grpc::StatusCode::CANCELLED : code);
     }
+    HandedOff(this);
     methods->Proceed();
   }
 

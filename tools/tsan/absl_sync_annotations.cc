@@ -1,11 +1,14 @@
 // ThreadSanitizer cannot see Debian's Abseil synchronize: libabsl_synchronization is built without TSan, so a lock,
 // an unlock or a notification there is invisible to it, and every access an absl::Mutex guards looks like a race.
 // This file, linked into TSan builds only (tools/tsan/BUILD), defines the Abseil functions that hand memory from one
-// thread to another; the executable exports them, so they interpose the shared library's for every caller (gRPC's
-// own mutexes included), call the library's original (dlsym RTLD_NEXT), and tell TSan the happens-before edge it
-// implies: __tsan_release on the object before it is released or signalled, __tsan_acquire after it is acquired.
-// A reader lock is annotated like a writer lock (a few extra edges between readers: TSan may miss a race among
-// readers, never reports a false one). A Condition is annotated as a critical section of its own (AcquiringCondition).
+// thread to another; the executable exports them (exports.lds), so they interpose the shared library's for every
+// caller (gRPC's own mutexes included), call the library's original (dlsym RTLD_NEXT), and tell TSan the happens-before
+// edge it implies: __tsan_release on the object before it is released or signalled, __tsan_acquire after it is
+// acquired. A reader lock is annotated like a writer lock: each reader's unlock hands its thread's whole history to the
+// next reader, so TSan may miss a race on memory no lock guards between two threads that take the same reader lock, and
+// never reports a false one (this repository takes no reader locks). TSan does not know these mutexes as locks, so
+// its lock-order (deadlock) detection does not cover them; Abseil's own detector still runs. A Condition is annotated
+// as a critical section of its own (AcquiringCondition).
 #include <dlfcn.h>
 #include <sanitizer/tsan_interface.h>
 
@@ -46,6 +49,14 @@ struct AcquiringCondition {
     return holds;
   }
 };
+
+// HasBeenNotified() is inline: an acquiring load of the flag that follows the notification's mutex, which the
+// instrumented caller performs itself; Notify releases at that address too, so the load synchronizes with it.
+static_assert(sizeof(absl::Notification) == sizeof(absl::Mutex) + alignof(absl::Mutex),
+              "absl::Notification is no longer {Mutex, std::atomic<bool>}: revisit FlagOf");
+void* FlagOf(const absl::Notification* notification) {
+  return reinterpret_cast<char*>(Address(notification)) + sizeof(absl::Mutex);
+}
 
 }  // namespace
 
@@ -199,14 +210,6 @@ bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
   const bool timed_out = original(this, mu, deadline);
   __tsan_acquire(mu);
   return timed_out;
-}
-
-// HasBeenNotified() is inline: an acquiring load of the flag that follows the notification's mutex, which the
-// instrumented caller performs itself; Notify releases at that address too, so the load synchronizes with it.
-static_assert(sizeof(Notification) == sizeof(Mutex) + alignof(Mutex),
-              "absl::Notification is no longer {Mutex, std::atomic<bool>}: revisit FlagOf");
-void* FlagOf(const Notification* notification) {
-  return reinterpret_cast<char*>(Address(notification)) + sizeof(Mutex);
 }
 
 void Notification::Notify() {
