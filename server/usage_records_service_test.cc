@@ -75,15 +75,16 @@ struct StreamResult {
   }
 };
 
-// The mock's actions run on the server's handler threads, and a test reads what they captured once its call has
-// ended. The response orders the two, through gRPC, which ThreadSanitizer cannot see into (tools/tsan): each Send
-// passes `order` on its way out and each call takes it when it ends, which says so.
+// The mock's actions run on the server's threads: after the test set its expectations and started the call, and
+// before it reads what they captured once the call has ended. gRPC orders these, in ways ThreadSanitizer cannot see
+// (tools/tsan); each call passes `order` as it starts and ends, and each Send as it starts and returns, which says so.
 class CallOrderedTransport final : public http::HttpTransport {
  public:
   CallOrderedTransport(std::shared_ptr<http::HttpTransport> inner, absl::Mutex* order)
       : inner_(std::move(inner)), order_(order) {}
 
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
+    { absl::MutexLock taken(order_); }
     absl::StatusOr<HttpResponse> response = inner_->Send(request);
     absl::MutexLock passed(order_);
     return response;
@@ -148,6 +149,7 @@ class UsageRecordsServiceTest : public testing::Test {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+    { absl::MutexLock started(&call_order_); }
     auto reader = stub_->ListUsageRecords(&context, request);
     StreamResult result;
     v1::ListUsageRecordsResponse message;
