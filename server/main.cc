@@ -153,7 +153,8 @@ ABSL_FLAG(int64_t, snapshot_cache_bytes, int64_t{256} << 20,
           "complete snapshots are dropped first; a larger walk still reaches every caller, but is not kept).");
 ABSL_FLAG(std::string, snapshot_store, "memory",
           "Where shared snapshots live: 'memory' (this process), or 'redis://HOST:PORT[/DB]' ('rediss://' for TLS, "
-          "the server's certificate verified): replicas using the same Redis and --redis_key_prefix walk Partner "
+          "the server's certificate verified; an IPv6 HOST in brackets; no password here, see "
+          "--redis_password_file): replicas using the same Redis and --redis_key_prefix walk Partner "
           "Center once for all of them (docs/api.md, \"Across replicas\"). A Redis that is down or slow never fails "
           "a call: the process's own snapshots serve it.");
 ABSL_FLAG(std::string, redis_password_file, "", "File holding the password sent with AUTH to the snapshot Redis.");

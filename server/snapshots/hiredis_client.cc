@@ -1,12 +1,15 @@
 // RedisClient over a bounded pool of RedisConnections (redis_connection.h: plain or TLS, timeouts on connect, on
 // every socket read and write and on each whole command, hiredis formatting commands and parsing replies), the lock
 // scripts and the stream append as EVAL.
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <csignal>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -18,10 +21,17 @@
 namespace pcusage::snapshots {
 
 absl::StatusOr<RedisAddress> ParseRedisUrl(absl::string_view url) {
+  constexpr absl::string_view kForm = "a Redis snapshot store is redis://HOST:PORT[/DB] or rediss://HOST:PORT[/DB]";
   RedisAddress address;
   address.tls = absl::ConsumePrefix(&url, "rediss://");
-  if (!address.tls && !absl::ConsumePrefix(&url, "redis://")) {
-    return absl::InvalidArgumentError("a Redis snapshot store is redis://HOST:PORT[/DB] or rediss://HOST:PORT[/DB]");
+  if (!address.tls && !absl::ConsumePrefix(&url, "redis://")) return absl::InvalidArgumentError(kForm);
+  // Not echoed: what stands before an '@' may be a password.
+  if (absl::StrContains(url, '@')) {
+    return absl::InvalidArgumentError(
+        "a user or password has no place in the Redis URL; put the password in --redis_password_file");
+  }
+  if (url.find_first_of("?#") != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(kForm, ", with no query or fragment"));
   }
   if (const std::size_t slash = url.find('/'); slash != absl::string_view::npos) {
     if (!absl::SimpleAtoi(url.substr(slash + 1), &address.db) || address.db < 0) {
@@ -29,15 +39,37 @@ absl::StatusOr<RedisAddress> ParseRedisUrl(absl::string_view url) {
     }
     url = url.substr(0, slash);
   }
-  const std::size_t colon = url.rfind(':');
-  if (colon == absl::string_view::npos || colon == 0) {
-    return absl::InvalidArgumentError("a Redis snapshot store is redis://HOST:PORT[/DB] or rediss://HOST:PORT[/DB]");
+  absl::string_view host;
+  absl::string_view port;
+  if (absl::ConsumePrefix(&url, "[")) {
+    const std::size_t close = url.find(']');
+    in6_addr ipv6;
+    if (close == absl::string_view::npos || close == 0 ||
+        inet_pton(AF_INET6, std::string(url.substr(0, close)).c_str(), &ipv6) != 1) {
+      return absl::InvalidArgumentError("an IPv6 Redis host is written in brackets, e.g. redis://[2001:db8::5]:6379");
+    }
+    host = url.substr(0, close);
+    url.remove_prefix(close + 1);
+    if (!absl::ConsumePrefix(&url, ":")) return absl::InvalidArgumentError(kForm);
+    port = url;
+  } else {
+    const std::size_t colon = url.rfind(':');
+    if (colon == absl::string_view::npos || colon == 0) return absl::InvalidArgumentError(kForm);
+    host = url.substr(0, colon);
+    port = url.substr(colon + 1);
+    if (absl::StrContains(host, ':')) {
+      return absl::InvalidArgumentError("an IPv6 Redis host is written in brackets, e.g. redis://[2001:db8::5]:6379");
+    }
   }
-  if (!absl::SimpleAtoi(url.substr(colon + 1), &address.port) || address.port < 1 || address.port > 65535) {
+  if (!absl::SimpleAtoi(port, &address.port) || address.port < 1 || address.port > 65535) {
     return absl::InvalidArgumentError("the Redis port must be 1..65535");
   }
-  address.host = std::string(url.substr(0, colon));
+  address.host = std::string(host);
   return address;
+}
+
+std::string RedisPeer(absl::string_view host, int port) {
+  return absl::StrContains(host, ':') ? absl::StrCat("[", host, "]:", port) : absl::StrCat(host, ":", port);
 }
 
 namespace {

@@ -103,9 +103,31 @@ TEST(ParseRedisUrlTest, HostPortAndDatabase) {
   EXPECT_EQ(address->port, 6380);
   EXPECT_EQ(address->db, 2);
   EXPECT_FALSE(ParseRedisUrl("redis://cache:6379")->tls);
-  for (const char* bad : {"redisss://cache:6380", "rediss://cache", "http://cache:6379", "redis://cache",
-                          "redis://cache:0", "redis://cache:6379/x", "redis://:6379"}) {
+  for (const char* bad :
+       {"redisss://cache:6380", "rediss://cache", "http://cache:6379", "redis://cache", "redis://cache:0",
+        "redis://cache:6379/x", "redis://:6379", "redis://cache:6379?db=2", "redis://cache:6379#x", "redis://::1:6379",
+        "redis://[::1]", "redis://[::1]6379", "redis://[cache]:6379", "redis://[]:6379"}) {
     EXPECT_EQ(ParseRedisUrl(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ParseRedisUrlTest, IPv6HostInBrackets) {
+  absl::StatusOr<RedisAddress> address = ParseRedisUrl("rediss://[2001:db8::5]:6380/4");
+  ASSERT_TRUE(address.ok()) << address.status();
+  EXPECT_EQ(address->host, "2001:db8::5");
+  EXPECT_EQ(address->port, 6380);
+  EXPECT_EQ(address->db, 4);
+  EXPECT_TRUE(address->tls);
+  EXPECT_EQ(RedisPeer(address->host, address->port), "[2001:db8::5]:6380");
+  EXPECT_EQ(RedisPeer("cache.internal", 6379), "cache.internal:6379");
+}
+
+TEST(ParseRedisUrlTest, AUrlWithAPasswordIsRefusedWithoutEchoingIt) {
+  for (const char* url : {"redis://:s3cret-pw@cache:6379", "rediss://default:s3cret-pw@cache:6380/1"}) {
+    absl::StatusOr<RedisAddress> address = ParseRedisUrl(url);
+    EXPECT_EQ(address.status().code(), absl::StatusCode::kInvalidArgument) << url;
+    EXPECT_FALSE(absl::StrContains(address.status().message(), "s3cret")) << address.status();
+    EXPECT_TRUE(absl::StrContains(address.status().message(), "--redis_password_file")) << address.status();
   }
 }
 

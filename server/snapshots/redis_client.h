@@ -57,15 +57,18 @@ class RedisClient {
                                                               absl::Duration block, int max_entries) = 0;
 };
 
-// Where Redis is: `redis://HOST:PORT[/DB]`, or with TLS `rediss://HOST:PORT[/DB]`.
+// Where Redis is: `redis://HOST:PORT[/DB]`, or with TLS `rediss://HOST:PORT[/DB]`; an IPv6 HOST in brackets.
 struct RedisAddress {
   std::string host;
   int port = 6379;
   int db = 0;
   bool tls = false;  // rediss://
 };
-// Parses --snapshot_store's Redis URL.
+// Parses --snapshot_store's Redis URL. One with a user or password is refused without echoing it (the password
+// belongs in --redis_password_file).
 absl::StatusOr<RedisAddress> ParseRedisUrl(absl::string_view url);
+// "HOST:PORT", or "[HOST]:PORT" for an IPv6 address: how logs and errors name a Redis server.
+std::string RedisPeer(absl::string_view host, int port);
 
 // What a rediss:// connection trusts and shows, as PEM text (read from files by the caller; never logged).
 struct RedisTlsOptions {
