@@ -113,7 +113,7 @@ ABSL_FLAG(absl::Duration, max_auxiliary_stream_duration, absl::Minutes(5),
           "long, and its --max_auxiliary_streams slot and thread freed; the log says why.");
 ABSL_FLAG(absl::Duration, max_health_watch_duration, absl::Hours(1),
           "A grpc.health.v1.Health/Watch stream is cancelled after this long (a client that checks health by Watch "
-          "opens a new one at once); it holds a --max_auxiliary_streams slot but no thread.");
+          "opens a new one at once); it holds a --max_auxiliary_streams slot and a handler thread.");
 ABSL_FLAG(bool, open_health_checks, false,
           "With caller authentication configured, let callers without an API key or allowed certificate use "
           "grpc.health.v1.Health (load balancers and Kubernetes probes send none); reflection stays authenticated.");

@@ -14,7 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/health_check_service_server_builder_option.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -26,6 +26,7 @@
 #include "server/common/log.h"
 #include "server/common/loopback.h"
 #include "server/drain.h"
+#include "server/health_service.h"
 #include "server/metrics/instrumented_transport.h"
 #include "server/metrics/metrics_server.h"
 #include "server/metrics/rpc_metrics.h"
@@ -330,12 +331,12 @@ absl::StatusOr<std::unique_ptr<PcusageServer>> PcusageServer::Start(ServerOption
   if (!metrics_server.ok()) return metrics_server.status();
   (*parts)->metrics_server = *std::move(metrics_server);
 
-  grpc::EnableDefaultHealthCheckService(true);
-  // gRPC's health service registers no descriptors of its own; touching the generated ones links them in, and so
-  // reflection can describe grpc.health.v1.Health.
-  grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // Ours, on the synchronous API, instead of gRPC's default (health_service.h says why); the server owns it.
+  auto health_service = std::make_unique<HealthService>();
+  builder.RegisterService(health_service.get());
+  builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(std::move(health_service)));
   grpc::ResourceQuota quota("pcusage");
   quota.SetMaxThreads(options.max_threads);
   builder.SetResourceQuota(quota);

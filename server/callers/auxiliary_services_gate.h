@@ -40,9 +40,8 @@ class RefusalLog {
 
 // How long an admitted stream may run before it is cancelled. A health Watch has a bound of its own: a gRPC client
 // that checks health (grpc-go's and grpc-java's health-checking load balancing) keeps one Watch open per connection
-// for the connection's life and marks the server unhealthy for a moment each time it ends, while the Watch holds no
-// thread (gRPC's health service answers it with its callback API). Reflection streams each hold a handler thread and
-// are meant for a person's grpcurl, so theirs is short.
+// for the connection's life and marks the server unhealthy for a moment each time it ends. Reflection streams are
+// meant for a person's grpcurl, so theirs is short. Each holds a handler thread (server/health_service.h).
 struct AuxiliaryStreamDurations {
   absl::Duration stream = absl::Minutes(5);      // reflection, and any other stream but a health Watch
   absl::Duration health_watch = absl::Hours(1);  // grpc.health.v1.Health/Watch
