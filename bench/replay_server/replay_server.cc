@@ -4,7 +4,11 @@
 // Nothing is parsed, checked, logged or counted per call, so what pcusage serving a held snapshot costs beyond it is
 // pcusage's own work; bench/goclient/cmd/replayserver is the same server on grpc-go.
 //
+// --grpc_health_service adds gRPC's default health service (a callback service), to measure what one costs the
+// synchronous server's calls (docs/benchmarks.md).
+//
 //   replay_server --source=127.0.0.1:PORT [--page_size=100] [--listen=127.0.0.1:0] [--port_file=FILE]
+//                 [--grpc_health_service]
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -17,6 +21,7 @@
 #include "absl/flags/usage.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/codegen/method_handler.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/impl/codegen/rpc_service_method.h"
@@ -27,6 +32,7 @@ ABSL_FLAG(std::string, source, "", "pcusage server host:port whose answer is rep
 ABSL_FLAG(int, page_size, 100, "records per message asked of the source");
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "address to serve on (loopback)");
 ABSL_FLAG(std::string, port_file, "", "write the bound port here once serving");
+ABSL_FLAG(bool, grpc_health_service, false, "also serve gRPC's default health service (a callback service)");
 
 namespace {
 
@@ -117,6 +123,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   ReplayService service(std::move(messages));
+  grpc::EnableDefaultHealthCheckService(absl::GetFlag(FLAGS_grpc_health_service));
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
