@@ -105,7 +105,7 @@ ABSL_FLAG(int, max_streams_per_caller, 50,
 ABSL_FLAG(int, max_streams_per_connection, 100,
           "Most concurrent streams one HTTP/2 connection may open (SETTINGS_MAX_CONCURRENT_STREAMS).");
 ABSL_FLAG(int, max_auxiliary_streams, 8,
-          "Most calls of gRPC's reflection and health services served at once, apart from ListUsageRecords's "
+          "Most calls of the reflection and health services served at once, apart from ListUsageRecords's "
           "streams; more are cancelled at once. They pass caller authentication too when it is configured (see "
           "--open_health_checks).");
 ABSL_FLAG(absl::Duration, max_auxiliary_stream_duration, absl::Minutes(5),

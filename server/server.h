@@ -37,7 +37,7 @@ struct ServerOptions {
   int max_streams_per_caller = 50;  // of each authenticated caller; 0: the total only
   int max_streams_per_connection = 100;
   int max_threads = 128;
-  // Calls of gRPC's reflection and health services at once (more are cancelled at once), and whether health checks
+  // Calls of the reflection and health services at once (more are cancelled at once), and whether health checks
   // skip caller authentication (callers/auxiliary_services_gate.h).
   int max_auxiliary_streams = 8;
   bool open_health_checks = false;

@@ -1,4 +1,4 @@
-// gRPC's own services that the server carries (reflection, health) pass an edge of their own: a server interceptor
+// The standard gRPC services the server carries (reflection, health) pass an edge of their own: a server interceptor
 // admits each of their calls through a CallGate (the same caller authentication as pcusage's RPCs, and a small
 // number of stream slots of their own, --max_auxiliary_streams, which unary calls such as a health Check may go
 // past), and cancels a call the gate refuses at once. So no

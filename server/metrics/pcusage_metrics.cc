@@ -12,7 +12,7 @@
 namespace pcusage::metrics {
 namespace {
 
-// The methods this server serves: its own, gRPC's health service and reflection.
+// The methods this server serves: its own, the standard health service and reflection.
 const std::vector<std::string>& KnownMethods() {
   static const auto* const kMethods = new std::vector<std::string>{
       "partnercenter.usage.v1.UsageRecordsService/ListUsageRecords",
