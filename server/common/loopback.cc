@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "server/common/host_port.h"
 
 namespace pcusage {
 namespace {
@@ -76,22 +77,10 @@ absl::StatusOr<ListenAddress> ResolveListenAddress(absl::string_view address) {
   const auto malformed = [address](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat("\"", address, "\" is not a listen address: ", why));
   };
-  absl::string_view host;
-  absl::string_view port;
-  if (absl::StartsWith(address, "[")) {
-    const std::size_t close = address.find(']');
-    if (close == absl::string_view::npos || address.substr(close + 1, 1) != ":") {
-      return malformed("expected [IPv6 address]:port");
-    }
-    host = address.substr(1, close - 1);
-    port = address.substr(close + 2);
-  } else {
-    const std::size_t colon = address.rfind(':');
-    if (colon == absl::string_view::npos) return malformed("expected host:port");
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-    if (absl::StrContains(host, ":")) return malformed("write an IPv6 address in brackets, [::1]:port");
-  }
+  absl::StatusOr<HostAndPort> parts = SplitHostPort(address);
+  if (!parts.ok()) return malformed(parts.status().message());
+  const absl::string_view host = parts->host;
+  const absl::string_view port = parts->port;
   int port_number = 0;
   if (port.empty() || port.size() > 5 ||
       !std::all_of(port.begin(), port.end(),
@@ -116,8 +105,7 @@ absl::StatusOr<ListenAddress> ResolveListenAddress(absl::string_view address) {
     return absl::InvalidArgumentError(absl::StrCat("cannot use the address \"", address, "\" resolves to"));
   }
   ListenAddress resolved;
-  resolved.bind = found->ai_family == AF_INET6 ? absl::StrCat("[", numeric, "]:", port_number)
-                                               : absl::StrCat(numeric, ":", port_number);
+  resolved.bind = JoinHostPort(numeric, port_number);
   resolved.loopback = IsLoopbackSocketAddress(*found->ai_addr);
   return resolved;
 }

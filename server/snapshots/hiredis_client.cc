@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "server/common/host_port.h"
 #include "server/snapshots/redis_client.h"
 #include "server/snapshots/redis_connection.h"
 
@@ -39,37 +40,18 @@ absl::StatusOr<RedisAddress> ParseRedisUrl(absl::string_view url) {
     }
     url = url.substr(0, slash);
   }
-  absl::string_view host;
-  absl::string_view port;
-  if (absl::ConsumePrefix(&url, "[")) {
-    const std::size_t close = url.find(']');
-    in6_addr ipv6;
-    if (close == absl::string_view::npos || close == 0 ||
-        inet_pton(AF_INET6, std::string(url.substr(0, close)).c_str(), &ipv6) != 1) {
-      return absl::InvalidArgumentError("an IPv6 Redis host is written in brackets, e.g. redis://[2001:db8::5]:6379");
-    }
-    host = url.substr(0, close);
-    url.remove_prefix(close + 1);
-    if (!absl::ConsumePrefix(&url, ":")) return absl::InvalidArgumentError(kForm);
-    port = url;
-  } else {
-    const std::size_t colon = url.rfind(':');
-    if (colon == absl::string_view::npos || colon == 0) return absl::InvalidArgumentError(kForm);
-    host = url.substr(0, colon);
-    port = url.substr(colon + 1);
-    if (absl::StrContains(host, ':')) {
-      return absl::InvalidArgumentError("an IPv6 Redis host is written in brackets, e.g. redis://[2001:db8::5]:6379");
-    }
+  absl::StatusOr<HostAndPort> parts = SplitHostPort(url);
+  if (!parts.ok()) return absl::InvalidArgumentError(absl::StrCat(kForm, ": ", parts.status().message()));
+  if (parts->host.empty()) return absl::InvalidArgumentError(kForm);
+  in6_addr ipv6;
+  if (parts->bracketed && inet_pton(AF_INET6, std::string(parts->host).c_str(), &ipv6) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(kForm, ": only an IPv6 address goes in brackets"));
   }
-  if (!absl::SimpleAtoi(port, &address.port) || address.port < 1 || address.port > 65535) {
+  if (!absl::SimpleAtoi(parts->port, &address.port) || address.port < 1 || address.port > 65535) {
     return absl::InvalidArgumentError("the Redis port must be 1..65535");
   }
-  address.host = std::string(host);
+  address.host = std::string(parts->host);
   return address;
-}
-
-std::string RedisPeer(absl::string_view host, int port) {
-  return absl::StrContains(host, ':') ? absl::StrCat("[", host, "]:", port) : absl::StrCat(host, ":", port);
 }
 
 namespace {

@@ -67,8 +67,6 @@ struct RedisAddress {
 // Parses --snapshot_store's Redis URL. One with a user or password is refused without echoing it (the password
 // belongs in --redis_password_file).
 absl::StatusOr<RedisAddress> ParseRedisUrl(absl::string_view url);
-// "HOST:PORT", or "[HOST]:PORT" for an IPv6 address: how logs and errors name a Redis server.
-std::string RedisPeer(absl::string_view host, int port);
 
 // What a rediss:// connection trusts and shows, as PEM text (read from files by the caller; never logged).
 struct RedisTlsOptions {

@@ -27,7 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "server/snapshots/redis_client.h"
+#include "server/common/host_port.h"
 
 namespace pcusage::snapshots {
 
@@ -136,7 +136,7 @@ absl::StatusOr<std::vector<ResolvedAddress>> GetAddresses(const std::string& hos
   hints.ai_flags = AI_NUMERICSERV | flags;
   addrinfo* found = nullptr;
   if (const int resolved = getaddrinfo(host.c_str(), absl::StrCat(port).c_str(), &hints, &found); resolved != 0) {
-    return absl::UnavailableError(absl::StrCat("Redis ", RedisPeer(host, port), ": ", gai_strerror(resolved)));
+    return absl::UnavailableError(absl::StrCat("Redis ", JoinHostPort(host, port), ": ", gai_strerror(resolved)));
   }
   const std::unique_ptr<addrinfo, AddrinfoDeleter> owned(found);
   std::vector<ResolvedAddress> addresses;
@@ -167,7 +167,7 @@ struct Resolution {
 // `host`'s addresses by `resolver`, on a helper thread, waited for until `deadline`.
 absl::StatusOr<std::vector<ResolvedAddress>> ResolveWithin(const std::string& host, int port, HostResolver resolver,
                                                            absl::Time deadline, absl::Duration timeout) {
-  const std::string peer = RedisPeer(host, port);
+  const std::string peer = JoinHostPort(host, port);
   Resolutions& state = PendingResolutionsState();
   {
     absl::MutexLock lock(&state.mu);
@@ -206,7 +206,7 @@ absl::StatusOr<std::vector<ResolvedAddress>> ResolveWithin(const std::string& ho
 // A non-blocking TCP socket connected to one of `host`'s addresses within `timeout`, name resolution included.
 absl::StatusOr<int> ConnectTcp(const std::string& host, int port, absl::Duration timeout,
                                const HostResolver& resolver) {
-  const std::string peer = RedisPeer(host, port);
+  const std::string peer = JoinHostPort(host, port);
   const absl::Time deadline = absl::Now() + timeout;
   // An IP literal never reaches a resolver: AI_NUMERICHOST only parses.
   absl::StatusOr<std::vector<ResolvedAddress>> addresses = GetAddresses(host, port, AI_NUMERICHOST);
@@ -343,7 +343,7 @@ absl::StatusOr<std::shared_ptr<const RedisTlsContext>> NewRedisTlsContext(const 
 }
 
 RedisConnection::RedisConnection(const RedisConnectionOptions& options, int fd)
-    : options_(options), peer_(RedisPeer(options.host, options.port)), fd_(fd), reader_(redisReaderCreate()) {}
+    : options_(options), peer_(JoinHostPort(options.host, options.port)), fd_(fd), reader_(redisReaderCreate()) {}
 
 RedisConnection::~RedisConnection() {
   // No close_notify: it could wait on a peer that is gone; Redis takes a closed socket as the end.
