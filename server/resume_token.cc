@@ -1,8 +1,9 @@
 #include "server/resume_token.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <utility>
@@ -22,7 +23,24 @@ absl::Status Malformed() {
       "resume_token is not a token this server issued (malformed, or signed with another key)");
 }
 
+// An HMAC-SHA256 context keyed with `key`, for EVP_MAC_CTX_dup; null when OpenSSL cannot make one.
+ResumeTokenCodec::MacContext KeyedHmacSha256(absl::string_view key) {
+  std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr), EVP_MAC_free);
+  if (hmac == nullptr) return nullptr;
+  ResumeTokenCodec::MacContext keyed(EVP_MAC_CTX_new(hmac.get()));  // holds its own reference to `hmac`
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (keyed == nullptr ||
+      EVP_MAC_init(keyed.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1) {
+    return nullptr;
+  }
+  return keyed;
+}
+
 }  // namespace
+
+void ResumeTokenCodec::MacContextFree::operator()(EVP_MAC_CTX* context) const { EVP_MAC_CTX_free(context); }
 
 uint64_t ExtendFingerprint(uint64_t fingerprint, absl::string_view resource_id) {
   const auto mix = [&fingerprint](unsigned char byte) {
@@ -38,12 +56,14 @@ uint64_t ExtendFingerprint(uint64_t fingerprint, const partnercenter::usage::v1:
   return ExtendFingerprint(fingerprint, record.resource_id());
 }
 
-absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> ResumeTokenCodec::Create(std::string key, absl::Duration ttl) {
+absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> ResumeTokenCodec::Create(absl::string_view key, absl::Duration ttl) {
   if (key.size() < kMinKeyBytes) {
     return absl::InvalidArgumentError(absl::StrCat("the resume token key must be at least ", kMinKeyBytes, " bytes"));
   }
   if (ttl <= absl::ZeroDuration()) return absl::InvalidArgumentError("the resume token lifetime must be positive");
-  return std::unique_ptr<ResumeTokenCodec>(new ResumeTokenCodec(std::move(key), ttl));
+  MacContext keyed = KeyedHmacSha256(key);
+  if (keyed == nullptr) return absl::InternalError("OpenSSL could not set up HMAC-SHA256 for resume tokens");
+  return std::unique_ptr<ResumeTokenCodec>(new ResumeTokenCodec(std::move(keyed), ttl));
 }
 
 absl::StatusOr<std::string> ResumeTokenCodec::RandomKey() {
@@ -54,11 +74,16 @@ absl::StatusOr<std::string> ResumeTokenCodec::RandomKey() {
   return key;
 }
 
-std::string ResumeTokenCodec::Sign(absl::string_view contents) const {
+std::optional<std::string> ResumeTokenCodec::Sign(absl::string_view contents) const {
+  // A copy of the keyed context: the key's setup (and OpenSSL's algorithm lookup) is done once, in Create.
+  MacContext context(EVP_MAC_CTX_dup(keyed_.get()));
   unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_size = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(contents.data()), contents.size(), mac, &mac_size);
+  std::size_t mac_size = 0;
+  if (context == nullptr ||
+      EVP_MAC_update(context.get(), reinterpret_cast<const unsigned char*>(contents.data()), contents.size()) != 1 ||
+      EVP_MAC_final(context.get(), mac, &mac_size, sizeof(mac)) != 1 || mac_size == 0) {
+    return std::nullopt;
+  }
   return std::string(reinterpret_cast<const char*>(mac), mac_size);
 }
 
@@ -79,7 +104,7 @@ std::string ResumeTokenCodec::Encode(const StreamPosition& position, absl::Time 
   contents.set_snapshot_page_index(position.snapshot_page_index);
   const std::string serialized = contents.SerializeAsString();
   return absl::StrCat(kVersionPrefix, ".", absl::WebSafeBase64Escape(serialized), ".",
-                      absl::WebSafeBase64Escape(Sign(serialized)));
+                      absl::WebSafeBase64Escape(Sign(serialized).value_or("")));  // unsigned: Decode refuses it
 }
 
 absl::StatusOr<StreamPosition> ResumeTokenCodec::Decode(absl::string_view token, absl::Time now) const {
@@ -92,8 +117,9 @@ absl::StatusOr<StreamPosition> ResumeTokenCodec::Decode(absl::string_view token,
       absl::WebSafeBase64Escape(mac) != parts[2]) {
     return Malformed();
   }
-  const std::string expected = Sign(serialized);
-  if (mac.size() != expected.size() || CRYPTO_memcmp(mac.data(), expected.data(), mac.size()) != 0) {
+  const std::optional<std::string> expected = Sign(serialized);
+  if (!expected.has_value()) return absl::InternalError("OpenSSL could not check the resume token's signature");
+  if (mac.size() != expected->size() || CRYPTO_memcmp(mac.data(), expected->data(), mac.size()) != 0) {
     return Malformed();
   }
   internal::ResumeTokenContents contents;

@@ -3,8 +3,11 @@
 #ifndef PCUSAGE_SERVER_RESUME_TOKEN_H_
 #define PCUSAGE_SERVER_RESUME_TOKEN_H_
 
+#include <openssl/types.h>
+
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -46,7 +49,7 @@ class ResumeTokenCodec {
   static constexpr std::size_t kMinKeyBytes = 32;
 
   // INVALID_ARGUMENT when `key` is shorter than kMinKeyBytes or `ttl` is not positive.
-  static absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> Create(std::string key, absl::Duration ttl);
+  static absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> Create(absl::string_view key, absl::Duration ttl);
 
   // kMinKeyBytes random bytes from the operating system's generator.
   static absl::StatusOr<std::string> RandomKey();
@@ -57,11 +60,17 @@ class ResumeTokenCodec {
   // the ttl (or issued in the future).
   absl::StatusOr<StreamPosition> Decode(absl::string_view token, absl::Time now) const;
 
- private:
-  ResumeTokenCodec(std::string key, absl::Duration ttl) : key_(std::move(key)), ttl_(ttl) {}
-  std::string Sign(absl::string_view contents) const;
+  struct MacContextFree {
+    void operator()(EVP_MAC_CTX* context) const;
+  };
+  using MacContext = std::unique_ptr<EVP_MAC_CTX, MacContextFree>;
 
-  const std::string key_;
+ private:
+  ResumeTokenCodec(MacContext keyed, absl::Duration ttl) : keyed_(std::move(keyed)), ttl_(ttl) {}
+  // The HMAC-SHA256 of `contents`; nullopt when OpenSSL fails (out of memory).
+  std::optional<std::string> Sign(absl::string_view contents) const;
+
+  const MacContext keyed_;  // only copied (EVP_MAC_CTX_dup), so shared by every thread
   const absl::Duration ttl_;
 };
 

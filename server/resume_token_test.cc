@@ -1,8 +1,13 @@
 #include "server/resume_token.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
 
@@ -36,6 +41,23 @@ TEST(ResumeTokenTest, RoundTrips) {
   EXPECT_EQ(decoded->page.page_number, 3);
   EXPECT_EQ(decoded->skip_records, 17);
   EXPECT_EQ(decoded->delivered_fingerprint, 0x0123456789abcdefULL);
+}
+
+TEST(ResumeTokenTest, IsSignedWithHmacSha256OfItsContents) {
+  const std::string key(32, 'k');
+  auto codec = Codec('k');
+  const std::vector<std::string> parts = absl::StrSplit(codec->Encode(Position(), kNow), '.');
+  ASSERT_EQ(parts.size(), 3u);
+  std::string contents;
+  std::string mac;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(parts[1], &contents));
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(parts[2], &mac));
+  unsigned char expected[EVP_MAX_MD_SIZE];
+  unsigned int expected_size = 0;
+  ASSERT_NE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                 reinterpret_cast<const unsigned char*>(contents.data()), contents.size(), expected, &expected_size),
+            nullptr);
+  EXPECT_EQ(mac, std::string(reinterpret_cast<const char*>(expected), expected_size));
 }
 
 uint64_t FingerprintOf(const std::vector<std::string>& ids) {

@@ -208,8 +208,7 @@ absl::StatusOr<std::shared_ptr<const ResumeTokenCodec>> MakeResumeTokenCodec(con
     key = ReadSmallFile(options.resume_token_key_file, kMaxKeyFileBytes);
   }
   if (!key.ok()) return ConfigError("--resume_token_key_file", key.status());
-  absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> codec =
-      ResumeTokenCodec::Create(*std::move(key), options.resume_token_ttl);
+  absl::StatusOr<std::unique_ptr<ResumeTokenCodec>> codec = ResumeTokenCodec::Create(*key, options.resume_token_ttl);
   if (!codec.ok()) return ConfigError("--resume_token_key_file/--resume_token_ttl", codec.status());
   return std::shared_ptr<const ResumeTokenCodec>(*std::move(codec));
 }

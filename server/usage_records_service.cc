@@ -58,11 +58,13 @@ absl::StatusOr<std::optional<absl::Duration>> MaxStaleness(const v1::ListUsageRe
 // The request the caller sent. A resume_token that is not UTF-8 (protobuf refuses such a proto3 string) is an
 // invalid resume token; bytes that are no ListUsageRecordsRequest at all are an invalid argument.
 absl::StatusOr<v1::ListUsageRecordsRequest> ParseRequest(const grpc::ByteBuffer& bytes) {
-  const absl::Status not_a_request = WithErrorInfo(
-      absl::InvalidArgumentError("the request is not a serialized partnercenter.usage.v1.ListUsageRecordsRequest"),
-      reason::kInvalidArgument);
+  const auto not_a_request = [] {
+    return WithErrorInfo(
+        absl::InvalidArgumentError("the request is not a serialized partnercenter.usage.v1.ListUsageRecordsRequest"),
+        reason::kInvalidArgument);
+  };
   grpc::Slice slice;
-  if (!bytes.DumpToSingleSlice(&slice).ok()) return not_a_request;
+  if (!bytes.DumpToSingleSlice(&slice).ok()) return not_a_request();
   const absl::string_view serialized(reinterpret_cast<const char*>(slice.begin()), slice.size());
   v1::ListUsageRecordsRequest request;
   if (request.ParseFromArray(serialized.data(), static_cast<int>(serialized.size()))) return request;
@@ -78,7 +80,7 @@ absl::StatusOr<v1::ListUsageRecordsRequest> ParseRequest(const grpc::ByteBuffer&
                                 "resume_token", problem);
     }
   }
-  return not_a_request;
+  return not_a_request();
 }
 
 // The message as gRPC sends it: the records' bytes without a copy (each slice holds its page's bytes until gRPC is

@@ -8,7 +8,8 @@
 
 namespace pcusage {
 
-// A random (version 4) GUID in lowercase 8-4-4-4-12 form. Thread safe.
+// A version 4 GUID in lowercase 8-4-4-4-12 form, from a generator seeded once per process: unique in the process,
+// random-looking, and no secret. Thread safe.
 std::string NewGuid();
 
 // Whether `text` is a GUID in 8-4-4-4-12 hex form (either case), without braces.

@@ -1,11 +1,14 @@
 #include "server/common/log.h"
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -155,10 +158,11 @@ bool LogEnabled(LogLevel level) { return level >= min_level.load(std::memory_ord
 
 std::string FormatLogLine(LogFormat line_format, absl::string_view time, LogLevel level, absl::string_view message,
                           absl::Span<const LogField> fields) {
+  const Redactor redactor;
   std::string line;
   if (line_format == LogFormat::kJson) {
     line = absl::StrCat(R"({"time":")", time, R"(","level":")", JsonLevel(level), R"(","msg":)");
-    AppendJsonString(line, RedactSecrets(message));
+    AppendJsonString(line, redactor.Redact(message));
     for (const LogField& field : fields) {
       line.push_back(',');
       AppendJsonString(line, field.key);
@@ -166,23 +170,36 @@ std::string FormatLogLine(LogFormat line_format, absl::string_view time, LogLeve
       if (field.is_number) {
         line.append(field.value);
       } else {
-        AppendJsonString(line, RedactSecrets(field.value));
+        AppendJsonString(line, redactor.Redact(field.value));
       }
     }
     line.push_back('}');
     return line;
   }
-  line = absl::StrCat(time, " ", TextLevel(level), " ", RedactSecrets(message));
+  line = absl::StrCat(time, " ", TextLevel(level), " ", redactor.Redact(message));
   for (const LogField& field : fields) {
     absl::StrAppend(&line, " ", field.key, "=");
-    AppendTextValue(line, field.is_number ? field.value : RedactSecrets(field.value));
+    AppendTextValue(line, field.is_number ? field.value : redactor.Redact(field.value));
   }
   return line;
 }
 
+std::string LogTime(absl::Time time) {
+  // The part up to the seconds changes once a second; each thread formats it once for its second.
+  thread_local int64_t formatted_second = std::numeric_limits<int64_t>::min();
+  thread_local std::string up_to_seconds;           // "2026-12-06T09:05:27."
+  const int64_t millis = absl::ToUnixMillis(time);  // rounded down
+  const int64_t second = millis >= 0 ? millis / 1000 : (millis - 999) / 1000;
+  if (second != formatted_second) {
+    up_to_seconds = absl::FormatTime("%Y-%m-%dT%H:%M:%S.", absl::FromUnixSeconds(second), absl::UTCTimeZone());
+    formatted_second = second;
+  }
+  return absl::StrCat(up_to_seconds, absl::Dec(millis - second * 1000, absl::kZeroPad3), "Z");
+}
+
 void LogEvent(LogLevel level, absl::string_view message, absl::Span<const LogField> fields) {
   if (!LogEnabled(level)) return;
-  const std::string time = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  const std::string time = LogTime(absl::Now());
   std::string line = FormatLogLine(format.load(std::memory_order_relaxed), time, level, message, fields);
   line.push_back('\n');
   // One fwrite per event keeps concurrent lines whole.

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 
 namespace pcusage {
@@ -49,6 +50,9 @@ struct LogField {
 };
 
 void LogEvent(LogLevel level, absl::string_view message, absl::Span<const LogField> fields = {});
+
+// `time` as a log line's time: UTC, RFC 3339, milliseconds (2026-12-06T09:05:27.123Z).
+std::string LogTime(absl::Time time);
 
 // The line an event becomes (without its newline); exposed for tests.
 std::string FormatLogLine(LogFormat format, absl::string_view time, LogLevel level, absl::string_view message,

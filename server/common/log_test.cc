@@ -82,5 +82,19 @@ TEST(LogTest, TheMinimumLevelDropsWhatIsBelowIt) {
   SetMinLogLevel(LogLevel::kInfo);
 }
 
+TEST(LogTimeTest, IsUtcRfc3339WithMilliseconds) {
+  const absl::Time time = absl::FromUnixMillis(1796547927123);  // 2026-12-06T09:05:27.123Z
+  EXPECT_EQ(LogTime(time), kTime);
+  EXPECT_EQ(LogTime(time + absl::Microseconds(999)), kTime);  // rounded down
+  EXPECT_EQ(LogTime(time + absl::Milliseconds(877)), "2026-12-06T09:05:28.000Z");
+  EXPECT_EQ(LogTime(time + absl::Milliseconds(878)), "2026-12-06T09:05:28.001Z");
+  EXPECT_EQ(LogTime(time - absl::Hours(24)), "2026-12-05T09:05:27.123Z");  // a second formatted before
+  EXPECT_EQ(LogTime(absl::FromUnixMillis(-1)), "1969-12-31T23:59:59.999Z");
+  for (int64_t millis = 1796547927000; millis < 1796547929000; millis += 7) {
+    const absl::Time at = absl::FromUnixMillis(millis);
+    EXPECT_EQ(LogTime(at), absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", at, absl::UTCTimeZone()));
+  }
+}
+
 }  // namespace
 }  // namespace pcusage

@@ -1,6 +1,7 @@
 #include "server/common/secrets.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -75,6 +76,30 @@ bool EndsAuthority(char c) {
          absl::string_view("/?#\"'<>").find(c) != absl::string_view::npos;
 }
 
+// How each credential shape below starts (the schemes and names in any case).
+constexpr absl::string_view kAuthorizationSchemes[] = {"bearer ", "basic "};
+constexpr absl::string_view kJsonWebTokenStart = "eyJ";
+constexpr absl::string_view kUrlUserinfoStart = "://";
+constexpr absl::string_view kCredentialNames[] = {"access_token",     "refresh_token", "id_token", "client_secret",
+                                                  "client_assertion", "assertion",     "password"};
+
+// The bytes a credential shape can start with, so that RedactShapes looks for shapes only where one may begin.
+const std::array<bool, 256>& ShapeStarts() {
+  static const std::array<bool, 256> kStarts = [] {
+    std::array<bool, 256> table{};
+    const auto mark_any_case = [&table](char c) {
+      table[static_cast<unsigned char>(absl::ascii_tolower(static_cast<unsigned char>(c)))] = true;
+      table[static_cast<unsigned char>(absl::ascii_toupper(static_cast<unsigned char>(c)))] = true;
+    };
+    for (absl::string_view scheme : kAuthorizationSchemes) mark_any_case(scheme[0]);
+    for (absl::string_view name : kCredentialNames) mark_any_case(name[0]);
+    table[static_cast<unsigned char>(kJsonWebTokenStart[0])] = true;
+    table[static_cast<unsigned char>(kUrlUserinfoStart[0])] = true;
+    return table;
+  }();
+  return kStarts;
+}
+
 std::size_t RunLength(absl::string_view text, bool (*in_run)(char)) {
   std::size_t length = 0;
   while (length < text.size() && in_run(text[length])) ++length;
@@ -91,7 +116,7 @@ struct Match {
 // "Bearer <token>" or "Basic <credentials>". The credential must be long enough not to be an English word
 // ("the bearer token").
 std::optional<Match> AuthorizationCredential(absl::string_view rest) {
-  for (absl::string_view scheme : {absl::string_view("bearer "), absl::string_view("basic ")}) {
+  for (absl::string_view scheme : kAuthorizationSchemes) {
     if (!absl::StartsWithIgnoreCase(rest, scheme)) continue;
     const std::size_t spaces = RunLength(rest.substr(scheme.size()), [](char c) { return c == ' '; });
     const std::size_t length = RunLength(rest.substr(scheme.size() + spaces), IsToken68Character);
@@ -103,7 +128,7 @@ std::optional<Match> AuthorizationCredential(absl::string_view rest) {
 
 // A JWT or JWE: base64url segments joined by dots, starting with the encoding of '{"'.
 std::optional<Match> JsonWebToken(absl::string_view rest) {
-  if (!absl::StartsWith(rest, "eyJ")) return std::nullopt;
+  if (!absl::StartsWith(rest, kJsonWebTokenStart)) return std::nullopt;
   std::size_t length = RunLength(rest, IsBase64UrlCharacter);
   int dots = 0;
   while (length < rest.size() && rest[length] == '.') {
@@ -116,7 +141,7 @@ std::optional<Match> JsonWebToken(absl::string_view rest) {
 
 // scheme://userinfo@ (the userinfo is redacted, the "://" and '@' stay).
 std::optional<Match> UrlUserinfo(absl::string_view rest) {
-  if (!absl::StartsWith(rest, "://")) return std::nullopt;
+  if (!absl::StartsWith(rest, kUrlUserinfoStart)) return std::nullopt;
   const absl::string_view authority = rest.substr(3);
   std::size_t at = 0;
   while (at < authority.size() && authority[at] != '@' && !EndsAuthority(authority[at])) ++at;
@@ -126,9 +151,7 @@ std::optional<Match> UrlUserinfo(absl::string_view rest) {
 
 // name=value, "name":"value", name: value, for the names of credentials in token requests and answers.
 std::optional<Match> CredentialMember(absl::string_view rest) {
-  static constexpr absl::string_view kNames[] = {"access_token",     "refresh_token", "id_token", "client_secret",
-                                                 "client_assertion", "assertion",     "password"};
-  for (absl::string_view name : kNames) {
+  for (absl::string_view name : kCredentialNames) {
     if (!absl::StartsWithIgnoreCase(rest, name)) continue;
     std::size_t at = name.size();
     if (at < rest.size() && (rest[at] == '"' || rest[at] == '\'')) ++at;
@@ -156,8 +179,10 @@ std::optional<Match> CredentialShapeAt(absl::string_view text, std::size_t at) {
 std::string RedactShapes(absl::string_view text) {
   std::string redacted;
   redacted.reserve(text.size());
+  const std::array<bool, 256>& shape_starts = ShapeStarts();
   for (std::size_t at = 0; at < text.size();) {
-    std::optional<Match> match = CredentialShapeAt(text, at);
+    std::optional<Match> match;
+    if (shape_starts[static_cast<unsigned char>(text[at])]) match = CredentialShapeAt(text, at);
     if (!match.has_value()) {
       redacted.push_back(text[at++]);
       continue;
@@ -196,15 +221,18 @@ SecretHold HoldSecret(absl::string_view secret) {
   return hold;
 }
 
-std::string RedactSecrets(absl::string_view text) {
+// Held by name in a member: `for (... : *TheRegistry().LongestFirst())` would destroy the temporary shared_ptr before
+// the loop body runs, and a concurrent Rebuild could then free the list under it (ThreadSanitizer found it).
+Redactor::Redactor() : held_(TheRegistry().LongestFirst()) {}
+
+std::string Redactor::Redact(absl::string_view text) const {
   std::string redacted(text);
-  // Held by name for the whole loop: `for (... : *TheRegistry().LongestFirst())` destroys the temporary shared_ptr
-  // before the loop body runs, and a concurrent Rebuild could then free the list under it (ThreadSanitizer found it).
-  const std::shared_ptr<const std::vector<std::string>> secrets = TheRegistry().LongestFirst();
-  for (const std::string& secret : *secrets) {
+  for (const std::string& secret : *held_) {
     if (absl::StrContains(redacted, secret)) redacted = absl::StrReplaceAll(redacted, {{secret, kRedacted}});
   }
   return RedactShapes(redacted);
 }
+
+std::string RedactSecrets(absl::string_view text) { return Redactor().Redact(text); }
 
 }  // namespace pcusage

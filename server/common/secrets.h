@@ -6,6 +6,7 @@
 #ifndef PCUSAGE_SERVER_COMMON_SECRETS_H_
 #define PCUSAGE_SERVER_COMMON_SECRETS_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,16 @@ class SecretHold {
 // the value of a form or JSON member named access_token, refresh_token, id_token, client_secret, client_assertion,
 // assertion or password.
 std::string RedactSecrets(absl::string_view text);
+
+// RedactSecrets for several texts at once (the fields of one log line): the secrets held when it was made.
+class Redactor {
+ public:
+  Redactor();
+  std::string Redact(absl::string_view text) const;
+
+ private:
+  std::shared_ptr<const std::vector<std::string>> held_;
+};
 
 }  // namespace pcusage
 

@@ -1,6 +1,7 @@
 #include "server/common/secrets.h"
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -96,6 +97,25 @@ TEST(RedactSecretsTest, CredentialMembersOfFormsAndJson) {
   EXPECT_EQ(RedactSecrets(R"({"access_token": "abc.def", "expires_in": 3599, "refresh_token":"xyz"})"),
             R"({"access_token": "[redacted]", "expires_in": 3599, "refresh_token":"[redacted]"})");
   EXPECT_EQ(RedactSecrets("proxy password: hunter2, retrying"), "proxy password: [redacted], retrying");
+}
+
+TEST(RedactSecretsTest, ShapesAreFoundInAnyCaseWhereverAWordStarts) {
+  EXPECT_EQ(RedactSecrets("(BASIC dXNlcjpwYXNzd29yZDEyMzQ=)"), "(BASIC [redacted])");
+  EXPECT_EQ(RedactSecrets("CLIENT_SECRET=abc&Password=x&ID_TOKEN=eyJhbGciOiJub25lIn0.e.f&Assertion=q"),
+            "CLIENT_SECRET=[redacted]&Password=[redacted]&ID_TOKEN=[redacted]&Assertion=[redacted]");
+  EXPECT_EQ(RedactSecrets("uri=ftp://u:p@h/ jwt=eyJa.eyJb.c"), "uri=ftp://[redacted]@h/ jwt=[redacted]");
+  // Inside a word, none of them starts.
+  EXPECT_EQ(RedactSecrets("xBearer AAAAbbbbCCCCdddd1234 my_password=x neyJa.b"),
+            "xBearer AAAAbbbbCCCCdddd1234 my_password=x neyJa.b");
+}
+
+TEST(RedactSecretsTest, ARedactorTakesOutWhatWasHeldWhenItWasMade) {
+  std::optional<SecretHold> hold = HoldSecret("held-secret-456");
+  const Redactor redactor;
+  hold.reset();
+  EXPECT_EQ(redactor.Redact("a held-secret-456 b"), "a [redacted] b");
+  EXPECT_EQ(redactor.Redact("Bearer AAAAbbbbCCCCdddd1234"), "Bearer [redacted]");
+  EXPECT_EQ(RedactSecrets("a held-secret-456 b"), "a held-secret-456 b");
 }
 
 TEST(RedactSecretsTest, LeavesOrdinaryTextAlone) {
