@@ -28,20 +28,21 @@ using ::testing::Invoke;
 class TwoPages {
  public:
   explicit TwoPages(MockHttpTransport& transport) {
-    ON_CALL(transport, Send(_)).WillByDefault(Invoke([this](const HttpRequest& request) -> absl::StatusOr<HttpResponse> {
-      const bool second = testing_util::RequestHeader(request, "MS-ContinuationToken").has_value();
-      ++requests_[second ? 1 : 0];
-      {
-        absl::MutexLock lock(&mu_);
-        tokens_.push_back(testing_util::RequestHeader(request, "Authorization").value_or(""));
-      }
-      absl::Notification* gate = gate_.load();
-      if (gate != nullptr && second) gate->WaitForNotification();
-      return testing_util::JsonResponse(
-          second ? testing_util::UsageRecordsPageJson({R"({"resourceId": "p1-0"})"})
-                 : testing_util::UsageRecordsPageJson({R"({"resourceId": "p0-0"})", R"({"resourceId": "p0-1"})"},
-                                                      "t1"));
-    }));
+    ON_CALL(transport, Send(_))
+        .WillByDefault(Invoke([this](const HttpRequest& request) -> absl::StatusOr<HttpResponse> {
+          const bool second = testing_util::RequestHeader(request, "MS-ContinuationToken").has_value();
+          ++requests_[second ? 1 : 0];
+          {
+            absl::MutexLock lock(&mu_);
+            tokens_.push_back(testing_util::RequestHeader(request, "Authorization").value_or(""));
+          }
+          absl::Notification* gate = gate_.load();
+          if (gate != nullptr && second) gate->WaitForNotification();
+          return testing_util::JsonResponse(
+              second ? testing_util::UsageRecordsPageJson({R"({"resourceId": "p1-0"})"})
+                     : testing_util::UsageRecordsPageJson({R"({"resourceId": "p0-0"})", R"({"resourceId": "p0-1"})"},
+                                                          "t1"));
+        }));
   }
   // Walks started: requests for the first page.
   int walks() const { return requests_[0].load(); }
@@ -151,8 +152,8 @@ TEST_F(PageOpenerTest, PassthroughTokensAreIdentitiesOfTheirOwn) {
   }
   EXPECT_EQ(upstream_.walks(), 2);
   // Each walk used its own caller's token, never another's.
-  EXPECT_THAT(upstream_.tokens(), testing::ElementsAre("Bearer caller-a", "Bearer caller-a", "Bearer caller-b",
-                                                       "Bearer caller-b"));
+  EXPECT_THAT(upstream_.tokens(),
+              testing::ElementsAre("Bearer caller-a", "Bearer caller-a", "Bearer caller-b", "Bearer caller-b"));
   EXPECT_EQ(opener->snapshot_stats().hits, 1);
 }
 

@@ -1,3 +1,5 @@
+#include "server/server.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -32,7 +34,6 @@
 #include "server/metrics/rpc_metrics.h"
 #include "server/readiness.h"
 #include "server/resume_token.h"
-#include "server/server.h"
 #include "server/snapshots/redis_client.h"
 #include "server/usage_records_service.h"
 #include "server/watch_budgets_service.h"

@@ -21,9 +21,9 @@ TEST(PrintableTest, CutsAtCharacterBoundaries) {
 
 TEST(PrintableTest, InvalidUtf8BecomesQuestionMarks) {
   EXPECT_EQ(Printable("text/\xff\xfehtml", 100), "text/??html");
-  EXPECT_EQ(Printable("\xc0\xaf", 100), "??");          // overlong '/'
-  EXPECT_EQ(Printable("\xed\xa0\x80", 100), "???");    // a UTF-16 surrogate
-  EXPECT_EQ(Printable("\xe6\x9d", 100), "??");          // cut short
+  EXPECT_EQ(Printable("\xc0\xaf", 100), "??");       // overlong '/'
+  EXPECT_EQ(Printable("\xed\xa0\x80", 100), "???");  // a UTF-16 surrogate
+  EXPECT_EQ(Printable("\xe6\x9d", 100), "??");       // cut short
   EXPECT_EQ(Printable("Zürich 東京 🚀", 100), "Zürich 東京 🚀");
 }
 
@@ -41,10 +41,12 @@ TEST(PrintableTest, FindsControlCharacters) {
 
 TEST(ValidUtf8Test, KeepsWellFormedTextAndReplacesEveryOtherByte) {
   EXPECT_EQ(ValidUtf8("Müller 日本 \xF0\x9F\x92\xB6"), "Müller 日本 \xF0\x9F\x92\xB6");
-  EXPECT_EQ(ValidUtf8("a\xFF" "b"), "a?b");
-  EXPECT_EQ(ValidUtf8("\xC0\xAF"), "??");                  // overlong '/'
-  EXPECT_EQ(ValidUtf8("\xED\xA0\x80"), "???");            // a surrogate
-  EXPECT_EQ(ValidUtf8("\xE6\x97"), "??");                  // cut short
+  EXPECT_EQ(ValidUtf8("a\xFF"
+                      "b"),
+            "a?b");
+  EXPECT_EQ(ValidUtf8("\xC0\xAF"), "??");                                    // overlong '/'
+  EXPECT_EQ(ValidUtf8("\xED\xA0\x80"), "???");                               // a surrogate
+  EXPECT_EQ(ValidUtf8("\xE6\x97"), "??");                                    // cut short
   EXPECT_EQ(ValidUtf8(absl::string_view("\0x", 2)), std::string("\0x", 2));  // NUL is valid UTF-8
 }
 

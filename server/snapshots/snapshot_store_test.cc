@@ -142,8 +142,7 @@ void AwaitSettled(const SnapshotStore& store, int kept) {
     if (stats.kept == kept && stats.walks_in_flight == 0) return;
     absl::SleepFor(absl::Milliseconds(1));
   }
-  FAIL() << "the store did not settle: kept " << store.stats().kept << ", in flight "
-         << store.stats().walks_in_flight;
+  FAIL() << "the store did not settle: kept " << store.stats().kept << ", in flight " << store.stats().walks_in_flight;
 }
 
 class Clock {

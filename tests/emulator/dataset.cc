@@ -64,10 +64,8 @@ struct Currency {
 // Index 0 is a legacy (MS-AZR-0145P) customer, who has a locale instead of a
 // currency code; the rest are on the Azure plan, one without a symbol.
 constexpr Currency kCurrencies[] = {
-    {"fr-FR", nullptr, nullptr}, {nullptr, "SEK", "kr"},
-    {nullptr, "GBP", "£"},       {nullptr, "JPY", "¥"},
-    {nullptr, "EUR", "€"},       {nullptr, "CHF", nullptr},
-    {nullptr, "INR", "₹"},
+    {"fr-FR", nullptr, nullptr}, {nullptr, "SEK", "kr"},    {nullptr, "GBP", "£"}, {nullptr, "JPY", "¥"},
+    {nullptr, "EUR", "€"},       {nullptr, "CHF", nullptr}, {nullptr, "INR", "₹"},
 };
 
 struct Timestamp {
@@ -118,9 +116,7 @@ ExpectedBudget MakeBudget(int kind, const char* amount) {
 
 GeneratedRecord MakeRecord(int i) {
   GeneratedRecord record;
-  record.id =
-      absl::StrFormat("%08x-c0de-4%03x-8000-%012x",
-                      static_cast<uint32_t>(i) * 2654435761u, i % 4096, i);
+  record.id = absl::StrFormat("%08x-c0de-4%03x-8000-%012x", static_cast<uint32_t>(i) * 2654435761u, i % 4096, i);
   record.resource_id = record.id;
   record.resource_name = Cycle(kNames, i);
   record.name = record.resource_name;
@@ -159,39 +155,28 @@ class ObjectText {
     return nlohmann::json(std::string(text)).dump(-1, ' ', ascii_escaped_);
   }
 
-  void Add(absl::string_view key, std::string json) {
-    members_.push_back(absl::StrCat(Quote(key), ": ", json));
-  }
-  void AddString(absl::string_view key, absl::string_view text) {
-    Add(key, Quote(text));
-  }
+  void Add(absl::string_view key, std::string json) { members_.push_back(absl::StrCat(Quote(key), ": ", json)); }
+  void AddString(absl::string_view key, absl::string_view text) { Add(key, Quote(text)); }
   // Adds `json` if set, else null if `sends_nulls`, else nothing.
-  void AddOptional(absl::string_view key,
-                   const std::optional<std::string>& json, bool sends_nulls) {
+  void AddOptional(absl::string_view key, const std::optional<std::string>& json, bool sends_nulls) {
     if (json.has_value()) {
       Add(key, *json);
     } else if (sends_nulls) {
       Add(key, "null");
     }
   }
-  void AddOptionalString(absl::string_view key,
-                         const std::optional<std::string>& text,
-                         bool sends_nulls) {
-    AddOptional(key, text ? std::optional(Quote(*text)) : std::nullopt,
-                sends_nulls);
+  void AddOptionalString(absl::string_view key, const std::optional<std::string>& text, bool sends_nulls) {
+    AddOptional(key, text ? std::optional(Quote(*text)) : std::nullopt, sends_nulls);
   }
 
-  std::string Render() const {
-    return absl::StrCat("{", absl::StrJoin(members_, ", "), "}");
-  }
+  std::string Render() const { return absl::StrCat("{", absl::StrJoin(members_, ", "), "}"); }
 
  private:
   bool ascii_escaped_;
   std::vector<std::string> members_;
 };
 
-std::optional<std::string> BudgetJson(const ExpectedBudget& budget,
-                                      bool sends_nulls, bool with_etag) {
+std::optional<std::string> BudgetJson(const ExpectedBudget& budget, bool sends_nulls, bool with_etag) {
   if (!budget.present) return std::nullopt;
   ObjectText object(/*ascii_escaped=*/false);
   object.AddOptional("amount", budget.amount, sends_nulls);
@@ -212,14 +197,9 @@ std::string RecordJson(const GeneratedRecord& record, int index) {
   const bool with_etag = index % 5 == 1;
   ObjectText object(record.ascii_escaped);
   if (index % 4 == 0) object.Add("futureField", std::string(kFutureFieldValue));
-  object.AddOptional("budget", BudgetJson(record.budget, nulls, with_etag),
-                     nulls);
-  object.AddOptional(
-      "customerSpendingBudget",
-      BudgetJson(record.customer_spending_budget, nulls, with_etag), nulls);
-  object.AddOptional("usageSpendingBudget",
-                     BudgetJson(record.usage_spending_budget, nulls, with_etag),
-                     nulls);
+  object.AddOptional("budget", BudgetJson(record.budget, nulls, with_etag), nulls);
+  object.AddOptional("customerSpendingBudget", BudgetJson(record.customer_spending_budget, nulls, with_etag), nulls);
+  object.AddOptional("usageSpendingBudget", BudgetJson(record.usage_spending_budget, nulls, with_etag), nulls);
   object.AddOptional("percentUsed", record.percent_used, nulls);
   object.AddOptional("isUpgraded", BoolJson(record.is_upgraded), nulls);
   object.AddString("resourceId", record.resource_id);
@@ -231,14 +211,11 @@ std::string RecordJson(const GeneratedRecord& record, int index) {
   object.AddOptionalString("currencyCode", record.currency_code, nulls);
   object.AddOptionalString("currencySymbol", record.currency_symbol, nulls);
   object.AddOptional("usdTotalCost", record.usd_total_cost, nulls);
-  object.AddOptionalString("lastModifiedDate", record.last_modified_date,
-                           nulls);
-  object.Add("attributes", absl::StrCat(R"({"objectType": )",
-                                        object.Quote(record.object_type), "}"));
+  object.AddOptionalString("lastModifiedDate", record.last_modified_date, nulls);
+  object.Add("attributes", absl::StrCat(R"({"objectType": )", object.Quote(record.object_type), "}"));
   if (index % 4 == 2) {
-    object.Add("partnerExtras",
-               R"({"tier": "gold", "flags": [true, false, null], )"
-               R"("ratio": 1.25e-5, "note": "ignored \"quoted\" \u00e9"})");
+    object.Add("partnerExtras", R"({"tier": "gold", "flags": [true, false, null], )"
+                                R"("ratio": 1.25e-5, "note": "ignored \"quoted\" \u00e9"})");
   }
   return object.Render();
 }
@@ -251,13 +228,9 @@ GeneratedDataset::GeneratedDataset(int customers, int page_size)
   for (int i = 0; i < customers_; ++i) records_.push_back(MakeRecord(i));
 }
 
-int GeneratedDataset::page_count() const {
-  return std::max(1, (customers_ + page_size_ - 1) / page_size_);
-}
+int GeneratedDataset::page_count() const { return std::max(1, (customers_ + page_size_ - 1) / page_size_); }
 
-const std::vector<GeneratedRecord>& GeneratedDataset::records() const {
-  return records_;
-}
+const std::vector<GeneratedRecord>& GeneratedDataset::records() const { return records_; }
 
 std::string GeneratedDataset::RenderPage(int page) const {
   const int begin = std::clamp(page * page_size_, 0, customers_);
@@ -267,48 +240,38 @@ std::string GeneratedDataset::RenderPage(int page) const {
     items.push_back(absl::StrCat("    ", RecordJson(records_[i], i)));
   }
 
-  std::string links = absl::StrCat(
-      R"({"self": {"uri": "/customers/usagerecords", "method": "GET", )",
-      R"("headers": []})");
+  std::string links =
+      absl::StrCat(R"({"self": {"uri": "/customers/usagerecords", "method": "GET", )", R"("headers": []})");
   if (page + 1 < page_count()) {
-    absl::StrAppend(
-        &links,
-        R"(, "next": {"uri": "/v1/customers/usagerecords?seekOperation=Next", )",
-        R"("method": "GET", "headers": [{"key": "MS-ContinuationToken", )",
-        R"("value": )", nlohmann::json(ContinuationToken(page + 1)).dump(),
-        "}]}");
+    absl::StrAppend(&links, R"(, "next": {"uri": "/v1/customers/usagerecords?seekOperation=Next", )",
+                    R"("method": "GET", "headers": [{"key": "MS-ContinuationToken", )", R"("value": )",
+                    nlohmann::json(ContinuationToken(page + 1)).dump(), "}]}");
   }
   absl::StrAppend(&links, "}");
 
-  std::string body = absl::StrCat("{\n  \"totalCount\": ", customers_ + 7,
-                                  ",\n  \"futureField\": ", kFutureFieldValue,
+  std::string body = absl::StrCat("{\n  \"totalCount\": ", customers_ + 7, ",\n  \"futureField\": ", kFutureFieldValue,
                                   ",\n  \"items\": [");
   if (!items.empty()) {
     absl::StrAppend(&body, "\n", absl::StrJoin(items, ",\n"), "\n  ");
   }
-  absl::StrAppend(&body, "],\n  \"links\": ", links,
-                  ",\n  \"attributes\": {\"objectType\": \"Collection\"}\n}\n");
+  absl::StrAppend(&body, "],\n  \"links\": ", links, ",\n  \"attributes\": {\"objectType\": \"Collection\"}\n}\n");
   return body;
 }
 
 std::string GeneratedDataset::ContinuationToken(int page) {
-  return absl::StrCat(kTokenPrefix, absl::Base64Escape(absl::StrCat(
-                                        kTokenPayloadPrefix, page)));
+  return absl::StrCat(kTokenPrefix, absl::Base64Escape(absl::StrCat(kTokenPayloadPrefix, page)));
 }
 
-std::optional<int> GeneratedDataset::PageForToken(
-    absl::string_view token) const {
+std::optional<int> GeneratedDataset::PageForToken(absl::string_view token) const {
   absl::string_view encoded = token;
   std::string payload;
-  if (!absl::ConsumePrefix(&encoded, kTokenPrefix) ||
-      !absl::Base64Unescape(encoded, &payload)) {
+  if (!absl::ConsumePrefix(&encoded, kTokenPrefix) || !absl::Base64Unescape(encoded, &payload)) {
     return std::nullopt;
   }
   absl::string_view number = payload;
   int page = 0;
-  if (!absl::ConsumePrefix(&number, kTokenPayloadPrefix) ||
-      !absl::SimpleAtoi(number, &page) || page < 0 || page >= page_count() ||
-      ContinuationToken(page) != token) {
+  if (!absl::ConsumePrefix(&number, kTokenPayloadPrefix) || !absl::SimpleAtoi(number, &page) || page < 0 ||
+      page >= page_count() || ContinuationToken(page) != token) {
     return std::nullopt;
   }
   return page;

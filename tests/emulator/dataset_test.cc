@@ -22,8 +22,7 @@ using ::testing::IsSupersetOf;
 
 // Expects `item[key]` to be `expected` (JSON text), or, when unset, to be null
 // or missing as the record says.
-void ExpectJsonField(const json& item, const std::string& key,
-                     const std::optional<json>& expected, bool sends_nulls) {
+void ExpectJsonField(const json& item, const std::string& key, const std::optional<json>& expected, bool sends_nulls) {
   SCOPED_TRACE(key);
   if (expected.has_value()) {
     ASSERT_TRUE(item.contains(key));
@@ -47,8 +46,7 @@ std::optional<json> String(const std::optional<std::string>& text) {
   return json(*text);
 }
 
-void ExpectBudget(const json& item, const std::string& key,
-                  const ExpectedBudget& expected, bool sends_nulls) {
+void ExpectBudget(const json& item, const std::string& key, const ExpectedBudget& expected, bool sends_nulls) {
   SCOPED_TRACE(key);
   if (!expected.present) {
     ExpectJsonField(item, key, std::nullopt, sends_nulls);
@@ -68,24 +66,17 @@ void ExpectItemMatches(const json& item, const GeneratedRecord& record) {
   EXPECT_EQ(item["resourceId"], record.resource_id);
   EXPECT_EQ(item["resourceName"], record.resource_name);
   ExpectBudget(item, "budget", record.budget, nulls);
-  ExpectBudget(item, "customerSpendingBudget", record.customer_spending_budget,
-               nulls);
-  ExpectBudget(item, "usageSpendingBudget", record.usage_spending_budget,
-               nulls);
+  ExpectBudget(item, "customerSpendingBudget", record.customer_spending_budget, nulls);
+  ExpectBudget(item, "usageSpendingBudget", record.usage_spending_budget, nulls);
   ExpectJsonField(item, "percentUsed", Number(record.percent_used), nulls);
   ExpectJsonField(item, "totalCost", Number(record.total_cost), nulls);
   ExpectJsonField(item, "usdTotalCost", Number(record.usd_total_cost), nulls);
-  ExpectJsonField(item, "currencyLocale", String(record.currency_locale),
-                  nulls);
+  ExpectJsonField(item, "currencyLocale", String(record.currency_locale), nulls);
   ExpectJsonField(item, "currencyCode", String(record.currency_code), nulls);
-  ExpectJsonField(item, "currencySymbol", String(record.currency_symbol),
+  ExpectJsonField(item, "currencySymbol", String(record.currency_symbol), nulls);
+  ExpectJsonField(item, "isUpgraded", record.is_upgraded ? std::optional(json(*record.is_upgraded)) : std::nullopt,
                   nulls);
-  ExpectJsonField(item, "isUpgraded",
-                  record.is_upgraded ? std::optional(json(*record.is_upgraded))
-                                     : std::nullopt,
-                  nulls);
-  ExpectJsonField(item, "lastModifiedDate", String(record.last_modified_date),
-                  nulls);
+  ExpectJsonField(item, "lastModifiedDate", String(record.last_modified_date), nulls);
   EXPECT_EQ(item["attributes"]["objectType"], record.object_type);
 }
 
@@ -136,8 +127,7 @@ TEST(GeneratedDatasetTest, PagesSplitTheRecordsInOrder) {
       EXPECT_EQ(next["method"], "GET");
       ASSERT_EQ(next["headers"].size(), 1u);
       EXPECT_EQ(next["headers"][0]["key"], "MS-ContinuationToken");
-      EXPECT_EQ(next["headers"][0]["value"],
-                GeneratedDataset::ContinuationToken(p + 1));
+      EXPECT_EQ(next["headers"][0]["value"], GeneratedDataset::ContinuationToken(p + 1));
     } else {
       EXPECT_FALSE(page["links"].contains("next"));
     }
@@ -165,8 +155,7 @@ TEST(GeneratedDatasetTest, IdsAreUnique) {
 }
 
 TEST(GeneratedDatasetTest, RenderingIsDeterministic) {
-  EXPECT_EQ(GeneratedDataset(30, 7).RenderPage(2),
-            GeneratedDataset(30, 7).RenderPage(2));
+  EXPECT_EQ(GeneratedDataset(30, 7).RenderPage(2), GeneratedDataset(30, 7).RenderPage(2));
 }
 
 TEST(GeneratedDatasetTest, TokensRoundTripAndForeignTokensAreRejected) {
@@ -174,14 +163,11 @@ TEST(GeneratedDatasetTest, TokensRoundTripAndForeignTokensAreRejected) {
   for (int p = 0; p < dataset.page_count(); ++p) {
     EXPECT_EQ(dataset.PageForToken(GeneratedDataset::ContinuationToken(p)), p);
   }
-  EXPECT_EQ(dataset.PageForToken(GeneratedDataset::ContinuationToken(4)),
-            std::nullopt);
-  EXPECT_EQ(dataset.PageForToken(GeneratedDataset::ContinuationToken(-1)),
-            std::nullopt);
+  EXPECT_EQ(dataset.PageForToken(GeneratedDataset::ContinuationToken(4)), std::nullopt);
+  EXPECT_EQ(dataset.PageForToken(GeneratedDataset::ContinuationToken(-1)), std::nullopt);
   EXPECT_EQ(dataset.PageForToken(""), std::nullopt);
   EXPECT_EQ(dataset.PageForToken("not-a-token"), std::nullopt);
-  EXPECT_EQ(dataset.PageForToken(GeneratedDataset::ContinuationToken(1) + "x"),
-            std::nullopt);
+  EXPECT_EQ(dataset.PageForToken(GeneratedDataset::ContinuationToken(1) + "x"), std::nullopt);
 }
 
 TEST(GeneratedDatasetTest, TimestampsNameTheirInstants) {
@@ -191,13 +177,10 @@ TEST(GeneratedDatasetTest, TimestampsNameTheirInstants) {
     SCOPED_TRACE(*record.last_modified_date);
     absl::Time time;
     std::string error;
-    ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, *record.last_modified_date,
-                                &time, &error))
-        << error;
+    ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, *record.last_modified_date, &time, &error)) << error;
     const int64_t seconds = absl::ToUnixSeconds(time);
     EXPECT_EQ(seconds, record.last_modified_unix_seconds);
-    EXPECT_EQ((time - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1),
-              record.last_modified_nanos);
+    EXPECT_EQ((time - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1), record.last_modified_nanos);
   }
 }
 
@@ -209,8 +192,7 @@ TEST(GeneratedDatasetTest, FirstTwelveRecordsCoverTheEdgeCases) {
   for (const GeneratedRecord& record : dataset.records()) {
     const std::string spelling = record.sends_nulls ? "null" : "omitted";
     for (const ExpectedBudget* budget :
-         {&record.budget, &record.customer_spending_budget,
-          &record.usage_spending_budget}) {
+         {&record.budget, &record.customer_spending_budget, &record.usage_spending_budget}) {
       if (!budget->present) {
         budget_cases.insert("budget " + spelling);
       } else if (!budget->amount.has_value()) {
@@ -219,8 +201,7 @@ TEST(GeneratedDatasetTest, FirstTwelveRecordsCoverTheEdgeCases) {
         budget_cases.insert("amount set");
       }
     }
-    for (const auto* decimal :
-         {&record.percent_used, &record.total_cost, &record.usd_total_cost}) {
+    for (const auto* decimal : {&record.percent_used, &record.total_cost, &record.usd_total_cost}) {
       if (decimal->has_value()) decimals.insert(**decimal);
       if (decimal->has_value() && SignificantDigits(**decimal) >= 28) {
         traits.insert("28+ digits");
@@ -242,18 +223,15 @@ TEST(GeneratedDatasetTest, FirstTwelveRecordsCoverTheEdgeCases) {
       const std::string& date = *record.last_modified_date;
       const size_t dot = date.find('.');
       const size_t zone = date.find_first_of("Z+-", date.find('T'));
-      traits.insert(absl::StrCat(
-          "fraction digits ", dot == std::string::npos ? 0 : zone - dot - 1));
+      traits.insert(absl::StrCat("fraction digits ", dot == std::string::npos ? 0 : zone - dot - 1));
       traits.insert("offset " + date.substr(zone));
     }
     traits.insert(record.ascii_escaped ? "ascii escaped" : "raw UTF-8");
   }
 
   EXPECT_THAT(budget_cases,
-              IsSupersetOf({"budget omitted", "budget null", "amount omitted",
-                            "amount null", "amount set"}));
-  EXPECT_THAT(decimals,
-              IsSupersetOf({"0", "-0.0", "1.5e+2", "2.5e-3", "-3.75", "42"}));
+              IsSupersetOf({"budget omitted", "budget null", "amount omitted", "amount null", "amount set"}));
+  EXPECT_THAT(decimals, IsSupersetOf({"0", "-0.0", "1.5e+2", "2.5e-3", "-3.75", "42"}));
   EXPECT_THAT(traits, IsSupersetOf({"28+ digits",
                                     "non-ASCII name",
                                     "emoji name",
@@ -313,10 +291,10 @@ TEST(GeneratedDatasetTest, DecimalsAreRenderedAsTheirExactText) {
     const std::string text = dataset.RenderPage(page);
     for (int i = page * 40; i < std::min(250, (page + 1) * 40); ++i) {
       const GeneratedRecord& record = dataset.records()[static_cast<std::size_t>(i)];
-      for (const auto& [key, value] : {std::pair<const char*, const std::optional<std::string>&>{
-                                           "totalCost", record.total_cost},
-                                       {"usdTotalCost", record.usd_total_cost},
-                                       {"percentUsed", record.percent_used}}) {
+      for (const auto& [key, value] :
+           {std::pair<const char*, const std::optional<std::string>&>{"totalCost", record.total_cost},
+            {"usdTotalCost", record.usd_total_cost},
+            {"percentUsed", record.percent_used}}) {
         if (!value.has_value()) continue;
         EXPECT_TRUE(absl::StrContains(text, absl::StrCat("\"", key, "\": ", *value, ",")) ||
                     absl::StrContains(text, absl::StrCat("\"", key, "\": ", *value, "}")))

@@ -123,14 +123,13 @@ std::vector<Row> Rows() {
 class FaultMatrixTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<EmulatorAndServer>> started =
-        EmulatorAndServer::Start({"--dataset=generated", absl::StrCat("--customers=", kCustomers),
-                                  absl::StrCat("--page_size=", kPartnerCenterPageSize)},
-                                 // Every row is one call's own walk under its faults: no snapshot serves the next
-                                 // row (snapshot_test.cc covers shared walks).
-                                 {"--access_token_file=" + TokenFile(), "--max_attempts=3", "--initial_backoff=10ms",
-                                  "--max_backoff=50ms", "--page_timeout=2s", "--max_response_bytes=200000",
-                                  "--snapshot_max_staleness=0"});
+    absl::StatusOr<std::unique_ptr<EmulatorAndServer>> started = EmulatorAndServer::Start(
+        {"--dataset=generated", absl::StrCat("--customers=", kCustomers),
+         absl::StrCat("--page_size=", kPartnerCenterPageSize)},
+        // Every row is one call's own walk under its faults: no snapshot serves the next
+        // row (snapshot_test.cc covers shared walks).
+        {"--access_token_file=" + TokenFile(), "--max_attempts=3", "--initial_backoff=10ms", "--max_backoff=50ms",
+         "--page_timeout=2s", "--max_response_bytes=200000", "--snapshot_max_staleness=0"});
     ASSERT_TRUE(started.ok()) << started.status();
     stack_ = started->release();
   }

@@ -171,9 +171,9 @@ TEST_F(SnapshotTest, AJoinerMidWalkGetsTheRecordsFetchedSoFarThenFollowsLive) {
 
 TEST_F(SnapshotTest, AWalkFailingAtPageKEndsEveryJoinedCallerAlikeWithResumeTokensThatContinueExactly) {
   // Page 3 waits so the second call joins; page 5 is refused (403 is never retried).
-  ASSERT_TRUE(stack_->SetFaults(R"([{"page": 3, "fault": "slow_first_byte", "delay_ms": 1000},
-                                    {"page": 5, "fault": "http_status", "status": 403}])")
-                  .ok());
+  const absl::Status faults_set = stack_->SetFaults(R"([{"page": 3, "fault": "slow_first_byte", "delay_ms": 1000},
+                                                      {"page": 5, "fault": "http_status", "status": 403}])");
+  ASSERT_TRUE(faults_set.ok()) << faults_set;
   EmulatorAndServer::Listing first;
   std::thread starter([&first] { first = stack_->List(Options(absl::ZeroDuration())); });
   absl::SleepFor(absl::Milliseconds(300));
