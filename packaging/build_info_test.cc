@@ -1,16 +1,20 @@
 #include "packaging/build_info.h"
 
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace pcusage::build_info {
 namespace {
+
+using ::testing::AnyOf;
+using ::testing::Eq;
+using ::testing::MatchesRegex;
 
 // The repository's VERSION file, from the test's runfiles (its working directory).
 std::string VersionFile() {
@@ -28,12 +32,12 @@ TEST(BuildInfoTest, TheVersionIsTheVersionFiles) {
 
 TEST(BuildInfoTest, TheCommitIsAFullHashOrUnstamped) {
   const std::string commit(Commit());
-  EXPECT_TRUE(commit == "unstamped" || std::regex_match(commit, std::regex("[0-9a-f]{40}(-dirty)?"))) << commit;
+  EXPECT_THAT(commit, AnyOf(Eq("unstamped"), MatchesRegex("[0-9a-f]{40}(-dirty)?")));
 }
 
 TEST(BuildInfoTest, TheBuildModeStartsWithBazelsCompilationMode) {
   const std::string mode(BuildMode());
-  EXPECT_TRUE(std::regex_match(mode, std::regex("(opt|dbg|fastbuild)(\\+asan)?(\\+tsan)?"))) << mode;
+  EXPECT_THAT(mode, MatchesRegex("(opt|dbg|fastbuild)(\\+asan)?(\\+tsan)?"));
 }
 
 TEST(BuildInfoTest, VersionTextIsOneLineNamingTheProgramVersionCommitAndMode) {
