@@ -23,11 +23,14 @@ absl::Status Malformed() {
       "resume_token is not a token this server issued (malformed, or signed with another key)");
 }
 
-// An HMAC-SHA256 context keyed with `key`, for EVP_MAC_CTX_dup; null when OpenSSL cannot make one.
-ResumeTokenCodec::MacContext KeyedHmacSha256(absl::string_view key) {
+}  // namespace
+
+void ResumeTokenCodec::MacContextFree::operator()(EVP_MAC_CTX* context) const { EVP_MAC_CTX_free(context); }
+
+ResumeTokenCodec::MacContext ResumeTokenCodec::KeyedHmacSha256(absl::string_view key) {
   std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr), EVP_MAC_free);
   if (hmac == nullptr) return nullptr;
-  ResumeTokenCodec::MacContext keyed(EVP_MAC_CTX_new(hmac.get()));  // holds its own reference to `hmac`
+  MacContext keyed(EVP_MAC_CTX_new(hmac.get()));  // holds its own reference to `hmac`
   char digest[] = "SHA256";
   const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                                OSSL_PARAM_construct_end()};
@@ -37,10 +40,6 @@ ResumeTokenCodec::MacContext KeyedHmacSha256(absl::string_view key) {
   }
   return keyed;
 }
-
-}  // namespace
-
-void ResumeTokenCodec::MacContextFree::operator()(EVP_MAC_CTX* context) const { EVP_MAC_CTX_free(context); }
 
 uint64_t ExtendFingerprint(uint64_t fingerprint, absl::string_view resource_id) {
   const auto mix = [&fingerprint](unsigned char byte) {

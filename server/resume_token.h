@@ -60,12 +60,14 @@ class ResumeTokenCodec {
   // the ttl (or issued in the future).
   absl::StatusOr<StreamPosition> Decode(absl::string_view token, absl::Time now) const;
 
+ private:
   struct MacContextFree {
     void operator()(EVP_MAC_CTX* context) const;
   };
   using MacContext = std::unique_ptr<EVP_MAC_CTX, MacContextFree>;
 
- private:
+  // An HMAC-SHA256 context keyed with `key`, for EVP_MAC_CTX_dup; null when OpenSSL cannot make one.
+  static MacContext KeyedHmacSha256(absl::string_view key);
   ResumeTokenCodec(MacContext keyed, absl::Duration ttl) : keyed_(std::move(keyed)), ttl_(ttl) {}
   // The HMAC-SHA256 of `contents`; nullopt when OpenSSL fails (out of memory).
   std::optional<std::string> Sign(absl::string_view contents) const;
